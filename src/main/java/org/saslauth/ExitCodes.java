@@ -1,0 +1,29 @@
+package org.saslauth;
+
+/** Every exit status of every command, as documented in README.md and {@code --help}. */
+final class ExitCodes {
+
+    /** Served until end of input; {@code test}: login accepted; {@code hash}: printed. */
+    static final int OK = 0;
+    /** {@code test}: the login was refused (wrong password or unknown user). */
+    static final int LOGIN_REFUSED = 1;
+    /** A bad option or option value (picocli's usage error). */
+    static final int USAGE = 2;
+    /** The configuration cannot be used: config file, passwd file or log file. */
+    static final int CONFIG = 3;
+    /** The client speaks a protocol version other than 1. */
+    static final int PROTOCOL = 4;
+    /** Reading or writing failed, or an unexpected internal error. */
+    static final int SOFTWARE = 5;
+
+    static final String HELP = """
+            Exit status:
+              0   served until end of input; test: login accepted; hash: hash printed
+              1   test: login refused (wrong password or unknown user)
+              2   bad option or option value
+              3   unusable configuration: config, passwd or log file
+              4   the client speaks an unsupported protocol version
+              5   I/O or internal error""";
+
+    private ExitCodes() {}
+}

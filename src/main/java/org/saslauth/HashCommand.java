@@ -1,0 +1,75 @@
+package org.saslauth;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Arrays;
+import java.util.OptionalInt;
+import java.util.concurrent.Callable;
+import org.saslauth.password.PasswordSchemes;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code saslauth hash}: like {@code doveadm pw}, prints a hash for a passwd-file line. */
+@Command(name = "hash", mixinStandardHelpOptions = true, versionProvider = Version.class,
+        description = {
+            "Reads a password (one line of stdin, or asked twice on a terminal) and prints",
+            "its hash as the last line, ready to go after 'user:' in the passwd file."
+        },
+        footer = {"", ExitCodes.HELP})
+final class HashCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = {"-s", "--scheme"}, paramLabel = "SCHEME", defaultValue = PasswordSchemes.DEFAULT,
+            description = "Password scheme (default: ${DEFAULT-VALUE}).")
+    String scheme;
+
+    @Option(names = {"-r", "--rounds"}, paramLabel = "N",
+            description = "Rounds or cost, for schemes that have one.")
+    Integer rounds;
+
+    InputStream stdin = System.in;
+
+    @Override
+    public Integer call() throws IOException {
+        var out = spec.commandLine().getOut();
+        var err = spec.commandLine().getErr();
+        Logging.toTerminal("warn");
+        byte[] password = Passwords.read(stdin, "Enter new password: ");
+        byte[] again = null;
+        try {
+            if (password == null) {
+                err.println("saslauth hash: no password given");
+                return ExitCodes.USAGE;
+            }
+            if (Passwords.interactive(stdin)) {
+                again = Passwords.read(stdin, "Retype new password: ");
+                if (again == null || !Arrays.equals(password, again)) {
+                    err.println("saslauth hash: passwords don't match");
+                    return ExitCodes.USAGE;
+                }
+            }
+            String hash;
+            try {
+                hash = PasswordSchemes.hash(scheme, password,
+                        rounds == null ? OptionalInt.empty() : OptionalInt.of(rounds));
+            } catch (IllegalArgumentException e) {
+                err.println("saslauth hash: " + e.getMessage());
+                return ExitCodes.USAGE;
+            }
+            out.println(hash);
+            out.flush();
+            return ExitCodes.OK;
+        } finally {
+            if (password != null) {
+                Arrays.fill(password, (byte) 0);
+            }
+            if (again != null) {
+                Arrays.fill(again, (byte) 0);
+            }
+        }
+    }
+}

@@ -1,0 +1,87 @@
+package org.saslauth;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import org.saslauth.mech.Credentials;
+import org.saslauth.store.CredentialStore;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code saslauth test USER}: like {@code doveadm auth test}, one login against the store. */
+@Command(name = "test", mixinStandardHelpOptions = true, versionProvider = Version.class,
+        description = {
+            "Reads a password (one line of stdin, or asked on a terminal) and tries to log",
+            "USER in against the same users and name rules the server would use."
+        },
+        footer = {"", ExitCodes.HELP})
+final class TestCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    StoreOptions store = new StoreOptions();
+
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "Read options from the server's properties file.")
+    Path config;
+
+    @Parameters(paramLabel = "USER", description = "The user name, as a client would send it.")
+    String user;
+
+    InputStream stdin = System.in;
+
+    @Override
+    public Integer call() throws IOException {
+        var out = spec.commandLine().getOut();
+        var err = spec.commandLine().getErr();
+        Logging.toTerminal("warn");
+        CredentialStore credentialStore;
+        try {
+            credentialStore = store.open();
+        } catch (Saslauth.StartupError e) {
+            err.println("saslauth test: " + e.getMessage());
+            return ExitCodes.CONFIG;
+        }
+        Credentials credentials = new Credentials(credentialStore, store.format());
+        Optional<String> name = credentials.canonical(user.getBytes(StandardCharsets.UTF_8));
+        if (name.isEmpty()) {
+            out.println("auth failed: invalid user name");
+            return ExitCodes.LOGIN_REFUSED;
+        }
+        byte[] password = Passwords.read(stdin, "Password: ");
+        if (password == null) {
+            err.println("saslauth test: no password given");
+            return ExitCodes.USAGE;
+        }
+        try {
+            CredentialStore.Verdict verdict = credentials.verify(name.get(), password);
+            switch (verdict) {
+                case ACCEPTED -> {
+                    out.println("auth succeeded: user=" + name.get());
+                    return ExitCodes.OK;
+                }
+                case WRONG_PASSWORD, UNKNOWN_USER -> {
+                    out.println("auth failed: user=" + name.get() + " ("
+                            + (verdict == CredentialStore.Verdict.UNKNOWN_USER ? "unknown user" : "wrong password") + ")");
+                    return ExitCodes.LOGIN_REFUSED;
+                }
+                default -> {
+                    err.println("saslauth test: credential store unavailable");
+                    return ExitCodes.CONFIG;
+                }
+            }
+        } finally {
+            Arrays.fill(password, (byte) 0);
+        }
+    }
+}

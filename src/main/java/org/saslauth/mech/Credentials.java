@@ -1,0 +1,61 @@
+package org.saslauth.mech;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+import org.saslauth.store.CredentialStore;
+import org.saslauth.store.UserNameFormat;
+
+/**
+ * What a mechanism may ask about users: turn the name a client sent into the canonical one, and
+ * check a password. Mechanisms never read a credential store directly.
+ */
+public final class Credentials {
+
+    /** Longest user name accepted, in bytes of UTF-8. */
+    public static final int MAX_USER_BYTES = 255;
+
+    private final CredentialStore store;
+    private final UserNameFormat format;
+
+    public Credentials(CredentialStore store, UserNameFormat format) {
+        this.store = store;
+        this.format = format;
+    }
+
+    /**
+     * The canonical form of a user name sent by a client, or empty when the name cannot be a
+     * user: not UTF-8, empty, longer than {@value #MAX_USER_BYTES} bytes, or holding a control
+     * character (NUL, TAB, CR, LF, {@code \001}, DEL...), which no passwd-file line can hold and
+     * which would only serve to forge log lines.
+     */
+    public Optional<String> canonical(byte[] rawName) {
+        if (rawName.length == 0 || rawName.length > MAX_USER_BYTES) {
+            return Optional.empty();
+        }
+        String name;
+        try {
+            name = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(rawName))
+                    .toString();
+        } catch (CharacterCodingException e) {
+            return Optional.empty();
+        }
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0)) {
+                return Optional.empty();
+            }
+        }
+        return Optional.of(format.apply(name));
+    }
+
+    /** Checks {@code password} for a canonical user name. The caller wipes the password. */
+    public CredentialStore.Verdict verify(String user, byte[] password) {
+        return store.verify(user, password);
+    }
+}

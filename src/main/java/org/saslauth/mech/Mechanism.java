@@ -1,0 +1,38 @@
+package org.saslauth.mech;
+
+import java.util.Set;
+
+/**
+ * A SASL mechanism: a stateless factory announced in the handshake that makes one fresh
+ * {@link Exchange} per authentication attempt.
+ *
+ * <p>A mechanism never sees the wire: the engine decodes base64, strips the {@code resp=} and
+ * {@code \001} escaping, and hands the mechanism raw bytes. To add one, write a class that
+ * implements this interface and list it in {@link Mechanisms#BUILT_IN}.
+ */
+public interface Mechanism {
+
+    /** Upper-case name as announced in {@code MECH} and matched case-insensitively. */
+    String name();
+
+    /** Flags announced with the {@code MECH} line; Postfix filters mechanisms on them. */
+    Set<Flag> flags();
+
+    /** False for a mechanism that trusts the client without asking a credential store. */
+    default boolean needsCredentials() {
+        return true;
+    }
+
+    /** A new exchange for one authentication attempt. */
+    Exchange newExchange(Credentials credentials);
+
+    /** The security properties Dovecot's handshake can announce for a mechanism. */
+    enum Flag {
+        ANONYMOUS, PLAINTEXT, DICTIONARY, ACTIVE, FORWARD_SECRECY, MUTUAL_AUTH, PRIVATE;
+
+        /** The word as written on a {@code MECH} line. */
+        public String wire() {
+            return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+        }
+    }
+}

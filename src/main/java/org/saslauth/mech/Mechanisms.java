@@ -1,0 +1,85 @@
+package org.saslauth.mech;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/** The mechanisms saslauth knows, and the ones an operator enabled. */
+public final class Mechanisms {
+
+    /** Every mechanism saslauth can serve. A new mechanism is one class and one entry here. */
+    public static final List<Mechanism> BUILT_IN =
+            List.of(new PlainMechanism(), new LoginMechanism(), new OreoreMechanism());
+
+    /** The default for {@code --mechanisms}. */
+    public static final String DEFAULT = "PLAIN,LOGIN";
+
+    private final List<Mechanism> enabled;
+
+    private Mechanisms(List<Mechanism> enabled) {
+        this.enabled = List.copyOf(enabled);
+    }
+
+    public static Mechanisms of(Mechanism... mechanisms) {
+        return new Mechanisms(List.of(mechanisms));
+    }
+
+    /**
+     * Parses a comma-separated, case-insensitive list such as {@code plain,LOGIN}.
+     *
+     * @throws IllegalArgumentException naming an unknown mechanism, or for an empty list
+     */
+    public static Mechanisms parse(String list) {
+        List<Mechanism> out = new ArrayList<>();
+        for (String part : list.split(",")) {
+            String name = part.strip();
+            if (name.isEmpty()) {
+                continue;
+            }
+            Mechanism m = BUILT_IN.stream()
+                    .filter(b -> b.name().equalsIgnoreCase(name))
+                    .findFirst()
+                    .orElseThrow(() -> new IllegalArgumentException(
+                            "unknown mechanism '" + name + "' (known: " + names(BUILT_IN) + ")"));
+            if (!out.contains(m)) {
+                out.add(m);
+            }
+        }
+        if (out.isEmpty()) {
+            throw new IllegalArgumentException("no mechanism listed");
+        }
+        return new Mechanisms(out);
+    }
+
+    public List<Mechanism> enabled() {
+        return enabled;
+    }
+
+    /** The enabled mechanism of that name, matched case-insensitively ({@code auth plain} works). */
+    public Optional<Mechanism> find(String name) {
+        for (Mechanism m : enabled) {
+            if (m.name().equalsIgnoreCase(name)) {
+                return Optional.of(m);
+            }
+        }
+        return Optional.empty();
+    }
+
+    public boolean anyNeedsCredentials() {
+        return enabled.stream().anyMatch(Mechanism::needsCredentials);
+    }
+
+    public boolean contains(String name) {
+        return find(name).isPresent();
+    }
+
+    @Override
+    public String toString() {
+        return names(enabled);
+    }
+
+    private static String names(List<Mechanism> list) {
+        return String.join(",", list.stream().map(Mechanism::name).toList()).toUpperCase(Locale.ROOT);
+    }
+}

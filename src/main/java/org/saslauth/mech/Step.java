@@ -1,0 +1,64 @@
+package org.saslauth.mech;
+
+import java.util.Optional;
+
+/** What one step of an {@link Exchange} decided. */
+public sealed interface Step {
+
+    /** Ask the client for more; {@code data} is sent base64-encoded (it may be empty). */
+    record Challenge(byte[] data) implements Step {}
+
+    /** The client is authenticated as {@code user}, the canonical name. */
+    record Success(String user) implements Step {}
+
+    /**
+     * The attempt failed.
+     *
+     * @param user the canonical user name when the mechanism got that far
+     */
+    record Failure(Reason reason, Optional<String> user) implements Step {
+        public static Failure of(Reason reason) {
+            return new Failure(reason, Optional.empty());
+        }
+
+        public static Failure of(Reason reason, String user) {
+            return new Failure(reason, Optional.of(user));
+        }
+    }
+
+    /**
+     * Why an attempt failed. {@link #clientText} goes to the client (Postfix turns it into the
+     * 535 text) and never tells a wrong password from an unknown user; {@link #logText} goes to
+     * the log and does.
+     */
+    enum Reason {
+        WRONG_PASSWORD("Authentication failed", "wrong password"),
+        UNKNOWN_USER("Authentication failed", "unknown user"),
+        INVALID_USER_NAME("Authentication failed", "invalid user name"),
+        AUTHZID_REFUSED("Authorization as another user is not allowed", "authzid differs from authcid"),
+        MALFORMED("Invalid authentication data", "malformed response"),
+        MISSING_RESPONSE("Initial response required", "no initial response"),
+        UNAVAILABLE("Temporary authentication failure", "credential store unavailable");
+
+        private final String clientText;
+        private final String logText;
+
+        Reason(String clientText, String logText) {
+            this.clientText = clientText;
+            this.logText = logText;
+        }
+
+        public String clientText() {
+            return clientText;
+        }
+
+        public String logText() {
+            return logText;
+        }
+
+        /** Whether a retry could succeed without a different password (Dovecot's {@code temp}). */
+        public boolean temporary() {
+            return this == UNAVAILABLE;
+        }
+    }
+}

@@ -1,0 +1,44 @@
+package org.saslauth.protocol;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one logger, named like a syslog tag ({@code saslauth[pid]}) because every smtpd process
+ * starts its own helper and they usually share one log file.
+ */
+public final class Log {
+
+    public static final Logger LOG =
+            LoggerFactory.getLogger("saslauth[" + ProcessHandle.current().pid() + "]");
+
+    private Log() {}
+
+    /**
+     * A client-supplied value as it may appear in a log line: in double quotes, with quotes,
+     * backslashes and every non-printable character escaped, so that no user name can forge a
+     * field or a line that a fail2ban filter would match, and cut to {@code max} characters.
+     */
+    public static String quote(String value, int max) {
+        StringBuilder out = new StringBuilder(Math.min(value.length(), max) + 2).append('"');
+        for (int i = 0; i < value.length(); i++) {
+            if (i == max) {
+                out.append("...");
+                break;
+            }
+            char c = value.charAt(i);
+            if (c == '"' || c == '\\') {
+                out.append('\\').append(c);
+            } else if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0)) {
+                out.append(String.format("\\x%02x", (int) c));
+            } else {
+                out.append(c);
+            }
+        }
+        return out.append('"').toString();
+    }
+
+    public static String quote(String value) {
+        return quote(value, 256);
+    }
+}
