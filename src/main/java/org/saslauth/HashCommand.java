@@ -14,6 +14,7 @@ import picocli.CommandLine.Model.CommandSpec;
 /** {@code saslauth hash}: like {@code doveadm pw}, prints a hash for a passwd-file line. */
 @Command(name = "hash", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = {
+            "Print the hash of a password for the passwd file.",
             "Reads a password (one line of stdin, or asked twice on a terminal) and prints",
             "its hash as the last line, ready to go after 'user:' in the passwd file."
         },

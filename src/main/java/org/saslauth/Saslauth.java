@@ -58,6 +58,14 @@ public final class Saslauth implements Callable<Integer> {
             description = "Unfinished exchanges kept per connection; the oldest is dropped beyond that (default: ${DEFAULT-VALUE}).")
     int maxPending;
 
+    @Option(names = "--max-auth-rate", paramLabel = "N", defaultValue = "100",
+            description = "AUTH requests a second allowed on one connection, 0 for no limit; beyond it they get FAIL (default: ${DEFAULT-VALUE}).")
+    int maxAuthRate;
+
+    @Option(names = "--auth-penalty", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Grow the failure delay for repeated failures from one client address, up to 5s in all (default: on).")
+    boolean authPenalty;
+
     @Option(names = "--log-file", paramLabel = "FILE",
             description = "Append log lines to FILE. Without it, logs are dropped: stdout and stderr belong to the protocol.")
     Path logFile;
@@ -96,6 +104,12 @@ public final class Saslauth implements Callable<Integer> {
         // stdout for protocol lines; the error stream becomes the log.
         PrintStream terminal = System.err;
         boolean underSpawn = StdinKind.isSocket();
+        if (!java.util.Arrays.asList(Logging.LEVELS).contains(logLevel)) {
+            if (!underSpawn) {
+                terminal.println("saslauth: --log-level must be one of " + String.join(", ", Logging.LEVELS));
+            }
+            return ExitCodes.USAGE;
+        }
         OutputStream protocolOut = new FileOutputStream(FileDescriptor.out);
         System.setOut(new PrintStream(OutputStream.nullOutputStream()));
         try {
@@ -151,6 +165,9 @@ public final class Saslauth implements Callable<Integer> {
         if (maxPending < 1) {
             throw new StartupError("--max-pending must be at least 1");
         }
+        if (maxAuthRate < 0) {
+            throw new StartupError("--max-auth-rate must not be negative");
+        }
         CredentialStore credentialStore = CredentialStore.NONE;
         if (store.passwdFile != null) {
             credentialStore = store.open();
@@ -158,7 +175,7 @@ public final class Saslauth implements Callable<Integer> {
             throw new StartupError("--passwd-file is required for " + mechs);
         }
         return new AuthServer.Settings(mechs, new Credentials(credentialStore, store.format()),
-                failureDelay, maxPending);
+                failureDelay, maxPending, authPenalty, maxAuthRate);
     }
 
     /** Whether standard input is a socket, as under spawn(8), rather than a terminal or pipe. */

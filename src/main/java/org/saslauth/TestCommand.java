@@ -19,6 +19,7 @@ import picocli.CommandLine.Model.CommandSpec;
 /** {@code saslauth test USER}: like {@code doveadm auth test}, one login against the store. */
 @Command(name = "test", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = {
+            "Try one login against the passwd file, like doveadm auth test.",
             "Reads a password (one line of stdin, or asked on a terminal) and tries to log",
             "USER in against the same users and name rules the server would use."
         },

@@ -4,6 +4,9 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
 import java.util.Optional;
 import org.saslauth.store.CredentialStore;
 import org.saslauth.store.UserNameFormat;
@@ -52,6 +55,34 @@ public final class Credentials {
             }
         }
         return Optional.of(format.apply(name));
+    }
+
+    /**
+     * A 32-bit digest of a user name and password under a key that lives only in this process:
+     * equal for the same guess, useless for recovering the password. Dovecot's auth penalty
+     * keeps a CRC of the last password for the same purpose.
+     */
+    public int guess(String user, byte[] password) {
+        try {
+            MessageDigest d = MessageDigest.getInstance("SHA-256");
+            d.update(GuessKey.KEY);
+            d.update(user.getBytes(StandardCharsets.UTF_8));
+            d.update((byte) 0);
+            d.update(password);
+            byte[] h = d.digest();
+            return (h[0] & 0xff) << 24 | (h[1] & 0xff) << 16 | (h[2] & 0xff) << 8 | (h[3] & 0xff);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Made on the first failed login, not at start-up. */
+    private static final class GuessKey {
+        static final byte[] KEY = new byte[32];
+
+        static {
+            new SecureRandom().nextBytes(KEY);
+        }
     }
 
     /** Checks {@code password} for a canonical user name. The caller wipes the password. */

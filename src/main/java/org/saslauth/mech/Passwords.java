@@ -1,5 +1,7 @@
 package org.saslauth.mech;
 
+import java.util.Optional;
+import java.util.OptionalInt;
 import org.saslauth.mech.Step.Failure;
 import org.saslauth.mech.Step.Reason;
 
@@ -11,9 +13,13 @@ final class Passwords {
     static Step check(Credentials credentials, String user, byte[] password) {
         return switch (credentials.verify(user, password)) {
             case ACCEPTED -> new Step.Success(user);
-            case WRONG_PASSWORD -> Failure.of(Reason.WRONG_PASSWORD, user);
-            case UNKNOWN_USER -> Failure.of(Reason.UNKNOWN_USER, user);
+            case WRONG_PASSWORD -> guessed(Reason.WRONG_PASSWORD, credentials, user, password);
+            case UNKNOWN_USER -> guessed(Reason.UNKNOWN_USER, credentials, user, password);
             case UNAVAILABLE -> Failure.of(Reason.UNAVAILABLE, user);
         };
+    }
+
+    private static Failure guessed(Reason reason, Credentials credentials, String user, byte[] password) {
+        return new Failure(reason, Optional.of(user), OptionalInt.of(credentials.guess(user, password)));
     }
 }

@@ -1,6 +1,7 @@
 package org.saslauth.mech;
 
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /** What one step of an {@link Exchange} decided. */
 public sealed interface Step {
@@ -15,14 +16,16 @@ public sealed interface Step {
      * The attempt failed.
      *
      * @param user the canonical user name when the mechanism got that far
+     * @param guess a short keyed digest of the password tried ({@link Credentials#guess}), so
+     *     that the engine can tell a repeated guess from a new one without keeping the password
      */
-    record Failure(Reason reason, Optional<String> user) implements Step {
+    record Failure(Reason reason, Optional<String> user, OptionalInt guess) implements Step {
         public static Failure of(Reason reason) {
-            return new Failure(reason, Optional.empty());
+            return new Failure(reason, Optional.empty(), OptionalInt.empty());
         }
 
         public static Failure of(Reason reason, String user) {
-            return new Failure(reason, Optional.of(user));
+            return new Failure(reason, Optional.of(user), OptionalInt.empty());
         }
     }
 

@@ -14,6 +14,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.SplittableRandom;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadFactory;
@@ -54,7 +55,12 @@ public final class AuthServer {
 
     /** What the server needs to know; see the command-line options of the same names. */
     public record Settings(Mechanisms mechanisms, Credentials credentials, Duration failureDelay,
-            int maxPending) {
+            int maxPending, boolean penalty, int maxAuthRate) {
+
+        /** Settings with no per-address penalty and no rate limit. */
+        public Settings(Mechanisms mechanisms, Credentials credentials, Duration failureDelay, int maxPending) {
+            this(mechanisms, credentials, failureDelay, maxPending, false, 0);
+        }
 
         public Settings {
             if (maxPending < 1) {
@@ -63,8 +69,14 @@ public final class AuthServer {
             if (failureDelay.isNegative()) {
                 throw new IllegalArgumentException("failure delay must not be negative");
             }
+            if (maxAuthRate < 0) {
+                throw new IllegalArgumentException("maxAuthRate must not be negative");
+            }
         }
     }
+
+    /** Failure replies waiting for their delay beyond which a connection is considered a flood. */
+    static final int MAX_DELAYED = 4096;
 
     private record Pending(String id, String mechanism, Exchange exchange, String rip) {}
 
@@ -75,10 +87,14 @@ public final class AuthServer {
     private OutputStream out;
     private boolean outputBroken;
     private ScheduledThreadPoolExecutor timer;
+    private final Penalty penalty = new Penalty();
+    private final RateLimit rate;
+    private boolean flooded;
 
     public AuthServer(Settings settings) {
         this.settings = settings;
         this.pid = ProcessHandle.current().pid();
+        this.rate = new RateLimit(settings.maxAuthRate());
     }
 
     /**
@@ -107,6 +123,10 @@ public final class AuthServer {
                 }
                 if (isOutputBroken()) {
                     LOG.info("client closed the connection");
+                    break;
+                }
+                if (flooded) {
+                    LOG.warn("more than {} failure replies waiting: closing the connection", MAX_DELAYED);
                     break;
                 }
             }
@@ -190,6 +210,14 @@ public final class AuthServer {
             }
         }
         String mechName = f[2];
+        if (!rate.tryAcquire(System.nanoTime())) {
+            if (rate.shouldLog()) {
+                LOG.warn("more than {} AUTH requests a second: refusing them (rip={})",
+                        settings.maxAuthRate(), quoteIfNeeded(rip));
+            }
+            sendFail(id, Optional.empty(), "Too many requests", true);
+            return;
+        }
         Optional<Mechanism> mech = settings.mechanisms().find(mechName);
         if (mech.isEmpty()) {
             logResult(false, id, mechName, rip, Optional.empty(), "unsupported mechanism");
@@ -262,23 +290,38 @@ public final class AuthServer {
             send("CONT\t" + p.id() + "\t" + BASE64_OUT.encodeToString(c.data()));
         } else if (step instanceof Step.Success s) {
             pending.remove(p.id());
+            if (settings.penalty()) {
+                penalty.succeeded(p.rip());
+            }
             logResult(true, p.id(), p.mechanism(), p.rip(), Optional.of(s.user()), null);
             send("OK\t" + p.id() + "\tuser=" + Escaping.escape(s.user()));
         } else if (step instanceof Step.Failure fl) {
             pending.remove(p.id());
             logResult(false, p.id(), p.mechanism(), p.rip(), fl.user(), fl.reason().logText());
-            fail(p.id(), p.rip(), fl.user(), fl.reason().clientText(), fl.reason().temporary());
+            fail(p.id(), p.rip(), fl.user(), fl.reason().clientText(), fl.reason().temporary(), fl.guess());
         }
     }
 
     /** A FAIL held back by the failure delay. */
     private void fail(String id, String rip, Optional<String> user, String reason, boolean temporary) {
+        fail(id, rip, user, reason, temporary, OptionalInt.empty());
+    }
+
+    private void fail(String id, String rip, Optional<String> user, String reason, boolean temporary,
+            OptionalInt guess) {
         Duration delay = settings.failureDelay();
+        if (settings.penalty() && !temporary) {
+            delay = penalty.failed(rip, guess, delay, System.nanoTime());
+        }
         if (delay.isZero()) {
             sendFail(id, user, reason, temporary);
             return;
         }
         flush();
+        if (timer().getQueue().size() >= MAX_DELAYED) {
+            flooded = true;
+            return;
+        }
         timer().schedule(() -> sendFail(id, user, reason, temporary), delay.toNanos(), TimeUnit.NANOSECONDS);
     }
 
