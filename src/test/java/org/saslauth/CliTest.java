@@ -1,0 +1,223 @@
+package org.saslauth;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The command line as an administrator and Postfix use it, each case in its own JVM so that the
+ * real stdin, stdout, stderr and exit status are what is checked.
+ */
+@Timeout(60)
+class CliTest {
+
+    @TempDir
+    Path dir;
+
+    record Result(int status, String out, String err) {}
+
+    static Result run(String stdin, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xshare:auto", "-XX:TieredStopAtLevel=1",
+                "-cp", System.getProperty("java.class.path"), Saslauth.class.getName()));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).start();
+        p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
+        p.getOutputStream().close();
+        byte[] out = p.getInputStream().readAllBytes();
+        byte[] err = p.getErrorStream().readAllBytes();
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "process ended");
+        return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8),
+                new String(err, StandardCharsets.UTF_8));
+    }
+
+    Path passwd(String... lines) throws IOException {
+        Path f = dir.resolve("users.passwd");
+        Files.write(f, List.of(lines));
+        return f;
+    }
+
+    static String plain(String user, String password) {
+        return Base64.getEncoder().encodeToString(("\0" + user + "\0" + password).getBytes(StandardCharsets.UTF_8));
+    }
+
+    static final String SESSION_HEAD = "VERSION\t1\t0\nCPID\t1\n";
+
+    @Test
+    void servesUntilEndOfInputWithNothingOnStderrEvenAtDebug() throws Exception {
+        Path users = passwd("alice:{PLAIN}secret");
+        Path log = dir.resolve("saslauth.log");
+        String session = SESSION_HEAD
+                + "AUTH\t5\tPLAIN\tservice=smtp\trip=192.0.2.7\tresp=" + plain("alice", "secret") + "\n"
+                + "AUTH\t6\tPLAIN\tservice=smtp\trip=192.0.2.7\tresp=" + plain("alice", "wrong") + "\n"
+                + "garbage line\n";
+        Result r = run(session, "--passwd-file", users.toString(), "--failure-delay", "0",
+                "--log-file", log.toString(), "--log-level", "debug");
+        assertEquals(0, r.status());
+        assertEquals("", r.err());
+        String[] lines = r.out().split("\n");
+        assertEquals("VERSION\t1\t2", lines[0]);
+        assertEquals("MECH\tPLAIN\tplaintext", lines[1]);
+        assertEquals("MECH\tLOGIN\tplaintext", lines[2]);
+        assertTrue(lines[3].startsWith("SPID\t"));
+        assertEquals("DONE", lines[6]);
+        assertEquals("OK\t5\tuser=alice", lines[7]);
+        assertEquals("FAIL\t6\tuser=alice\treason=Authentication failed", lines[8]);
+        assertEquals(9, lines.length);
+        String logged = Files.readString(log);
+        assertTrue(logged.contains("auth ok: rip=192.0.2.7 mech=PLAIN user=\"alice\""), logged);
+        assertTrue(logged.contains("auth failed: rip=192.0.2.7 mech=PLAIN user=\"alice\" id=6 reason=\"wrong password\""), logged);
+        assertFalse(logged.contains("secret") || logged.contains(plain("alice", "secret"))
+                || logged.contains("wrong\"") && !logged.contains("reason=\"wrong password\""), logged);
+    }
+
+    @Test
+    void logFileIsAppendedNotTruncated() throws Exception {
+        Path users = passwd("alice:{PLAIN}secret");
+        Path log = dir.resolve("saslauth.log");
+        Files.writeString(log, "earlier line\n");
+        Result r = run(SESSION_HEAD, "--passwd-file", users.toString(), "--log-file", log.toString(),
+                "--log-level", "debug");
+        assertEquals(0, r.status());
+        assertTrue(Files.readString(log).startsWith("earlier line\n"));
+    }
+
+    @Test
+    void missingPasswdFileIsAConfigErrorThatReachesTheLog() throws Exception {
+        Path log = dir.resolve("saslauth.log");
+        Result r = run(SESSION_HEAD, "--passwd-file", dir.resolve("nope").toString(), "--log-file", log.toString());
+        assertEquals(ExitCodes.CONFIG, r.status());
+        assertEquals("", r.out(), "no handshake before the configuration is known to be good");
+        assertTrue(Files.readString(log).contains("no such file"), Files.readString(log));
+        assertTrue(r.err().contains("no such file"), "on a pipe, the error is shown too: " + r.err());
+    }
+
+    @Test
+    void malformedPasswdLineNamesFileAndLine() throws Exception {
+        Path users = passwd("# users", "alice:{PLAIN}secret", "bob has no colon");
+        Result r = run(SESSION_HEAD, "--passwd-file", users.toString());
+        assertEquals(ExitCodes.CONFIG, r.status());
+        assertTrue(r.err().contains(users + " line 3"), r.err());
+    }
+
+    @Test
+    void passwordMechanismsNeedAPasswdFileButOreoreAloneDoesNot() throws Exception {
+        assertEquals(ExitCodes.CONFIG, run(SESSION_HEAD).status());
+        Result r = run(SESSION_HEAD + "AUTH\t1\tOREORE\tresp=" + Base64.getEncoder().encodeToString("bob".getBytes()) + "\n",
+                "--mechanisms", "oreore");
+        assertEquals(0, r.status());
+        assertTrue(r.out().contains("MECH\tOREORE\tplaintext\n"));
+        assertTrue(r.out().endsWith("OK\t1\tuser=bob\n"), r.out());
+    }
+
+    @Test
+    void optionsComeFromAConfigFileAndTheCommandLineWins() throws Exception {
+        Path users = passwd("alice:{PLAIN}secret");
+        Path config = dir.resolve("saslauth.properties");
+        Files.writeString(config, "passwd-file = " + users + "\nmechanisms = LOGIN\nfailure-delay = 0\n");
+        Result r = run(SESSION_HEAD, "--config", config.toString());
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.out().contains("MECH\tLOGIN") && !r.out().contains("MECH\tPLAIN"), r.out());
+        r = run(SESSION_HEAD, "--config", config.toString(), "--mechanisms", "PLAIN");
+        assertTrue(r.out().contains("MECH\tPLAIN") && !r.out().contains("MECH\tLOGIN"), r.out());
+    }
+
+    @Test
+    void unknownConfigKeyIsAConfigError() throws Exception {
+        Path config = dir.resolve("saslauth.properties");
+        Files.writeString(config, "passwd_file = /etc/users\n");
+        Result r = run(SESSION_HEAD, "--config", config.toString());
+        assertEquals(ExitCodes.CONFIG, r.status());
+        assertTrue(r.err().contains("unknown key 'passwd_file'"), r.err());
+    }
+
+    @ParameterizedTest
+    @CsvSource({
+        "--mechanisms=PLAIN;CRAM-MD5, 3",
+        "--failure-delay=11s, 3",
+        "--failure-delay=soon, 2",
+        "--log-level=loud, 2",
+        "--bogus, 2",
+    })
+    void badOptionsHaveTheirExitStatus(String arg, int status) throws Exception {
+        Path users = passwd("alice:{PLAIN}secret");
+        Result r = run(SESSION_HEAD, "--passwd-file", users.toString(), arg.replace(';', ','));
+        assertEquals(status, r.status(), r.err());
+        assertEquals("", r.out());
+    }
+
+    @Test
+    void helpAndVersion() throws Exception {
+        Result help = run("", "--help");
+        assertEquals(0, help.status());
+        assertTrue(help.out().contains("--passwd-file") && help.out().contains("Exit status:"));
+        Result version = run("", "--version");
+        assertEquals(0, version.status());
+        assertTrue(version.out().matches("saslauth \\d+\\.\\d+\\.\\d+.*\\n"), version.out());
+    }
+
+    @Test
+    void testCommandExitStatus() throws Exception {
+        Path users = passwd("alice:{PLAIN}secret");
+        Result ok = run("secret\n", "test", "--passwd-file", users.toString(), "alice");
+        assertEquals(0, ok.status(), ok.out() + ok.err());
+        assertTrue(ok.out().contains("auth succeeded"));
+        Result bad = run("nope\n", "test", "--passwd-file", users.toString(), "alice");
+        assertEquals(1, bad.status());
+        assertFalse(bad.out().contains("nope"));
+        assertEquals(1, run("secret\n", "test", "--passwd-file", users.toString(), "bob").status());
+        assertEquals(ExitCodes.CONFIG, run("secret\n", "test", "--passwd-file", dir.resolve("x").toString(), "alice").status());
+        assertEquals(ExitCodes.USAGE, run("secret\n", "test", "--passwd-file", users.toString()).status());
+    }
+
+    @Test
+    void testCommandReadsTheServersConfig() throws Exception {
+        Path users = passwd("alice@example.org:{PLAIN}secret");
+        Path config = dir.resolve("saslauth.properties");
+        Files.writeString(config, "passwd-file = " + users + "\ndefault-realm = example.org\nusername-format = lowercase\n");
+        Result r = run("secret\n", "test", "--config", config.toString(), "ALICE");
+        assertEquals(0, r.status(), r.out() + r.err());
+        assertTrue(r.out().contains("user=alice@example.org"), r.out());
+    }
+
+    @Test
+    void hashThenTest() throws Exception {
+        Result h = run("pässword 1\n", "hash");
+        assertEquals(0, h.status(), h.err());
+        String[] lines = h.out().split("\n");
+        String hash = lines[lines.length - 1];
+        assertTrue(hash.startsWith("{SHA512-CRYPT}$6$"), hash);
+        Path users = passwd("alice:" + hash);
+        assertEquals(0, run("pässword 1\n", "test", "--passwd-file", users.toString(), "alice").status());
+        assertEquals(1, run("pässword 2\n", "test", "--passwd-file", users.toString(), "alice").status());
+        Result unknown = run("x\n", "hash", "--scheme", "NOPE");
+        assertEquals(ExitCodes.USAGE, unknown.status());
+    }
+
+    @Test
+    void theSampleSessionGivesTheDocumentedAnswers() throws Exception {
+        String session = Files.readString(Path.of("examples/session.txt"));
+        Result r = run(session, "--passwd-file", "examples/users.passwd", "--failure-delay", "0");
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.out().endsWith("DONE\nOK\t1\tuser=alice\nFAIL\t2\tuser=alice\treason=Authentication failed\n"
+                + "CONT\t3\tVXNlcm5hbWU6\nCONT\t3\tUGFzc3dvcmQ6\nOK\t3\tuser=bob\n"
+                + "FAIL\t4\tuser=nobody\treason=Authentication failed\n"), r.out());
+        assertTrue(new File("examples/saslauth").canExecute());
+    }
+}
