@@ -1,0 +1,162 @@
+package org.saslauth.mech;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.saslauth.store.CredentialStore;
+import org.saslauth.store.CredentialStore.Verdict;
+import org.saslauth.store.UserNameFormat;
+
+/** Each mechanism against a store that knows alice/secret and a store that is down. */
+class MechanismTest {
+
+    /** Records the passwords it was asked about, to prove the mechanism wipes them afterwards. */
+    static final class RecordingStore implements CredentialStore {
+        final List<byte[]> seen = new ArrayList<>();
+        final Map<String, String> users = Map.of("alice", "secret", "émile", "pässword");
+
+        @Override
+        public Verdict verify(String user, byte[] password) {
+            seen.add(password);
+            String expected = users.get(user);
+            if (expected == null) {
+                return Verdict.UNKNOWN_USER;
+            }
+            return expected.equals(new String(password, StandardCharsets.UTF_8)) ? Verdict.ACCEPTED : Verdict.WRONG_PASSWORD;
+        }
+    }
+
+    final RecordingStore store = new RecordingStore();
+    final Credentials credentials = new Credentials(store, UserNameFormat.AS_IS);
+
+    static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    static String describe(Step step) {
+        if (step instanceof Step.Success s) {
+            return "OK " + s.user();
+        }
+        if (step instanceof Step.Failure f) {
+            return "FAIL " + f.reason();
+        }
+        return "CONT " + new String(((Step.Challenge) step).data(), StandardCharsets.UTF_8);
+    }
+
+    @ParameterizedTest(name = "PLAIN [{0}] -> {1}")
+    @CsvSource(delimiter = '|', value = {
+        "\\0alice\\0secret           | OK alice",
+        "alice\\0alice\\0secret      | OK alice",
+        "\\0alice\\0wrong            | FAIL WRONG_PASSWORD",
+        "\\0bob\\0secret             | FAIL UNKNOWN_USER",
+        "bob\\0alice\\0secret        | FAIL AUTHZID_REFUSED",
+        "\\0alice\\0secret\\0        | FAIL MALFORMED",
+        "\\0alice                    | FAIL MALFORMED",
+        "alice                       | FAIL MALFORMED",
+        "''                          | FAIL MALFORMED",
+        "\\0\\0secret                | FAIL INVALID_USER_NAME",
+        "\\0al\\tice\\0secret        | FAIL INVALID_USER_NAME",
+        "\\0émile\\0pässword         | OK émile",
+    })
+    void plain(String message, String expected) {
+        byte[] msg = bytes(message.replace("\\0", "\0").replace("\\t", "\t"));
+        Exchange ex = new PlainMechanism().newExchange(credentials);
+        assertEquals(expected, describe(ex.start(Optional.of(msg))));
+        Exchange continued = new PlainMechanism().newExchange(credentials);
+        assertEquals("CONT ", describe(continued.start(Optional.empty())));
+        assertEquals(expected, describe(continued.next(msg)));
+    }
+
+    @Test
+    void plainWipesThePasswordItChecked() {
+        new PlainMechanism().newExchange(credentials).start(Optional.of(bytes("\0alice\0secret")));
+        assertEquals(1, store.seen.size());
+        assertArrayEquals(new byte[6], store.seen.get(0));
+    }
+
+    @ParameterizedTest(name = "LOGIN initial [{0}] user [{1}] password [{2}] -> {3}")
+    @CsvSource(delimiter = '|', nullValues = "-", value = {
+        "-     | alice | secret | OK alice",
+        "''    | alice | secret | OK alice",
+        "alice | -     | secret | OK alice",
+        "alice | -     | wrong  | FAIL WRONG_PASSWORD",
+        "-     | bob   | secret | FAIL UNKNOWN_USER",
+        "-     | ''    | secret | FAIL INVALID_USER_NAME",
+    })
+    void login(String initial, String user, String password, String expected) {
+        Exchange ex = new LoginMechanism().newExchange(credentials);
+        Step first = ex.start(initial == null ? Optional.empty() : Optional.of(bytes(initial)));
+        if (user != null) {
+            assertEquals("CONT Username:", describe(first));
+            first = ex.next(bytes(user));
+        }
+        assertEquals("CONT Password:", describe(first));
+        assertEquals(expected, describe(ex.next(bytes(password))));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"PLAIN", "LOGIN"})
+    void storeUnavailableIsATemporaryFailure(String name) {
+        Credentials down = new Credentials((u, p) -> Verdict.UNAVAILABLE, UserNameFormat.AS_IS);
+        Mechanism m = Mechanisms.parse(name).enabled().get(0);
+        Exchange ex = m.newExchange(down);
+        Step s = name.equals("PLAIN")
+                ? ex.start(Optional.of(bytes("\0alice\0secret")))
+                : ex.next(bytes("secret"));
+        if (name.equals("LOGIN")) {
+            ex = m.newExchange(down);
+            ex.start(Optional.of(bytes("alice")));
+            s = ex.next(bytes("secret"));
+        }
+        Step.Failure f = assertInstanceOf(Step.Failure.class, s);
+        assertEquals(Step.Reason.UNAVAILABLE, f.reason());
+        assertTrue(f.reason().temporary());
+    }
+
+    @ParameterizedTest(name = "OREORE [{0}] -> {1}")
+    @CsvSource(delimiter = '|', nullValues = "-", value = {
+        "anyone     | OK anyone",
+        "-          | FAIL MISSING_RESPONSE",
+        "''         | FAIL INVALID_USER_NAME",
+        "a\\nb      | FAIL INVALID_USER_NAME",
+    })
+    void oreore(String initial, String expected) {
+        Exchange ex = new OreoreMechanism().newExchange(credentials);
+        Optional<byte[]> resp = initial == null ? Optional.empty() : Optional.of(bytes(initial.replace("\\n", "\n")));
+        assertEquals(expected, describe(ex.start(resp)));
+        assertTrue(store.seen.isEmpty(), "OREORE never asks the store");
+    }
+
+    @Test
+    void wrongGuessesAreTaggedTheSameWayEachTime() {
+        Step.Failure a = (Step.Failure) new PlainMechanism().newExchange(credentials).start(Optional.of(bytes("\0alice\0guess1")));
+        Step.Failure b = (Step.Failure) new PlainMechanism().newExchange(credentials).start(Optional.of(bytes("\0alice\0guess1")));
+        Step.Failure c = (Step.Failure) new PlainMechanism().newExchange(credentials).start(Optional.of(bytes("\0alice\0guess2")));
+        assertEquals(a.guess(), b.guess());
+        assertTrue(a.guess().isPresent() && !a.guess().equals(c.guess()));
+    }
+
+    @ParameterizedTest
+    @CsvSource({"plain,PLAIN", "Login,LOGIN", "OREORE,OREORE", "' plain , login ',PLAIN"})
+    void mechanismListsAreCaseInsensitive(String list, String first) {
+        assertEquals(first, Mechanisms.parse(list).enabled().get(0).name());
+    }
+
+    @Test
+    void unknownMechanismIsNamed() {
+        var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> Mechanisms.parse("PLAIN,CRAM-MD5"));
+        assertTrue(e.getMessage().contains("CRAM-MD5"));
+    }
+}

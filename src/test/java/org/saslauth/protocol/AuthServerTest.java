@@ -1,0 +1,193 @@
+package org.saslauth.protocol;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.io.PipedInputStream;
+import java.io.PipedOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.saslauth.mech.Credentials;
+import org.saslauth.mech.Mechanisms;
+import org.saslauth.store.CredentialStore.Verdict;
+import org.saslauth.store.UserNameFormat;
+
+/** The engine's timing and limits, driven through pipes as Postfix drives it through a socket. */
+@Timeout(30)
+class AuthServerTest {
+
+    static final Credentials ALICE = new Credentials(
+            (user, password) -> !user.equals("alice") ? Verdict.UNKNOWN_USER
+                    : new String(password, StandardCharsets.UTF_8).equals("secret") ? Verdict.ACCEPTED
+                    : Verdict.WRONG_PASSWORD,
+            UserNameFormat.AS_IS);
+
+    static String auth(int id, String rip, String password) {
+        return "AUTH\t" + id + "\tPLAIN\tservice=smtp\trip=" + rip + "\tresp="
+                + Base64.getEncoder().encodeToString(("\0alice\0" + password).getBytes(StandardCharsets.UTF_8)) + "\n";
+    }
+
+    /** A running server with a client end to write to and read from. */
+    static final class Connection implements AutoCloseable {
+        final PipedOutputStream toServer = new PipedOutputStream();
+        final PipedInputStream fromServer = new PipedInputStream(1 << 16);
+        final BufferedReader reader;
+        final CompletableFuture<Integer> status;
+
+        Connection(AuthServer.Settings settings) throws IOException {
+            PipedInputStream serverIn = new PipedInputStream(toServer, 1 << 16);
+            PipedOutputStream serverOut = new PipedOutputStream(fromServer);
+            reader = new BufferedReader(new InputStreamReader(fromServer, StandardCharsets.UTF_8));
+            status = CompletableFuture.supplyAsync(() -> {
+                try (serverOut) {
+                    return new AuthServer(settings).serve(serverIn, serverOut);
+                } catch (IOException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            while (!reader.readLine().equals("DONE")) {
+                // handshake
+            }
+        }
+
+        void send(String lines) throws IOException {
+            toServer.write(lines.getBytes(StandardCharsets.UTF_8));
+            toServer.flush();
+        }
+
+        String read() throws IOException {
+            return reader.readLine();
+        }
+
+        @Override
+        public void close() throws Exception {
+            toServer.close();
+            assertEquals(0, status.get(20, TimeUnit.SECONDS));
+        }
+    }
+
+    @Test
+    void failureDelayHoldsOnlyTheFailedExchange() throws Exception {
+        var settings = new AuthServer.Settings(Mechanisms.parse("PLAIN"), ALICE, Duration.ofMillis(400), 32);
+        try (Connection c = new Connection(settings)) {
+            long start = System.nanoTime();
+            c.send(auth(1, "192.0.2.1", "wrong") + auth(2, "192.0.2.1", "secret"));
+            assertEquals("OK\t2\tuser=alice", c.read());
+            long ok = System.nanoTime() - start;
+            assertEquals("FAIL\t1\tuser=alice\treason=Authentication failed", c.read());
+            long fail = System.nanoTime() - start;
+            assertTrue(ok < 300_000_000L, "OK not held back: " + ok / 1_000_000 + " ms");
+            assertTrue(fail >= 400_000_000L, "FAIL waited for the delay: " + fail / 1_000_000 + " ms");
+        }
+    }
+
+    @Test
+    void delayedFailuresStillGoOutAfterEndOfInput() throws Exception {
+        var settings = new AuthServer.Settings(Mechanisms.parse("PLAIN"), ALICE, Duration.ofMillis(200), 32);
+        var out = new java.io.ByteArrayOutputStream();
+        long start = System.nanoTime();
+        int status = new AuthServer(settings).serve(
+                new ByteArrayInputStream(auth(7, "192.0.2.1", "wrong").getBytes(StandardCharsets.UTF_8)), out);
+        assertEquals(0, status);
+        assertTrue(out.toString(StandardCharsets.UTF_8).endsWith("FAIL\t7\tuser=alice\treason=Authentication failed\n"));
+        assertTrue(System.nanoTime() - start >= 200_000_000L);
+    }
+
+    @Test
+    void penaltyGrowsPerAddressButNotForARepeatedPassword() throws Exception {
+        var settings = new AuthServer.Settings(Mechanisms.parse("PLAIN"), ALICE, Duration.ZERO, 32, true, 0);
+        try (Connection c = new Connection(settings)) {
+            List<Long> waits = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                long start = System.nanoTime();
+                c.send(auth(10 + i, "192.0.2.66", "guess" + i));
+                assertTrue(c.read().startsWith("FAIL\t" + (10 + i)));
+                waits.add((System.nanoTime() - start) / 1_000_000);
+            }
+            assertTrue(waits.get(0) < 500 && waits.get(1) < 500, "first two free: " + waits);
+            assertTrue(waits.get(2) >= 1000 && waits.get(3) >= 2000, "then 1s, 2s: " + waits);
+            long start = System.nanoTime();
+            c.send(auth(20, "192.0.2.66", "guess3")); // the same wrong password again
+            c.read();
+            long repeat = (System.nanoTime() - start) / 1_000_000;
+            assertTrue(repeat >= 2000 && repeat < 3000, "repeat does not grow it: " + repeat);
+            start = System.nanoTime();
+            c.send(auth(21, "192.0.2.67", "other address"));
+            c.read();
+            assertTrue((System.nanoTime() - start) / 1_000_000 < 500, "another address is not punished");
+        }
+    }
+
+    @Test
+    void rateLimitAnswersTheExcessWithATemporaryFailure() throws Exception {
+        var settings = new AuthServer.Settings(Mechanisms.parse("PLAIN"), ALICE, Duration.ZERO, 32, false, 5);
+        try (Connection c = new Connection(settings)) {
+            StringBuilder burst = new StringBuilder();
+            for (int i = 0; i < 8; i++) {
+                burst.append(auth(100 + i, "192.0.2.1", "secret"));
+            }
+            c.send(burst.toString());
+            int ok = 0;
+            int limited = 0;
+            for (int i = 0; i < 8; i++) {
+                String line = c.read();
+                if (line.startsWith("OK\t")) {
+                    ok++;
+                } else if (line.equals("FAIL\t" + (100 + i) + "\treason=Too many requests\ttemp")) {
+                    limited++;
+                }
+            }
+            assertEquals(5, ok);
+            assertEquals(3, limited);
+            Thread.sleep(1100);
+            c.send(auth(200, "192.0.2.1", "secret"));
+            assertEquals("OK\t200\tuser=alice", c.read());
+        }
+    }
+
+    @Test
+    void closedOutputEndsTheSessionQuietly() throws Exception {
+        var settings = new AuthServer.Settings(Mechanisms.parse("PLAIN"), ALICE, Duration.ZERO, 32);
+        OutputStream closed = new OutputStream() {
+            @Override
+            public void write(int b) throws IOException {
+                throw new IOException("Broken pipe");
+            }
+        };
+        // An endless client: the server must stop on its own once writing fails.
+        var endless = new java.io.InputStream() {
+            final byte[] line = auth(1, "192.0.2.1", "secret").getBytes(StandardCharsets.UTF_8);
+            int pos;
+
+            @Override
+            public int read() {
+                return line[pos++ % line.length] & 0xff;
+            }
+        };
+        assertEquals(0, new AuthServer(settings).serve(endless, closed));
+    }
+
+    @Test
+    void endOfInputInTheMiddleOfAnExchangeEndsPromptly() throws Exception {
+        var settings = new AuthServer.Settings(Mechanisms.parse("PLAIN,LOGIN"), ALICE, Duration.ofSeconds(2), 32);
+        var out = new java.io.ByteArrayOutputStream();
+        long start = System.nanoTime();
+        int status = new AuthServer(settings).serve(new ByteArrayInputStream(
+                "VERSION\t1\t0\nAUTH\t1\tLOGIN\tservice=smtp\nCONT\t1\tYWxpY2U=\n".getBytes(StandardCharsets.UTF_8)), out);
+        assertEquals(0, status);
+        assertTrue(out.toString(StandardCharsets.UTF_8).endsWith("CONT\t1\tUGFzc3dvcmQ6\n"));
+        assertTrue(System.nanoTime() - start < 1_000_000_000L, "no failure delay to wait for");
+    }
+}
