@@ -73,6 +73,29 @@ class PostfixIT {
         }
         postfix = PostfixInstance.start(Path.of(System.getProperty("basedir", ".")));
         TIMINGS.put("start Postfix", System.nanoTime() - start);
+        start = System.nanoTime();
+        smtpdTalksToSaslauth();
+        TIMINGS.put("first EHLO of each variant (helpers start)", System.nanoTime() - start);
+    }
+
+    /**
+     * When smtpd and saslauth cannot agree, smtpd dies before its greeting and master throttles
+     * it, so every test would wait for its own timeout: stop at the first sign instead.
+     */
+    private static void smtpdTalksToSaslauth() {
+        for (Variant v : Variant.values()) {
+            try (SmtpClient smtp = new SmtpClient(postfix.port(v), IO_TIMEOUT)) {
+                Reply ehlo = smtp.send("EHLO client.saslauth.test");
+                if (smtp.greeting().code() == 220 && ehlo.code() == 250 && !SmtpClient.authMechanisms(ehlo).isEmpty()) {
+                    continue;
+                }
+                throw new AssertionError(v + ": smtpd offers no AUTH: " + smtp.greeting() + " / " + ehlo
+                        + "\n" + postfix.maillogTail(30));
+            } catch (IOException e) {
+                throw new AssertionError(v + ": no working SMTP session (" + e + "); smtpd and saslauth"
+                        + " do not get along?\n" + postfix.maillogTail(30), e);
+            }
+        }
     }
 
     @AfterAll
@@ -329,6 +352,26 @@ class PostfixIT {
                 .filter(l -> expected.stream().noneMatch(p -> p.matcher(l).find()))
                 .toList();
         assertEquals(List.of(), trouble, () -> "unexpected complaints in Postfix's log\n" + postfix.maillogTail(60));
+    }
+
+    /**
+     * smtpd ignores a line it does not know, so a stray line from saslauth or its JVM would go
+     * unnoticed; smtpd runs with -v here and logs every line it reads ("auth reply: ", with TAB
+     * shown as "?"), and each must be a line of the protocol.
+     */
+    @Order(12)
+    @Test
+    void smtpdReadsNothingButProtocolLines() {
+        Pattern reply = Pattern.compile(": auth reply: (.*)$");
+        Pattern protocol = Pattern.compile("(VERSION|MECH|SPID|CUID|COOKIE|DONE|OK|FAIL|CONT)(\\?.*)?");
+        List<String> lines = postfix.maillog().lines()
+                .map(reply::matcher)
+                .filter(Matcher::find)
+                .map(m -> m.group(1))
+                .toList();
+        assertFalse(lines.isEmpty(), () -> "smtpd -v logged no auth reply lines\n" + postfix.maillogTail(30));
+        List<String> stray = lines.stream().filter(l -> !protocol.matcher(l).matches()).toList();
+        assertEquals(List.of(), stray, "smtpd read lines that are not saslauth's protocol (stdout/stderr leak?)");
     }
 
     // --- helpers --------------------------------------------------------------------------------

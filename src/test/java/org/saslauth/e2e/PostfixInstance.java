@@ -253,7 +253,7 @@ final class PostfixInstance implements AutoCloseable {
         entry = paths(entry).replace("user=saslauth", "user=" + HELPER_USER);
         StringBuilder cf = new StringBuilder();
         for (Variant v : Variant.values()) {
-            cf.append("127.0.0.1:").append(ports.get(v)).append(" inet n - n - - smtpd\n");
+            cf.append("127.0.0.1:").append(ports.get(v)).append(" inet n - n - - smtpd -v\n");
             if (v != Variant.EXAMPLE) {
                 cf.append("  -o smtpd_sasl_path=private/").append(v.service).append('\n');
             }
