@@ -157,6 +157,8 @@ class PostfixIT {
             // "=" is an empty initial response (RFC 4954); an empty PLAIN message is invalid.
             Reply empty = auth(v, smtp, "AUTH PLAIN =", 535);
             assertSlow(empty);
+            assertTrue(empty.text().startsWith("5.7.8 Error: authentication failed: "), context("AUTH PLAIN = -> " + empty));
+            System.out.println("PostfixIT: " + v + ": AUTH PLAIN = -> " + empty);
             Reply challenge = expect(334, smtp.send("AUTH PLAIN"), "AUTH PLAIN");
             assertEquals("", challenge.text(), context("empty challenge expected: " + challenge));
             auth(v, smtp, plain("bob", "bob-password"), 235);
@@ -293,6 +295,13 @@ class PostfixIT {
             for (ProcessHandle h : helpers) {
                 h.onExit().orTimeout(5, TimeUnit.SECONDS).join();
             }
+            // spawn(8) reports each, as it does when saslauth_time_limit runs out.
+            String killed = "postfix/spawn\\[\\d+\\]: warning: command \\S+/saslauth killed by signal 9";
+            long deadline = System.nanoTime() + LOG_WAIT.toNanos();
+            while (countLog(killed) < helpers.size() && System.nanoTime() < deadline) {
+                PostfixInstance.sleep(50);
+            }
+            assertEquals(helpers.size(), countLog(killed), context("spawn's reports of the kills"));
             // The session that was open when its helper died: smtpd either notices the dead
             // socket when writing (and reconnects) or only when reading (454, then reconnects).
             Reply first = open.send("AUTH PLAIN " + plain("alice", "alice-password"));
