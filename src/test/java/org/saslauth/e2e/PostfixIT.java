@@ -100,11 +100,12 @@ class PostfixIT {
 
     @AfterAll
     static void stopPostfix() {
-        long start = System.nanoTime();
-        if (postfix != null) {
-            postfix.close();
-            assertTrue(postfix.helpers(null).isEmpty(), "saslauth helpers survived postfix stop");
+        if (postfix == null) {
+            return;
         }
+        long start = System.nanoTime();
+        postfix.close();
+        assertTrue(postfix.helpers(null).isEmpty(), "saslauth helpers survived postfix stop");
         TIMINGS.put("stop Postfix", System.nanoTime() - start);
         StringBuilder report = new StringBuilder("PostfixIT timings:\n");
         TIMINGS.forEach((name, nanos) -> report.append(String.format("  %6d ms  %s%n", nanos / 1_000_000, name)));
