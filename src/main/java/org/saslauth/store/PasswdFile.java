@@ -28,13 +28,18 @@ import org.saslauth.password.PasswordSchemes;
  *
  * <p>The file is read again when it changes, as Dovecot does: a check looks at its modification
  * time, size and inode at most once per {@link #RECHECK} (no watcher thread, which would slow
- * start-up). A changed file that cannot be used leaves the last good users in place, and the
- * reason is logged once per change.
+ * start-up). A file modified less than {@link #SETTLE} ago is left alone until the next look, so
+ * that an edit written in place is not read half-way (an empty file would lock everyone out). A
+ * changed file that cannot be used leaves the last good users in place, and the reason is logged
+ * once per change.
  */
 public final class PasswdFile implements CredentialStore {
 
     /** How often a login may look at the file's attributes. */
     public static final Duration RECHECK = Duration.ofSeconds(1);
+
+    /** How old a change must be before it is read. */
+    public static final Duration SETTLE = Duration.ofSeconds(1);
 
     /** A file that cannot be used: missing, unreadable, or with a line that is not a user. */
     public static final class Invalid extends Exception {
@@ -60,6 +65,7 @@ public final class PasswdFile implements CredentialStore {
 
     private final Path path;
     private final long recheckNanos;
+    private final long settleMillis;
     private final LongSupplier clock;
     private final Object reloadLock = new Object();
     private volatile Snapshot current;
@@ -67,22 +73,23 @@ public final class PasswdFile implements CredentialStore {
     /** The stamp of the last version found broken, so that it is logged once; guarded by reloadLock. */
     private Stamp rejected;
 
-    private PasswdFile(Path path, Snapshot first, Duration recheck, LongSupplier clock) {
+    private PasswdFile(Path path, Snapshot first, Duration recheck, Duration settle, LongSupplier clock) {
         this.path = path;
         this.current = first;
         this.recheckNanos = recheck.toNanos();
+        this.settleMillis = settle.toMillis();
         this.clock = clock;
         this.nextCheck = clock.getAsLong() + recheckNanos;
     }
 
     /** Reads and checks the whole file. */
     public static PasswdFile load(Path path) throws Invalid {
-        return load(path, RECHECK, System::nanoTime);
+        return load(path, RECHECK, SETTLE, System::nanoTime);
     }
 
-    /** {@link #load(Path)} with the recheck interval and clock that tests need. */
-    static PasswdFile load(Path path, Duration recheck, LongSupplier clock) throws Invalid {
-        return new PasswdFile(path, read(path), recheck, clock);
+    /** {@link #load(Path)} with the intervals and monotonic clock that tests need. */
+    static PasswdFile load(Path path, Duration recheck, Duration settle, LongSupplier clock) throws Invalid {
+        return new PasswdFile(path, read(path), recheck, settle, clock);
     }
 
     private static Snapshot read(Path path) throws Invalid {
@@ -179,6 +186,10 @@ public final class PasswdFile implements CredentialStore {
         }
         if (stamp.equals(current.stamp()) || stamp.equals(rejected)) {
             return;
+        }
+        if (stamp != Stamp.MISSING
+                && System.currentTimeMillis() - stamp.modifiedNanos() / 1_000_000 < settleMillis) {
+            return; // maybe still being written: look again next time
         }
         try {
             Snapshot next = read(path);
