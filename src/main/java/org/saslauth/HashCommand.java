@@ -25,13 +25,13 @@ final class HashCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Option(names = {"-s", "--scheme"}, paramLabel = "SCHEME", defaultValue = PasswordSchemes.DEFAULT,
-            description = {"Password scheme (default: ${DEFAULT-VALUE}), optionally with .B64 or .HEX:",
-                "${COMPLETION-CANDIDATES}"}, completionCandidates = Schemes.class)
+            description = "Password scheme (default: ${DEFAULT-VALUE}), optionally with .B64 or .HEX:"
+                + " ${COMPLETION-CANDIDATES}.", completionCandidates = Schemes.class)
     String scheme;
 
     @Option(names = {"-r", "--rounds"}, paramLabel = "N",
-            description = {"Rounds or cost, for schemes that have one: SHA256-CRYPT and SHA512-CRYPT",
-                "rounds, BLF-CRYPT and CRYPT cost, PBKDF2 rounds, SCRAM iterations, ARGON2 passes."})
+            description = "Rounds or cost, for schemes that have one: SHA256-CRYPT and SHA512-CRYPT"
+                + " rounds, BLF-CRYPT and CRYPT cost, PBKDF2 rounds, SCRAM iterations, ARGON2 passes.")
     Integer rounds;
 
     @Option(names = {"-u", "--user"}, paramLabel = "NAME",
