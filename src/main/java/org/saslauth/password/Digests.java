@@ -3,7 +3,6 @@ package org.saslauth.password;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.Optional;
 
@@ -112,10 +111,10 @@ final class Digests {
 
         @Override
         public byte[] generate(byte[] password, Params params) {
-            byte[] salt = new byte[SALT_BYTES];
-            new SecureRandom().nextBytes(salt);
+            byte[] salt = Salts.bytes(SALT_BYTES);
             byte[] hash = digest(algorithm, password, salt);
             byte[] out = Arrays.copyOf(hash, length + SALT_BYTES);
+            Arrays.fill(hash, (byte) 0);
             System.arraycopy(salt, 0, out, length, SALT_BYTES);
             return out;
         }
@@ -156,6 +155,7 @@ final class Digests {
                     () -> new IllegalArgumentException("{DIGEST-MD5} needs a user name (--user)"));
             int at = user.lastIndexOf('@');
             String prefix = at < 0 ? user + "::" : user.substring(0, at) + ":" + user.substring(at + 1) + ":";
+            // MD5 over the parts in turn, so that no joined copy of the password is left behind
             return digest("MD5", prefix.getBytes(StandardCharsets.UTF_8), password);
         }
     }
