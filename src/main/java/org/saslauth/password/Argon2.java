@@ -48,7 +48,7 @@ final class Argon2 implements Scheme {
     /**
      * @param variant the one the scheme name demands, or empty under CRYPT
      * @throws IllegalArgumentException for a malformed string, or one asking for more memory than
-     *     half of this JVM's heap (it would fail at every login)
+     *     this JVM's heap can give (it would fail at every login)
      */
     static Check parse(String phc, Optional<String> variant, String name) {
         Matcher m = PHC.matcher(phc);
@@ -65,10 +65,7 @@ final class Argon2 implements Scheme {
                 || memory > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("{" + name + "} has Argon2 costs out of range");
         }
-        if (memory * 1024 > Runtime.getRuntime().maxMemory() / 2) {
-            throw new IllegalArgumentException("{" + name + "} asks for " + memory / 1024
-                    + " MiB, more than half of this JVM's heap (raise -Xmx)");
-        }
+        checkHeap(memory, name);
         byte[] salt = Base64.getDecoder().decode(m.group(5));
         byte[] hash = Base64.getDecoder().decode(m.group(6));
         int t = (int) passes;
@@ -81,6 +78,21 @@ final class Argon2 implements Scheme {
                 Arrays.fill(made, (byte) 0);
             }
         };
+    }
+
+    /**
+     * Refuses a memory cost the heap cannot hold: Bouncy Castle keeps each 1 KiB block as an object
+     * of about 1056 bytes, and the helper usually runs with a small {@code -Xmx} (with -Xmx64m,
+     * 32 MiB fits and 64 MiB does not).
+     */
+    private static void checkHeap(long memoryKiB, String name) {
+        long needed = memoryKiB * 1056;
+        long allowed = Runtime.getRuntime().maxMemory() / 4 * 3;
+        if (needed > allowed) {
+            throw new IllegalArgumentException("{" + name + "} needs " + memoryKiB / 1024 + " MiB of memory, more"
+                    + " than this JVM's heap allows (" + allowed / 1_048_576 + " MiB); raise -Xmx or use a"
+                    + " cheaper hash");
+        }
     }
 
     private static byte[] compute(int type, int passes, int memoryKiB, int lanes, byte[] salt,
@@ -102,6 +114,7 @@ final class Argon2 implements Scheme {
     @Override
     public byte[] generate(byte[] password, Params params) {
         int passes = Salts.rounds(params, defaultPasses, minPasses, 64, name + " time cost");
+        checkHeap(memoryKiB, name);
         byte[] salt = Salts.bytes(16);
         int type = variant.equals("argon2id") ? Argon2Parameters.ARGON2_id : Argon2Parameters.ARGON2_i;
         byte[] hash = compute(type, passes, memoryKiB, 1, salt, password, 32);
