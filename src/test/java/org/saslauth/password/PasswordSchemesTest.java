@@ -105,6 +105,7 @@ class PasswordSchemesTest {
         "{PLAIN-TRUNC}secret             | <length>-<password>",
         "{MD5}nothing                    | neither MD5-CRYPT",
         "{SHA256                         | '{' without '}'",
+        "{ARGON2ID}$argon2id$v=19$m=2000000000,t=3,p=1$hY9BjSOqkMqXnM3vV6porw$VTKSHJF4Fq+ESyoLBHS5H/qud8YjT6q6vTfC3CMbG0w | more than this JVM's heap allows",
     })
     void unusableEntriesAreClearErrors(String stored, String message) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PasswordSchemes.parse(stored));
