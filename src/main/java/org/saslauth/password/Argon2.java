@@ -113,7 +113,7 @@ final class Argon2 implements Scheme {
 
     @Override
     public byte[] generate(byte[] password, Params params) {
-        int passes = Salts.rounds(params, defaultPasses, minPasses, 64, name + " time cost");
+        int passes = params.roundsOr(defaultPasses, minPasses, 64, name + " time cost");
         checkHeap(memoryKiB, name);
         byte[] salt = Salts.bytes(16);
         int type = variant.equals("argon2id") ? Argon2Parameters.ARGON2_id : Argon2Parameters.ARGON2_i;

@@ -94,11 +94,11 @@ final class CryptHashes implements Scheme {
             case SHA256:
             case SHA512:
                 String rounds = params.rounds().isEmpty() ? ""
-                        : "rounds=" + Salts.rounds(params, 5000, 1000, 999_999_999, "rounds") + "$";
+                        : "rounds=" + params.roundsOr(5000, 1000, 999_999_999, name + " rounds") + "$";
                 hash = Crypt.crypt(password, (maker == Maker.SHA256 ? "$5$" : "$6$") + rounds + Salts.text(16));
                 break;
             default:
-                hash = Bcrypt.generate(password, Salts.rounds(params, 5, 4, 31, "bcrypt cost"));
+                hash = Bcrypt.generate(password, params.roundsOr(5, 4, 31, "bcrypt cost"));
                 break;
         }
         return hash.getBytes(StandardCharsets.US_ASCII);

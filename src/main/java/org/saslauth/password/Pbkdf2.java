@@ -47,7 +47,7 @@ final class Pbkdf2 implements Scheme {
 
     @Override
     public byte[] generate(byte[] password, Params params) {
-        int rounds = Salts.rounds(params, 5000, 1, Integer.MAX_VALUE, "PBKDF2 rounds");
+        int rounds = params.roundsOr(5000, 1, Integer.MAX_VALUE, "PBKDF2 rounds");
         String salt = Salts.text(16);
         byte[] key = derive(password, salt.getBytes(StandardCharsets.US_ASCII), rounds, 20);
         String out = "$1$" + salt + "$" + rounds + "$" + HexFormat.of().formatHex(key);

@@ -24,15 +24,4 @@ final class Salts {
         new SecureRandom().nextBytes(salt);
         return salt;
     }
-
-    static int rounds(Scheme.Params params, int fallback, int min, int max, String what) {
-        if (params.rounds().isEmpty()) {
-            return fallback;
-        }
-        int r = params.rounds().getAsInt();
-        if (r < min || r > max) {
-            throw new IllegalArgumentException(what + " must be between " + min + " and " + max);
-        }
-        return r;
-    }
 }

@@ -47,7 +47,24 @@ interface Scheme {
     }
 
     /** What {@code saslauth hash} (like {@code doveadm pw -r -u}) may pass to a scheme. */
-    record Params(OptionalInt rounds, Optional<String> user) {}
+    record Params(OptionalInt rounds, Optional<String> user) {
+
+        /**
+         * The rounds asked for, or {@code fallback}.
+         *
+         * @throws IllegalArgumentException for rounds outside {@code min..max}, naming {@code what}
+         */
+        int roundsOr(int fallback, int min, int max, String what) {
+            if (rounds.isEmpty()) {
+                return fallback;
+            }
+            int r = rounds.getAsInt();
+            if (r < min || r > max) {
+                throw new IllegalArgumentException(what + " must be between " + min + " and " + max);
+            }
+            return r;
+        }
+    }
 
     /**
      * Dovecot's generic check, for schemes without a verify function of their own: make the hash

@@ -76,7 +76,7 @@ final class Scram implements Scheme {
 
     @Override
     public byte[] generate(byte[] password, Params params) {
-        int iterations = Salts.rounds(params, MIN_ITERATIONS, MIN_ITERATIONS, Integer.MAX_VALUE, name + " iterations");
+        int iterations = params.roundsOr(MIN_ITERATIONS, MIN_ITERATIONS, Integer.MAX_VALUE, name + " iterations");
         byte[] salt = Salts.bytes(16);
         byte[] salted = salted(password, salt, iterations);
         byte[] stored = storedKey(salted);
