@@ -187,8 +187,9 @@ public final class PasswdFile implements CredentialStore {
         if (stamp.equals(current.stamp()) || stamp.equals(rejected)) {
             return;
         }
-        if (stamp != Stamp.MISSING
-                && System.currentTimeMillis() - stamp.modifiedNanos() / 1_000_000 < settleMillis) {
+        // a future mtime (clock skew, touch -d) counts as settled, or it would never be read
+        long ageMillis = System.currentTimeMillis() - stamp.modifiedNanos() / 1_000_000;
+        if (stamp != Stamp.MISSING && ageMillis >= 0 && ageMillis < settleMillis) {
             return; // maybe still being written: look again next time
         }
         try {

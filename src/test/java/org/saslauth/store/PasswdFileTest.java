@@ -157,6 +157,16 @@ class PasswdFileTest {
         assertEquals(Verdict.ACCEPTED, users.verify("bob", bytes("b")));
     }
 
+    @Test
+    void aFileDatedInTheFutureIsStillRead() throws Exception {
+        Path file = write("alice:{PLAIN}a\n");
+        PasswdFile users = load(file);
+        Files.writeString(file, "alice:{PLAIN}b\n");
+        Files.setLastModifiedTime(file, FileTime.fromMillis(System.currentTimeMillis() + 3_600_000));
+        secondsPass(1);
+        assertEquals(Verdict.ACCEPTED, users.verify("alice", bytes("b")));
+    }
+
     /** Edits by rename, as careful tools do: a login sees the old or the new file, never neither. */
     @Test
     void concurrentLoginsDuringReloadsSeeOneVersionOrTheOther() throws Exception {
