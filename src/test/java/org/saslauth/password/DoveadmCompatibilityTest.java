@@ -226,6 +226,34 @@ class DoveadmCompatibilityTest {
                         OptionalInt.empty()), "pässwör"));
     }
 
+    /**
+     * bcrypt's other version letters: doveadm makes only $2y$; the same hash as $2a$ and $2b$ gets
+     * the same verdict here as from doveadm's crypt(3).
+     */
+    @ParameterizedTest(name = "${0}$")
+    @MethodSource("bcryptVersions")
+    void bcryptVersionsAgreeWithDoveadm(String version) {
+        List<Doveadm.Test> calls = new ArrayList<>();
+        List<String> stored = new ArrayList<>();
+        for (String label : PASSWORDS.keySet()) {
+            String hash = doveadmHashes().get(key("BLF-CRYPT", label)).replace("$2y$", "$" + version + "$");
+            stored.add(hash);
+            calls.add(new Doveadm.Test(hash, PASSWORDS.get(label), null));
+        }
+        List<Doveadm.Result> results = Doveadm.test(calls);
+        int i = 0;
+        for (String label : PASSWORDS.keySet()) {
+            boolean there = results.get(i).status() == 0;
+            boolean here = PasswordSchemes.parse(stored.get(i)).matches(PASSWORDS.get(label).clone());
+            assertEquals(there, here, label + ": doveadm says " + there + " for " + stored.get(i));
+            i++;
+        }
+    }
+
+    static Stream<String> bcryptVersions() {
+        return Stream.of("2a", "2b");
+    }
+
     /** Salted schemes: two hashes of one password differ. */
     @ParameterizedTest(name = "{0}")
     @MethodSource("salted")
