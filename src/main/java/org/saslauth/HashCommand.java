@@ -3,6 +3,7 @@ package org.saslauth;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Arrays;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.Callable;
 import org.saslauth.password.PasswordSchemes;
@@ -25,14 +26,28 @@ final class HashCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Option(names = {"-s", "--scheme"}, paramLabel = "SCHEME", defaultValue = PasswordSchemes.DEFAULT,
-            description = "Password scheme (default: ${DEFAULT-VALUE}).")
+            description = "Password scheme (default: ${DEFAULT-VALUE}), optionally with .B64 or .HEX:"
+                + " ${COMPLETION-CANDIDATES}.", completionCandidates = Schemes.class)
     String scheme;
 
     @Option(names = {"-r", "--rounds"}, paramLabel = "N",
-            description = "Rounds or cost, for schemes that have one.")
+            description = "Rounds or cost, for schemes that have one: SHA256-CRYPT and SHA512-CRYPT"
+                + " rounds, BLF-CRYPT and CRYPT cost, PBKDF2 rounds, SCRAM iterations, ARGON2 passes.")
     Integer rounds;
 
+    @Option(names = {"-u", "--user"}, paramLabel = "NAME",
+            description = "The user name, which DIGEST-MD5 hashes in (user@realm).")
+    String user;
+
     InputStream stdin = System.in;
+
+    /** The scheme names for {@code --help}. */
+    static final class Schemes implements Iterable<String> {
+        @Override
+        public java.util.Iterator<String> iterator() {
+            return PasswordSchemes.hashable().iterator();
+        }
+    }
 
     @Override
     public Integer call() throws IOException {
@@ -56,7 +71,8 @@ final class HashCommand implements Callable<Integer> {
             String hash;
             try {
                 hash = PasswordSchemes.hash(scheme, password,
-                        rounds == null ? OptionalInt.empty() : OptionalInt.of(rounds));
+                        rounds == null ? OptionalInt.empty() : OptionalInt.of(rounds),
+                        Optional.ofNullable(user));
             } catch (IllegalArgumentException e) {
                 err.println("saslauth hash: " + e.getMessage());
                 return ExitCodes.USAGE;

@@ -1,16 +1,22 @@
 package org.saslauth.password;
 
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.SecureRandom;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.OptionalInt;
-import org.apache.commons.codec.digest.Crypt;
 
 /**
  * Dovecot's password schemes ({@code doveadm pw -l}): parsing the {@code {SCHEME}data} field of
  * a passwd-file line, and making new hashes for {@code saslauth hash}.
+ *
+ * <p>A scheme name may end in {@code .b64}, {@code .base64} or {@code .hex} to say how the data
+ * is encoded ({@code {SHA256.hex}}); otherwise each scheme has its default, and a fixed-length
+ * digest written without a suffix is read as hex when it has exactly the hex length and as
+ * base64 otherwise, as Dovecot's {@code password_decode()} does.
  */
 public final class PasswordSchemes {
 
@@ -19,117 +25,154 @@ public final class PasswordSchemes {
 
     private PasswordSchemes() {}
 
+    /** {@link #parse(String, String)} for a line whose user name does not matter. */
+    public static PasswordHash parse(String field) {
+        return parse(field, null);
+    }
+
     /**
      * Parses a stored password. A field without {@code {SCHEME}} is CRYPT, as in Dovecot.
      *
+     * @param user the user name of the line; DIGEST-MD5 hashes it in, others ignore it
      * @throws IllegalArgumentException for an unknown scheme or data the scheme cannot hold;
      *     the message says which, never the data itself
      */
-    public static PasswordHash parse(String field) {
-        String scheme = "CRYPT";
+    public static PasswordHash parse(String field, String user) {
+        String name = "CRYPT";
         String data = field;
         if (field.startsWith("{")) {
             int close = field.indexOf('}');
             if (close < 0) {
                 throw new IllegalArgumentException("'{' without '}' in password field");
             }
-            scheme = field.substring(1, close).toUpperCase(Locale.ROOT);
+            name = field.substring(1, close).toUpperCase(Locale.ROOT);
             data = field.substring(close + 1);
         }
-        return switch (scheme) {
-            case "PLAIN", "CLEAR", "CLEARTEXT" -> plain(scheme, data);
-            case "SHA512-CRYPT", "SHA256-CRYPT", "CRYPT" -> crypt(scheme, data);
-            default -> throw new IllegalArgumentException("unknown password scheme {" + scheme + "}");
-        };
+        Named named = Named.of(name);
+        Encoding encoding = named.suffix.orElse(named.scheme.encoding());
+        byte[] raw;
+        if (named.suffix.isEmpty() && named.scheme.rawLength() > 0 && encoding != Encoding.NONE) {
+            raw = guess(data, named.scheme.rawLength());
+        } else {
+            try {
+                raw = encoding.decode(data);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("{" + name + "} " + e.getMessage());
+            }
+        }
+        int expected = named.scheme.rawLength();
+        if (expected > 0 && raw.length != expected) {
+            throw new IllegalArgumentException("{" + name + "} data is " + raw.length + " bytes, not "
+                    + expected);
+        }
+        Scheme.Check check = named.scheme.check(raw, Optional.ofNullable(user));
+        return new Parsed(named.base, check);
+    }
+
+    /** Hex when the length is exactly that of hex, else base64; undecodable data is caught by length. */
+    private static byte[] guess(String data, int rawLength) {
+        if (data.length() == 2 * rawLength) {
+            try {
+                return Encoding.HEX.decode(data);
+            } catch (IllegalArgumentException e) {
+                // some lengths are both; try base64
+            }
+        }
+        try {
+            return Encoding.BASE64.decode(data);
+        } catch (IllegalArgumentException e) {
+            return new byte[0];
+        }
     }
 
     /** The schemes {@link #hash} can make. */
     public static List<String> hashable() {
-        return List.of("SHA512-CRYPT", "SHA256-CRYPT", "PLAIN", "CLEAR", "CLEARTEXT");
+        return Schemes.HASHABLE;
+    }
+
+    /** {@link #hash(String, byte[], OptionalInt, Optional)} without a user name. */
+    public static String hash(String scheme, byte[] password, OptionalInt rounds) {
+        return hash(scheme, password, rounds, Optional.empty());
     }
 
     /**
      * A new hash of {@code password}, written as it goes after the colon of a passwd-file line,
-     * with the {@code {SCHEME}} prefix.
+     * with the {@code {SCHEME}} prefix; a suffix such as {@code .b64} picks the encoding.
      *
-     * @throws IllegalArgumentException for a scheme {@link #hashable()} does not list, or rounds
-     *     out of the scheme's range
+     * @param rounds rounds or cost where the scheme has one: SHA256/512-CRYPT rounds, bcrypt
+     *     cost, PBKDF2 rounds, SCRAM iterations, Argon2 passes
+     * @param user the user name, which DIGEST-MD5 needs
+     * @throws IllegalArgumentException for a scheme {@link #hashable()} does not list, rounds
+     *     out of the scheme's range, a missing user, or a result a passwd-file field cannot hold
      */
-    public static String hash(String scheme, byte[] password, OptionalInt rounds) {
-        String s = scheme.toUpperCase(Locale.ROOT);
-        return switch (s) {
-            case "SHA512-CRYPT" -> "{" + s + "}" + Crypt.crypt(password, "$6$" + roundsPrefix(rounds) + salt(16));
-            case "SHA256-CRYPT" -> "{" + s + "}" + Crypt.crypt(password, "$5$" + roundsPrefix(rounds) + salt(16));
-            case "PLAIN", "CLEAR", "CLEARTEXT" -> "{" + s + "}" + new String(password, StandardCharsets.UTF_8);
-            default -> throw new IllegalArgumentException("cannot make {" + s + "} hashes (can: "
+    public static String hash(String scheme, byte[] password, OptionalInt rounds, Optional<String> user) {
+        String name = scheme.toUpperCase(Locale.ROOT);
+        Named named;
+        try {
+            named = Named.of(name);
+        } catch (IllegalArgumentException e) {
+            named = null;
+        }
+        if (named == null || !Schemes.HASHABLE.contains(named.base)) {
+            throw new IllegalArgumentException("cannot make {" + name + "} hashes (can: "
                     + String.join(", ", hashable()) + ")");
-        };
+        }
+        byte[] raw = named.scheme.generate(password, new Scheme.Params(rounds, user));
+        try {
+            Encoding encoding = named.suffix.orElse(named.scheme.encoding());
+            if (encoding == Encoding.NONE && !fitsField(raw)) {
+                throw new IllegalArgumentException("{" + named.base + "} would hold ':', a line break or"
+                        + " bytes that are not UTF-8, which a passwd-file field cannot; use {"
+                        + named.base + ".B64}");
+            }
+            return "{" + name + "}" + encoding.encode(raw);
+        } finally {
+            Arrays.fill(raw, (byte) 0);
+        }
     }
 
-    private static String roundsPrefix(OptionalInt rounds) {
-        if (rounds.isEmpty()) {
-            return "";
+    private static boolean fitsField(byte[] raw) {
+        for (byte b : raw) {
+            if (b == ':' || b == '\n' || b == '\r' || b == 0) {
+                return false;
+            }
         }
-        int r = rounds.getAsInt();
-        if (r < 1000 || r > 999_999_999) {
-            throw new IllegalArgumentException("rounds must be between 1000 and 999999999");
+        try {
+            StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(raw));
+            return true;
+        } catch (CharacterCodingException e) {
+            return false;
         }
-        return "rounds=" + r + "$";
     }
 
-    private static final char[] SALT_CHARS =
-            "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".toCharArray();
+    /** A scheme name split into the scheme and its encoding suffix. */
+    private static final class Named {
+        final String base;
+        final Scheme scheme;
+        final Optional<Encoding> suffix;
 
-    private static String salt(int length) {
-        SecureRandom random = new SecureRandom();
-        char[] salt = new char[length];
-        for (int i = 0; i < length; i++) {
-            salt[i] = SALT_CHARS[random.nextInt(SALT_CHARS.length)];
+        private Named(String base, Scheme scheme, Optional<Encoding> suffix) {
+            this.base = base;
+            this.scheme = scheme;
+            this.suffix = suffix;
         }
-        return new String(salt);
+
+        static Named of(String name) {
+            int dot = name.indexOf('.');
+            String base = dot < 0 ? name : name.substring(0, dot);
+            Optional<Encoding> suffix = dot < 0 ? Optional.empty() : Encoding.ofSuffix(name.substring(dot + 1));
+            Optional<Scheme> scheme = Schemes.lookup(base);
+            if (scheme.isEmpty() || (dot >= 0 && suffix.isEmpty())) {
+                throw new IllegalArgumentException("unknown password scheme {" + name + "}");
+            }
+            return new Named(base, scheme.get(), suffix);
+        }
     }
 
-    private static PasswordHash plain(String scheme, String data) {
-        byte[] stored = data.getBytes(StandardCharsets.UTF_8);
-        return new PasswordHash() {
-            @Override
-            public String scheme() {
-                return scheme;
-            }
-
-            @Override
-            public boolean matches(byte[] password) {
-                return MessageDigest.isEqual(stored, password);
-            }
-        };
-    }
-
-    private static PasswordHash crypt(String scheme, String data) {
-        boolean ok = switch (scheme) {
-            case "SHA512-CRYPT" -> data.startsWith("$6$");
-            case "SHA256-CRYPT" -> data.startsWith("$5$");
-            default -> data.startsWith("$6$") || data.startsWith("$5$");
-        };
-        if (!ok) {
-            throw new IllegalArgumentException("{" + scheme + "} data is not a crypt(3) hash this scheme supports");
+    private record Parsed(String scheme, Scheme.Check check) implements PasswordHash {
+        @Override
+        public boolean matches(byte[] password) {
+            return check.matches(password);
         }
-        byte[] stored = data.getBytes(StandardCharsets.US_ASCII);
-        return new PasswordHash() {
-            @Override
-            public String scheme() {
-                return scheme;
-            }
-
-            @Override
-            public boolean matches(byte[] password) {
-                String candidate;
-                try {
-                    candidate = Crypt.crypt(password, data);
-                } catch (IllegalArgumentException e) {
-                    return false;
-                }
-                return MessageDigest.isEqual(stored, candidate.getBytes(StandardCharsets.US_ASCII));
-            }
-        };
     }
 }

@@ -1,0 +1,141 @@
+package org.saslauth.password;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.Optional;
+import java.util.regex.Pattern;
+import org.apache.commons.codec.digest.Crypt;
+import org.apache.commons.codec.digest.Md5Crypt;
+import org.apache.commons.codec.digest.UnixCrypt;
+
+/**
+ * The crypt(3) family. Dovecot hands {@code CRYPT}, {@code DES-CRYPT}, {@code MD5-CRYPT},
+ * {@code SHA256-CRYPT} and {@code SHA512-CRYPT} data alike to the system's crypt(), so any of
+ * them accepts any hash crypt() knows; {@code BLF-CRYPT} insists on bcrypt. They differ in what
+ * {@code doveadm pw} makes. saslauth knows DES, {@code $1$}, {@code $5$}, {@code $6$}, bcrypt
+ * ({@code $2a$ $2b$ $2y$}) and, beyond Dovecot's crypt(), Argon2; not yescrypt ({@code $y$}),
+ * scrypt ({@code $7$}) or BSDi DES ({@code _}).
+ */
+final class CryptHashes implements Scheme {
+
+    /** What {@code doveadm pw} makes for each name. */
+    enum Maker { DES, MD5, SHA256, SHA512, BCRYPT }
+
+    private static final Pattern DES = Pattern.compile("[./0-9A-Za-z]{13}");
+    private static final Pattern MD5_CRYPT = Pattern.compile("\\$1\\$[^$]{0,8}\\$[./0-9A-Za-z]{22}");
+    private static final Pattern SHA2_CRYPT =
+            Pattern.compile("\\$([56])\\$(rounds=[0-9]{1,9}\\$)?[^$]{0,16}\\$[./0-9A-Za-z]+");
+    private static final Pattern BCRYPT =
+            Pattern.compile("\\$2[aby]\\$[0-3][0-9]\\$[./0-9A-Za-z]{53}");
+
+    private final String name;
+    private final Maker maker;
+    private final boolean bcryptOnly;
+
+    CryptHashes(String name, Maker maker, boolean bcryptOnly) {
+        this.name = name;
+        this.maker = maker;
+        this.bcryptOnly = bcryptOnly;
+    }
+
+    @Override
+    public Check check(byte[] raw, Optional<String> user) {
+        String hash = new String(raw, StandardCharsets.UTF_8);
+        if (BCRYPT.matcher(hash).matches()) {
+            return password -> Bcrypt.matches(hash, password);
+        }
+        if (bcryptOnly) {
+            throw new IllegalArgumentException("{" + name + "} data is not a bcrypt hash ($2y$...)");
+        }
+        if (hash.startsWith("$argon2")) {
+            return Argon2.parse(hash, Optional.empty(), name);
+        }
+        if (DES.matcher(hash).matches() || MD5_CRYPT.matcher(hash).matches()
+                || SHA2_CRYPT.matcher(hash).matches()) {
+            byte[] stored = hash.getBytes(StandardCharsets.US_ASCII);
+            return password -> {
+                String made;
+                try {
+                    made = Crypt.crypt(password, hash);
+                } catch (IllegalArgumentException e) {
+                    return false;
+                }
+                return MessageDigest.isEqual(made.getBytes(StandardCharsets.US_ASCII), stored);
+            };
+        }
+        throw new IllegalArgumentException("{" + name + "} data is not a crypt(3) hash saslauth knows"
+                + kind(hash));
+    }
+
+    /** A hint naming the kind of an unsupported hash, from its {@code $id$}; never the hash. */
+    private static String kind(String hash) {
+        if (hash.startsWith("$y$")) {
+            return " (yescrypt $y$ is not supported)";
+        }
+        if (hash.startsWith("$7$")) {
+            return " (scrypt $7$ is not supported)";
+        }
+        if (hash.startsWith("$gy$")) {
+            return " (gost-yescrypt $gy$ is not supported)";
+        }
+        return "";
+    }
+
+    @Override
+    public byte[] generate(byte[] password, Params params) {
+        String hash;
+        switch (maker) {
+            case DES:
+                hash = UnixCrypt.crypt(password, Salts.text(2));
+                break;
+            case MD5:
+                hash = Md5Crypt.md5Crypt(password, "$1$" + Salts.text(8));
+                break;
+            case SHA256:
+            case SHA512:
+                String rounds = params.rounds().isEmpty() ? ""
+                        : "rounds=" + params.roundsOr(5000, 1000, 999_999_999, name + " rounds") + "$";
+                hash = Crypt.crypt(password, (maker == Maker.SHA256 ? "$5$" : "$6$") + rounds + Salts.text(16));
+                break;
+            default:
+                hash = Bcrypt.generate(password, params.roundsOr(5, 4, 31, "bcrypt cost"));
+                break;
+        }
+        return hash.getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /**
+     * {@code MD5}: in Dovecot an MD5-CRYPT hash ({@code $1$}), which it also makes, or else a
+     * {@code PLAIN-MD5} digest in hex or base64.
+     */
+    static final class Md5 implements Scheme {
+        static final Md5 INSTANCE = new Md5();
+        private static final CryptHashes MD5_CRYPT = new CryptHashes("MD5", Maker.MD5, false);
+        private static final Digests.Unsalted PLAIN_MD5 = new Digests.Unsalted("MD5", Encoding.HEX, 16);
+
+        private Md5() {}
+
+        @Override
+        public Check check(byte[] raw, Optional<String> user) {
+            String data = new String(raw, StandardCharsets.UTF_8);
+            if (data.startsWith("$1$")) {
+                return MD5_CRYPT.check(raw, user);
+            }
+            byte[] digest;
+            try {
+                digest = (data.length() == 32 ? Encoding.HEX : Encoding.BASE64).decode(data);
+            } catch (IllegalArgumentException e) {
+                digest = new byte[0];
+            }
+            if (digest.length != 16) {
+                throw new IllegalArgumentException("{MD5} data is neither MD5-CRYPT ($1$) nor an MD5 digest");
+            }
+            return PLAIN_MD5.check(digest, user);
+        }
+
+        @Override
+        public byte[] generate(byte[] password, Params params) {
+            return MD5_CRYPT.generate(password, params);
+        }
+    }
+}

@@ -1,0 +1,116 @@
+package org.saslauth.password;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.Optional;
+import java.util.function.Supplier;
+import org.bouncycastle.crypto.Digest;
+import org.bouncycastle.crypto.digests.SHA1Digest;
+import org.bouncycastle.crypto.digests.SHA256Digest;
+import org.bouncycastle.crypto.generators.PKCS5S2ParametersGenerator;
+import org.bouncycastle.crypto.macs.HMac;
+import org.bouncycastle.crypto.params.KeyParameter;
+
+/**
+ * {@code SCRAM-SHA-1} and {@code SCRAM-SHA-256} (RFC 5802, RFC 7677), stored as
+ * {@code iterations,base64(salt),base64(StoredKey),base64(ServerKey)}:
+ * <pre>
+ * SaltedPassword = PBKDF2-HMAC-H(password, salt, iterations)
+ * StoredKey      = H(HMAC(SaltedPassword, "Client Key"))
+ * ServerKey      = HMAC(SaltedPassword, "Server Key")
+ * </pre>
+ * A password check compares StoredKey, as Dovecot does. Dovecot reads 4096 or more iterations
+ * and makes 4096 with a 16-byte salt. The password is used as given, without SASLprep, also as
+ * in Dovecot.
+ */
+final class Scram implements Scheme {
+
+    static final Scram SHA1 = new Scram("SCRAM-SHA-1", SHA1Digest::new, 20);
+    static final Scram SHA256 = new Scram("SCRAM-SHA-256", SHA256Digest::new, 32);
+    private static final int MIN_ITERATIONS = 4096;
+
+    private final String name;
+    private final Supplier<Digest> digest;
+    private final int length;
+
+    private Scram(String name, Supplier<Digest> digest, int length) {
+        this.name = name;
+        this.digest = digest;
+        this.length = length;
+    }
+
+    @Override
+    public Check check(byte[] raw, Optional<String> user) {
+        String[] fields = new String(raw, StandardCharsets.UTF_8).split(",", -1);
+        int iterations;
+        byte[] salt;
+        byte[] storedKey;
+        try {
+            if (fields.length != 4) {
+                throw new IllegalArgumentException();
+            }
+            iterations = Integer.parseInt(fields[0]);
+            salt = Base64.getDecoder().decode(fields[1]);
+            storedKey = Base64.getDecoder().decode(fields[2]);
+            byte[] serverKey = Base64.getDecoder().decode(fields[3]);
+            if (iterations < MIN_ITERATIONS || storedKey.length != length || serverKey.length != length) {
+                throw new IllegalArgumentException();
+            }
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("{" + name + "} data is not iterations,salt,storedkey,serverkey"
+                    + " with " + MIN_ITERATIONS + " or more iterations");
+        }
+        return password -> {
+            byte[] salted = salted(password, salt, iterations);
+            byte[] made = storedKey(salted);
+            try {
+                return MessageDigest.isEqual(made, storedKey);
+            } finally {
+                Arrays.fill(salted, (byte) 0);
+                Arrays.fill(made, (byte) 0);
+            }
+        };
+    }
+
+    @Override
+    public byte[] generate(byte[] password, Params params) {
+        int iterations = params.roundsOr(MIN_ITERATIONS, MIN_ITERATIONS, Integer.MAX_VALUE, name + " iterations");
+        byte[] salt = Salts.bytes(16);
+        byte[] salted = salted(password, salt, iterations);
+        byte[] stored = storedKey(salted);
+        byte[] server = hmac(salted, "Server Key");
+        Arrays.fill(salted, (byte) 0);
+        Base64.Encoder b64 = Base64.getEncoder();
+        String out = iterations + "," + b64.encodeToString(salt) + "," + b64.encodeToString(stored) + ","
+                + b64.encodeToString(server);
+        return out.getBytes(StandardCharsets.US_ASCII);
+    }
+
+    private byte[] salted(byte[] password, byte[] salt, int iterations) {
+        PKCS5S2ParametersGenerator generator = new PKCS5S2ParametersGenerator(digest.get());
+        generator.init(password, salt, iterations);
+        return ((KeyParameter) generator.generateDerivedParameters(length * 8)).getKey();
+    }
+
+    private byte[] storedKey(byte[] salted) {
+        byte[] clientKey = hmac(salted, "Client Key");
+        Digest h = digest.get();
+        h.update(clientKey, 0, clientKey.length);
+        byte[] out = new byte[length];
+        h.doFinal(out, 0);
+        Arrays.fill(clientKey, (byte) 0);
+        return out;
+    }
+
+    private byte[] hmac(byte[] key, String text) {
+        HMac mac = new HMac(digest.get());
+        mac.init(new KeyParameter(key));
+        byte[] data = text.getBytes(StandardCharsets.US_ASCII);
+        mac.update(data, 0, data.length);
+        byte[] out = new byte[length];
+        mac.doFinal(out, 0);
+        return out;
+    }
+}

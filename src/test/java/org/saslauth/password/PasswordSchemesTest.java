@@ -1,0 +1,167 @@
+package org.saslauth.password;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+import java.util.OptionalInt;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** Known vectors (printed by doveadm pw 2.3.19) and the errors a passwd-file line can meet. */
+class PasswordSchemesTest {
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=                                     | secret",
+        "{SHA1}5en6G6MezRroT3XKqkdPOmY/BfQ=                                    | secret",
+        "{SHA256}K7gNU3sdo+OL0wNhqoVWhr3g6s1xYv72ol/pe/Unols=                   | secret",
+        "{SHA256}2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b | secret",
+        "{SHA256.HEX}2BB80D537B1DA3E38BD30361AA855686BDE0EACD7162FEF6A25FE97BF527A25B | secret",
+        "{sha512}vSsar3708Jvp9Szi2NWZZ02Bqp1qRCFpbcTZPdBhnWgs5WtNZKnvCXdhztmeD2cmW192CF5bDufKRpayrW/isg== | secret",
+        "{SSHA}MKHFlSvGLKpMOku7uduZK6XQ3nZ/Ip2a                                | secret",
+        "{SSHA.B64}/2ymKFZg85s120vSPWjgnT+Ntkl5MB60                            | secret",
+        "{SSHA256}Pzhzu6FWVWboUZpqtLpV2HCdp3a2g9gNQfynHSevjBvhSUyU             | secret",
+        "{SSHA512}qbGrz0KGdGVQKf3/IP0LFkUM/KLcL90amonZHRqglqfysWNIDUQ07av251XcZiay7cPQP3GRmHfofOUrEI/hP+iZvWg= | secret",
+        "{SMD5}3T+wxay2FW+Ga4QhP+Hz3B8tRuI=                                    | secret",
+        "{PLAIN-MD5}5ebe2294ecd0e0f08eab7690d2a6ee69                           | secret",
+        "{LDAP-MD5}Xr4ilOzQ4PCOq3aQ0qbuaQ==                                    | secret",
+        "{MD5}5ebe2294ecd0e0f08eab7690d2a6ee69                                 | secret",
+        "{MD5}Xr4ilOzQ4PCOq3aQ0qbuaQ==                                         | secret",
+        "{MD5}$1$9OhV/Cvw$80TPGe5q/sW668uHtr6kI1                              | secret",
+        "{MD5-CRYPT}$1$C3HBaDbH$fqxd7TmqmuHgkSLtuCfJe.                        | secret",
+        "$1$C3HBaDbH$fqxd7TmqmuHgkSLtuCfJe.                                   | secret",
+        "{PLAIN-MD4}67d3dafef63ff00603aeef3769cfbf0d                           | secret",
+        "{CRAM-MD5}cd3ba7deaad6e5ca23448ba42e379747a9e0f7f1fbc00c8a81bbaac395731b56 | secret",
+        "{HMAC-MD5}cd3ba7deaad6e5ca23448ba42e379747a9e0f7f1fbc00c8a81bbaac395731b56 | secret",
+        "{CRAM-MD5}00747cf2ffaf11c5ea4a64979c3901fc1d20dee13f480bb598f7d8575b23e61b | ''",
+        "{PBKDF2}$1$sl9kCtupAcZM1DDe$5000$aaf05aa436a35366d29acd9f8c9a2ea45ca4015b | secret",
+        "{SCRAM-SHA-1}4096,bAoxqbf37aJBWPKSTV3y5g==,xLOcip+Apwxe6TzWJw+Du/uGHFo=,pXswIJuiZNXGTWggVXCGKueBsh4= | secret",
+        "{SCRAM-SHA-256}4096,9r1y2QNgwHLqOJqCOQumtw==,T9X5Oy60n6yvwXAUMsp3MqSLVGrPYSJ4TO/Tw/OfZ8Q=,O1LUIwXnkhkSe+TeVl90EeTf3U9DNKCic8tYRZvwXkU= | secret",
+        "{SHA512-CRYPT}$6$1DShRLJAOOyRxFjb$3nyoIKjm/ZTC.OhIn6tB6gw35MmEcrTlVuEkwwjRvCcoWQKgTwnjSSjCBTVch2hJQYX/fGQjdDfdPdV9IkCP90 | secret",
+        "{SHA256-CRYPT}$6$1DShRLJAOOyRxFjb$3nyoIKjm/ZTC.OhIn6tB6gw35MmEcrTlVuEkwwjRvCcoWQKgTwnjSSjCBTVch2hJQYX/fGQjdDfdPdV9IkCP90 | secret",
+        "{SHA256-CRYPT}$5$EeMJGILvmAuRO.16$c2QNOAH3W4VGJtBXZllga/7zQLyPXgGiRK46EOfQ/8. | secret",
+        "{BLF-CRYPT}$2y$05$/9rb1.T6mp2y2l7EcqPOu.tstdPvi0KBNLN6m5P1KMxPgCLAmRs.C | secret",
+        "{CRYPT}$2y$05$2zI88Mm22uWsZR0Y9aWX9uP44mx6iFYvmseNHKWPD6uUdavyOnKYe   | secret",
+        "{DES-CRYPT}eT7NDOUi.LfKY                                              | secret",
+        "{DES-CRYPT}LQ63zOwao/EYk                                              | pässwörd",
+        "eT7NDOUi.LfKY                                                         | secret",
+        "{ARGON2I}$argon2i$v=19$m=32768,t=4,p=1$HbvtMIpE9geU5xHjN8RudA$+STomzwVE010+RQS73j15wOJTnuaYovLAlyipoKXAFY | secret",
+        "{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$hY9BjSOqkMqXnM3vV6porw$VTKSHJF4Fq+ESyoLBHS5H/qud8YjT6q6vTfC3CMbG0w | secret",
+        "{PLAIN}secret                                                         | secret",
+        "{PLAIN.B64}c2VjcmV0                                                   | secret",
+        "{PLAIN.hex}736563726574                                               | secret",
+        "{CLEARTEXT}pässwörd                                                   | pässwörd",
+        "{PLAIN-TRUNC}6-secret                                                 | secret",
+    })
+    void knownVector(String stored, String password) {
+        PasswordHash hash = PasswordSchemes.parse(stored, "user@realm");
+        assertTrue(hash.matches(bytes(password)), stored);
+        // a different first byte: DES reads 8 bytes, and PLAIN-TRUNC takes a longer password
+        assertFalse(hash.matches(bytes("x" + password)), stored);
+    }
+
+    @Test
+    void digestMd5HashesTheUserAndRealm() {
+        String stored = "{DIGEST-MD5}fb6cb9e166c6c764ff2bdea12175a8aa"; // doveadm pw -u user@realm -p secret
+        assertTrue(PasswordSchemes.parse(stored, "user@realm").matches(bytes("secret")));
+        assertFalse(PasswordSchemes.parse(stored, "user@other").matches(bytes("secret")));
+        assertThrows(IllegalArgumentException.class, () -> PasswordSchemes.parse(stored));
+        assertEquals(stored.toUpperCase(), PasswordSchemes.hash("DIGEST-MD5", bytes("secret"), OptionalInt.empty(),
+                Optional.of("user@realm")).toUpperCase());
+    }
+
+    @Test
+    void plainTruncMatchesOnThePrefixWhenTheStoredPartIsCut() {
+        PasswordHash hash = PasswordSchemes.parse("{PLAIN-TRUNC}3-sec");
+        assertTrue(hash.matches(bytes("sec")));
+        assertTrue(hash.matches(bytes("secret")));
+        assertFalse(hash.matches(bytes("se")));
+        assertEquals("{PLAIN-TRUNC}6-secret", PasswordSchemes.hash("plain-trunc", bytes("secret"), OptionalInt.empty()));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "{FOO}bar                        | unknown password scheme {FOO}",
+        "{SHA256.zip}abc                 | unknown password scheme {SHA256.ZIP}",
+        "{SHA256}abc                     | {SHA256} data is 2 bytes, not 32",
+        "{SHA}                           | {SHA} data is 0 bytes, not 20",
+        "{SSHA}MKHF                      | {SSHA} data too short",
+        "{PLAIN.HEX}xyz                  | {PLAIN.HEX} data is not hex",
+        "{CRYPT}$y$j9T$F5Jx5fExrKuJdvXmWLKV70$xWwsfWr03/R5x5W0wDLBZBJiN3WLaaBNsgxyGnXB8U5 | yescrypt",
+        "not-a-hash                      | not a crypt(3) hash",
+        "{BLF-CRYPT}$1$C3HBaDbH$fqxd7TmqmuHgkSLtuCfJe. | not a bcrypt hash",
+        "{ARGON2I}$argon2id$v=19$m=65536,t=3,p=1$hY9BjSOqkMqXnM3vV6porw$VTKSHJF4Fq+ESyoLBHS5H/qud8YjT6q6vTfC3CMbG0w | not a argon2i",
+        "{PBKDF2}$1$salt$x$00            | {PBKDF2} data is not",
+        "{SCRAM-SHA-1}100,AA==,AA==,AA== | 4096 or more iterations",
+        "{PLAIN-TRUNC}secret             | <length>-<password>",
+        "{MD5}nothing                    | neither MD5-CRYPT",
+        "{SHA256                         | '{' without '}'",
+        "{ARGON2ID}$argon2id$v=19$m=2000000000,t=3,p=1$hY9BjSOqkMqXnM3vV6porw$VTKSHJF4Fq+ESyoLBHS5H/qud8YjT6q6vTfC3CMbG0w | more than this JVM's heap allows",
+    })
+    void unusableEntriesAreClearErrors(String stored, String message) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PasswordSchemes.parse(stored));
+        assertTrue(e.getMessage().contains(message), e.getMessage());
+    }
+
+    @Test
+    void errorsNeverRepeatTheData() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> PasswordSchemes.parse("{SHA256}topsecretvalue"));
+        assertFalse(e.getMessage().contains("topsecretvalue"), e.getMessage());
+    }
+
+    @Test
+    void schemeNamesComeBackUpperCaseWithoutSuffix() {
+        assertEquals("SSHA", PasswordSchemes.parse("{ssha.b64}/2ymKFZg85s120vSPWjgnT+Ntkl5MB60").scheme());
+        assertEquals("CRYPT", PasswordSchemes.parse("eT7NDOUi.LfKY").scheme());
+        assertEquals("MD5-CRYPT", PasswordSchemes.parse("{MD5-CRYPT}$1$C3HBaDbH$fqxd7TmqmuHgkSLtuCfJe.").scheme());
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource({
+        "SHA512-CRYPT, 999", "SHA256-CRYPT, 1000000000", "BLF-CRYPT, 3", "BLF-CRYPT, 32", "PBKDF2, 0",
+        "SCRAM-SHA-1, 4095", "ARGON2I, 2", "ARGON2ID, 0",
+    })
+    void roundsOutOfRangeAreRefused(String scheme, int rounds) {
+        assertThrows(IllegalArgumentException.class,
+                () -> PasswordSchemes.hash(scheme, bytes("secret"), OptionalInt.of(rounds)));
+    }
+
+    @Test
+    void hashRefusesWhatItCannotMakeOrWrite() {
+        IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
+                () -> PasswordSchemes.hash("OTP", bytes("x"), OptionalInt.empty()));
+        assertTrue(unknown.getMessage().contains("SHA512-CRYPT"), unknown.getMessage());
+        assertThrows(IllegalArgumentException.class,
+                () -> PasswordSchemes.hash("DIGEST-MD5", bytes("x"), OptionalInt.empty()));
+        IllegalArgumentException colon = assertThrows(IllegalArgumentException.class,
+                () -> PasswordSchemes.hash("PLAIN", bytes("a:b"), OptionalInt.empty()));
+        assertTrue(colon.getMessage().contains("{PLAIN.B64}"), colon.getMessage());
+        assertEquals("{PLAIN.B64}YTpi", PasswordSchemes.hash("plain.b64", bytes("a:b"), OptionalInt.empty()));
+    }
+
+    @Test
+    void everyHashableSchemeRoundTrips() {
+        for (String scheme : PasswordSchemes.hashable()) {
+            String hash = PasswordSchemes.hash(scheme, bytes("pässwörd"), OptionalInt.empty(), Optional.of("u@r"));
+            PasswordHash parsed = PasswordSchemes.parse(hash, "u@r");
+            assertTrue(parsed.matches(bytes("pässwörd")), hash);
+            assertFalse(parsed.matches(bytes("passwörd")), hash);
+        }
+    }
+
+    @Test
+    void defaultIsSha512Crypt() {
+        assertTrue(PasswordSchemes.hash(PasswordSchemes.DEFAULT, bytes("x"), OptionalInt.empty())
+                .startsWith("{SHA512-CRYPT}$6$"));
+    }
+}

@@ -1,0 +1,197 @@
+package org.saslauth.store;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.saslauth.store.CredentialStore.Verdict;
+
+class PasswdFileTest {
+
+    @TempDir
+    Path dir;
+
+    private final AtomicLong clock = new AtomicLong(1_000_000_000L);
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private Path write(String content) throws IOException {
+        Path file = dir.resolve("users");
+        Files.writeString(file, content, StandardCharsets.UTF_8);
+        return file;
+    }
+
+    private long age = 100_000;
+
+    /** Rewrites the file, with an mtime that differs from the last and is old enough to be read. */
+    private void edit(Path file, String content) throws IOException {
+        Files.writeString(file, content, StandardCharsets.UTF_8);
+        Files.setLastModifiedTime(file, FileTime.fromMillis(System.currentTimeMillis() - age--));
+    }
+
+    private PasswdFile load(Path file) throws PasswdFile.Invalid {
+        return PasswdFile.load(file, Duration.ofSeconds(1), Duration.ofSeconds(1), clock::get);
+    }
+
+    private void secondsPass(int seconds) {
+        clock.addAndGet(seconds * 1_000_000_000L);
+    }
+
+    @Test
+    void readsUsersOfEverySchemeFamily() throws Exception {
+        Path file = write("""
+                # comment
+
+                alice:{PLAIN}wonderland:1000:1000::/home/alice:/bin/sh
+                bob:{SSHA}MKHFlSvGLKpMOku7uduZK6XQ3nZ/Ip2a
+                carol:$1$C3HBaDbH$fqxd7TmqmuHgkSLtuCfJe.
+                user@realm:{DIGEST-MD5}fb6cb9e166c6c764ff2bdea12175a8aa
+                alice:{PLAIN}second-line-ignored
+                """);
+        PasswdFile users = load(file);
+        assertEquals(4, users.size());
+        assertEquals(Verdict.ACCEPTED, users.verify("alice", bytes("wonderland")));
+        assertEquals(Verdict.WRONG_PASSWORD, users.verify("alice", bytes("second-line-ignored")));
+        assertEquals(Verdict.ACCEPTED, users.verify("bob", bytes("secret")));
+        assertEquals(Verdict.ACCEPTED, users.verify("carol", bytes("secret")));
+        assertEquals(Verdict.ACCEPTED, users.verify("user@realm", bytes("secret")));
+        assertEquals(Verdict.UNKNOWN_USER, users.verify("dave", bytes("secret")));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "bob:{FOO}bar                 | line 2: user 'bob': unknown password scheme {FOO}",
+        "bob:{SHA256}abc              | line 2: user 'bob': {SHA256} data is 2 bytes, not 32",
+        "bob:$y$j9T$abc$def           | line 2: user 'bob': {CRYPT} data is not a crypt(3) hash saslauth knows",
+        "bob                          | line 2: expected user:password",
+        "bob::1000                    | line 2: user 'bob' has an empty password field",
+    })
+    void aBrokenLineIsNamed(String line, String message) throws IOException {
+        Path file = write("alice:{PLAIN}x\n" + line + "\n");
+        PasswdFile.Invalid e = assertThrows(PasswdFile.Invalid.class, () -> load(file));
+        assertEquals(file + " " + message, e.getMessage().substring(0, Math.min(e.getMessage().length(),
+                (file + " " + message).length())));
+    }
+
+    @Test
+    void aMissingFileIsInvalid() {
+        PasswdFile.Invalid e = assertThrows(PasswdFile.Invalid.class, () -> load(dir.resolve("none")));
+        assertTrue(e.getMessage().endsWith("no such file"), e.getMessage());
+    }
+
+    @Test
+    void aNewUserCanLogInOnceTheRecheckIsDue() throws Exception {
+        Path file = write("alice:{PLAIN}a\n");
+        PasswdFile users = load(file);
+        edit(file, "alice:{PLAIN}a\nbob:{PLAIN}b\n");
+        assertEquals(Verdict.UNKNOWN_USER, users.verify("bob", bytes("b")), "looked again too soon");
+        secondsPass(1);
+        assertEquals(Verdict.ACCEPTED, users.verify("bob", bytes("b")));
+        assertEquals(2, users.size());
+    }
+
+    @Test
+    void aFileReplacedByRenameIsSeen() throws Exception {
+        Path file = write("alice:{PLAIN}a\n");
+        PasswdFile users = load(file);
+        Path next = dir.resolve("users.new");
+        Files.writeString(next, "alice:{PLAIN}b\n");
+        Files.setLastModifiedTime(file, FileTime.fromMillis(System.currentTimeMillis() - 5000));
+        Files.setLastModifiedTime(next, Files.getLastModifiedTime(file));
+        Files.move(next, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        secondsPass(2);
+        assertEquals(Verdict.ACCEPTED, users.verify("alice", bytes("b")));
+    }
+
+    @Test
+    void aBrokenEditKeepsTheLastGoodVersionUntilItIsFixed() throws Exception {
+        Path file = write("alice:{PLAIN}a\n");
+        PasswdFile users = load(file);
+        edit(file, "alice:{PLAIN}a\nbob:{NOPE}b\n");
+        secondsPass(1);
+        assertEquals(Verdict.ACCEPTED, users.verify("alice", bytes("a")));
+        assertEquals(Verdict.UNKNOWN_USER, users.verify("bob", bytes("b")));
+        secondsPass(1);
+        assertEquals(Verdict.ACCEPTED, users.verify("alice", bytes("a")), "the broken version is not retried");
+
+        edit(file, "alice:{PLAIN}a\nbob:{PLAIN}b\n");
+        secondsPass(1);
+        assertEquals(Verdict.ACCEPTED, users.verify("bob", bytes("b")));
+    }
+
+    @Test
+    void aDeletedFileKeepsTheLastGoodVersion() throws Exception {
+        Path file = write("alice:{PLAIN}a\n");
+        PasswdFile users = load(file);
+        Files.delete(file);
+        secondsPass(1);
+        assertEquals(Verdict.ACCEPTED, users.verify("alice", bytes("a")));
+        edit(write("alice:{PLAIN}new\n"), "alice:{PLAIN}new\n");
+        secondsPass(1);
+        assertEquals(Verdict.ACCEPTED, users.verify("alice", bytes("new")));
+    }
+
+    @Test
+    void aChangeIsReadOnlyOnceItHasSettled() throws Exception {
+        Path file = write("alice:{PLAIN}a\n");
+        PasswdFile users = load(file);
+        Files.writeString(file, "alice:{PLAIN}a\nbob:{PLAIN}b\n"); // mtime: now
+        secondsPass(1);
+        assertEquals(Verdict.UNKNOWN_USER, users.verify("bob", bytes("b")), "read while maybe being written");
+        Files.setLastModifiedTime(file, FileTime.fromMillis(System.currentTimeMillis() - 1500));
+        secondsPass(1);
+        assertEquals(Verdict.ACCEPTED, users.verify("bob", bytes("b")));
+    }
+
+    @Test
+    void aFileDatedInTheFutureIsStillRead() throws Exception {
+        Path file = write("alice:{PLAIN}a\n");
+        PasswdFile users = load(file);
+        Files.writeString(file, "alice:{PLAIN}b\n");
+        Files.setLastModifiedTime(file, FileTime.fromMillis(System.currentTimeMillis() + 3_600_000));
+        secondsPass(1);
+        assertEquals(Verdict.ACCEPTED, users.verify("alice", bytes("b")));
+    }
+
+    /** Edits by rename, as careful tools do: a login sees the old or the new file, never neither. */
+    @Test
+    void concurrentLoginsDuringReloadsSeeOneVersionOrTheOther() throws Exception {
+        Path file = write("alice:{PLAIN}a\n");
+        PasswdFile users = PasswdFile.load(file, Duration.ZERO, Duration.ZERO, System::nanoTime);
+        Thread[] threads = new Thread[4];
+        AtomicLong wrong = new AtomicLong();
+        for (int t = 0; t < threads.length; t++) {
+            threads[t] = new Thread(() -> {
+                for (int i = 0; i < 2000; i++) {
+                    if (users.verify("alice", bytes("a")) != Verdict.ACCEPTED) {
+                        wrong.incrementAndGet();
+                    }
+                }
+            });
+            threads[t].start();
+        }
+        for (int i = 0; i < 50; i++) {
+            Path next = dir.resolve("users.new");
+            Files.writeString(next, "alice:{PLAIN}a\n" + "u" + i + ":{PLAIN}x\n");
+            Files.move(next, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        assertEquals(0, wrong.get());
+    }
+}

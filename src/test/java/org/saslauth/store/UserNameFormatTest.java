@@ -1,0 +1,61 @@
+package org.saslauth.store;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.saslauth.mech.Credentials;
+import org.saslauth.store.CredentialStore.Verdict;
+
+/** {@code --username-format} and {@code --default-realm}, and how Credentials applies them. */
+class UserNameFormatTest {
+
+    @ParameterizedTest(name = "{0} lowercase={1} realm={2}")
+    @CsvSource(delimiter = '|', nullValues = "-", value = {
+        "Alice             | false | -           | Alice",
+        "Alice             | true  | -           | alice",
+        "Alice             | false | example.org | Alice@example.org",
+        "Alice             | true  | Example.ORG | alice@example.org",
+        "Alice@Other.net   | false | example.org | Alice@Other.net",
+        "Alice@Other.net   | true  | example.org | alice@other.net",
+        "ÅSA               | true  | -           | åsa",
+        "Alice             | false | ''          | Alice",
+    })
+    void appliesRealmThenCase(String sent, boolean lowercase, String realm, String expected) {
+        assertEquals(expected, new UserNameFormat(lowercase, Optional.ofNullable(realm)).apply(sent));
+    }
+
+    @Test
+    void asIsChangesNothing() {
+        assertEquals("Bob@X", UserNameFormat.AS_IS.apply("Bob@X"));
+    }
+
+    @Test
+    void credentialsLookUpTheFormattedName() {
+        CredentialStore store = (user, password) ->
+                user.equals("bob@example.org") ? Verdict.ACCEPTED : Verdict.UNKNOWN_USER;
+        Credentials credentials = new Credentials(store, new UserNameFormat(true, Optional.of("example.org")));
+        String name = credentials.canonical("BOB".getBytes(StandardCharsets.UTF_8)).orElseThrow();
+        assertEquals("bob@example.org", name);
+        assertEquals(Verdict.ACCEPTED, credentials.verify(name, new byte[0]));
+    }
+
+    @ParameterizedTest(name = "[{index}]")
+    @CsvSource({"''", "'a\tb'", "'a\nb'", "'a\u0001b'", "'a\u007fb'"})
+    void namesNoLineCanHoldAreRefused(String raw) {
+        Credentials credentials = new Credentials(CredentialStore.NONE, UserNameFormat.AS_IS);
+        assertEquals(Optional.empty(), credentials.canonical(raw.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    @Test
+    void notUtf8AndTooLongAreRefused() {
+        Credentials credentials = new Credentials(CredentialStore.NONE, UserNameFormat.AS_IS);
+        assertEquals(Optional.empty(), credentials.canonical(new byte[] {(byte) 0xc3, 0x28}));
+        assertEquals(Optional.empty(), credentials.canonical("a".repeat(256).getBytes(StandardCharsets.UTF_8)));
+        assertEquals(Optional.of("a".repeat(255)),
+                credentials.canonical("a".repeat(255).getBytes(StandardCharsets.UTF_8)));
+    }
+}
