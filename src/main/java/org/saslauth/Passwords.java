@@ -15,7 +15,10 @@ final class Passwords {
 
     private Passwords() {}
 
-    /** The password as UTF-8 bytes, which the caller wipes. Null when the terminal gave none. */
+    /**
+     * The password as UTF-8 bytes, which the caller wipes. Null when none was given (end of
+     * input before any line); an empty line is the empty password.
+     */
     static byte[] read(InputStream stdin, String prompt) throws IOException {
         Console console = System.console();
         if (console != null && stdin == System.in) {
@@ -31,9 +34,12 @@ final class Passwords {
         }
         byte[] buf = new byte[MAX + 1];
         int n = 0;
-        int c;
+        int c = 0;
         while (n <= MAX && (c = stdin.read()) >= 0 && c != '\n') {
             buf[n++] = (byte) c;
+        }
+        if (n == 0 && c < 0) {
+            return null; // end of input before any line: no password, not an empty one
         }
         if (n > MAX) {
             Arrays.fill(buf, (byte) 0);

@@ -208,6 +208,12 @@ class CliTest {
         assertEquals(1, run("pässword 2\n", "test", "--passwd-file", users.toString(), "alice").status());
         Result unknown = run("x\n", "hash", "--scheme", "NOPE");
         assertEquals(ExitCodes.USAGE, unknown.status());
+        Result none = run("", "hash");
+        assertEquals(ExitCodes.USAGE, none.status(), "no input is no password, not the empty one");
+        assertEquals("", none.out());
+        Result empty = run("\n", "hash", "--scheme", "PLAIN");
+        assertEquals(0, empty.status());
+        assertEquals("{PLAIN}\n", empty.out());
     }
 
     @Test
