@@ -226,4 +226,71 @@ class CliTest {
                 + "FAIL\t4\tuser=nobody\treason=Authentication failed\n"), r.out());
         assertTrue(new File("examples/saslauth").canExecute());
     }
+
+    /**
+     * The passwd file deleted, made unreadable (a directory in its place: root reads any file),
+     * broken and replaced while a helper serves: the last good version keeps working, the log
+     * says why, and a good replacement is picked up without a restart.
+     */
+    @Test
+    void passwdFileFaultsWhileServing() throws Exception {
+        Path users = passwd("alice:{PLAIN}secret");
+        Path log = dir.resolve("saslauth.log");
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), Saslauth.class.getName(),
+                "--passwd-file", users.toString(), "--failure-delay", "0", "--no-auth-penalty",
+                "--log-file", log.toString()));
+        Process p = new ProcessBuilder(cmd).start();
+        try {
+            var in = p.getOutputStream();
+            var out = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            in.write(SESSION_HEAD.getBytes(StandardCharsets.UTF_8));
+            while (!out.readLine().equals("DONE")) {
+                // handshake
+            }
+            int[] id = {0};
+            java.util.function.BiFunction<String, String, String> login = (user, password) -> {
+                try {
+                    id[0]++;
+                    in.write(("AUTH\t" + id[0] + "\tPLAIN\trip=192.0.2.5\tresp=" + plain(user, password) + "\n")
+                            .getBytes(StandardCharsets.UTF_8));
+                    in.flush();
+                    return out.readLine().replace("\t" + id[0] + "\t", " ");
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            };
+            assertEquals("OK user=alice", login.apply("alice", "secret"));
+
+            Files.delete(users);
+            Thread.sleep(2200);
+            assertEquals("OK user=alice", login.apply("alice", "secret"), "deleted: last good version");
+
+            Files.createDirectory(users);
+            Thread.sleep(2200);
+            assertEquals("OK user=alice", login.apply("alice", "secret"), "unreadable: last good version");
+            Files.delete(users);
+
+            Files.writeString(users, "alice:{NOSUCHSCHEME}x\n");
+            Thread.sleep(2200);
+            assertEquals("OK user=alice", login.apply("alice", "secret"), "broken: last good version");
+
+            Files.writeString(users, "bob:{PLAIN}other\n");
+            Thread.sleep(2200);
+            assertEquals("OK user=bob", login.apply("bob", "other"), "a good replacement is read");
+            assertTrue(login.apply("alice", "secret").startsWith("FAIL"), "and replaces the old users");
+
+            in.close();
+            assertTrue(p.waitFor(10, TimeUnit.SECONDS));
+            assertEquals(0, p.exitValue());
+            assertEquals("", new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8));
+            String logged = Files.readString(log);
+            assertTrue(logged.contains("keeping the last good version"), logged);
+            assertTrue(logged.contains("NOSUCHSCHEME"), "the log says why: " + logged);
+            assertFalse(logged.contains("secret") || logged.contains("other\""), logged);
+        } finally {
+            p.destroyForcibly();
+        }
+    }
 }
