@@ -131,7 +131,7 @@ class Bench:
         self.tmp = tempfile.mkdtemp(prefix="saslauth-bench-")
         os.chmod(self.tmp, 0o755)
         self.env = {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "LANG": "C.UTF-8",
-                    "SASLAUTH_JAR": args.jar}
+                    "SASLAUTH_JAR": args.jar, "SASLAUTH_JAVA": args.java}
         self.jvm_flags = self.launcher_jvm_flags()
         self.stray = []  # (who, bytes) printed on stderr: must stay empty
         self.dovecot_pid = None
@@ -170,8 +170,12 @@ class Bench:
         return [self.a.java] + self.jvm_flags + ["-cp", self.a.bench_classes, "BareHelper"]
 
     def start(self, cmd):
+        env = self.env
+        if cmd[0].startswith("SASLAUTH_CDS="):  # a variable for the launcher, as env(1) takes it
+            env = dict(env, SASLAUTH_CDS=cmd[0].split("=", 1)[1])
+            cmd = cmd[1:]
         return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env=self.env, bufsize=0)
+                                stderr=subprocess.PIPE, env=env, bufsize=0)
 
     def finish(self, who, proc):
         try:
@@ -438,12 +442,14 @@ def run(a, b, table, only):
 
     if "1" in only:
         progress("cold start: %d interleaved starts each" % a.starts)
+        no_cds = ["SASLAUTH_CDS=" + b.path("no-such-archive.jsa")] + b.saslauth_cmd(plain_conf)
         t = b.cold_start([("saslauth", b.saslauth_cmd(plain_conf)), ("ruby", b.ruby_cmd()),
-                          ("bare", b.bare_cmd())], a.starts)
+                          ("bare", b.bare_cmd()), ("nocds", no_cds)], a.starts)
         table.add("1 cold start to DONE (median of %d)" % a.starts, "Ruby oreore.rb", t["saslauth"], t["ruby"],
                   "ms", "<= 1.0", True)
         table.add("1 cold start to DONE (median of %d)" % a.starts, "bare JVM", t["saslauth"], t["bare"],
                   "ms", "<= 1.5", True)
+        table.add("1 cold start, without the CDS archive", "bare JVM", t["nocds"], t["bare"], "ms", "none", True)
 
     if "2" in only:
         progress("peak RSS after 1000 logins")

@@ -27,6 +27,8 @@ if [ ! -f target/saslauth.jar ] || [ -n "$(find src/main pom.xml -newer target/s
   echo "run.sh: building target/saslauth.jar" >&2
   mvn -q package -DskipTests >&2
 fi
+# The install step of the launcher: a CDS archive of saslauth's classes, target/saslauth.jsa.
+SASLAUTH_JAR="$REPO/target/saslauth.jar" examples/saslauth cds
 mkdir -p target/bench
 javac --release 17 -d target/bench src/bench/BareHelper.java
 
