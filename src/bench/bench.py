@@ -246,10 +246,13 @@ class Bench:
             for name, connect in order:
                 if not supported[name]:
                     continue
+                c, done = connect()
                 try:
-                    c, done = connect()
                     c.handshake()
-                except EOFError:  # the helper refused to start with this passwd file
+                except EOFError:  # the helper refused this passwd file, saying why on stderr
+                    n = len(self.stray)
+                    done()
+                    del self.stray[n:]
                     supported[name] = False
                     continue
                 for i in range(warmup + self.a.hash_logins):
