@@ -79,7 +79,8 @@ public final class Saslauth implements Callable<Integer> {
     Path config;
 
     public static void main(String[] args) {
-        System.exit(run(args));
+        Saslauth serving = ServingArgs.parse(args);
+        System.exit(serving != null ? serving.call() : run(args));
     }
 
     /** Runs a command line and returns its exit status; prints only what picocli prints. */

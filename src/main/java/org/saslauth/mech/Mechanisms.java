@@ -37,11 +37,10 @@ public final class Mechanisms {
             if (name.isEmpty()) {
                 continue;
             }
-            Mechanism m = BUILT_IN.stream()
-                    .filter(b -> b.name().equalsIgnoreCase(name))
-                    .findFirst()
-                    .orElseThrow(() -> new IllegalArgumentException(
-                            "unknown mechanism '" + name + "' (known: " + names(BUILT_IN) + ")"));
+            Mechanism m = builtIn(name);
+            if (m == null) {
+                throw new IllegalArgumentException("unknown mechanism '" + name + "' (known: " + names(BUILT_IN) + ")");
+            }
             if (!out.contains(m)) {
                 out.add(m);
             }
@@ -50,6 +49,17 @@ public final class Mechanisms {
             throw new IllegalArgumentException("no mechanism listed");
         }
         return new Mechanisms(out);
+    }
+
+    // Loops rather than streams here and below: this runs before the handshake, and the first
+    // stream pipeline of the process costs milliseconds of class loading and set-up.
+    private static Mechanism builtIn(String name) {
+        for (Mechanism b : BUILT_IN) {
+            if (b.name().equalsIgnoreCase(name)) {
+                return b;
+            }
+        }
+        return null;
     }
 
     public List<Mechanism> enabled() {
@@ -67,7 +77,12 @@ public final class Mechanisms {
     }
 
     public boolean anyNeedsCredentials() {
-        return enabled.stream().anyMatch(Mechanism::needsCredentials);
+        for (Mechanism m : enabled) {
+            if (m.needsCredentials()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     public boolean contains(String name) {

@@ -142,7 +142,11 @@ public final class AuthServer {
         StringBuilder hs = new StringBuilder(256).append("VERSION\t1\t2\n");
         for (Mechanism m : settings.mechanisms().enabled()) {
             hs.append("MECH\t").append(m.name());
-            m.flags().stream().sorted().forEach(f -> hs.append('\t').append(f.wire()));
+            for (Mechanism.Flag f : Mechanism.Flag.values()) { // in order; no stream before the handshake
+                if (m.flags().contains(f)) {
+                    hs.append('\t').append(f.wire());
+                }
+            }
             hs.append('\n');
         }
         // COOKIE only matters to master REQUEST lookups, which saslauth does not serve; Dovecot's
@@ -150,13 +154,20 @@ public final class AuthServer {
         SplittableRandom random = new SplittableRandom(System.nanoTime() ^ (pid << 32));
         hs.append("SPID\t").append(pid).append('\n')
                 .append("CUID\t1\n")
-                .append("COOKIE\t")
-                .append(String.format("%016x%016x", random.nextLong(), random.nextLong()))
-                .append("\nDONE\n");
+                .append("COOKIE\t");
+        appendHex(hs, random.nextLong()); // not String.format: its parser is slow to start
+        appendHex(hs, random.nextLong());
+        hs.append("\nDONE\n");
         synchronized (writeLock) {
             writeRaw(hs.toString());
             flushLocked();
         }
+    }
+
+    /** 16 lower-case hex digits. */
+    private static void appendHex(StringBuilder sb, long value) {
+        String hex = Long.toHexString(value);
+        sb.append("0".repeat(16 - hex.length())).append(hex);
     }
 
     /** Returns false when the connection must end (unsupported version). */

@@ -1,0 +1,521 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark of saslauth against its peers; run it through src/bench/run.sh.
+
+Every row runs saslauth and its peer interleaved in the same run (A B B A A B ...), so that a
+busy machine slows both alike, and reports medians and the ratio saslauth / peer.
+"""
+
+import argparse
+import base64
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HANDSHAKE_IN = b"VERSION\t1\t0\nCPID\t4242\n"
+
+
+# --- talking to a helper or to Dovecot's auth-client socket ------------------------------------
+
+class Conn:
+    """One auth-client connection: a pipe to a helper process, or a UNIX socket to Dovecot."""
+
+    def __init__(self, send, recv, close):
+        self.send, self.recv, self.close = send, recv, close
+        self.buf = b""
+
+    @staticmethod
+    def of_process(proc):
+        fin, fout = proc.stdin.fileno(), proc.stdout.fileno()
+
+        def send(data):
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fin, view):]
+
+        return Conn(send, lambda: os.read(fout, 1 << 16), proc.stdin.close)
+
+    @staticmethod
+    def of_socket(path):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(path)
+        return Conn(s.sendall, lambda: s.recv(1 << 16), s.close)
+
+    def read_line(self):
+        while b"\n" not in self.buf:
+            chunk = self.recv()
+            if not chunk:
+                raise EOFError("connection closed; got %r" % self.buf)
+            self.buf += chunk
+        line, _, self.buf = self.buf.partition(b"\n")
+        return line
+
+    def handshake(self):
+        """Sends VERSION and CPID and reads up to DONE; returns the MECH names offered."""
+        self.send(HANDSHAKE_IN)
+        mechs = []
+        while True:
+            line = self.read_line()
+            if line == b"DONE":
+                return mechs
+            if line.startswith(b"MECH\t"):
+                mechs.append(line.split(b"\t")[1].decode())
+
+    def one_at_a_time(self, lines):
+        """Sends each line after the previous answer; returns (seconds, failures)."""
+        fails = 0
+        t0 = time.perf_counter()
+        for line in lines:
+            self.send(line)
+            if not self.read_line().startswith(b"OK\t"):
+                fails += 1
+        return time.perf_counter() - t0, fails
+
+    def pipelined(self, lines, window):
+        """Keeps `window` requests in flight; returns (seconds, failures)."""
+        total, sent, done, fails = len(lines), 0, 0, 0
+        t0 = time.perf_counter()
+        first = min(window, total)
+        self.send(b"".join(lines[:first]))
+        sent = first
+        pending = self.buf
+        self.buf = b""
+        while done < total:
+            if pending.count(b"\n") == 0:
+                chunk = self.recv()
+                if not chunk:
+                    raise EOFError("connection closed after %d answers" % done)
+                pending += chunk
+            cut = pending.rfind(b"\n") + 1
+            complete, pending = pending[:cut], pending[cut:]
+            n = complete.count(b"\n")
+            fails += complete.count(b"FAIL\t")
+            done += n
+            more = min(n, total - sent)
+            if more:
+                self.send(b"".join(lines[sent:sent + more]))
+                sent += more
+        elapsed = time.perf_counter() - t0
+        self.buf = pending
+        return elapsed, fails
+
+
+def auth_line(i, mech, resp):
+    return b"AUTH\t%d\t%s\tservice=smtp\tnologin\tlip=127.0.0.1\trip=192.0.2.10\tresp=%s\n" % (
+        i, mech.encode(), base64.b64encode(resp))
+
+
+def plain_lines(users, n, start=1):
+    return [auth_line(start + i, "PLAIN", b"\0" + u + b"\0" + p)
+            for i, (u, p) in zip(range(n), cycle(users, n))]
+
+
+def oreore_lines(n, start=1):
+    return [auth_line(start + i, "OREORE", b"user%d" % (i % 100)) for i in range(n)]
+
+
+def cycle(items, n):
+    return (items[i % len(items)] for i in range(n))
+
+
+# --- the contestants ---------------------------------------------------------------------------
+
+class Bench:
+    def __init__(self, args):
+        self.a = args
+        self.tmp = tempfile.mkdtemp(prefix="saslauth-bench-")
+        os.chmod(self.tmp, 0o755)
+        self.env = {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "LANG": "C.UTF-8",
+                    "SASLAUTH_JAR": args.jar, "SASLAUTH_JAVA": args.java}
+        self.jvm_flags = self.launcher_jvm_flags()
+        self.stray = []  # (who, bytes) printed on stderr: must stay empty
+        self.dovecot_pid = None
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    def write(self, name, text, mode=0o644):
+        p = self.path(name)
+        with open(p, "w") as f:
+            f.write(text)
+        os.chmod(p, mode)
+        return p
+
+    def launcher_jvm_flags(self):
+        """The JVM flags examples/saslauth passes, read by running it with a fake java."""
+        fake = os.path.join(tempfile.mkdtemp(prefix="saslauth-flags-"), "java")
+        with open(fake, "w") as f:
+            f.write('#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done\n')
+        os.chmod(fake, 0o755)
+        env = dict(os.environ, SASLAUTH_JAVA=fake, SASLAUTH_JAR=self.a.jar)
+        out = subprocess.run([self.a.launcher], env=env, stdout=subprocess.PIPE, check=True).stdout
+        shutil.rmtree(os.path.dirname(fake))
+        flags = out.decode().splitlines()
+        return [f for f in flags[:flags.index("-jar")] if not f.startswith("-XX:SharedArchiveFile")]
+
+    # Commands. Each starts a helper with stdin/stdout pipes; stderr is captured separately and
+    # must stay empty (under spawn(8) it would be the socket).
+    def saslauth_cmd(self, config):
+        return [self.a.launcher, "--config", config]
+
+    def ruby_cmd(self):
+        return ["ruby", self.a.oreore]
+
+    def bare_cmd(self):
+        return [self.a.java] + self.jvm_flags + ["-cp", self.a.bench_classes, "BareHelper"]
+
+    def start(self, cmd):
+        env = self.env
+        if cmd[0].startswith("SASLAUTH_CDS="):  # a variable for the launcher, as env(1) takes it
+            env = dict(env, SASLAUTH_CDS=cmd[0].split("=", 1)[1])
+            cmd = cmd[1:]
+        return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=env, bufsize=0)
+
+    def finish(self, who, proc):
+        try:
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        proc.stdout.close()
+        err = proc.stderr.read()
+        proc.stderr.close()
+        rc = proc.wait()
+        if err:
+            self.stray.append((who, err))
+        return rc
+
+    # --- rows ----------------------------------------------------------------------------------
+
+    def cold_start(self, contestants, runs):
+        times = {name: [] for name, _ in contestants}
+        for r in range(runs):
+            order = contestants if r % 2 == 0 else list(reversed(contestants))
+            for name, cmd in order:
+                t0 = time.perf_counter()
+                p = self.start(cmd)
+                Conn.of_process(p).handshake()
+                times[name].append(time.perf_counter() - t0)
+                self.finish(name, p)
+        return {k: statistics.median(v) for k, v in times.items()}
+
+    def peak_rss(self, contestants, logins, runs):
+        rss = {name: [] for name, _, _ in contestants}
+        for r in range(runs):
+            order = contestants if r % 2 == 0 else list(reversed(contestants))
+            for name, cmd, lines in order:
+                p = self.start(cmd)
+                c = Conn.of_process(p)
+                c.handshake()
+                _, fails = c.pipelined(lines(logins), 64)
+                if fails:
+                    raise SystemExit("%s: %d logins failed" % (name, fails))
+                rss[name].append(vm_hwm_kb(p.pid))
+                self.finish(name, p)
+        return {k: statistics.median(v) for k, v in rss.items()}
+
+    def rate(self, contestants, lines, rounds, warmup, window):
+        """Logins per second on one connection; window 1 is one at a time."""
+        rates = {name: [] for name, _ in contestants}
+        for r in range(rounds):
+            order = contestants if r % 2 == 0 else list(reversed(contestants))
+            for name, connect in order:
+                c, done = connect()
+                c.handshake()
+                run = (lambda ls: c.one_at_a_time(ls)) if window == 1 else (lambda ls: c.pipelined(ls, window))
+                run(lines(warmup, 1))
+                seconds, fails = run(lines(self.a.logins, warmup + 1))
+                if fails:
+                    raise SystemExit("%s: %d logins failed" % (name, fails))
+                rates[name].append(self.a.logins / seconds)
+                done()
+        return {k: statistics.median(v) for k, v in rates.items()}
+
+    def latency(self, contestants, line, rounds, warmup):
+        """Median seconds for one login, each after the previous answer; None when it FAILs."""
+        lat = {name: [] for name, _ in contestants}
+        self.first_login = {name: [] for name, _ in contestants}
+        supported = {name: True for name, _ in contestants}
+        for r in range(rounds):
+            order = contestants if r % 2 == 0 else list(reversed(contestants))
+            for name, connect in order:
+                if not supported[name]:
+                    continue
+                c, done = connect()
+                try:
+                    c.handshake()
+                except EOFError:  # the helper refused this passwd file, saying why on stderr
+                    n = len(self.stray)
+                    done()
+                    del self.stray[n:]
+                    supported[name] = False
+                    continue
+                for i in range(warmup + self.a.hash_logins):
+                    t0 = time.perf_counter()
+                    c.send(line(i + 1))
+                    ok = c.read_line().startswith(b"OK\t")
+                    dt = time.perf_counter() - t0
+                    if not ok:
+                        supported[name] = False
+                        break
+                    if i >= warmup:
+                        lat[name].append(dt)
+                    elif i == 0:
+                        self.first_login[name].append(dt)
+                done()
+        return {k: (statistics.median(v) if supported[k] and v else None) for k, v in lat.items()}
+
+    # --- Dovecot -------------------------------------------------------------------------------
+
+    def start_dovecot(self, passwd):
+        base = self.path("dovecot-run")
+        os.mkdir(base, 0o755)
+        conf = self.write("dovecot.conf", f"""\
+base_dir = {base}
+state_dir = {self.path("dovecot-state")}
+log_path = {self.path("dovecot.log")}
+instance_name = saslauth-bench-{os.getpid()}
+ssl = no
+protocols =
+auth_failure_delay = 0
+auth_mechanisms = plain login
+disable_plaintext_auth = no
+auth_cache_size = 0
+passdb {{
+  driver = passwd-file
+  args = {passwd}
+}}
+userdb {{
+  driver = static
+  args = uid=65534 gid=65534 home=/nonexistent
+}}
+service auth {{
+  unix_listener auth-client {{
+    mode = 0666
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+""")
+        os.mkdir(self.path("dovecot-state"), 0o755)
+        subprocess.run(["dovecot", "-c", conf], check=True)
+        self.dovecot_conf = conf
+        sock = os.path.join(base, "auth-client")
+        for _ in range(100):
+            if os.path.exists(sock):
+                try:
+                    Conn.of_socket(sock).close()
+                    break
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        else:
+            raise SystemExit("dovecot did not start; see " + self.path("dovecot.log"))
+        return sock
+
+    def stop_dovecot(self):
+        if getattr(self, "dovecot_conf", None):
+            subprocess.run(["dovecot", "-c", self.dovecot_conf, "stop"], stderr=subprocess.DEVNULL)
+            self.dovecot_conf = None
+
+
+def vm_hwm_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmHWM")
+
+
+def machine(java):
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    jv = subprocess.run([java, "-version"], stderr=subprocess.PIPE, text=True).stderr.splitlines()[0]
+    load = os.getloadavg()
+    return [f"nproc: {os.cpu_count()}", f"cpu: {cpu}", f"kernel: {platform.release()}",
+            f"java: {jv}", "dovecot: " + subprocess.run(["dovecot", "--version"], stdout=subprocess.PIPE,
+                                                          text=True).stdout.strip(),
+            "ruby: " + subprocess.run(["ruby", "--version"], stdout=subprocess.PIPE, text=True).stdout.strip(),
+            "load average at start: %.2f %.2f %.2f" % load]
+
+
+# --- the table ---------------------------------------------------------------------------------
+
+class Table:
+    def __init__(self):
+        self.rows = []
+
+    def add(self, what, peer, ours, theirs, unit, budget, lower_is_better):
+        if ours is None:
+            self.rows.append((what, peer, "n/a (scheme unsupported)", fmt(theirs, unit), "", budget, ""))
+            return
+        ratio = ours / theirs
+        verdict = ""
+        if budget != "none":
+            limit = float(budget.split()[-1])
+            ok = ratio <= limit if lower_is_better else ratio >= limit
+            verdict = "ok" if ok else "OVER"
+        self.rows.append((what, peer, fmt(ours, unit), fmt(theirs, unit), "%.2f" % ratio, budget, verdict))
+
+    def print(self):
+        head = ("row", "peer", "saslauth", "peer value", "ratio", "budget", "")
+        widths = [max(len(r[i]) for r in self.rows + [head]) for i in range(len(head))]
+        line = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |"
+        print(line(head))
+        print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+        for r in self.rows:
+            print(line(r))
+
+
+def fmt(value, unit):
+    if unit == "ms":
+        return "%.1f ms" % (value * 1000)
+    if unit == "MiB":
+        return "%.1f MiB" % (value / 1024)
+    return "%.0f /s" % value
+
+
+def progress(msg):
+    print("# " + msg, file=sys.stderr, flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--jar", required=True)
+    ap.add_argument("--launcher", required=True)
+    ap.add_argument("--oreore", required=True)
+    ap.add_argument("--bench-classes", required=True)
+    ap.add_argument("--java", default="/usr/bin/java")
+    ap.add_argument("--starts", type=int, default=21, help="cold starts of each helper")
+    ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds of each throughput row")
+    ap.add_argument("--logins", type=int, default=20000, help="timed logins per throughput round")
+    ap.add_argument("--hash-logins", type=int, default=10,
+                    help="timed logins per latency round, after 3 untimed ones")
+    ap.add_argument("--only", default="1,2,3,4,5", help="rows to run, e.g. 1,3")
+    a = ap.parse_args()
+    only = set(a.only.split(","))
+
+    b = Bench(a)
+    table = Table()
+    for m in machine(a.java):
+        print(m)
+    print("launcher JVM flags: " + " ".join(b.jvm_flags))
+    print()
+    try:
+        run(a, b, table, only)
+    finally:
+        b.stop_dovecot()
+        table.print()
+        for who, err in b.stray:
+            print("\nSTRAY OUTPUT on stderr from %s: %r" % (who, err[:300]))
+        if b.stray:
+            sys.exit(1)
+        shutil.rmtree(b.tmp, ignore_errors=True)
+
+
+def run(a, b, table, only):
+    # Users: PLAIN ones for throughput, one per hashed scheme made by doveadm pw at its defaults.
+    plain = [(b"user%d" % i, b"pass-%d" % i) for i in range(100)]
+    plain_passwd = "".join("%s:{PLAIN}%s\n" % (u.decode(), p.decode()) for u, p in plain)
+    hashed = {}
+    for scheme in ("SHA512-CRYPT", "BLF-CRYPT", "ARGON2ID"):
+        pw = b"secret-" + scheme.lower().encode()
+        h = subprocess.run(["doveadm", "pw", "-s", scheme, "-p", pw.decode()], stdout=subprocess.PIPE,
+                           text=True, check=True).stdout.strip()
+        hashed[scheme] = (b"h-" + scheme.lower().encode(), pw, h)
+    b.write("plain.passwd", plain_passwd)
+    b.write("all.passwd", plain_passwd + "".join("%s:%s\n" % (u.decode(), h) for u, _, h in hashed.values()))
+    log = b.path("saslauth.log")
+
+    def config(name, passwd, mechs="PLAIN,LOGIN"):
+        return b.write(name + ".properties",
+                       "passwd-file = %s\nmechanisms = %s\nfailure-delay = 0\nlog-file = %s\nlog-level = info\n"
+                       % (passwd, mechs, log))
+
+    plain_conf = config("plain", b.path("plain.passwd"))
+    oreore_conf = config("oreore", b.path("plain.passwd"), "OREORE")
+
+    if "1" in only:
+        progress("cold start: %d interleaved starts each" % a.starts)
+        no_cds = ["SASLAUTH_CDS=" + b.path("no-such-archive.jsa")] + b.saslauth_cmd(plain_conf)
+        t = b.cold_start([("saslauth", b.saslauth_cmd(plain_conf)), ("ruby", b.ruby_cmd()),
+                          ("bare", b.bare_cmd()), ("nocds", no_cds)], a.starts)
+        table.add("1 cold start to DONE (median of %d)" % a.starts, "Ruby oreore.rb", t["saslauth"], t["ruby"],
+                  "ms", "<= 1.0", True)
+        table.add("1 cold start to DONE (median of %d)" % a.starts, "bare JVM", t["saslauth"], t["bare"],
+                  "ms", "<= 1.5", True)
+        table.add("1 cold start, without the CDS archive", "bare JVM", t["nocds"], t["bare"], "ms", "none", True)
+
+    if "2" in only:
+        progress("peak RSS after 1000 logins")
+        m = b.peak_rss([("saslauth", b.saslauth_cmd(plain_conf), lambda n: plain_lines(plain, n)),
+                        ("ruby", b.ruby_cmd(), oreore_lines),
+                        ("bare", b.bare_cmd(), lambda n: plain_lines(plain, n))], 1000, max(a.rounds, 3))
+        table.add("2 peak RSS (VmHWM) after 1000 logins", "bare JVM", m["saslauth"], m["bare"], "MiB",
+                  "<= 1.15", True)
+        table.add("2 peak RSS (VmHWM) after 1000 logins", "Ruby oreore.rb", m["saslauth"], m["ruby"], "MiB",
+                  "none", True)
+
+    def helper(cmd):
+        def connect():
+            p = b.start(cmd)
+            return Conn.of_process(p), lambda: b.finish("saslauth", p)
+        return connect
+
+    if "3" in only or "4" in only:
+        progress("starting a throwaway dovecot")
+        sock = b.start_dovecot(b.path("all.passwd"))
+
+        def dovecot():
+            c = Conn.of_socket(sock)
+            return c, c.close
+
+    if "3" in only:
+        lines = lambda n, start: plain_lines(plain, n, start)
+        for window, label, budget in ((64, "pipelined, 64 in flight", ">= 2.0"),
+                                      (1, "one at a time", ">= 1.0")):
+            progress("PLAIN logins/s, " + label)
+            r = b.rate([("saslauth", helper(b.saslauth_cmd(plain_conf))), ("dovecot", dovecot)], lines,
+                       a.rounds, 2000 if window > 1 else 500, window)
+            table.add("3 PLAIN logins/s, %s" % label, "Dovecot auth", r["saslauth"], r["dovecot"], "/s",
+                      budget, False)
+
+    if "4" in only:
+        for scheme, (user, pw, h) in hashed.items():
+            progress("latency of one %s login" % scheme)
+            conf = config("h-" + scheme, b.write("h-%s.passwd" % scheme, "%s:%s\n" % (user.decode(), h)))
+            line = lambda i: auth_line(i, "PLAIN", b"\0" + user + b"\0" + pw)
+            lat = b.latency([("saslauth", helper(b.saslauth_cmd(conf))), ("dovecot", dovecot)], line,
+                            max(a.rounds // 2, 3), 3)
+            table.add("4 latency of one {%s} login" % scheme, "Dovecot auth", lat["saslauth"], lat["dovecot"],
+                      "ms", "<= 1.0", True)
+            if lat["saslauth"] is not None:
+                first = {k: statistics.median(v) for k, v in b.first_login.items()}
+                table.add("4   first login on a new connection", "Dovecot auth", first["saslauth"],
+                          first["dovecot"], "ms", "none", True)
+
+    if "5" in only:
+        progress("OREORE logins/s, pipelined")
+
+        def ruby():
+            p = b.start(b.ruby_cmd())
+            return Conn.of_process(p), lambda: b.finish("ruby", p)
+
+        r = b.rate([("saslauth", helper(b.saslauth_cmd(oreore_conf))), ("ruby", ruby)],
+                   lambda n, start: oreore_lines(n, start), a.rounds, 2000, 64)
+        table.add("5 OREORE logins/s, pipelined 64", "Ruby oreore.rb", r["saslauth"], r["ruby"], "/s",
+                  ">= 2.0", False)
+
+
+if __name__ == "__main__":
+    main()

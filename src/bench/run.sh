@@ -1,0 +1,36 @@
+#!/bin/sh
+# Benchmark saslauth against its peers: the Ruby helper it grew from, a bare JVM, and Dovecot's
+# own auth server. Prints the machine and one table; see "## Benchmark" in README.md.
+# Not part of the build or of CI. Run as root (it starts a throwaway Dovecot):
+#   src/bench/run.sh [--starts 21] [--rounds 5] [--logins 20000] [--only 1,2,3,4,5]
+set -eu
+cd "$(dirname "$0")/../.."
+REPO=$(pwd)
+SHARED=${SASLAUTH_SHARED:-$REPO/../shared}
+ORERE=$SHARED/peers/oreore.rb
+JAVA=${SASLAUTH_JAVA:-/usr/bin/java}
+
+if [ ! -f "$ORERE" ]; then
+  echo "run.sh: the Ruby helper is not at $ORERE (set SASLAUTH_SHARED to the shared/ directory)" >&2
+  exit 1
+fi
+missing=
+command -v dovecot >/dev/null 2>&1 && command -v doveadm >/dev/null 2>&1 || missing="$missing dovecot-core"
+command -v ruby >/dev/null 2>&1 || missing="$missing ruby"
+if [ -n "$missing" ]; then
+  echo "run.sh: installing$missing" >&2
+  apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >&2
+fi
+
+if [ ! -f target/saslauth.jar ] || [ -n "$(find src/main pom.xml -newer target/saslauth.jar -print -quit)" ]; then
+  echo "run.sh: building target/saslauth.jar" >&2
+  mvn -q package -DskipTests >&2
+fi
+# The install step of the launcher: a CDS archive of saslauth's classes, target/saslauth.jsa.
+SASLAUTH_JAR="$REPO/target/saslauth.jar" examples/saslauth cds
+mkdir -p target/bench
+javac --release 17 -d target/bench src/bench/BareHelper.java
+
+exec python3 src/bench/bench.py --jar "$REPO/target/saslauth.jar" --launcher "$REPO/examples/saslauth" \
+  --oreore "$ORERE" --bench-classes "$REPO/target/bench" --java "$JAVA" "$@"
