@@ -45,34 +45,35 @@ public final class Saslauth implements Callable<Integer> {
     @Mixin
     StoreOptions store = new StoreOptions();
 
-    @Option(names = "--mechanisms", paramLabel = "LIST", defaultValue = Mechanisms.DEFAULT,
+    // Defaults are the fields' initial values, which picocli and ServingArgs both start from.
+
+    @Option(names = "--mechanisms", paramLabel = "LIST",
             description = "Comma-separated mechanisms to offer: PLAIN, LOGIN, OREORE (default: ${DEFAULT-VALUE}).")
-    String mechanisms;
+    String mechanisms = Mechanisms.DEFAULT;
 
-    @Option(names = "--failure-delay", paramLabel = "DURATION", defaultValue = "2s",
-            converter = Durations.class,
-            description = "Delay before a FAIL reply, like Dovecot's auth_failure_delay; 0 for none, at most 5s (default: ${DEFAULT-VALUE}).")
-    Duration failureDelay;
+    @Option(names = "--failure-delay", paramLabel = "DURATION", converter = Durations.class,
+            description = "Delay before a FAIL reply, like Dovecot's auth_failure_delay; 0 for none, at most 5s (default: 2s).")
+    Duration failureDelay = Duration.ofSeconds(2);
 
-    @Option(names = "--max-pending", paramLabel = "N", defaultValue = "32",
+    @Option(names = "--max-pending", paramLabel = "N",
             description = "Unfinished exchanges kept per connection; the oldest is dropped beyond that (default: ${DEFAULT-VALUE}).")
-    int maxPending;
+    int maxPending = 32;
 
-    @Option(names = "--max-auth-rate", paramLabel = "N", defaultValue = "100",
+    @Option(names = "--max-auth-rate", paramLabel = "N",
             description = "AUTH requests a second allowed on one connection, 0 for no limit; beyond it they get FAIL (default: ${DEFAULT-VALUE}).")
-    int maxAuthRate;
+    int maxAuthRate = 100;
 
-    @Option(names = "--auth-penalty", negatable = true, defaultValue = "true", fallbackValue = "true",
-            description = "Grow the failure delay for repeated failures from one client address, up to 5s in all (default: on).")
-    boolean authPenalty;
+    @Option(names = "--auth-penalty", arity = "1", paramLabel = "true|false",
+            description = "Grow the failure delay for repeated failures from one client address, up to 5s in all (default: ${DEFAULT-VALUE}).")
+    boolean authPenalty = true;
 
     @Option(names = "--log-file", paramLabel = "FILE",
             description = "Append log lines to FILE. Without it, logs are dropped: stdout and stderr belong to the protocol.")
     Path logFile;
 
-    @Option(names = "--log-level", paramLabel = "LEVEL", defaultValue = "info",
+    @Option(names = "--log-level", paramLabel = "LEVEL",
             description = "trace, debug, info, warn, error or off (default: ${DEFAULT-VALUE}).")
-    String logLevel;
+    String logLevel = "info";
 
     @Option(names = "--config", paramLabel = "FILE",
             description = "Read options from a properties file; options on the command line win.")
@@ -228,7 +229,7 @@ public final class Saslauth implements Callable<Integer> {
                         return value.strip();
                     }
                 }
-                return argSpec.defaultValue();
+                return null; // the field's initial value
             });
         }
 

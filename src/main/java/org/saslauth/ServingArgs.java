@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -24,9 +23,10 @@ import java.util.Properties;
  */
 final class ServingArgs {
 
-    private static final String[] OPTIONS = {
+    /** Every serving option, by its long name; a test holds this to picocli's model. */
+    static final String[] OPTIONS = {
         "passwd-file", "username-format", "default-realm", "mechanisms", "failure-delay",
-        "max-pending", "log-file", "log-level", "config"
+        "max-pending", "max-auth-rate", "auth-penalty", "log-file", "log-level", "config"
     };
 
     private ServingArgs() {}
@@ -95,22 +95,35 @@ final class ServingArgs {
         return true;
     }
 
+    /** The options given, over the defaults, which are the fields' initial values. */
     private static Saslauth build(Map<String, String> o) {
         Saslauth s = new Saslauth();
-        s.store.passwdFile = path(o.get("passwd-file"));
-        s.store.usernameFormat = new StoreOptions.FormatConverter().convert(o.getOrDefault("username-format", "as-is"));
-        s.store.defaultRealm = o.get("default-realm");
-        s.mechanisms = o.getOrDefault("mechanisms", org.saslauth.mech.Mechanisms.DEFAULT);
-        s.failureDelay = Durations.parse(o.getOrDefault("failure-delay", "2s"));
-        s.maxPending = count(o.getOrDefault("max-pending", "32"));
-        s.logFile = path(o.get("log-file"));
-        s.logLevel = o.getOrDefault("log-level", "info");
-        s.config = path(o.get("config"));
+        for (Map.Entry<String, String> e : o.entrySet()) {
+            String v = e.getValue();
+            switch (e.getKey()) {
+                case "passwd-file" -> s.store.passwdFile = Path.of(v);
+                case "username-format" -> s.store.usernameFormat = new StoreOptions.FormatConverter().convert(v);
+                case "default-realm" -> s.store.defaultRealm = v;
+                case "mechanisms" -> s.mechanisms = v;
+                case "failure-delay" -> s.failureDelay = Durations.parse(v);
+                case "max-pending" -> s.maxPending = count(v);
+                case "max-auth-rate" -> s.maxAuthRate = count(v);
+                case "auth-penalty" -> s.authPenalty = bool(v);
+                case "log-file" -> s.logFile = Path.of(v);
+                case "log-level" -> s.logLevel = v;
+                case "config" -> s.config = Path.of(v);
+                default -> throw new IllegalArgumentException(e.getKey());
+            }
+        }
         return s;
     }
 
-    private static Path path(String value) throws InvalidPathException {
-        return value == null ? null : Path.of(value);
+    /** {@code true} or {@code false} as picocli reads them; anything else is left to picocli. */
+    private static boolean bool(String value) {
+        if (value.equalsIgnoreCase("true") || value.equalsIgnoreCase("false")) {
+            return Boolean.parseBoolean(value);
+        }
+        throw new IllegalArgumentException(value);
     }
 
     /** A plain decimal number; anything else is left to picocli's converter. */

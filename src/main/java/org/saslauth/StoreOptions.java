@@ -16,9 +16,9 @@ final class StoreOptions {
             description = "Users in Dovecot's passwd-file format (user:{SCHEME}password...).")
     Path passwdFile;
 
-    @Option(names = "--username-format", paramLabel = "FORMAT", defaultValue = "as-is",
+    @Option(names = "--username-format", paramLabel = "FORMAT",
             converter = FormatConverter.class,
-            description = "as-is or lowercase, like Dovecot's auth_username_format %%u / %%Lu (default: ${DEFAULT-VALUE}).")
+            description = "as-is or lowercase, like Dovecot's auth_username_format %%u / %%Lu (default: as-is).")
     Format usernameFormat = Format.AS_IS;
 
     @Option(names = "--default-realm", paramLabel = "DOMAIN",

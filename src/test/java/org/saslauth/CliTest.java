@@ -239,7 +239,7 @@ class CliTest {
         List<String> cmd = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), Saslauth.class.getName(),
-                "--passwd-file", users.toString(), "--failure-delay", "0", "--no-auth-penalty",
+                "--passwd-file", users.toString(), "--failure-delay", "0", "--auth-penalty", "false",
                 "--log-file", log.toString()));
         Process p = new ProcessBuilder(cmd).start();
         try {

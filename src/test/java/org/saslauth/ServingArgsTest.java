@@ -27,6 +27,9 @@ class ServingArgsTest {
         "--failure-delay 500ms --max-pending 7 --log-file /tmp/x.log --log-level debug",
         "--username-format lowercase --default-realm example.org --passwd-file p",
         "--username-format=%Lu",
+        "--max-auth-rate 0 --auth-penalty false",
+        "--auth-penalty=true --max-auth-rate=5",
+        "--passwd-file p --auth-penalty FALSE --failure-delay 1s",
     })
     void readsLikePicocli(String line) {
         String[] args = line.isEmpty() ? new String[0] : line.split(" ");
@@ -38,7 +41,7 @@ class ServingArgsTest {
         "--help", "-h", "--version", "hash", "test --passwd-file p", "--passwd-file",
         "--max-pending x", "--max-pending 010", "--failure-delay soon", "--username-format upper",
         "--passwd-file a --passwd-file b", "--no-such-option 1", "@args.txt", "--passwd-file --log-file",
-        "--config /nonexistent/saslauth.properties",
+        "--config /nonexistent/saslauth.properties", "--auth-penalty", "--auth-penalty off", "--no-auth-penalty",
     })
     void leavesEverythingElseToPicocli(String line) {
         assertNull(ServingArgs.parse(line.split(" ")));
@@ -91,5 +94,31 @@ class ServingArgsTest {
         assertEquals(expected.logFile, actual.logFile);
         assertEquals(expected.logLevel, actual.logLevel);
         assertEquals(expected.config, actual.config);
+        assertEquals(expected.maxAuthRate, actual.maxAuthRate);
+        assertEquals(expected.authPenalty, actual.authPenalty);
+    }
+
+    /** A new option of the serving command must be known here too, or it would be dropped. */
+    @Test
+    void knowsEveryServingOption() {
+        java.util.Set<String> picocli = new java.util.TreeSet<>();
+        for (var o : new CommandLine(new Saslauth()).getCommandSpec().options()) {
+            if (!o.usageHelp() && !o.versionHelp()) {
+                picocli.add(o.longestName().replaceFirst("^--", ""));
+            }
+        }
+        assertEquals(picocli, new java.util.TreeSet<>(java.util.List.of(ServingArgs.OPTIONS)));
+    }
+
+    @Test
+    void configFileCanTurnThePenaltyOff() throws IOException {
+        Path config = dir.resolve("saslauth.properties");
+        Files.writeString(config, "auth-penalty = false\nmax-auth-rate = 0\n");
+        String[] args = {"--config", config.toString()};
+        Saslauth fast = ServingArgs.parse(args);
+        assertSame(picocliWithConfig(args), fast);
+        assertEquals(false, fast.authPenalty);
+        assertEquals(true, ServingArgs.parse(new String[0]).authPenalty, "on by default");
+        assertEquals(100, ServingArgs.parse(new String[0]).maxAuthRate);
     }
 }
