@@ -1,6 +1,5 @@
 package org.saslauth;
 
-import java.io.BufferedOutputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -30,8 +29,7 @@ final class Logging {
     static void toFile(Path logFile, String level) throws IOException {
         OutputStream target = OutputStream.nullOutputStream();
         if (logFile != null) {
-            Timestamped file = new Timestamped(
-                    new BufferedOutputStream(new FileOutputStream(logFile.toFile(), true), 8192));
+            Timestamped file = new Timestamped(new FileOutputStream(logFile.toFile(), true));
             Runtime.getRuntime().addShutdownHook(new Thread(file::flushNow, "saslauth-log-flush"));
             target = file;
         }
@@ -74,7 +72,11 @@ final class Logging {
     static final class Timestamped extends OutputStream {
         static final long FLUSH_INTERVAL_NANOS = 10_000_000;
 
+        private static final int BATCH = 8192;
+
         private final OutputStream out;
+        private final java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream(256);
+        private final java.io.ByteArrayOutputStream batch = new java.io.ByteArrayOutputStream(BATCH);
         private final byte[] stamp = new byte[30];
         private TimeZone zone;
         private boolean lineStart = true;
@@ -89,13 +91,13 @@ final class Logging {
 
         @Override
         public synchronized void write(int b) throws IOException {
-            if (lineStart) {
-                writeStamp();
-            }
-            out.write(b);
-            lineStart = b == '\n';
+            write(new byte[] {(byte) b}, 0, 1);
         }
 
+        /**
+         * Collects a line, stamped, and hands the file only whole lines: several helpers append
+         * to one file, and one write(2) of whole lines cannot be interleaved with theirs.
+         */
         @Override
         public synchronized void write(byte[] b, int off, int len) throws IOException {
             int end = off + len;
@@ -108,14 +110,24 @@ final class Logging {
                 while (nl < end && b[nl] != '\n') {
                     nl++;
                 }
+                int stop = nl < end ? nl + 1 : end;
+                line.write(b, off, stop - off);
+                off = stop;
                 if (nl < end) {
-                    out.write(b, off, nl + 1 - off);
                     lineStart = true;
-                    off = nl + 1;
-                } else {
-                    out.write(b, off, end - off);
-                    off = end;
+                    if (batch.size() + line.size() > BATCH) {
+                        writeBatch();
+                    }
+                    line.writeTo(batch);
+                    line.reset();
                 }
+            }
+        }
+
+        private void writeBatch() throws IOException {
+            if (batch.size() > 0) {
+                batch.writeTo(out);
+                batch.reset();
             }
         }
 
@@ -124,6 +136,7 @@ final class Logging {
             if (System.nanoTime() - lastFlush >= FLUSH_INTERVAL_NANOS) {
                 flushPending = false;
                 lastFlush = System.nanoTime();
+                writeBatch();
                 out.flush();
                 return;
             }
@@ -142,6 +155,7 @@ final class Logging {
             flushPending = false;
             lastFlush = System.nanoTime();
             try {
+                writeBatch();
                 out.flush();
             } catch (IOException e) {
                 // nowhere to report it
@@ -170,7 +184,8 @@ final class Logging {
         }
 
         @Override
-        public void close() throws IOException {
+        public synchronized void close() throws IOException {
+            writeBatch();
             out.close();
         }
 
@@ -206,7 +221,7 @@ final class Logging {
                 n = digits(minutes % 60, 2, n);
             }
             stamp[n++] = ' ';
-            out.write(stamp, 0, n);
+            line.write(stamp, 0, n);
         }
 
         private int digits(int value, int width, int at) {
