@@ -197,6 +197,11 @@ final class PostfixInstance implements AutoCloseable {
         Files.setPosixFilePermissions(opt.resolve("saslauth"), PosixFilePermissions.fromString("rwxr-xr-x"));
         Files.setPosixFilePermissions(opt.resolve("saslauth.jar"), PosixFilePermissions.fromString("rw-r--r--"));
         Files.setPosixFilePermissions(etc.resolve("users.passwd"), PosixFilePermissions.fromString("rw-r--r--"));
+        // The README's last install step: the class-data-sharing archive, made as root.
+        Result cds = run(Map.of(), opt.resolve("saslauth").toString(), "cds");
+        if (cds.status() != 0 || !Files.isRegularFile(opt.resolve("saslauth.jsa"))) {
+            throw new IllegalStateException("saslauth cds failed: " + cds.output());
+        }
 
         String properties = paths(Files.readString(examples.resolve("saslauth.properties")))
                 .replaceAll("(?m)^failure-delay *=.*$", "failure-delay = " + FAILURE_DELAY.toSeconds() + "s");
