@@ -418,18 +418,31 @@ public final class AuthServer {
 
     /** A mechanism name is written bare when it is one word, quoted otherwise. */
     private static String token(String word) {
-        if (word.length() <= 32 && word.chars().allMatch(c -> Character.isLetterOrDigit(c) || c == '-' || c == '_')) {
-            return word;
-        }
-        return quote(word, 32);
+        return bare(word, 32, true, "-_") ? word : quote(word, 32);
     }
 
     /** An address is written bare when it looks like one, so that fail2ban's HOST matches it. */
     private static String quoteIfNeeded(String rip) {
-        if (rip.length() <= 45 && rip.chars().allMatch(c -> Character.digit(c, 16) >= 0 || c == '.' || c == ':')) {
-            return rip;
+        return bare(rip, 45, false, ".:") ? rip : quote(rip, 64);
+    }
+
+    /**
+     * Whether {@code s} is non-empty, at most {@code max} long, and only of ASCII digits, hex
+     * letters (all letters when {@code letters}) and {@code extra}.
+     */
+    private static boolean bare(String s, int max, boolean letters, String extra) {
+        if (s.isEmpty() || s.length() > max) {
+            return false;
         }
-        return quote(rip, 64);
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            char l = (char) (c | 0x20);
+            boolean letter = letters ? l >= 'a' && l <= 'z' : l >= 'a' && l <= 'f';
+            if (!(c >= '0' && c <= '9' || letter || extra.indexOf(c) >= 0)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     // --- output -------------------------------------------------------------------------------
