@@ -121,21 +121,28 @@ record Session(String mechanisms, int maxPending, Duration failureDelay, byte[] 
 
     private static final java.util.regex.Pattern USER_VALUE = java.util.regex.Pattern.compile("user=\"(\\\\.|[^\"\\\\])*\"");
 
-    /** The resp= values of AUTH lines and the data of CONT lines, those long enough to be telling. */
+    /**
+     * The resp= values of AUTH lines and the data of CONT lines, those long enough to be telling,
+     * except those that the client also sent inside a rip=, which is logged as it came.
+     */
     static List<String> credentialFields(byte[] input) {
         List<String> found = new ArrayList<>();
+        List<String> rips = new ArrayList<>();
         for (String line : new String(input, StandardCharsets.UTF_8).split("\r?\n")) {
             String[] f = line.split("\t", -1);
             if (f[0].equals("AUTH")) {
                 for (int i = 3; i < f.length; i++) {
                     if (f[i].startsWith("resp=") && f[i].length() >= 17) {
                         found.add(f[i].substring(5));
+                    } else if (f[i].startsWith("rip=")) {
+                        rips.add(f[i]);
                     }
                 }
             } else if (f[0].equals("CONT") && f.length > 2 && f[2].length() >= 12) {
                 found.add(f[2]);
             }
         }
+        found.removeIf(field -> rips.stream().anyMatch(rip -> rip.contains(field)));
         return found;
     }
 
