@@ -252,7 +252,7 @@ public final class AuthServer {
         Pending p = new Pending(id, mech.get().name(), mech.get().newExchange(settings.credentials()), rip);
         pending.put(id, p);
         evictOldest();
-        LOG.debug("AUTH id={} mech={} rip={} initial response: {}", id, p.mechanism(), rip,
+        LOG.debug("AUTH id={} mech={} rip={} initial response: {}", id, p.mechanism(), quoteIfNeeded(rip),
                 initial.isPresent() ? "yes" : "no");
         Step step;
         try {

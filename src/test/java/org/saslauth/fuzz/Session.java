@@ -1,0 +1,169 @@
+package org.saslauth.fuzz;
+
+import static org.saslauth.fuzz.Wire.check;
+import static org.saslauth.fuzz.Wire.show;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.saslauth.mech.Credentials;
+import org.saslauth.mech.Mechanisms;
+import org.saslauth.protocol.AuthServer;
+import org.saslauth.protocol.CapturedLog;
+import org.saslauth.store.CredentialStore;
+import org.saslauth.store.CredentialStore.Verdict;
+import org.saslauth.store.UserNameFormat;
+
+/** One fuzzed connection: a server configuration and the bytes the client sends. */
+record Session(String mechanisms, int maxPending, Duration failureDelay, byte[] input) {
+
+    private static final ExecutorService SERVER = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "fuzzed-server");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /**
+     * Serves the input and checks everything the server wrote and logged. Returns the kinds of
+     * replies seen (OK, CONT, and FAIL reasons), for coverage statistics.
+     */
+    java.util.Set<String> serveAndCheck() throws Exception {
+        AtomicInteger accepted = new AtomicInteger();
+        CredentialStore store = (user, password) -> {
+            if (!user.equals(SessionModel.USER)) {
+                return user.equals("down") ? Verdict.UNAVAILABLE : Verdict.UNKNOWN_USER;
+            }
+            if (Arrays.equals(password, SessionModel.PASSWORD)) {
+                accepted.incrementAndGet();
+                return Verdict.ACCEPTED;
+            }
+            return Verdict.WRONG_PASSWORD;
+        };
+        Mechanisms mechs = Mechanisms.parse(mechanisms);
+        AuthServer server = new AuthServer(new AuthServer.Settings(mechs,
+                new Credentials(store, UserNameFormat.AS_IS), failureDelay, maxPending));
+        List<byte[]> segments = SegmentedInput.split(input);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        java.util.Set<String> seen = new java.util.TreeSet<>();
+        List<int[]> marks = new ArrayList<>(); // output size and accepted count at each segment start
+        SegmentedInput in = new SegmentedInput(segments, k -> marks.add(new int[] {out.size(), accepted.get()}));
+
+        CapturedLog.Run<Integer> run = CapturedLog.capture(() -> {
+            Future<Integer> served = SERVER.submit(() -> server.serve(in, out));
+            try {
+                return served.get(20, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                throw new AssertionError("serve threw " + e.getCause(), e.getCause());
+            } catch (TimeoutException e) {
+                served.cancel(true);
+                throw new AssertionError("serve did not return within 20 s");
+            }
+        });
+        byte[] written = out.toByteArray();
+
+        List<String> mechNames = mechs.enabled().stream().map(m -> m.name()).toList();
+        int handshakeEnd = marks.isEmpty() ? written.length : marks.get(0)[0];
+        Wire.checkHandshake(lines(written, 0, handshakeEnd), mechNames);
+
+        SessionModel model = new SessionModel(mechNames, maxPending, !failureDelay.isZero());
+        for (int k = 0; k < marks.size(); k++) {
+            check(!model.stopped(), "server read on after an unsupported VERSION");
+            int from = marks.get(k)[0];
+            int to = k + 1 < marks.size() ? marks.get(k + 1)[0] : written.length;
+            int acceptedAfter = k + 1 < marks.size() ? marks.get(k + 1)[1] : accepted.get();
+            List<Wire.Reply> replies = lines(written, from, to).stream().map(Wire::parse).toList();
+            replies.forEach(x -> seen.add(x.kind().equals("FAIL") ? x.param("reason") : x.kind()));
+            model.segment(segments.get(k), replies, acceptedAfter - marks.get(k)[1]);
+        }
+        check(model.stopped() || marks.size() == segments.size(), "server stopped reading early");
+        model.finish();
+        check(run.result() == model.expectedStatus(), "serve returned " + run.result());
+        checkLog(run.log());
+        if (model.passwordOks() > 0) {
+            seen.add("OK with password");
+        }
+        return seen;
+    }
+
+    /**
+     * No event spans lines; the password appears nowhere but in a user name (a client may well
+     * type it there); no base64 credential field of an AUTH or CONT line appears in the log.
+     */
+    private void checkLog(CapturedLog.Output log) {
+        for (String event : log.events()) {
+            check(event.indexOf('\n') < 0 && event.indexOf('\r') < 0, "log event with a line break: " + show(event));
+        }
+        String raw = log.raw();
+        check(raw.lines().count() == log.events().size(), "log lines other than events: " + show(raw));
+        String password = new String(SessionModel.PASSWORD, StandardCharsets.US_ASCII);
+        check(!USER_VALUE.matcher(raw).replaceAll("user=").contains(password), "password in the log");
+        // Lines the engine cannot parse are logged in part ("ignoring ...", an unknown mechanism
+        // name): it cannot know that they hold a credential. Everything else must not show one.
+        String parsed = String.join("\n", log.events().stream()
+                .filter(e -> !e.contains(" - ignoring ") && !e.contains("reason=\"unsupported mechanism\""))
+                .toList());
+        for (String field : credentialFields(input)) {
+            check(!parsed.contains(field), "credential field in the log: " + field);
+        }
+    }
+
+    private static final java.util.regex.Pattern USER_VALUE = java.util.regex.Pattern.compile("user=\"(\\\\.|[^\"\\\\])*\"");
+
+    /**
+     * The resp= values of AUTH lines and the data of CONT lines, those long enough to be telling,
+     * except those that the client also sent inside a rip=, which is logged as it came.
+     */
+    static List<String> credentialFields(byte[] input) {
+        List<String> found = new ArrayList<>();
+        List<String> rips = new ArrayList<>();
+        for (String line : new String(input, StandardCharsets.UTF_8).split("\r?\n")) {
+            String[] f = line.split("\t", -1);
+            if (f[0].equals("AUTH")) {
+                for (int i = 3; i < f.length; i++) {
+                    if (f[i].startsWith("resp=") && f[i].length() >= 17) {
+                        found.add(f[i].substring(5));
+                    } else if (f[i].startsWith("rip=")) {
+                        rips.add(f[i]);
+                    }
+                }
+            } else if (f[0].equals("CONT") && f.length > 2 && f[2].length() >= 12) {
+                found.add(f[2]);
+            }
+        }
+        found.removeIf(field -> rips.stream().anyMatch(rip -> rip.contains(field)));
+        return found;
+    }
+
+    private static List<String> lines(byte[] bytes, int from, int to) {
+        if (from == to) {
+            return List.of();
+        }
+        check(bytes[to - 1] == '\n', "output does not end in LF");
+        String text;
+        try {
+            text = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes, from, to - from)).toString();
+        } catch (CharacterCodingException e) {
+            throw new AssertionError("output is not UTF-8");
+        }
+        return List.of(text.substring(0, text.length() - 1).split("\n", -1));
+    }
+
+    @Override
+    public String toString() {
+        String text = new String(input, StandardCharsets.UTF_8);
+        return "Session[" + mechanisms + ", maxPending=" + maxPending + ", delay=" + failureDelay.toMillis()
+                + "ms, " + input.length + " bytes: " + show(text.length() > 2000 ? text.substring(0, 2000) : text) + "]";
+    }
+}

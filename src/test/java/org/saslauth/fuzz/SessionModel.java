@@ -1,0 +1,297 @@
+package org.saslauth.fuzz;
+
+import static org.saslauth.fuzz.Wire.check;
+import static org.saslauth.fuzz.Wire.show;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * What the server may answer to each input line, given the exchanges pending before it.
+ *
+ * <p>The rule checked is "every AUTH with a valid id gets exactly one final reply (OK or FAIL)",
+ * with the engine's documented exceptions: an exchange still pending at end of input gets none;
+ * an AUTH reusing a pending id gets one FAIL that ends both; an exchange pushed out by the
+ * pending limit gets one FAIL "Abandoned request"; and a CONT (or an overlong line) naming an id
+ * that is not pending gets a FAIL of its own. The model does not predict what a mechanism
+ * decides, only that it answers once, with a CONT the mechanism could send, or an OK that valid
+ * credentials earned.
+ *
+ * <p>With a failure delay, failures decided by a mechanism are sent later from a timer thread;
+ * they are collected by reason and matched against the ones owed at the end.
+ */
+final class SessionModel {
+
+    static final int MAX_LINE = 16384;
+    static final String USER = "alice";
+    static final byte[] PASSWORD = "s3cret-Pa55".getBytes(StandardCharsets.US_ASCII);
+
+    /** Reasons of FAILs that the failure delay holds back. */
+    private static final Set<String> DELAYED_REASONS = Set.of(
+            "Authentication failed", "Authorization as another user is not allowed",
+            "Invalid authentication data", "Initial response required",
+            "Temporary authentication failure", "Invalid base64 data in initial response",
+            "Invalid base64 data in continued response");
+
+    private static final Map<String, Set<String>> CHALLENGES = Map.of(
+            "PLAIN", Set.of(""),
+            "LOGIN", Set.of("VXNlcm5hbWU6", "UGFzc3dvcmQ6"),
+            "OREORE", Set.of());
+
+    private final List<String> enabled;
+    private final int maxPending;
+    private final boolean delayed;
+    private final LinkedHashMap<String, String> pending = new LinkedHashMap<>();
+    private final Map<String, Integer> owed = new HashMap<>();
+    private final Map<String, Integer> late = new HashMap<>();
+    private boolean stopped;
+    private int passwordOks;
+
+    SessionModel(List<String> enabled, int maxPending, boolean delayed) {
+        this.enabled = enabled;
+        this.maxPending = maxPending;
+        this.delayed = delayed;
+    }
+
+    boolean stopped() {
+        return stopped;
+    }
+
+    int expectedStatus() {
+        return stopped ? 4 : 0;
+    }
+
+    /** How many OKs for a password mechanism were checked. */
+    int passwordOks() {
+        return passwordOks;
+    }
+
+    /**
+     * Checks the replies to one input segment (a line with its LF).
+     *
+     * @param accepted how many times the credential store said ACCEPTED while the line was handled
+     */
+    void segment(byte[] segment, List<Wire.Reply> replies, int accepted) {
+        List<Wire.Reply> r = new ArrayList<>();
+        for (Wire.Reply reply : replies) {
+            if (delayed && reply.kind().equals("FAIL") && DELAYED_REASONS.contains(reason(reply))) {
+                late.merge(reply.id(), 1, Integer::sum);
+            } else {
+                r.add(reply);
+            }
+        }
+        int okAccepted = handle(segment, r);
+        check(okAccepted == accepted, "store accepted " + accepted + " time(s) but " + okAccepted
+                + " password OK(s) sent for " + show(new String(segment, StandardCharsets.UTF_8)));
+    }
+
+    /** At the end: every failure held back went out, once. */
+    void finish() {
+        if (delayed) {
+            Map<String, Integer> o = new HashMap<>(owed);
+            check(o.equals(late), "held-back FAILs owed " + o + " but sent " + late);
+        }
+    }
+
+    /** Returns how many OKs for password mechanisms were sent. */
+    private int handle(byte[] segment, List<Wire.Reply> r) {
+        int len = segment.length;
+        if (len > 0 && segment[len - 1] == '\n') {
+            len--;
+        }
+        byte[] raw = Arrays.copyOf(segment, len);
+        int stripped = len > 0 && raw[len - 1] == '\r' ? len - 1 : len;
+        if (stripped > MAX_LINE) {
+            String[] f = new String(Arrays.copyOf(raw, 64), StandardCharsets.UTF_8).split("\t", -1);
+            if ((f[0].equals("AUTH") || f[0].equals("CONT")) && f.length > 2 && Wire.validId(f[1])) {
+                pending.remove(f[1]);
+                expectFail(r, f[1], "Line too long");
+            } else {
+                expectNone(r);
+            }
+            return 0;
+        }
+        String line = new String(raw, 0, stripped, StandardCharsets.UTF_8);
+        String[] f = line.split("\t", -1);
+        switch (f[0]) {
+            case "AUTH" -> {
+                return auth(f, r);
+            }
+            case "CONT" -> {
+                return cont(f, r);
+            }
+            case "VERSION" -> {
+                if (f.length < 2 || !f[1].equals("1")) {
+                    stopped = true;
+                }
+                expectNone(r);
+            }
+            default -> expectNone(r);
+        }
+        return 0;
+    }
+
+    private int auth(String[] f, List<Wire.Reply> r) {
+        if (f.length < 3) {
+            if (f.length == 2 && Wire.validId(f[1])) {
+                pending.remove(f[1]);
+                expectFail(r, f[1], "Malformed request");
+            } else {
+                expectNone(r);
+            }
+            return 0;
+        }
+        String id = f[1];
+        if (!Wire.validId(id)) {
+            expectNone(r);
+            return 0;
+        }
+        if (pending.remove(id) != null) {
+            expectFail(r, id, "Duplicate request id");
+            return 0;
+        }
+        String resp = null;
+        for (int i = 3; i < f.length; i++) {
+            if (f[i].startsWith("resp=")) {
+                resp = f[i].substring(5);
+            }
+        }
+        String mech = enabled.stream().filter(m -> m.equalsIgnoreCase(f[2])).findFirst().orElse(null);
+        if (mech == null) {
+            expectFail(r, id, "Unsupported authentication mechanism");
+            return 0;
+        }
+        byte[] initial = null;
+        if (resp != null) {
+            initial = resp.isEmpty() || resp.equals("=") ? new byte[0] : decode(resp);
+            if (initial == null) {
+                expectDelayableFail(r, id);
+                return 0;
+            }
+        }
+        pending.put(id, mech);
+        int at = 0;
+        if (pending.size() > maxPending) {
+            Iterator<String> it = pending.keySet().iterator();
+            String oldest = it.next();
+            it.remove();
+            check(!r.isEmpty(), "no FAIL for the exchange pushed out by the limit, id " + oldest);
+            check(r.get(0).kind().equals("FAIL") && r.get(0).id().equals(oldest)
+                    && "Abandoned request".equals(reason(r.get(0))), "expected Abandoned for " + oldest
+                    + ", got " + show(r.get(0).line()));
+            at = 1;
+        }
+        return step(id, mech, initial, r.subList(at, r.size()));
+    }
+
+    private int cont(String[] f, List<Wire.Reply> r) {
+        if (f.length < 2 || !Wire.validId(f[1])) {
+            expectNone(r);
+            return 0;
+        }
+        String id = f[1];
+        String mech = pending.get(id);
+        if (mech == null) {
+            expectFail(r, id, "Unknown request id");
+            return 0;
+        }
+        byte[] data = decode(f.length > 2 ? f[2] : "");
+        if (data == null) {
+            pending.remove(id);
+            expectDelayableFail(r, id);
+            return 0;
+        }
+        return step(id, mech, data, r);
+    }
+
+    /** The one answer of a mechanism to a step; {@code data} is what the client sent, or null. */
+    private int step(String id, String mech, byte[] data, List<Wire.Reply> r) {
+        if (r.isEmpty() && delayed) {
+            pending.remove(id);
+            owed.merge(id, 1, Integer::sum);
+            return 0;
+        }
+        check(r.size() == 1, "expected one reply for id " + id + ", got " + lines(r));
+        Wire.Reply reply = r.get(0);
+        check(reply.id().equals(id), "reply for id " + reply.id() + " where " + id + " was due: " + show(reply.line()));
+        switch (reply.kind()) {
+            case "CONT" -> {
+                check(CHALLENGES.get(mech).contains(reply.params().get(0)),
+                        mech + " cannot send " + show(reply.line()));
+                return 0;
+            }
+            case "OK" -> {
+                pending.remove(id);
+                String user = org.saslauth.protocol.Escaping.unescape(reply.param("user"));
+                if (mech.equals("OREORE")) {
+                    check(data != null && user.equals(new String(data, StandardCharsets.UTF_8)),
+                            "OREORE OK for a name the client did not send: " + show(reply.line()));
+                    return 0;
+                }
+                check(user.equals(USER), "OK for " + show(user) + " who has no password");
+                check(data != null && (mech.equals("LOGIN") ? Arrays.equals(data, PASSWORD) : endsWithPassword(data)),
+                        mech + " OK without the password in the last response: " + show(reply.line()));
+                passwordOks++;
+                return 1;
+            }
+            default -> {
+                check(!delayed, "FAIL not held back by the failure delay: " + show(reply.line()));
+                pending.remove(id);
+                return 0;
+            }
+        }
+    }
+
+    private static boolean endsWithPassword(byte[] data) {
+        byte[] tail = ("\0" + USER + "\0" + new String(PASSWORD, StandardCharsets.US_ASCII))
+                .getBytes(StandardCharsets.US_ASCII);
+        return data.length >= tail.length
+                && Arrays.equals(Arrays.copyOfRange(data, data.length - tail.length, data.length), tail);
+    }
+
+    private void expectNone(List<Wire.Reply> r) {
+        check(r.isEmpty(), "expected no reply, got " + lines(r));
+    }
+
+    private void expectFail(List<Wire.Reply> r, String id, String reason) {
+        check(r.size() == 1, "expected one FAIL for id " + id + ", got " + lines(r));
+        Wire.Reply reply = r.get(0);
+        check(reply.kind().equals("FAIL") && reply.id().equals(id) && reason.equals(reason(reply)),
+                "expected FAIL " + id + " reason=" + reason + ", got " + show(reply.line()));
+    }
+
+    private void expectDelayableFail(List<Wire.Reply> r, String id) {
+        if (delayed) {
+            expectNone(r);
+            owed.merge(id, 1, Integer::sum);
+            return;
+        }
+        check(r.size() == 1 && r.get(0).kind().equals("FAIL") && r.get(0).id().equals(id),
+                "expected one FAIL for id " + id + ", got " + lines(r));
+    }
+
+    private static String reason(Wire.Reply reply) {
+        String reason = reply.param("reason");
+        return reason == null ? null : org.saslauth.protocol.Escaping.unescape(reason);
+    }
+
+    private static byte[] decode(String base64) {
+        try {
+            return Base64.getDecoder().decode(base64);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    private static String lines(List<Wire.Reply> r) {
+        return r.stream().map(x -> show(x.line())).toList().toString();
+    }
+}
