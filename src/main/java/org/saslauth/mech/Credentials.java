@@ -31,7 +31,8 @@ public final class Credentials {
     /**
      * The canonical form of a user name sent by a client, or empty when the name cannot be a
      * user: not UTF-8, empty, longer than {@value #MAX_USER_BYTES} bytes, or holding a control
-     * character (NUL, TAB, CR, LF, {@code \001}, DEL...), which no passwd-file line can hold and
+     * character (NUL, TAB, CR, LF, {@code \001}, DEL, the Unicode line and paragraph
+     * separators...), which no passwd-file line can hold and
      * which would only serve to forge log lines.
      */
     public Optional<String> canonical(byte[] rawName) {
@@ -50,7 +51,7 @@ public final class Credentials {
         }
         for (int i = 0; i < name.length(); i++) {
             char c = name.charAt(i);
-            if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0)) {
+            if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) || c == '\u2028' || c == '\u2029') {
                 return Optional.empty();
             }
         }

@@ -66,14 +66,37 @@ public final class Mechanisms {
         return enabled;
     }
 
-    /** The enabled mechanism of that name, matched case-insensitively ({@code auth plain} works). */
+    /**
+     * The enabled mechanism of that name, matched case-insensitively in ASCII only, as Dovecot
+     * does ({@code auth plain} works, {@code PLA\u0131N} does not).
+     */
     public Optional<Mechanism> find(String name) {
         for (Mechanism m : enabled) {
-            if (m.name().equalsIgnoreCase(name)) {
+            if (asciiEqualsIgnoreCase(m.name(), name)) {
                 return Optional.of(m);
             }
         }
         return Optional.empty();
+    }
+
+    static boolean asciiEqualsIgnoreCase(String a, String b) {
+        if (a.length() != b.length()) {
+            return false;
+        }
+        for (int i = 0; i < a.length(); i++) {
+            char x = a.charAt(i);
+            char y = b.charAt(i);
+            if (x >= 'a' && x <= 'z') {
+                x -= 32;
+            }
+            if (y >= 'a' && y <= 'z') {
+                y -= 32;
+            }
+            if (x != y) {
+                return false;
+            }
+        }
+        return true;
     }
 
     public boolean anyNeedsCredentials() {

@@ -15,7 +15,9 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
@@ -90,6 +92,8 @@ public final class AuthServer {
     private final Penalty penalty = new Penalty();
     private final RateLimit rate;
     private boolean flooded;
+    /** Ids whose FAIL waits for the failure delay; added by the reader, removed by the timer. */
+    private final Set<String> held = ConcurrentHashMap.newKeySet();
 
     public AuthServer(Settings settings) {
         this.settings = settings;
@@ -187,8 +191,9 @@ public final class AuthServer {
             }
             case "CPID" -> LOG.debug("client pid {}", quote(line.substring(tab + 1), 16));
             default -> {
+                // Only the first word: a mangled line may hold credentials.
                 if (!line.isEmpty()) {
-                    LOG.warn("ignoring unknown line {}", quote(line, 40));
+                    LOG.warn("ignoring unknown command {} ({} bytes)", quote(command, 16), line.length());
                 }
             }
         }
@@ -202,11 +207,16 @@ public final class AuthServer {
         }
         String id = f[1];
         if (!validId(id)) {
-            LOG.warn("ignoring AUTH with invalid id {}", quote(id, 16));
+            LOG.warn("ignoring AUTH with an invalid id ({} bytes)", id.length());
             return;
         }
         if (pending.remove(id) != null) {
             LOG.warn("id {} reused while its exchange was pending: both ended", id);
+            sendFail(id, Optional.empty(), "Duplicate request id", false);
+            return;
+        }
+        if (held.contains(id)) {
+            LOG.warn("id {} reused while its failure reply is being delayed", id);
             sendFail(id, Optional.empty(), "Duplicate request id", false);
             return;
         }
@@ -251,7 +261,6 @@ public final class AuthServer {
         }
         Pending p = new Pending(id, mech.get().name(), mech.get().newExchange(settings.credentials()), rip);
         pending.put(id, p);
-        evictOldest();
         LOG.debug("AUTH id={} mech={} rip={} initial response: {}", id, p.mechanism(), quoteIfNeeded(rip),
                 initial.isPresent() ? "yes" : "no");
         Step step;
@@ -261,15 +270,23 @@ public final class AuthServer {
             step = internalError(p, e);
         }
         answer(p, step);
+        if (pending.containsKey(id)) {
+            evictOldest();
+        }
     }
 
     private void cont(String[] f) {
         if (f.length < 2 || !validId(f[1])) {
-            LOG.warn("ignoring CONT with invalid id {}", quote(f.length < 2 ? "" : f[1], 16));
+            LOG.warn("ignoring CONT with an invalid id ({} bytes)", f.length < 2 ? 0 : f[1].length());
             return;
         }
         String id = f[1];
         Pending p = pending.get(id);
+        if (p == null && held.contains(id)) {
+            // Its FAIL is on the way: that is the id's one final reply.
+            LOG.warn("CONT for id {} whose failure reply is being delayed: ignored", id);
+            return;
+        }
         if (p == null) {
             LOG.warn("CONT for unknown id {}", id);
             sendFail(id, Optional.empty(), "Unknown request id", false);
@@ -333,7 +350,11 @@ public final class AuthServer {
             flooded = true;
             return;
         }
-        timer().schedule(() -> sendFail(id, user, reason, temporary), delay.toNanos(), TimeUnit.NANOSECONDS);
+        held.add(id);
+        timer().schedule(() -> {
+            held.remove(id); // first: a client may reuse the id as soon as it reads the FAIL
+            sendFail(id, user, reason, temporary);
+        }, delay.toNanos(), TimeUnit.NANOSECONDS);
     }
 
     private void sendFail(String id, Optional<String> user, String reason, boolean temporary) {

@@ -190,4 +190,36 @@ class AuthServerTest {
         assertTrue(out.toString(StandardCharsets.UTF_8).endsWith("CONT\t1\tUGFzc3dvcmQ6\n"));
         assertTrue(System.nanoTime() - start < 1_000_000_000L, "no failure delay to wait for");
     }
+
+    /**
+     * A FAIL held back by the failure delay is its id's one final reply: a CONT for that id in
+     * the meantime gets none of its own, and an AUTH reusing the id is a duplicate.
+     */
+    @Test
+    void anIdWhoseFailureIsDelayedGetsNoSecondReply() throws Exception {
+        var settings = new AuthServer.Settings(Mechanisms.parse("PLAIN"), ALICE, Duration.ofMillis(300), 32);
+        try (Connection c = new Connection(settings)) {
+            c.send(auth(1, "192.0.2.1", "wrong") + "CONT\t1\tAGFsaWNlAHNlY3JldA==\n" + auth(1, "192.0.2.1", "secret")
+                    + auth(2, "192.0.2.1", "secret"));
+            assertEquals("FAIL\t1\treason=Duplicate request id", c.read());
+            assertEquals("OK\t2\tuser=alice", c.read());
+            assertEquals("FAIL\t1\tuser=alice\treason=Authentication failed", c.read());
+            c.send(auth(1, "192.0.2.1", "secret")); // reused after its FAIL: a new exchange
+            assertEquals("OK\t1\tuser=alice", c.read());
+        }
+    }
+
+    /** A mangled line may hold credentials: only its first word reaches the log. */
+    @Test
+    void unknownLinesAreLoggedByTheirFirstWordOnly() throws Exception {
+        var settings = new AuthServer.Settings(Mechanisms.parse("PLAIN"), ALICE, Duration.ZERO, 32);
+        String secret = "AGFsaWNlAHNlY3JldA==";
+        var run = CapturedLog.capture(() -> new AuthServer(settings).serve(new ByteArrayInputStream(
+                ("AUHT\t1\tPLAIN\tresp=" + secret + "\nAUTH\t" + secret + "\tPLAIN\n").getBytes(StandardCharsets.UTF_8)),
+                new java.io.ByteArrayOutputStream()));
+        String log = run.log().raw();
+        assertTrue(log.contains("ignoring unknown command \"AUHT\""), log);
+        assertTrue(log.contains("invalid id (20 bytes)"), log);
+        assertTrue(!log.contains("AGFsaWNl"), log);
+    }
 }

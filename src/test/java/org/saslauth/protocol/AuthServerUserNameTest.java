@@ -23,7 +23,7 @@ class AuthServerUserNameTest {
 
     @ParameterizedTest(name = "OREORE {0}")
     @ValueSource(strings = {"ålice", "用户", "пользователь", "😀mail", "a\\b", "a\"b", "a b", "o'hara@example.org",
-            "ﬁ", "a\u00a0b", "\u2028"})
+            "ﬁ", "a\u00a0b"})
     void nonAsciiAndPunctuationNamesGoOutAsSent(String name) throws Exception {
         TestServer.Result r = TestServer.run("OREORE", oreore(1, name));
 
@@ -52,7 +52,9 @@ class AuthServerUserNameTest {
         "escaped TAB   | alice\\1tuser=root",
         "DEL           | alice\\x7f",
         "NEL           | alice\\x85",
-        "ESC           | alice\\x1b[2J"})
+        "ESC           | alice\\x1b[2J",
+        "LINE SEP      | alice\u2028OK",
+        "PARAGRAPH SEP | alice\u2029OK"})
     void namesWithControlCharactersAreRefusedWithoutAnExtraFieldOrLine(String what, String spelled) throws Exception {
         String name = unspell(spelled);
         TestServer.Result r = TestServer.run("PLAIN,LOGIN,OREORE",
