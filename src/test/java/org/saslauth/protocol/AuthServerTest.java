@@ -222,4 +222,22 @@ class AuthServerTest {
         assertTrue(log.contains("invalid id (20 bytes)"), log);
         assertTrue(!log.contains("AGFsaWNl"), log);
     }
+
+    /** A client that piles up failures faster than their delay lets them out is cut off. */
+    @Test
+    void aFloodOfFailuresClosesTheConnection() throws Exception {
+        var settings = new AuthServer.Settings(Mechanisms.parse("PLAIN"), ALICE, Duration.ofSeconds(1), 32, false, 0);
+        StringBuilder flood = new StringBuilder();
+        int sent = AuthServer.MAX_DELAYED + 2000;
+        for (int i = 0; i < sent; i++) {
+            flood.append(auth(i, "192.0.2.1", "wrong"));
+        }
+        var out = new java.io.ByteArrayOutputStream();
+        var run = CapturedLog.capture(() -> new AuthServer(settings).serve(
+                new ByteArrayInputStream(flood.toString().getBytes(StandardCharsets.UTF_8)), out));
+        assertEquals(0, run.result());
+        long fails = out.toString(StandardCharsets.UTF_8).lines().filter(l -> l.startsWith("FAIL\t")).count();
+        assertEquals(AuthServer.MAX_DELAYED, fails, "the replies already due go out, then it stops reading");
+        assertTrue(run.log().raw().contains("failure replies waiting: closing the connection"), run.log().raw());
+    }
 }
