@@ -171,10 +171,11 @@ record Session(String mechanisms, int maxPending, Duration failureDelay, boolean
         return List.of(text.substring(0, text.length() - 1).split("\n", -1));
     }
 
+    /** The server configuration; the input is shown by {@link FuzzRun}. */
     @Override
     public String toString() {
-        String text = new String(input, StandardCharsets.UTF_8);
-        return "Session[" + mechanisms + ", maxPending=" + maxPending + ", delay=" + failureDelay.toMillis()
-                + "ms, " + input.length + " bytes: " + show(text.length() > 2000 ? text.substring(0, 2000) : text) + "]";
+        return "Session[mechanisms=" + mechanisms + ", maxPending=" + maxPending + ", failureDelay="
+                + failureDelay.toMillis() + "ms, penalty=" + penalty + ", maxAuthRate=" + maxAuthRate + ", "
+                + input.length + " bytes]";
     }
 }
