@@ -1,15 +1,8 @@
 package org.saslauth.fuzz;
 
 import java.time.Duration;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.ShrinkingMode;
-import net.jqwik.api.statistics.Statistics;
-import net.jqwik.api.lifecycle.AddLifecycleHook;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestReporter;
 
 /**
  * Hostile clients against the engine: random and mutated protocol lines, raw bytes, invalid
@@ -19,103 +12,80 @@ import net.jqwik.api.lifecycle.AddLifecycleHook;
  * went out without the password (or for OREORE when it is off), and the log held no line break
  * inside an event, no password outside a user name, and no resp= or CONT data as sent.
  *
- * <p>The tries below are the CI budget (well under a minute on two cores); for a long run:
- * {@code mvn test -Dtest=AuthServerFuzzTest -Dfuzz.tries=200000}.
+ * <p>The counts below are the CI budget (well under a minute on two cores); for a long run:
+ * {@code mvn test -Dtest=AuthServerFuzzTest -Dfuzz.tries=200000}. A failure names the base seed
+ * and the session to replay; see {@link FuzzRun}.
  */
-@AddLifecycleHook(FuzzTries.class)
 class AuthServerFuzzTest {
 
     static final int TRIES = 8000;
 
-    @Property(tries = TRIES, shrinking = ShrinkingMode.BOUNDED)
-    void protocolLines(@ForAll("lineSessions") Session session) throws Exception {
-        coverage(session.serveAndCheck());
+    @Test
+    void protocolLines(TestReporter reporter) {
+        FuzzRun.run("protocolLines", TRIES, reporter, random -> {
+            Inputs in = new Inputs(random);
+            return new Session(mechanisms(in), maxPending(in), Duration.ZERO, in.session(30, true));
+        });
     }
 
-    @Property(tries = 2 * TRIES, shrinking = ShrinkingMode.BOUNDED)
-    void rawBytes(@ForAll("byteSessions") Session session) throws Exception {
-        coverage(session.serveAndCheck());
+    @Test
+    void rawBytes(TestReporter reporter) {
+        FuzzRun.run("rawBytes", 2 * TRIES, reporter, random -> {
+            Inputs in = new Inputs(random);
+            return new Session(mechanisms(in), maxPending(in), Duration.ZERO, in.noiseSession());
+        });
     }
 
-    @Property(tries = TRIES / 40, shrinking = ShrinkingMode.BOUNDED)
-    void withFailureDelay(@ForAll("delayedSessions") Session session) throws Exception {
-        coverage(session.serveAndCheck());
+    @Test
+    void withFailureDelay(TestReporter reporter) {
+        FuzzRun.run("withFailureDelay", TRIES / 40, reporter, random -> {
+            Inputs in = new Inputs(random);
+            return new Session(mechanisms(in), maxPending(in), Duration.ofMillis(in.oneOf(1, 5)), in.session(20, false));
+        });
     }
 
-    @Property(tries = TRIES / 400, shrinking = ShrinkingMode.BOUNDED)
-    void thousandsOfIds(@ForAll("floods") Session session) throws Exception {
-        coverage(session.serveAndCheck());
+    /**
+     * The per-address penalty on. Each failure comes from an address of its own or none, so that
+     * replies wait milliseconds; one session in a hundred fails three times from one address and
+     * waits the penalty's first second.
+     */
+    @Test
+    void withPenalty(TestReporter reporter) {
+        FuzzRun.run("withPenalty", TRIES / 32, reporter, random -> {
+            boolean shared = random.nextInt(100) == 0;
+            Inputs in = new Inputs(random, shared ? Inputs.Rips.SHARED : Inputs.Rips.DISTINCT);
+            Duration delay = Duration.ofMillis(in.oneOf(0, 0, 1));
+            return new Session(mechanisms(in), maxPending(in), delay, true, 0,
+                    shared ? in.repeatedFailures() : in.session(20, false));
+        });
     }
 
-    @Provide
-    Arbitrary<Session> lineSessions() {
-        return Combinators.combine(mechanisms(), maxPending(), Inputs.sessions(30, true))
-                .as((m, p, in) -> new Session(m, p, Duration.ZERO, in));
-    }
-
-    @Provide
-    Arbitrary<Session> byteSessions() {
-        Arbitrary<byte[]> noise = Arbitraries.frequencyOf(
-                Inputs.weight(3, Arbitraries.bytes().array(byte[].class).ofMaxSize(3000)),
-                Inputs.weight(2, Inputs.noiseLines().list().ofMaxSize(40).map(AuthServerFuzzTest::joinLines)));
-        return Combinators.combine(mechanisms(), maxPending(), Inputs.handshakes(), noise)
-                .as((m, p, hs, bytes) -> new Session(m, p, Duration.ZERO, concat(Inputs.utf8(hs), bytes)));
-    }
-
-    @Provide
-    Arbitrary<Session> delayedSessions() {
-        return Combinators.combine(mechanisms(), maxPending(), Arbitraries.of(1, 5), Inputs.sessions(20, false))
-                .as((m, p, ms, in) -> new Session(m, p, Duration.ofMillis(ms), in));
+    /** A small AUTH rate limit, and sessions long enough to run into it. */
+    @Test
+    void withRateLimit(TestReporter reporter) {
+        FuzzRun.run("withRateLimit", TRIES / 32, reporter, random -> {
+            Inputs in = new Inputs(random);
+            return new Session(mechanisms(in), maxPending(in), Duration.ZERO, false, in.oneOf(1, 5, 20),
+                    in.session(80, false));
+        });
     }
 
     /** Thousands of pending exchanges, some ids repeated, against limits below and above. */
-    @Provide
-    Arbitrary<Session> floods() {
-        Arbitrary<Integer> count = Arbitraries.integers().between(1000, 5000);
-        Arbitrary<Integer> idSpace = Arbitraries.of(100, 4000, Integer.MAX_VALUE);
-        return Combinators.combine(mechanisms(), Arbitraries.of(16, 1000, 10_000), count, idSpace,
-                        Arbitraries.longs())
-                .as((m, p, n, space, seed) -> {
-                    java.util.SplittableRandom random = new java.util.SplittableRandom(seed);
-                    StringBuilder b = new StringBuilder("VERSION\t1\t0\nCPID\t1\n");
-                    for (int i = 0; i < n; i++) {
-                        int id = random.nextInt(space);
-                        switch (random.nextInt(6)) {
-                            case 0 -> b.append("CONT\t").append(id).append("\tYWxpY2U=\n");
-                            case 1 -> b.append("AUTH\t").append(id).append("\tPLAIN\tresp=").append(
-                                    Inputs.b64("\0alice\0" + Inputs.PASSWORD)).append('\n');
-                            default -> b.append("AUTH\t").append(id).append("\tLOGIN\tservice=smtp\n");
-                        }
-                    }
-                    return new Session(m, p, Duration.ZERO, Inputs.utf8(b.toString()));
-                });
+    @Test
+    void thousandsOfIds(TestReporter reporter) {
+        FuzzRun.run("thousandsOfIds", TRIES / 400, reporter, random -> {
+            Inputs in = new Inputs(random);
+            int rate = in.oneIn(4) ? 20 : 0;
+            return new Session(mechanisms(in), in.oneOf(16, 1000, 10_000), Duration.ZERO, false, rate,
+                    in.flood(in.between(1000, 5000), in.oneOf(100, 4000, Integer.MAX_VALUE)));
+        });
     }
 
-    /** Counts the sessions in which each kind of reply occurred, to show the paths walked. */
-    private static void coverage(java.util.Set<String> seen) {
-        seen.forEach(kind -> Statistics.label("sessions with").collect(kind));
+    private static String mechanisms(Inputs in) {
+        return in.oneOf("PLAIN,LOGIN", "PLAIN,LOGIN,OREORE", "LOGIN", "OREORE,PLAIN");
     }
 
-    private static Arbitrary<String> mechanisms() {
-        return Arbitraries.of("PLAIN,LOGIN", "PLAIN,LOGIN,OREORE", "LOGIN", "OREORE,PLAIN");
-    }
-
-    private static Arbitrary<Integer> maxPending() {
-        return Arbitraries.of(1, 2, 3, 5, 16, 128);
-    }
-
-    private static byte[] joinLines(java.util.List<byte[]> lines) {
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-        for (byte[] l : lines) {
-            out.writeBytes(l);
-            out.write('\n');
-        }
-        return out.toByteArray();
-    }
-
-    private static byte[] concat(byte[] a, byte[] b) {
-        byte[] out = java.util.Arrays.copyOf(a, a.length + b.length);
-        System.arraycopy(b, 0, out, a.length, b.length);
-        return out;
+    private static int maxPending(Inputs in) {
+        return in.oneOf(1, 2, 3, 5, 16, 128);
     }
 }

@@ -27,7 +27,18 @@ import org.saslauth.store.CredentialStore.Verdict;
 import org.saslauth.store.UserNameFormat;
 
 /** One fuzzed connection: a server configuration and the bytes the client sends. */
-record Session(String mechanisms, int maxPending, Duration failureDelay, byte[] input) {
+record Session(String mechanisms, int maxPending, Duration failureDelay, boolean penalty, int maxAuthRate,
+        byte[] input) {
+
+    /** A session without the per-address penalty and the rate limit. */
+    Session(String mechanisms, int maxPending, Duration failureDelay, byte[] input) {
+        this(mechanisms, maxPending, failureDelay, false, 0, input);
+    }
+
+    /** The same server configuration with other input. */
+    Session withInput(byte[] other) {
+        return new Session(mechanisms, maxPending, failureDelay, penalty, maxAuthRate, other);
+    }
 
     private static final ExecutorService SERVER = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "fuzzed-server");
@@ -53,7 +64,7 @@ record Session(String mechanisms, int maxPending, Duration failureDelay, byte[] 
         };
         Mechanisms mechs = Mechanisms.parse(mechanisms);
         AuthServer server = new AuthServer(new AuthServer.Settings(mechs,
-                new Credentials(store, UserNameFormat.AS_IS), failureDelay, maxPending));
+                new Credentials(store, UserNameFormat.AS_IS), failureDelay, maxPending, penalty, maxAuthRate));
         List<byte[]> segments = SegmentedInput.split(input);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         java.util.Set<String> seen = new java.util.TreeSet<>();
@@ -77,7 +88,7 @@ record Session(String mechanisms, int maxPending, Duration failureDelay, byte[] 
         int handshakeEnd = marks.isEmpty() ? written.length : marks.get(0)[0];
         Wire.checkHandshake(lines(written, 0, handshakeEnd), mechNames);
 
-        SessionModel model = new SessionModel(mechNames, maxPending, !failureDelay.isZero());
+        SessionModel model = new SessionModel(mechNames, maxPending, !failureDelay.isZero() || penalty, maxAuthRate);
         for (int k = 0; k < marks.size(); k++) {
             check(!model.stopped(), "server read on after an unsupported VERSION");
             int from = marks.get(k)[0];
@@ -160,10 +171,11 @@ record Session(String mechanisms, int maxPending, Duration failureDelay, byte[] 
         return List.of(text.substring(0, text.length() - 1).split("\n", -1));
     }
 
+    /** The server configuration; the input is shown by {@link FuzzRun}. */
     @Override
     public String toString() {
-        String text = new String(input, StandardCharsets.UTF_8);
-        return "Session[" + mechanisms + ", maxPending=" + maxPending + ", delay=" + failureDelay.toMillis()
-                + "ms, " + input.length + " bytes: " + show(text.length() > 2000 ? text.substring(0, 2000) : text) + "]";
+        return "Session[mechanisms=" + mechanisms + ", maxPending=" + maxPending + ", failureDelay="
+                + failureDelay.toMillis() + "ms, penalty=" + penalty + ", maxAuthRate=" + maxAuthRate + ", "
+                + input.length + " bytes]";
     }
 }

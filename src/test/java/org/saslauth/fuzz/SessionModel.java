@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,8 +24,21 @@ import java.util.Set;
  * decides, only that it answers once, with a CONT the mechanism could send, or an OK that valid
  * credentials earned.
  *
- * <p>With a failure delay, failures decided by a mechanism are sent later from a timer thread;
- * they are collected by reason and matched against the ones owed at the end.
+ * <p>With a failure delay or the per-address penalty, failures decided by a mechanism may be sent
+ * later from a timer thread; they are collected by reason and matched against the ones owed at
+ * the end. While an id's failure is held back, the held-back FAIL is its one reply: a CONT for
+ * it gets no reply, an AUTH reusing it one FAIL "Duplicate request id".
+ *
+ * <p>With a rate limit, any AUTH that got past its id checks may instead get
+ * {@code FAIL <id> reason=Too many requests temp} as its one reply, but not the first
+ * {@code maxAuthRate} of a connection.
+ *
+ * <p>The pending limit evicts the oldest exchange (one FAIL "Abandoned request") only when a new
+ * exchange stays pending after its first step. Mechanism names match ASCII-case-insensitively.
+ *
+ * <p>Engines from before those last three rules (a CONT for a held-back id answered "Unknown
+ * request id", an AUTH reusing one started afresh, the oldest evicted before any new AUTH's first
+ * step, names matched by {@link String#equalsIgnoreCase}) pass too, unless {@code -Dfuzz.strict=true}.
  */
 final class SessionModel {
 
@@ -52,13 +64,21 @@ final class SessionModel {
     private final LinkedHashMap<String, String> pending = new LinkedHashMap<>();
     private final Map<String, Integer> owed = new HashMap<>();
     private final Map<String, Integer> late = new HashMap<>();
+    /** Held-back FAILs that went out during the segment being handled, by id. */
+    private final Map<String, Integer> lateHere = new HashMap<>();
+    private final int maxAuthRate;
+    private int rateChecked;
     private boolean stopped;
     private int passwordOks;
 
-    SessionModel(List<String> enabled, int maxPending, boolean delayed) {
+    /** Whether to reject the behaviour of engines from before the rules marked in the class comment. */
+    static final boolean STRICT = Boolean.getBoolean("fuzz.strict");
+
+    SessionModel(List<String> enabled, int maxPending, boolean delayed, int maxAuthRate) {
         this.enabled = enabled;
         this.maxPending = maxPending;
         this.delayed = delayed;
+        this.maxAuthRate = maxAuthRate;
     }
 
     boolean stopped() {
@@ -81,9 +101,11 @@ final class SessionModel {
      */
     void segment(byte[] segment, List<Wire.Reply> replies, int accepted) {
         List<Wire.Reply> r = new ArrayList<>();
+        lateHere.clear();
         for (Wire.Reply reply : replies) {
             if (delayed && reply.kind().equals("FAIL") && DELAYED_REASONS.contains(reason(reply))) {
                 late.merge(reply.id(), 1, Integer::sum);
+                lateHere.merge(reply.id(), 1, Integer::sum);
             } else {
                 r.add(reply);
             }
@@ -158,16 +180,35 @@ final class SessionModel {
             expectFail(r, id, "Duplicate request id");
             return 0;
         }
+        rateChecked++; // counts AUTHs that may have reached the limit, too many rather than too few
+        if (!r.isEmpty() && isFail(r.get(0), id, "Too many requests")) {
+            check(maxAuthRate > 0 && rateChecked > maxAuthRate, "AUTH " + rateChecked + " refused by a rate limit of "
+                    + maxAuthRate + ": " + show(r.get(0).line()));
+            check(r.size() == 1 && r.get(0).line().equals("FAIL\t" + id + "\treason=Too many requests\ttemp"),
+                    "expected one FAIL Too many requests for id " + id + ", got " + lines(r));
+            return 0;
+        }
+        if (held(id) != Held.NO) {
+            boolean duplicate = r.size() == 1 && isFail(r.get(0), id, "Duplicate request id");
+            if (duplicate || held(id) == Held.YES && STRICT) {
+                expectFail(r, id, "Duplicate request id");
+                return 0;
+            }
+        }
         String resp = null;
         for (int i = 3; i < f.length; i++) {
             if (f[i].startsWith("resp=")) {
                 resp = f[i].substring(5);
             }
         }
-        String mech = enabled.stream().filter(m -> m.equalsIgnoreCase(f[2])).findFirst().orElse(null);
+        String mech = enabled.stream().filter(m -> equalsAsciiIgnoreCase(m, f[2])).findFirst().orElse(null);
         if (mech == null) {
-            expectFail(r, id, "Unsupported authentication mechanism");
-            return 0;
+            String loose = enabled.stream().filter(m -> m.equalsIgnoreCase(f[2])).findFirst().orElse(null);
+            if (loose == null || STRICT || !r.isEmpty() && isFail(r.get(0), id, "Unsupported authentication mechanism")) {
+                expectFail(r, id, "Unsupported authentication mechanism");
+                return 0;
+            }
+            mech = loose; // an engine matching beyond ASCII case
         }
         byte[] initial = null;
         if (resp != null) {
@@ -177,19 +218,58 @@ final class SessionModel {
                 return 0;
             }
         }
+        String oldest = pending.size() >= maxPending ? pending.keySet().iterator().next() : null;
         pending.put(id, mech);
-        int at = 0;
-        if (pending.size() > maxPending) {
-            Iterator<String> it = pending.keySet().iterator();
-            String oldest = it.next();
-            it.remove();
-            check(!r.isEmpty(), "no FAIL for the exchange pushed out by the limit, id " + oldest);
-            check(r.get(0).kind().equals("FAIL") && r.get(0).id().equals(oldest)
-                    && "Abandoned request".equals(reason(r.get(0))), "expected Abandoned for " + oldest
-                    + ", got " + show(r.get(0).line()));
-            at = 1;
+        if (oldest == null) {
+            return step(id, mech, initial, r);
         }
-        return step(id, mech, initial, r.subList(at, r.size()));
+        // The limit is reached: the oldest goes, with one FAIL before or after the new one's reply.
+        List<Wire.Reply> rest = new ArrayList<>(r);
+        boolean abandoned = rest.removeIf(x -> isFail(x, oldest, "Abandoned request"));
+        int oks = step(id, mech, initial, rest);
+        boolean stays = pending.containsKey(id);
+        if (abandoned) {
+            check(stays || !STRICT, "exchange " + oldest + " abandoned although the new exchange " + id
+                    + " ended at its first step");
+            pending.remove(oldest);
+        } else {
+            check(!stays, "no FAIL Abandoned request for " + oldest + ", got " + lines(r));
+        }
+        return oks;
+    }
+
+    /** Whether the FAIL of an id may be held back by the failure delay or the penalty. */
+    private enum Held { NO, MAYBE, YES }
+
+    /**
+     * YES when the id's FAIL was owed and had not gone out even by the end of the segment's
+     * replies; MAYBE when it went out during them (before or after the engine read the line).
+     */
+    private Held held(String id) {
+        int o = owed.getOrDefault(id, 0);
+        int l = late.getOrDefault(id, 0);
+        if (o > l) {
+            return Held.YES;
+        }
+        return o > l - lateHere.getOrDefault(id, 0) ? Held.MAYBE : Held.NO;
+    }
+
+    private static boolean isFail(Wire.Reply reply, String id, String reason) {
+        return reply.kind().equals("FAIL") && reply.id().equals(id) && reason.equals(reason(reply));
+    }
+
+    private static boolean equalsAsciiIgnoreCase(String a, String b) {
+        if (a.length() != b.length()) {
+            return false;
+        }
+        for (int i = 0; i < a.length(); i++) {
+            char x = a.charAt(i);
+            char y = b.charAt(i);
+            if (x != y && (x | 0x20) != (y | 0x20) || x != y && ((x | 0x20) < 'a' || (x | 0x20) > 'z')) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private int cont(String[] f, List<Wire.Reply> r) {
@@ -200,6 +280,11 @@ final class SessionModel {
         String id = f[1];
         String mech = pending.get(id);
         if (mech == null) {
+            Held h = held(id);
+            if (h == Held.YES && (STRICT || r.isEmpty()) || h == Held.MAYBE && r.isEmpty()) {
+                expectNone(r); // the held-back FAIL is the id's one reply
+                return 0;
+            }
             expectFail(r, id, "Unknown request id");
             return 0;
         }
