@@ -35,10 +35,6 @@ import java.util.Set;
  *
  * <p>The pending limit evicts the oldest exchange (one FAIL "Abandoned request") only when a new
  * exchange stays pending after its first step. Mechanism names match ASCII-case-insensitively.
- *
- * <p>Engines from before those last three rules (a CONT for a held-back id answered "Unknown
- * request id", an AUTH reusing one started afresh, the oldest evicted before any new AUTH's first
- * step, names matched by {@link String#equalsIgnoreCase}) pass too, unless {@code -Dfuzz.strict=true}.
  */
 final class SessionModel {
 
@@ -70,9 +66,6 @@ final class SessionModel {
     private int rateChecked;
     private boolean stopped;
     private int passwordOks;
-
-    /** Whether to reject the behaviour of engines from before the rules marked in the class comment. */
-    static final boolean STRICT = Boolean.getBoolean("fuzz.strict");
 
     SessionModel(List<String> enabled, int maxPending, boolean delayed, int maxAuthRate) {
         this.enabled = enabled;
@@ -190,7 +183,7 @@ final class SessionModel {
         }
         if (held(id) != Held.NO) {
             boolean duplicate = r.size() == 1 && isFail(r.get(0), id, "Duplicate request id");
-            if (duplicate || held(id) == Held.YES && STRICT) {
+            if (duplicate || held(id) == Held.YES) {
                 expectFail(r, id, "Duplicate request id");
                 return 0;
             }
@@ -203,12 +196,8 @@ final class SessionModel {
         }
         String mech = enabled.stream().filter(m -> equalsAsciiIgnoreCase(m, f[2])).findFirst().orElse(null);
         if (mech == null) {
-            String loose = enabled.stream().filter(m -> m.equalsIgnoreCase(f[2])).findFirst().orElse(null);
-            if (loose == null || STRICT || !r.isEmpty() && isFail(r.get(0), id, "Unsupported authentication mechanism")) {
-                expectFail(r, id, "Unsupported authentication mechanism");
-                return 0;
-            }
-            mech = loose; // an engine matching beyond ASCII case
+            expectFail(r, id, "Unsupported authentication mechanism");
+            return 0;
         }
         byte[] initial = null;
         if (resp != null) {
@@ -229,7 +218,7 @@ final class SessionModel {
         int oks = step(id, mech, initial, rest);
         boolean stays = pending.containsKey(id);
         if (abandoned) {
-            check(stays || !STRICT, "exchange " + oldest + " abandoned although the new exchange " + id
+            check(stays, "exchange " + oldest + " abandoned although the new exchange " + id
                     + " ended at its first step");
             pending.remove(oldest);
         } else {
@@ -281,7 +270,7 @@ final class SessionModel {
         String mech = pending.get(id);
         if (mech == null) {
             Held h = held(id);
-            if (h == Held.YES && (STRICT || r.isEmpty()) || h == Held.MAYBE && r.isEmpty()) {
+            if (h == Held.YES || h == Held.MAYBE && r.isEmpty()) {
                 expectNone(r); // the held-back FAIL is the id's one reply
                 return 0;
             }
