@@ -2,11 +2,18 @@ package org.saslauth;
 
 import java.time.Duration;
 import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
 
-/** {@code 2s}, {@code 500ms}, {@code 1.5s}, {@code 0}; a bare number is seconds, as in Dovecot. */
+/**
+ * {@code 2s}, {@code 500ms}, {@code 1.5s}, {@code 0}; a bare number is seconds, as in Dovecot.
+ * Never negative, at most an hour; the options that take one set their own, lower, limits.
+ */
 final class Durations implements ITypeConverter<Duration> {
+
+    private static final Pattern DURATION = Pattern.compile("([0-9]{1,7})(\\.[0-9]{1,9})?\\s*(ms|s)?");
 
     @Override
     public Duration convert(String value) {
@@ -14,21 +21,19 @@ final class Durations implements ITypeConverter<Duration> {
     }
 
     static Duration parse(String value) {
-        String v = value.strip().toLowerCase(Locale.ROOT);
-        try {
-            if (v.endsWith("ms")) {
-                return Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2).strip()));
-            }
-            if (v.endsWith("s")) {
-                v = v.substring(0, v.length() - 1).strip();
-            }
-            double seconds = Double.parseDouble(v);
-            if (seconds < 0 || Double.isNaN(seconds) || seconds > 3600) {
-                throw new TypeConversionException("'" + value + "' is not a duration between 0 and 1h");
-            }
-            return Duration.ofNanos(Math.round(seconds * 1e9));
-        } catch (NumberFormatException e) {
-            throw new TypeConversionException("'" + value + "' is not a duration such as 2s, 500ms or 0");
+        Matcher m = DURATION.matcher(value.strip().toLowerCase(Locale.ROOT));
+        if (!m.matches() || (m.group(2) != null && "ms".equals(m.group(3)))) {
+            throw new TypeConversionException("'" + value + "' is not a duration such as 2s, 500ms, 1.5s or 0");
         }
+        long whole = Long.parseLong(m.group(1));
+        Duration d = "ms".equals(m.group(3)) ? Duration.ofMillis(whole) : Duration.ofSeconds(whole);
+        if (m.group(2) != null) {
+            String frac = (m.group(2).substring(1) + "000000000").substring(0, 9);
+            d = d.plusNanos(Long.parseLong(frac));
+        }
+        if (d.compareTo(Duration.ofHours(1)) > 0) {
+            throw new TypeConversionException("'" + value + "' is longer than an hour");
+        }
+        return d;
     }
 }
