@@ -12,7 +12,7 @@ final class ExitCodes {
     /** The configuration cannot be used: config file, passwd file or log file. */
     static final int CONFIG = 3;
     /** The client speaks a protocol version other than 1. */
-    static final int PROTOCOL = 4;
+    static final int PROTOCOL = org.saslauth.protocol.AuthServer.UNSUPPORTED_VERSION;
     /** Reading or writing failed, or an unexpected internal error. */
     static final int SOFTWARE = 5;
 

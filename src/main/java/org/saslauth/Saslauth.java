@@ -18,7 +18,6 @@ import org.saslauth.mech.Credentials;
 import org.saslauth.mech.Mechanisms;
 import org.saslauth.protocol.AuthServer;
 import org.saslauth.store.CredentialStore;
-import org.saslauth.store.PasswdFile;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -81,23 +80,49 @@ public final class Saslauth implements Callable<Integer> {
 
     public static void main(String[] args) {
         Saslauth serving = ServingArgs.parse(args);
-        System.exit(serving != null ? serving.call() : run(args));
+        int status;
+        if (serving == null) {
+            status = run(args);
+        } else {
+            try {
+                status = serving.call();
+            } catch (RuntimeException e) {
+                org.saslauth.protocol.Log.LOG.error("internal error", e);
+                status = ExitCodes.SOFTWARE;
+            }
+        }
+        System.exit(status);
     }
 
-    /** Runs a command line and returns its exit status; prints only what picocli prints. */
+    /**
+     * Runs a command line and returns its exit status. picocli's messages (usage errors, help)
+     * go to stderr, except under spawn(8), where stderr is smtpd's socket: there the first lines
+     * of an error go to the log file named by the command line or its config file, if any.
+     */
     static int run(String[] args) {
+        boolean underSpawn = StdinKind.isSocket();
         CommandLine cl = new CommandLine(new Saslauth());
         cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             commandLine.getErr().println("saslauth: internal error: " + e);
             return ExitCodes.SOFTWARE;
         });
+        java.io.StringWriter captured = new java.io.StringWriter();
+        if (underSpawn) {
+            cl.setErr(new java.io.PrintWriter(captured, true));
+            cl.setOut(new java.io.PrintWriter(captured, true));
+        }
+        int status;
         try {
             ConfigFile.apply(cl, args);
+            status = cl.execute(args);
         } catch (ConfigFile.Invalid e) {
             cl.getErr().println("saslauth: " + e.getMessage());
-            return ExitCodes.CONFIG;
+            status = ExitCodes.CONFIG;
         }
-        return cl.execute(args);
+        if (underSpawn && status != ExitCodes.OK && captured.getBuffer().length() > 0) {
+            StartupLog.error(args, captured.toString().lines().limit(3).collect(java.util.stream.Collectors.joining(" / ")));
+        }
+        return status;
     }
 
     @Override
@@ -107,8 +132,11 @@ public final class Saslauth implements Callable<Integer> {
         PrintStream terminal = System.err;
         boolean underSpawn = StdinKind.isSocket();
         if (!java.util.Arrays.asList(Logging.LEVELS).contains(logLevel)) {
-            if (!underSpawn) {
-                terminal.println("saslauth: --log-level must be one of " + String.join(", ", Logging.LEVELS));
+            String message = "--log-level must be one of " + String.join(", ", Logging.LEVELS);
+            if (underSpawn) {
+                StartupLog.error(logFile, message);
+            } else {
+                terminal.println("saslauth: " + message);
             }
             return ExitCodes.USAGE;
         }
@@ -211,14 +239,9 @@ public final class Saslauth implements Callable<Integer> {
             if (path == null) {
                 return;
             }
-            Properties props = new Properties();
-            try (Reader r = Files.newBufferedReader(path, StandardCharsets.UTF_8)) {
-                props.load(r);
-            } catch (IOException e) {
-                throw new Invalid("cannot read config file " + path + ": " + e.getMessage());
-            }
+            Properties props = read(path);
             for (String key : props.stringPropertyNames()) {
-                if (key.equals("config") || findOption(cl, key) == null) {
+                if (!ServingArgs.isOption(key) || key.equals("config")) {
                     throw new Invalid("config file " + path + ": unknown key '" + key + "'");
                 }
             }
@@ -233,18 +256,14 @@ public final class Saslauth implements Callable<Integer> {
             });
         }
 
-        private static CommandLine.Model.OptionSpec findOption(CommandLine cl, String key) {
-            var o = cl.getCommandSpec().findOption("--" + key);
-            if (o != null) {
-                return o;
+        static Properties read(Path path) throws Invalid {
+            Properties props = new Properties();
+            try (Reader r = Files.newBufferedReader(path, StandardCharsets.UTF_8)) {
+                props.load(r);
+            } catch (IOException | IllegalArgumentException e) { // IllegalArgumentException: a malformed unicode escape
+                throw new Invalid("cannot read config file " + path + ": " + e.getMessage());
             }
-            for (CommandLine sub : cl.getSubcommands().values()) {
-                o = sub.getCommandSpec().findOption("--" + key);
-                if (o != null) {
-                    return o;
-                }
-            }
-            return null;
+            return props;
         }
     }
 }

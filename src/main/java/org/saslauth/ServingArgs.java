@@ -1,9 +1,5 @@
 package org.saslauth;
 
-import java.io.IOException;
-import java.io.Reader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -49,7 +45,7 @@ final class ServingArgs {
             } else {
                 return null;
             }
-            if (!known(name) || value.isEmpty() || value.startsWith("-") || value.startsWith("@")
+            if (!isOption(name) || value.isEmpty() || value.startsWith("-") || value.startsWith("@")
                     || given.put(name, value) != null) {
                 return null;
             }
@@ -65,7 +61,7 @@ final class ServingArgs {
         }
     }
 
-    private static boolean known(String name) {
+    static boolean isOption(String name) {
         for (String o : OPTIONS) {
             if (o.equals(name)) {
                 return true;
@@ -76,14 +72,14 @@ final class ServingArgs {
 
     /** Values from the properties file, under the command line's; false for any problem. */
     private static boolean applyConfig(String file, Map<String, String> given) {
-        Properties props = new Properties();
-        try (Reader r = Files.newBufferedReader(Path.of(file), StandardCharsets.UTF_8)) {
-            props.load(r);
-        } catch (IOException | RuntimeException e) {
+        Properties props;
+        try {
+            props = Saslauth.ConfigFile.read(Path.of(file));
+        } catch (Saslauth.ConfigFile.Invalid | RuntimeException e) {
             return false;
         }
         for (String key : props.stringPropertyNames()) {
-            if (key.equals("config") || !known(key)) {
+            if (key.equals("config") || !isOption(key)) {
                 return false;
             }
             String value = props.getProperty(key).strip();

@@ -293,4 +293,82 @@ class CliTest {
             p.destroyForcibly();
         }
     }
+
+    /**
+     * Runs the command with stdin, stdout and stderr all one UNIX socket, as spawn(8) does, and
+     * returns everything that came back on the socket. python3 makes the socket pair.
+     */
+    static Result runUnderSpawn(String stdin, String... args) throws IOException, InterruptedException {
+        String script = String.join("\n",
+                "import socket, subprocess, sys",
+                "a, b = socket.socketpair()",
+                "p = subprocess.Popen(sys.argv[1:], stdin=b, stdout=b, stderr=b)",
+                "b.close()",
+                "a.sendall(sys.stdin.buffer.read())",
+                "a.shutdown(socket.SHUT_WR)",
+                "out = b''",
+                "while True:",
+                "    try: d = a.recv(65536)",
+                "    except ConnectionResetError: break  # it exited without reading all",
+                "    if not d: break",
+                "    out += d",
+                "sys.stdout.buffer.write(out)",
+                "sys.exit(p.wait())");
+        List<String> cmd = new ArrayList<>(List.of("python3", "-c", script,
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), Saslauth.class.getName()));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).start();
+        p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
+        p.getOutputStream().close();
+        byte[] out = p.getInputStream().readAllBytes();
+        byte[] err = p.getErrorStream().readAllBytes();
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "process ended");
+        return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+    }
+
+    /** Under spawn, a configuration or usage error never reaches smtpd's socket; the log says why. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "config   | bogus = 1                 |                     | 3 | unknown key 'bogus'",
+        "badconfig | mechanisms = PLAIN\\u12  |                     | 3 | cannot read config file",
+        "config   | scheme = PLAIN            |                     | 3 | unknown key 'scheme'",
+        "args     |                           | --failure-delay=-5ms | 2 | not a duration",
+        "args     |                           | --no-such-option     | 2 | Unknown option",
+        "args     |                           | --log-level=loud     | 2 | --log-level must be one of",
+        "passwd   |                           |                     | 3 | no such file",
+    })
+    void startupErrorsUnderSpawnGoToTheLogNotTheSocket(String kind, String configLine, String arg, int status,
+            String logged) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(new File("/usr/bin/python3").canExecute()
+                || System.getenv("PATH").contains("python"), "python3 makes the socket pair");
+        Path log = dir.resolve("saslauth.log");
+        Path config = dir.resolve("saslauth.properties");
+        Path users = kind.equals("passwd") ? dir.resolve("missing") : passwd("alice:{PLAIN}secret");
+        Files.writeString(config, "passwd-file = " + users + "\nlog-file = " + log + "\n"
+                + (configLine == null ? "" : configLine.replace("\\\\", "\\") + "\n"));
+        List<String> args = new ArrayList<>(List.of("--config", config.toString()));
+        if (arg != null) {
+            args.add(arg);
+        }
+        if (kind.equals("badconfig")) { // the file that would name the log cannot be read
+            args.add("--log-file=" + log);
+        }
+        Result r = runUnderSpawn(SESSION_HEAD, args.toArray(new String[0]));
+        assertEquals(status, r.status(), r.out());
+        assertEquals("", r.out(), "nothing on the socket");
+        assertTrue(Files.exists(log), "a log file was written");
+        String text = Files.readString(log);
+        assertTrue(text.contains(logged), text);
+    }
+
+    @Test
+    void servingUnderSpawnPutsOnlyProtocolLinesOnTheSocket() throws Exception {
+        Path users = passwd("alice:{PLAIN}secret");
+        Result r = runUnderSpawn(SESSION_HEAD + "AUTH\t1\tPLAIN\tresp=" + plain("alice", "secret") + "\n",
+                "--passwd-file", users.toString(), "--log-level", "trace");
+        assertEquals(0, r.status());
+        assertTrue(r.out().startsWith("VERSION\t1\t2\nMECH\tPLAIN\tplaintext\n"), r.out());
+        assertTrue(r.out().endsWith("DONE\nOK\t1\tuser=alice\n"), r.out());
+    }
 }
