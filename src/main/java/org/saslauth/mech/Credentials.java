@@ -86,8 +86,15 @@ public final class Credentials {
         }
     }
 
-    /** Checks {@code password} for a canonical user name. The caller wipes the password. */
+    /**
+     * Checks {@code password} for a canonical user name. The empty password never logs in,
+     * whatever the passwd file holds: an empty {@code {PLAIN}} field is a provisioning mistake,
+     * not an account. The caller wipes the password.
+     */
     public CredentialStore.Verdict verify(String user, byte[] password) {
+        if (password.length == 0) {
+            return CredentialStore.Verdict.WRONG_PASSWORD;
+        }
         return store.verify(user, password);
     }
 }

@@ -51,6 +51,7 @@ public final class PlainMechanism implements Mechanism {
         int first = indexOf(message, 0);
         int second = first < 0 ? -1 : indexOf(message, first + 1);
         if (second < 0 || indexOf(message, second + 1) >= 0) {
+            Arrays.fill(message, (byte) 0);
             return Failure.of(Reason.MALFORMED);
         }
         byte[] authzid = Arrays.copyOfRange(message, 0, first);
@@ -67,6 +68,7 @@ public final class PlainMechanism implements Mechanism {
             return Passwords.check(credentials, user.get(), password);
         } finally {
             Arrays.fill(password, (byte) 0);
+            Arrays.fill(message, (byte) 0);
         }
     }
 

@@ -41,7 +41,8 @@ public sealed interface Step {
         AUTHZID_REFUSED("Authorization as another user is not allowed", "authzid differs from authcid"),
         MALFORMED("Invalid authentication data", "malformed response"),
         MISSING_RESPONSE("Initial response required", "no initial response"),
-        UNAVAILABLE("Temporary authentication failure", "credential store unavailable");
+        UNAVAILABLE("Temporary authentication failure", "credential store unavailable"),
+        INTERNAL_ERROR("Temporary authentication failure", "internal error");
 
         private final String clientText;
         private final String logText;
@@ -61,7 +62,7 @@ public sealed interface Step {
 
         /** Whether a retry could succeed without a different password (Dovecot's {@code temp}). */
         public boolean temporary() {
-            return this == UNAVAILABLE;
+            return this == UNAVAILABLE || this == INTERNAL_ERROR;
         }
     }
 }

@@ -94,6 +94,8 @@ public final class AuthServer {
     private boolean flooded;
     /** Ids whose FAIL waits for the failure delay; added by the reader, removed by the timer. */
     private final Set<String> held = ConcurrentHashMap.newKeySet();
+    /** When the line being answered was read: the failure delay counts from there. */
+    private long arrival;
 
     public AuthServer(Settings settings) {
         this.settings = settings;
@@ -116,6 +118,7 @@ public final class AuthServer {
         try {
             LineReader.Line line;
             while ((line = reader.read()) != null) {
+                arrival = System.nanoTime();
                 if (line.overflow()) {
                     overflow(line.bytes());
                 } else if (!handle(new String(line.bytes(), StandardCharsets.UTF_8))) {
@@ -191,9 +194,10 @@ public final class AuthServer {
             }
             case "CPID" -> LOG.debug("client pid {}", quote(line.substring(tab + 1), 16));
             default -> {
-                // Only the first word: a mangled line may hold credentials.
+                // Only a word that looks like a command: a mangled line may hold credentials.
                 if (!line.isEmpty()) {
-                    LOG.warn("ignoring unknown command {} ({} bytes)", quote(command, 16), line.length());
+                    LOG.warn("ignoring unknown command {} ({} bytes)",
+                            bare(command, 16, true, "") ? command : "-", line.length());
                 }
             }
         }
@@ -215,7 +219,7 @@ public final class AuthServer {
             sendFail(id, Optional.empty(), "Duplicate request id", false);
             return;
         }
-        if (held.contains(id)) {
+        if (isHeld(id)) {
             LOG.warn("id {} reused while its failure reply is being delayed", id);
             sendFail(id, Optional.empty(), "Duplicate request id", false);
             return;
@@ -282,7 +286,7 @@ public final class AuthServer {
         }
         String id = f[1];
         Pending p = pending.get(id);
-        if (p == null && held.contains(id)) {
+        if (p == null && isHeld(id)) {
             // Its FAIL is on the way: that is the id's one final reply.
             LOG.warn("CONT for id {} whose failure reply is being delayed: ignored", id);
             return;
@@ -310,7 +314,7 @@ public final class AuthServer {
 
     private Step internalError(Pending p, RuntimeException e) {
         LOG.error("mechanism {} failed on id {}", p.mechanism(), p.id(), e);
-        return Step.Failure.of(Step.Reason.UNAVAILABLE);
+        return Step.Failure.of(Step.Reason.INTERNAL_ERROR);
     }
 
     private void answer(Pending p, Step step) {
@@ -341,7 +345,10 @@ public final class AuthServer {
         if (settings.penalty() && !temporary) {
             delay = penalty.failed(rip, guess, delay, System.nanoTime());
         }
-        if (delay.isZero()) {
+        // Counted from the request's arrival, so that the time spent checking a password (a
+        // known user) does not set its FAIL apart from an unknown user's.
+        delay = delay.minusNanos(System.nanoTime() - arrival);
+        if (delay.isNegative() || delay.isZero()) {
             sendFail(id, user, reason, temporary);
             return;
         }
@@ -352,9 +359,18 @@ public final class AuthServer {
         }
         held.add(id);
         timer().schedule(() -> {
-            held.remove(id); // first: a client may reuse the id as soon as it reads the FAIL
-            sendFail(id, user, reason, temporary);
+            synchronized (writeLock) { // the id is free again once, and only once, its FAIL is out
+                sendFail(id, user, reason, temporary);
+                held.remove(id);
+            }
         }, delay.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /** Whether the id's FAIL is waiting for the failure delay; it is then the id's one reply. */
+    private boolean isHeld(String id) {
+        synchronized (writeLock) {
+            return held.contains(id);
+        }
     }
 
     private void sendFail(String id, Optional<String> user, String reason, boolean temporary) {
@@ -362,7 +378,7 @@ public final class AuthServer {
         user.ifPresent(u -> line.append("\tuser=").append(Escaping.escape(u)));
         line.append("\treason=").append(Escaping.escape(reason));
         if (temporary) {
-            line.append("\ttemp");
+            line.append("\tcode=temp_fail");
         }
         send(line.toString());
         if (Thread.currentThread().getName().equals(TIMER_THREAD)) {
@@ -373,7 +389,7 @@ public final class AuthServer {
     private void overflow(byte[] head) {
         String[] f = new String(head, StandardCharsets.UTF_8).split("\t", -1);
         LOG.warn("line longer than {} bytes from client", MAX_LINE);
-        if ((f[0].equals("AUTH") || f[0].equals("CONT")) && f.length > 2 && validId(f[1])) {
+        if ((f[0].equals("AUTH") || f[0].equals("CONT")) && f.length > 2 && validId(f[1]) && !isHeld(f[1])) {
             Pending p = pending.remove(f[1]);
             logResult(false, f[1], p == null ? (f[0].equals("AUTH") ? f[2] : "?") : p.mechanism(),
                     p == null ? "" : p.rip(), Optional.empty(), "line too long");
@@ -382,7 +398,7 @@ public final class AuthServer {
     }
 
     private void malformed(String[] f, String what) {
-        if (f.length > 1 && validId(f[1])) {
+        if (f.length > 1 && validId(f[1]) && !isHeld(f[1])) {
             pending.remove(f[1]);
             LOG.warn("{} for id {}", what, f[1]);
             sendFail(f[1], Optional.empty(), "Malformed request", false);

@@ -73,7 +73,7 @@ final class Wire {
                 }
                 check(i < f.length && f[i].startsWith("reason=") && f[i].length() > 7, "FAIL without reason: " + show(line));
                 i++;
-                if (i < f.length && f[i].equals("temp")) {
+                if (i < f.length && f[i].equals("code=temp_fail")) {
                     i++;
                 }
                 check(i == f.length, "extra fields in FAIL: " + show(line));

@@ -24,7 +24,7 @@ class MechanismTest {
     /** Records the passwords it was asked about, to prove the mechanism wipes them afterwards. */
     static final class RecordingStore implements CredentialStore {
         final List<byte[]> seen = new ArrayList<>();
-        final Map<String, String> users = Map.of("alice", "secret", "émile", "pässword");
+        final Map<String, String> users = Map.of("alice", "secret", "émile", "pässword", "blank", "");
 
         @Override
         public Verdict verify(String user, byte[] password) {
@@ -68,21 +68,31 @@ class MechanismTest {
         "\\0\\0secret                | FAIL INVALID_USER_NAME",
         "\\0al\\tice\\0secret        | FAIL INVALID_USER_NAME",
         "\\0émile\\0pässword         | OK émile",
+        "\\0blank\\0                 | FAIL WRONG_PASSWORD",
     })
     void plain(String message, String expected) {
         byte[] msg = bytes(message.replace("\\0", "\0").replace("\\t", "\t"));
         Exchange ex = new PlainMechanism().newExchange(credentials);
-        assertEquals(expected, describe(ex.start(Optional.of(msg))));
+        assertEquals(expected, describe(ex.start(Optional.of(msg.clone()))));
         Exchange continued = new PlainMechanism().newExchange(credentials);
         assertEquals("CONT ", describe(continued.start(Optional.empty())));
-        assertEquals(expected, describe(continued.next(msg)));
+        assertEquals(expected, describe(continued.next(msg.clone())));
     }
 
     @Test
-    void plainWipesThePasswordItChecked() {
-        new PlainMechanism().newExchange(credentials).start(Optional.of(bytes("\0alice\0secret")));
+    void plainWipesThePasswordItCheckedAndTheMessage() {
+        byte[] message = bytes("\0alice\0secret");
+        new PlainMechanism().newExchange(credentials).start(Optional.of(message));
         assertEquals(1, store.seen.size());
         assertArrayEquals(new byte[6], store.seen.get(0));
+        assertArrayEquals(new byte[message.length], message);
+    }
+
+    @Test
+    void theEmptyPasswordNeverReachesTheStore() {
+        Credentials anyone = new Credentials((u, p) -> Verdict.ACCEPTED, UserNameFormat.AS_IS);
+        assertEquals(Verdict.WRONG_PASSWORD, anyone.verify("alice", new byte[0]));
+        assertEquals(Verdict.ACCEPTED, anyone.verify("alice", bytes("x")));
     }
 
     @ParameterizedTest(name = "LOGIN initial [{0}] user [{1}] password [{2}] -> {3}")

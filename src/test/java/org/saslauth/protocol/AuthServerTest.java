@@ -145,7 +145,7 @@ class AuthServerTest {
                 String line = c.read();
                 if (line.startsWith("OK\t")) {
                     ok++;
-                } else if (line.equals("FAIL\t" + (100 + i) + "\treason=Too many requests\ttemp")) {
+                } else if (line.equals("FAIL\t" + (100 + i) + "\treason=Too many requests\tcode=temp_fail")) {
                     limited++;
                 }
             }
@@ -218,7 +218,7 @@ class AuthServerTest {
                 ("AUHT\t1\tPLAIN\tresp=" + secret + "\nAUTH\t" + secret + "\tPLAIN\n").getBytes(StandardCharsets.UTF_8)),
                 new java.io.ByteArrayOutputStream()));
         String log = run.log().raw();
-        assertTrue(log.contains("ignoring unknown command \"AUHT\""), log);
+        assertTrue(log.contains("ignoring unknown command AUHT ("), log);
         assertTrue(log.contains("invalid id (20 bytes)"), log);
         assertTrue(!log.contains("AGFsaWNl"), log);
     }
@@ -239,5 +239,38 @@ class AuthServerTest {
         long fails = out.toString(StandardCharsets.UTF_8).lines().filter(l -> l.startsWith("FAIL\t")).count();
         assertEquals(AuthServer.MAX_DELAYED, fails, "the replies already due go out, then it stops reading");
         assertTrue(run.log().raw().contains("failure replies waiting: closing the connection"), run.log().raw());
+    }
+
+    /**
+     * The failure delay counts from the request's arrival: a known user, whose hash takes time
+     * to check, gets its FAIL no later than an unknown one, so timing does not tell them apart.
+     */
+    @Test
+    void slowHashingDoesNotSetAKnownUsersFailureApart() throws Exception {
+        Credentials slow = new Credentials((user, password) -> {
+            if (!user.equals("alice")) {
+                return Verdict.UNKNOWN_USER;
+            }
+            try {
+                Thread.sleep(300); // a costly hash
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return Verdict.WRONG_PASSWORD;
+        }, UserNameFormat.AS_IS);
+        var settings = new AuthServer.Settings(Mechanisms.parse("PLAIN"), slow, Duration.ofMillis(600), 32);
+        try (Connection c = new Connection(settings)) {
+            long[] took = new long[2];
+            String[] users = {"alice", "nobody"};
+            for (int i = 0; i < 2; i++) {
+                long start = System.nanoTime();
+                c.send("AUTH\t" + i + "\tPLAIN\trip=192.0.2.1\tresp=" + Base64.getEncoder().encodeToString(
+                        ("\0" + users[i] + "\0wrong").getBytes(StandardCharsets.UTF_8)) + "\n");
+                assertTrue(c.read().startsWith("FAIL\t" + i + "\t"));
+                took[i] = (System.nanoTime() - start) / 1_000_000;
+            }
+            assertTrue(took[0] >= 580 && took[1] >= 580, "both delayed: " + took[0] + ", " + took[1] + " ms");
+            assertTrue(took[0] < took[1] + 200, "the hash's 300 ms are inside the delay: " + took[0] + " vs " + took[1]);
+        }
     }
 }
