@@ -54,15 +54,15 @@ final class HashCommand implements Callable<Integer> {
         var out = spec.commandLine().getOut();
         var err = spec.commandLine().getErr();
         Logging.toTerminal("warn");
-        byte[] password = Passwords.read(stdin, "Enter new password: ");
+        byte[] password = PasswordInput.read(stdin, "Enter new password: ");
         byte[] again = null;
         try {
             if (password == null) {
                 err.println("saslauth hash: no password given");
                 return ExitCodes.USAGE;
             }
-            if (Passwords.interactive(stdin)) {
-                again = Passwords.read(stdin, "Retype new password: ");
+            if (PasswordInput.interactive(stdin)) {
+                again = PasswordInput.read(stdin, "Retype new password: ");
                 if (again == null || !Arrays.equals(password, again)) {
                     err.println("saslauth hash: passwords don't match");
                     return ExitCodes.USAGE;
