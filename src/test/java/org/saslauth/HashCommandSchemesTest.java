@@ -58,10 +58,13 @@ class HashCommandSchemesTest {
         "-s NOPE            | cannot make {NOPE}",
         "-s DIGEST-MD5      | needs a user name",
         "-s BLF-CRYPT -r 40 | bcrypt cost must be between 4 and 31",
+        "-s PLAIN-TRUNC     | will not make {PLAIN-TRUNC}: it is only for importing passwords",
+        "-s plain-trunc.b64 | use PLAIN or a real hash",
     })
     void badRequestsAreUsageErrors(String args, String message) {
         Run r = run("secret\n", args.split(" "));
         assertEquals(ExitCodes.USAGE, r.status());
         assertTrue(r.err().contains(message), r.err());
+        assertEquals("", r.out());
     }
 }

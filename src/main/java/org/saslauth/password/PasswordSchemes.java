@@ -113,6 +113,9 @@ public final class PasswordSchemes {
         } catch (IllegalArgumentException e) {
             named = null;
         }
+        if (named != null && named.scheme == Plaintext.Truncated.INSTANCE) {
+            throw new IllegalArgumentException(Plaintext.Truncated.NOT_MADE);
+        }
         if (named == null || !Schemes.HASHABLE.contains(named.base)) {
             throw new IllegalArgumentException("cannot make {" + name + "} hashes (can: "
                     + String.join(", ", hashable()) + ")");

@@ -85,7 +85,29 @@ class PasswordSchemesTest {
         assertTrue(hash.matches(bytes("sec")));
         assertTrue(hash.matches(bytes("secret")));
         assertFalse(hash.matches(bytes("se")));
-        assertEquals("{PLAIN-TRUNC}6-secret", PasswordSchemes.hash("plain-trunc", bytes("secret"), OptionalInt.empty()));
+        assertFalse(hash.matches(bytes("sex")));
+        PasswordHash whole = PasswordSchemes.parse("{PLAIN-TRUNC}8-sec");
+        assertTrue(whole.matches(bytes("sec")));
+        assertFalse(whole.matches(bytes("secret")), "not cut to its length: the whole password must match");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"{PLAIN-TRUNC}0-", "{PLAIN-TRUNC}000-", "{PLAIN-TRUNC}-", "{PLAIN-TRUNC}0-secret"})
+    void plainTruncOfLengthZeroIsRefused(String stored) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PasswordSchemes.parse(stored));
+        assertTrue(e.getMessage().contains("accepts any password"), e.getMessage());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"PLAIN-TRUNC", "plain-trunc", "PLAIN-TRUNC.B64", "PLAIN-TRUNC.HEX"})
+    void plainTruncIsNeverMade(String scheme) {
+        assertFalse(PasswordSchemes.hashable().contains(scheme.toUpperCase()));
+        for (byte[] password : new byte[][] {bytes("secret"), new byte[0]}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> PasswordSchemes.hash(scheme, password, OptionalInt.empty()));
+            assertTrue(e.getMessage().contains("{PLAIN-TRUNC}") && e.getMessage().contains("use PLAIN or a real hash"),
+                    e.getMessage());
+        }
     }
 
     @ParameterizedTest(name = "{0}")

@@ -79,6 +79,7 @@ class PasswdFileTest {
         "bob:$y$j9T$abc$def           | line 2: user 'bob': {CRYPT} data is not a crypt(3) hash saslauth knows",
         "bob                          | line 2: expected user:password",
         "bob::1000                    | line 2: user 'bob' has an empty password field",
+        "bob:{PLAIN-TRUNC}0-:1000     | line 2: user 'bob': {PLAIN-TRUNC} length must be at least 1 (a length of 0 accepts any password)",
     })
     void aBrokenLineIsNamed(String line, String message) throws IOException {
         Path file = write("alice:{PLAIN}x\n" + line + "\n");
