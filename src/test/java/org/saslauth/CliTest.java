@@ -187,6 +187,16 @@ class CliTest {
     }
 
     @Test
+    void aLockedAccountFailsLikeAWrongPassword() throws Exception {
+        Path users = passwd("alice:!$1$C3HBaDbH$fqxd7TmqmuHgkSLtuCfJe.:1000:1000::/home/alice:/bin/sh", "bob:*");
+        for (String user : List.of("alice", "bob")) {
+            Result r = run("secret\n", "test", "--passwd-file", users.toString(), user);
+            assertEquals(ExitCodes.LOGIN_REFUSED, r.status(), r.out() + r.err());
+            assertEquals("auth failed: user=" + user + " (wrong password)\n", r.out());
+        }
+    }
+
+    @Test
     void testCommandReadsTheServersConfig() throws Exception {
         Path users = passwd("alice@example.org:{PLAIN}secret");
         Path config = dir.resolve("saslauth.properties");

@@ -247,6 +247,30 @@ class DoveadmCompatibilityTest {
         }
     }
 
+    /** Locked accounts as /etc/shadow marks them: doveadm's crypt(3) matches nothing, nor does saslauth. */
+    @Test
+    void lockedCryptEntriesAgreeWithDoveadm() {
+        List<String> stored = List.of("{CRYPT}!", "{CRYPT}*", "{CRYPT}!!", "{CRYPT}*LK*",
+                "{CRYPT}!" + doveadmHashes().get(key("SHA512-CRYPT", "ascii")).substring("{SHA512-CRYPT}".length()),
+                "{MD5-CRYPT}!" + doveadmHashes().get(key("MD5-CRYPT", "ascii")).substring("{MD5-CRYPT}".length()),
+                "{DES-CRYPT}*");
+        List<Doveadm.Test> calls = new ArrayList<>();
+        List<String> what = new ArrayList<>();
+        for (String hash : stored) {
+            for (byte[] password : List.of(PASSWORDS.get("ascii"), PASSWORDS.get("empty"), "!".getBytes(StandardCharsets.UTF_8))) {
+                calls.add(new Doveadm.Test(hash, password, null));
+                what.add(hash + " with '" + new String(password, StandardCharsets.UTF_8) + "'");
+                assertFalse(PasswordSchemes.parse(hash).matches(password.clone()), what.get(what.size() - 1));
+            }
+        }
+        List<Doveadm.Result> results = Doveadm.test(calls);
+        for (int i = 0; i < calls.size(); i++) {
+            Doveadm.Result r = results.get(i);
+            assertNotEquals(0, r.status(), what.get(i));
+            assertTrue(r.output().contains("mismatch"), () -> "doveadm did not read it as a hash: " + r.output());
+        }
+    }
+
     /**
      * bcrypt's other version letters: doveadm makes only $2y$; the same hash as $2a$ and $2b$ gets
      * the same verdict here as from doveadm's crypt(3).

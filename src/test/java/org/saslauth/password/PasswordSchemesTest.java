@@ -110,6 +110,38 @@ class PasswordSchemesTest {
         }
     }
 
+    /** /etc/shadow's locked accounts: read without error, and no password matches. */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "!                                          | CRYPT",
+        "*                                          | CRYPT",
+        "!!                                         | CRYPT",
+        "*LK*                                       | CRYPT",
+        "!$1$C3HBaDbH$fqxd7TmqmuHgkSLtuCfJe.       | CRYPT",
+        "!eT7NDOUi.LfKY                             | CRYPT",
+        "*$2y$05$2zI88Mm22uWsZR0Y9aWX9uP44mx6iFYvmseNHKWPD6uUdavyOnKYe | CRYPT",
+        "{CRYPT}!$1$C3HBaDbH$fqxd7TmqmuHgkSLtuCfJe. | CRYPT",
+        "{crypt}*                                   | CRYPT",
+        "{SHA512-CRYPT}!$6$1DShRLJAOOyRxFjb$3nyoIKjm/ZTC.OhIn6tB6gw35MmEcrTlVuEkwwjRvCcoWQKgTwnjSSjCBTVch2hJQYX/fGQjdDfdPdV9IkCP90 | SHA512-CRYPT",
+        "{MD5-CRYPT}!!                              | MD5-CRYPT",
+        "{DES-CRYPT}*                               | DES-CRYPT",
+    })
+    void lockedAccountsNeverMatch(String stored, String scheme) {
+        PasswordHash hash = PasswordSchemes.parse(stored);
+        assertEquals(scheme, hash.scheme());
+        String data = stored.substring(stored.indexOf('}') + 1);
+        for (String password : new String[] {"secret", "", "!", "*", data, data.substring(1), "x".repeat(100)}) {
+            assertFalse(hash.matches(bytes(password)), stored + " with " + password);
+        }
+    }
+
+    @Test
+    void bcryptOnlyStillRefusesALockedEntry() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> PasswordSchemes.parse("{BLF-CRYPT}!$2y$05$/9rb1.T6mp2y2l7EcqPOu.tstdPvi0KBNLN6m5P1KMxPgCLAmRs.C"));
+        assertTrue(e.getMessage().contains("not a bcrypt hash"), e.getMessage());
+    }
+
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
         "{FOO}bar                        | unknown password scheme {FOO}",

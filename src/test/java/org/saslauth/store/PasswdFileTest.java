@@ -72,6 +72,25 @@ class PasswdFileTest {
         assertEquals(Verdict.UNKNOWN_USER, users.verify("dave", bytes("secret")));
     }
 
+    @Test
+    void lockedAccountsFromShadowLoadAndRefuseEveryPassword() throws Exception {
+        Path file = write("""
+                root:*:0:0::/root:/bin/sh
+                daemon:!!:1:1::/:/usr/sbin/nologin
+                alice:!$1$C3HBaDbH$fqxd7TmqmuHgkSLtuCfJe.:1000:1000::/home/alice:/bin/sh
+                bob:{CRYPT}*LK*$1$C3HBaDbH$fqxd7TmqmuHgkSLtuCfJe.
+                carol:$1$C3HBaDbH$fqxd7TmqmuHgkSLtuCfJe.
+                """);
+        PasswdFile users = load(file);
+        assertEquals(5, users.size());
+        for (String user : new String[] {"root", "daemon", "alice", "bob"}) {
+            for (String password : new String[] {"secret", "", "*", "!!"}) {
+                assertEquals(Verdict.WRONG_PASSWORD, users.verify(user, bytes(password)), user + " / " + password);
+            }
+        }
+        assertEquals(Verdict.ACCEPTED, users.verify("carol", bytes("secret")), "the same hash, not locked");
+    }
+
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
         "bob:{FOO}bar                 | line 2: user 'bob': unknown password scheme {FOO}",
