@@ -39,6 +39,11 @@ final class HashCommand implements Callable<Integer> {
             description = "The user name, which DIGEST-MD5 hashes in (user@realm).")
     String user;
 
+    @Option(names = "--allow-empty",
+            description = "Hash the empty password too (an empty line); without it that is refused,"
+                + " since the hash would let anyone in with no password.")
+    boolean allowEmpty;
+
     InputStream stdin = System.in;
 
     /** The scheme names for {@code --help}. */
@@ -59,6 +64,10 @@ final class HashCommand implements Callable<Integer> {
         try {
             if (password == null) {
                 err.println("saslauth hash: no password given");
+                return ExitCodes.USAGE;
+            }
+            if (password.length == 0 && !allowEmpty) {
+                err.println("saslauth hash: empty password; give --allow-empty to hash it anyway");
                 return ExitCodes.USAGE;
             }
             if (PasswordInput.interactive(stdin)) {

@@ -222,8 +222,12 @@ class CliTest {
         assertEquals(ExitCodes.USAGE, none.status(), "no input is no password, not the empty one");
         assertEquals("", none.out());
         Result empty = run("\n", "hash", "--scheme", "PLAIN");
-        assertEquals(0, empty.status());
-        assertEquals("{PLAIN}\n", empty.out());
+        assertEquals(ExitCodes.USAGE, empty.status());
+        assertEquals("", empty.out());
+        assertTrue(empty.err().contains("empty password"), empty.err());
+        Result allowed = run("\n", "hash", "--scheme", "PLAIN", "--allow-empty");
+        assertEquals(0, allowed.status(), allowed.err());
+        assertEquals("{PLAIN}\n", allowed.out());
     }
 
     @Test
