@@ -148,6 +148,7 @@ class PasswordSchemesTest {
         "{SHA256.zip}abc                 | unknown password scheme {SHA256.ZIP}",
         "{SHA256}abc                     | {SHA256} data is 2 bytes, not 32",
         "{SHA}                           | {SHA} data is 0 bytes, not 20",
+        "{PLAIN-MD5}zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz | {PLAIN-MD5} data is 24 bytes, not 16",
         "{SSHA}MKHF                      | {SSHA} data too short",
         "{PLAIN.HEX}xyz                  | {PLAIN.HEX} data is not hex",
         "{CRYPT}$y$j9T$F5Jx5fExrKuJdvXmWLKV70$xWwsfWr03/R5x5W0wDLBZBJiN3WLaaBNsgxyGnXB8U5 | yescrypt",
