@@ -39,6 +39,11 @@ final class HashCommand implements Callable<Integer> {
             description = "The user name, which DIGEST-MD5 hashes in (user@realm).")
     String user;
 
+    @Option(names = "--allow-empty",
+            description = "Hash the empty password too (an empty line); without it that is refused,"
+                + " since the hash would let anyone in with no password.")
+    boolean allowEmpty;
+
     InputStream stdin = System.in;
 
     /** The scheme names for {@code --help}. */
@@ -54,15 +59,19 @@ final class HashCommand implements Callable<Integer> {
         var out = spec.commandLine().getOut();
         var err = spec.commandLine().getErr();
         Logging.toTerminal("warn");
-        byte[] password = Passwords.read(stdin, "Enter new password: ");
+        byte[] password = PasswordInput.read(stdin, "Enter new password: ");
         byte[] again = null;
         try {
             if (password == null) {
                 err.println("saslauth hash: no password given");
                 return ExitCodes.USAGE;
             }
-            if (Passwords.interactive(stdin)) {
-                again = Passwords.read(stdin, "Retype new password: ");
+            if (password.length == 0 && !allowEmpty) {
+                err.println("saslauth hash: empty password; give --allow-empty to hash it anyway");
+                return ExitCodes.USAGE;
+            }
+            if (PasswordInput.interactive(stdin)) {
+                again = PasswordInput.read(stdin, "Retype new password: ");
                 if (again == null || !Arrays.equals(password, again)) {
                     err.println("saslauth hash: passwords don't match");
                     return ExitCodes.USAGE;

@@ -59,7 +59,7 @@ final class TestCommand implements Callable<Integer> {
             out.println("auth failed: invalid user name");
             return ExitCodes.LOGIN_REFUSED;
         }
-        byte[] password = Passwords.read(stdin, "Password: ");
+        byte[] password = PasswordInput.read(stdin, "Password: ");
         if (password == null) {
             err.println("saslauth test: no password given");
             return ExitCodes.USAGE;

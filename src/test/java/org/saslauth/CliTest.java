@@ -187,6 +187,16 @@ class CliTest {
     }
 
     @Test
+    void aLockedAccountFailsLikeAWrongPassword() throws Exception {
+        Path users = passwd("alice:!$1$C3HBaDbH$fqxd7TmqmuHgkSLtuCfJe.:1000:1000::/home/alice:/bin/sh", "bob:*");
+        for (String user : List.of("alice", "bob")) {
+            Result r = run("secret\n", "test", "--passwd-file", users.toString(), user);
+            assertEquals(ExitCodes.LOGIN_REFUSED, r.status(), r.out() + r.err());
+            assertEquals("auth failed: user=" + user + " (wrong password)\n", r.out());
+        }
+    }
+
+    @Test
     void testCommandReadsTheServersConfig() throws Exception {
         Path users = passwd("alice@example.org:{PLAIN}secret");
         Path config = dir.resolve("saslauth.properties");
@@ -212,8 +222,12 @@ class CliTest {
         assertEquals(ExitCodes.USAGE, none.status(), "no input is no password, not the empty one");
         assertEquals("", none.out());
         Result empty = run("\n", "hash", "--scheme", "PLAIN");
-        assertEquals(0, empty.status());
-        assertEquals("{PLAIN}\n", empty.out());
+        assertEquals(ExitCodes.USAGE, empty.status());
+        assertEquals("", empty.out());
+        assertTrue(empty.err().contains("empty password"), empty.err());
+        Result allowed = run("\n", "hash", "--scheme", "PLAIN", "--allow-empty");
+        assertEquals(0, allowed.status(), allowed.err());
+        assertEquals("{PLAIN}\n", allowed.out());
     }
 
     @Test

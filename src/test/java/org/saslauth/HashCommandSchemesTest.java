@@ -1,6 +1,7 @@
 package org.saslauth;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
@@ -10,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.saslauth.password.PasswordSchemes;
 import picocli.CommandLine;
 
@@ -53,15 +55,43 @@ class HashCommandSchemesTest {
         assertTrue(run("secret\n").out().startsWith("{SHA512-CRYPT}$6$"));
     }
 
+    @ParameterizedTest(name = "line end {index}")
+    @ValueSource(strings = {"\n", "\r\n"})
+    void theEmptyPasswordIsRefusedUnlessAllowed(String line) {
+        for (String[] args : new String[][] {{}, {"-s", "PLAIN"}, {"-s", "CLEARTEXT"}, {"-s", "SSHA512"}}) {
+            Run r = run(line, args);
+            assertEquals(ExitCodes.USAGE, r.status(), String.join(" ", args));
+            assertEquals("", r.out());
+            assertTrue(r.err().contains("empty password") && r.err().contains("--allow-empty"), r.err());
+        }
+        Run plain = run(line, "-s", "PLAIN", "--allow-empty");
+        assertEquals(ExitCodes.OK, plain.status(), plain.err());
+        assertEquals("{PLAIN}", plain.out());
+        Run crypt = run(line, "--allow-empty");
+        assertEquals(ExitCodes.OK, crypt.status(), crypt.err());
+        assertTrue(PasswordSchemes.parse(crypt.out()).matches(new byte[0]), crypt.out());
+    }
+
+    @Test
+    void allowEmptyIsInTheHelp() {
+        Run r = run("", "--help");
+        assertEquals(ExitCodes.OK, r.status());
+        assertTrue(r.out().contains("--allow-empty"), r.out());
+        assertFalse(r.out().contains("PLAIN-TRUNC"), "not offered as a scheme: " + r.out());
+    }
+
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
         "-s NOPE            | cannot make {NOPE}",
         "-s DIGEST-MD5      | needs a user name",
         "-s BLF-CRYPT -r 40 | bcrypt cost must be between 4 and 31",
+        "-s PLAIN-TRUNC     | will not make {PLAIN-TRUNC}: it is only for importing passwords",
+        "-s plain-trunc.b64 | use PLAIN or a real hash",
     })
     void badRequestsAreUsageErrors(String args, String message) {
         Run r = run("secret\n", args.split(" "));
         assertEquals(ExitCodes.USAGE, r.status());
         assertTrue(r.err().contains(message), r.err());
+        assertEquals("", r.out());
     }
 }

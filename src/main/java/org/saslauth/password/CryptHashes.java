@@ -15,6 +15,11 @@ import org.apache.commons.codec.digest.UnixCrypt;
  * {@code doveadm pw} makes. saslauth knows DES, {@code $1$}, {@code $5$}, {@code $6$}, bcrypt
  * ({@code $2a$ $2b$ $2y$}) and, beyond Dovecot's crypt(), Argon2; not yescrypt ({@code $y$}),
  * scrypt ({@code $7$}) or BSDi DES ({@code _}).
+ *
+ * <p>Data starting with {@code !} or {@code *} is a locked account, as {@code /etc/shadow} marks
+ * them ({@code !$6$...}, {@code *}, {@code !!}, {@code *LK*}): crypt() never reproduces such a
+ * string, so Dovecot reads it as a hash that matches no password, and so does saslauth.
+ * {@code BLF-CRYPT} refuses it, as in Dovecot.
  */
 final class CryptHashes implements Scheme {
 
@@ -27,6 +32,9 @@ final class CryptHashes implements Scheme {
             Pattern.compile("\\$([56])\\$(rounds=[0-9]{1,9}\\$)?[^$]{0,16}\\$[./0-9A-Za-z]+");
     private static final Pattern BCRYPT =
             Pattern.compile("\\$2[aby]\\$[0-3][0-9]\\$[./0-9A-Za-z]{53}");
+
+    /** A locked account: no password matches. */
+    private static final Check LOCKED = password -> false;
 
     private final String name;
     private final Maker maker;
@@ -41,6 +49,9 @@ final class CryptHashes implements Scheme {
     @Override
     public Check check(byte[] raw, Optional<String> user) {
         String hash = new String(raw, StandardCharsets.UTF_8);
+        if (!bcryptOnly && (hash.startsWith("!") || hash.startsWith("*"))) {
+            return LOCKED;
+        }
         if (BCRYPT.matcher(hash).matches()) {
             return password -> Bcrypt.matches(hash, password);
         }

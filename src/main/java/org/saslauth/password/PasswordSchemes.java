@@ -49,13 +49,12 @@ public final class PasswordSchemes {
             data = field.substring(close + 1);
         }
         Named named = Named.of(name);
-        Encoding encoding = named.suffix.orElse(named.scheme.encoding());
         byte[] raw;
-        if (named.suffix.isEmpty() && named.scheme.rawLength() > 0 && encoding != Encoding.NONE) {
+        if (named.suffix.isEmpty() && named.scheme.rawLength() > 0) {
             raw = guess(data, named.scheme.rawLength());
         } else {
             try {
-                raw = encoding.decode(data);
+                raw = named.suffix.orElse(named.scheme.encoding()).decode(data);
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("{" + name + "} " + e.getMessage());
             }
@@ -75,7 +74,8 @@ public final class PasswordSchemes {
             try {
                 return Encoding.HEX.decode(data);
             } catch (IllegalArgumentException e) {
-                // some lengths are both; try base64
+                // not hex after all: read as base64 like any other length; base64 of this length
+                // never decodes to rawLength bytes, so the caller's length check refuses it
             }
         }
         try {
@@ -112,6 +112,9 @@ public final class PasswordSchemes {
             named = Named.of(name);
         } catch (IllegalArgumentException e) {
             named = null;
+        }
+        if (named != null && named.scheme == Plaintext.Truncated.INSTANCE) {
+            throw new IllegalArgumentException(Plaintext.Truncated.NOT_MADE);
         }
         if (named == null || !Schemes.HASHABLE.contains(named.base)) {
             throw new IllegalArgumentException("cannot make {" + name + "} hashes (can: "

@@ -1,6 +1,5 @@
 package org.saslauth.password;
 
-import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.Arrays;
 import java.util.Optional;
@@ -23,14 +22,21 @@ final class Plaintext implements Scheme {
     }
 
     /**
-     * {@code PLAIN-TRUNC}: {@code <length>-<password>}, for passwords cut to a length by some other
-     * system. When the stored part is exactly that length, a longer candidate matches on its
-     * prefix; otherwise the whole password must match. {@code doveadm pw} makes these without the
-     * length (which its own check then refuses); {@code saslauth hash} writes the length.
+     * {@code PLAIN-TRUNC}: {@code <length>-<password>}, for passwords that some old system stored
+     * cut to a length. When the stored part is exactly that length, a candidate at least that long
+     * matches on its prefix (Dovecot's {@code plain_trunc_verify}); otherwise the whole password
+     * must match. Length 0 is refused, since {@code 0-} would accept any password. Only read,
+     * never made: a new password goes in {@code PLAIN} or a real hash.
      */
     static final class Truncated implements Scheme {
 
         static final Truncated INSTANCE = new Truncated();
+
+        /** Why {@code saslauth hash} does not make it. */
+        static final String NOT_MADE = "will not make {PLAIN-TRUNC}: it is only for importing passwords that"
+                + " an old system stored truncated, and one made of a whole password would also accept every"
+                + " longer password that starts with it; use PLAIN or a real hash such as "
+                + PasswordSchemes.DEFAULT;
 
         private Truncated() {}
 
@@ -44,6 +50,10 @@ final class Plaintext implements Scheme {
             }
             if (dash == raw.length || raw[dash] != '-') {
                 throw new IllegalArgumentException("{PLAIN-TRUNC} data must be <length>-<password>");
+            }
+            if (length == 0) {
+                throw new IllegalArgumentException("{PLAIN-TRUNC} length must be at least 1"
+                        + " (a length of 0 accepts any password)");
             }
             byte[] stored = Arrays.copyOfRange(raw, dash + 1, raw.length);
             boolean truncated = stored.length == length;
@@ -62,10 +72,7 @@ final class Plaintext implements Scheme {
 
         @Override
         public byte[] generate(byte[] password, Params params) {
-            byte[] length = (password.length + "-").getBytes(StandardCharsets.US_ASCII);
-            byte[] out = Arrays.copyOf(length, length.length + password.length);
-            System.arraycopy(password, 0, out, length.length, password.length);
-            return out;
+            throw new IllegalArgumentException(NOT_MADE);
         }
     }
 }

@@ -16,7 +16,8 @@ interface Scheme {
 
     /**
      * The length of the raw bytes, or 0 when it varies. A fixed-length scheme written without a
-     * suffix may be hex or base64, told apart by length, as Dovecot does.
+     * suffix may be hex or base64 whatever its default {@link #encoding()}, told apart by length,
+     * as Dovecot does.
      */
     default int rawLength() {
         return 0;

@@ -16,7 +16,7 @@ final class Schemes {
             "SSHA512", "SSHA256", "SSHA", "SMD5", "SHA512", "SHA256", "SHA", "SHA1",
             "PLAIN-MD5", "LDAP-MD5", "PLAIN-MD4",
             "SCRAM-SHA-256", "SCRAM-SHA-1", "CRAM-MD5", "HMAC-MD5", "DIGEST-MD5",
-            "PLAIN", "CLEAR", "CLEARTEXT", "PLAIN-TRUNC");
+            "PLAIN", "CLEAR", "CLEARTEXT");
 
     private Schemes() {}
 

@@ -3,6 +3,7 @@ package org.saslauth.password;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
@@ -13,6 +14,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -198,8 +200,9 @@ class DoveadmCompatibilityTest {
     }
 
     /**
-     * PLAIN-TRUNC: doveadm makes it without the length that its own check then demands, so the
-     * stored forms come from here, and doveadm judges every candidate the same way saslauth does.
+     * PLAIN-TRUNC is only read, never made (doveadm makes it without the length that its own check
+     * then demands), so the stored forms are written here, and doveadm judges every candidate the
+     * same way saslauth does.
      */
     @ParameterizedTest(name = "{0} with {1}")
     @MethodSource("truncated")
@@ -216,14 +219,56 @@ class DoveadmCompatibilityTest {
                 Arguments.of("{PLAIN-TRUNC}3-sec", "sec"),
                 Arguments.of("{PLAIN-TRUNC}3-sec", "se"),
                 Arguments.of("{PLAIN-TRUNC}3-sec", "sex"),
+                Arguments.of("{PLAIN-TRUNC}3-sec", ""),
                 Arguments.of("{PLAIN-TRUNC}8-sec", "secret"),
                 Arguments.of("{PLAIN-TRUNC}8-sec", "sec"),
-                Arguments.of("{PLAIN-TRUNC}0-", ""),
-                Arguments.of("{PLAIN-TRUNC}0-", "x"),
-                Arguments.of(PasswordSchemes.hash("PLAIN-TRUNC", "pässwörd".getBytes(StandardCharsets.UTF_8),
-                        OptionalInt.empty()), "pässwörd"),
-                Arguments.of(PasswordSchemes.hash("PLAIN-TRUNC", "pässwörd".getBytes(StandardCharsets.UTF_8),
-                        OptionalInt.empty()), "pässwör"));
+                Arguments.of("{PLAIN-TRUNC}5-", ""),
+                Arguments.of("{PLAIN-TRUNC}5-", "x"),
+                // "pässwörd" is 10 bytes of UTF-8, "pässw" 6
+                Arguments.of("{PLAIN-TRUNC}10-pässwörd", "pässwörd"),
+                Arguments.of("{PLAIN-TRUNC}10-pässwörd", "pässwör"),
+                Arguments.of("{PLAIN-TRUNC}10-pässwörd", "pässwörd and more"),
+                Arguments.of("{PLAIN-TRUNC}6-pässw", "pässwörd"),
+                Arguments.of("{PLAIN-TRUNC}6-pässw", "passwörd"));
+    }
+
+    /** What saslauth refuses at load: doveadm takes any password for length 0. */
+    @Test
+    void plainTruncOfLengthZeroAcceptsAnythingInDoveadmAndIsRefusedHere() {
+        for (String stored : List.of("{PLAIN-TRUNC}0-", "{PLAIN-TRUNC}000-")) {
+            List<Doveadm.Result> there = Doveadm.test(List.of(
+                    new Doveadm.Test(stored, new byte[0], null),
+                    new Doveadm.Test(stored, "anything".getBytes(StandardCharsets.UTF_8), null)));
+            assertEquals(0, there.get(0).status(), () -> there.get(0).output());
+            assertEquals(0, there.get(1).status(), () -> there.get(1).output());
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> PasswordSchemes.parse(stored));
+            assertTrue(e.getMessage().contains("accepts any password"), e.getMessage());
+        }
+    }
+
+    /** Locked accounts as /etc/shadow marks them: doveadm's crypt(3) matches nothing, nor does saslauth. */
+    @Test
+    void lockedCryptEntriesAgreeWithDoveadm() {
+        List<String> stored = List.of("{CRYPT}!", "{CRYPT}*", "{CRYPT}!!", "{CRYPT}*LK*",
+                "{CRYPT}!" + doveadmHashes().get(key("SHA512-CRYPT", "ascii")).substring("{SHA512-CRYPT}".length()),
+                "{MD5-CRYPT}!" + doveadmHashes().get(key("MD5-CRYPT", "ascii")).substring("{MD5-CRYPT}".length()),
+                "{DES-CRYPT}*");
+        List<Doveadm.Test> calls = new ArrayList<>();
+        List<String> what = new ArrayList<>();
+        for (String hash : stored) {
+            for (byte[] password : List.of(PASSWORDS.get("ascii"), PASSWORDS.get("empty"), "!".getBytes(StandardCharsets.UTF_8))) {
+                calls.add(new Doveadm.Test(hash, password, null));
+                what.add(hash + " with '" + new String(password, StandardCharsets.UTF_8) + "'");
+                assertFalse(PasswordSchemes.parse(hash).matches(password.clone()), what.get(what.size() - 1));
+            }
+        }
+        List<Doveadm.Result> results = Doveadm.test(calls);
+        for (int i = 0; i < calls.size(); i++) {
+            Doveadm.Result r = results.get(i);
+            assertNotEquals(0, r.status(), what.get(i));
+            assertTrue(r.output().contains("mismatch"), () -> "doveadm did not read it as a hash: " + r.output());
+        }
     }
 
     /**

@@ -85,7 +85,61 @@ class PasswordSchemesTest {
         assertTrue(hash.matches(bytes("sec")));
         assertTrue(hash.matches(bytes("secret")));
         assertFalse(hash.matches(bytes("se")));
-        assertEquals("{PLAIN-TRUNC}6-secret", PasswordSchemes.hash("plain-trunc", bytes("secret"), OptionalInt.empty()));
+        assertFalse(hash.matches(bytes("sex")));
+        PasswordHash whole = PasswordSchemes.parse("{PLAIN-TRUNC}8-sec");
+        assertTrue(whole.matches(bytes("sec")));
+        assertFalse(whole.matches(bytes("secret")), "not cut to its length: the whole password must match");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"{PLAIN-TRUNC}0-", "{PLAIN-TRUNC}000-", "{PLAIN-TRUNC}-", "{PLAIN-TRUNC}0-secret"})
+    void plainTruncOfLengthZeroIsRefused(String stored) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PasswordSchemes.parse(stored));
+        assertTrue(e.getMessage().contains("accepts any password"), e.getMessage());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"PLAIN-TRUNC", "plain-trunc", "PLAIN-TRUNC.B64", "PLAIN-TRUNC.HEX"})
+    void plainTruncIsNeverMade(String scheme) {
+        assertFalse(PasswordSchemes.hashable().contains(scheme.toUpperCase()));
+        for (byte[] password : new byte[][] {bytes("secret"), new byte[0]}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> PasswordSchemes.hash(scheme, password, OptionalInt.empty()));
+            assertTrue(e.getMessage().contains("{PLAIN-TRUNC}") && e.getMessage().contains("use PLAIN or a real hash"),
+                    e.getMessage());
+        }
+    }
+
+    /** /etc/shadow's locked accounts: read without error, and no password matches. */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "!                                          | CRYPT",
+        "*                                          | CRYPT",
+        "!!                                         | CRYPT",
+        "*LK*                                       | CRYPT",
+        "!$1$C3HBaDbH$fqxd7TmqmuHgkSLtuCfJe.       | CRYPT",
+        "!eT7NDOUi.LfKY                             | CRYPT",
+        "*$2y$05$2zI88Mm22uWsZR0Y9aWX9uP44mx6iFYvmseNHKWPD6uUdavyOnKYe | CRYPT",
+        "{CRYPT}!$1$C3HBaDbH$fqxd7TmqmuHgkSLtuCfJe. | CRYPT",
+        "{crypt}*                                   | CRYPT",
+        "{SHA512-CRYPT}!$6$1DShRLJAOOyRxFjb$3nyoIKjm/ZTC.OhIn6tB6gw35MmEcrTlVuEkwwjRvCcoWQKgTwnjSSjCBTVch2hJQYX/fGQjdDfdPdV9IkCP90 | SHA512-CRYPT",
+        "{MD5-CRYPT}!!                              | MD5-CRYPT",
+        "{DES-CRYPT}*                               | DES-CRYPT",
+    })
+    void lockedAccountsNeverMatch(String stored, String scheme) {
+        PasswordHash hash = PasswordSchemes.parse(stored);
+        assertEquals(scheme, hash.scheme());
+        String data = stored.substring(stored.indexOf('}') + 1);
+        for (String password : new String[] {"secret", "", "!", "*", data, data.substring(1), "x".repeat(100)}) {
+            assertFalse(hash.matches(bytes(password)), stored + " with " + password);
+        }
+    }
+
+    @Test
+    void bcryptOnlyStillRefusesALockedEntry() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> PasswordSchemes.parse("{BLF-CRYPT}!$2y$05$/9rb1.T6mp2y2l7EcqPOu.tstdPvi0KBNLN6m5P1KMxPgCLAmRs.C"));
+        assertTrue(e.getMessage().contains("not a bcrypt hash"), e.getMessage());
     }
 
     @ParameterizedTest(name = "{0}")
@@ -94,6 +148,7 @@ class PasswordSchemesTest {
         "{SHA256.zip}abc                 | unknown password scheme {SHA256.ZIP}",
         "{SHA256}abc                     | {SHA256} data is 2 bytes, not 32",
         "{SHA}                           | {SHA} data is 0 bytes, not 20",
+        "{PLAIN-MD5}zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz | {PLAIN-MD5} data is 24 bytes, not 16",
         "{SSHA}MKHF                      | {SSHA} data too short",
         "{PLAIN.HEX}xyz                  | {PLAIN.HEX} data is not hex",
         "{CRYPT}$y$j9T$F5Jx5fExrKuJdvXmWLKV70$xWwsfWr03/R5x5W0wDLBZBJiN3WLaaBNsgxyGnXB8U5 | yescrypt",

@@ -72,6 +72,25 @@ class PasswdFileTest {
         assertEquals(Verdict.UNKNOWN_USER, users.verify("dave", bytes("secret")));
     }
 
+    @Test
+    void lockedAccountsFromShadowLoadAndRefuseEveryPassword() throws Exception {
+        Path file = write("""
+                root:*:0:0::/root:/bin/sh
+                daemon:!!:1:1::/:/usr/sbin/nologin
+                alice:!$1$C3HBaDbH$fqxd7TmqmuHgkSLtuCfJe.:1000:1000::/home/alice:/bin/sh
+                bob:{CRYPT}*LK*$1$C3HBaDbH$fqxd7TmqmuHgkSLtuCfJe.
+                carol:$1$C3HBaDbH$fqxd7TmqmuHgkSLtuCfJe.
+                """);
+        PasswdFile users = load(file);
+        assertEquals(5, users.size());
+        for (String user : new String[] {"root", "daemon", "alice", "bob"}) {
+            for (String password : new String[] {"secret", "", "*", "!!"}) {
+                assertEquals(Verdict.WRONG_PASSWORD, users.verify(user, bytes(password)), user + " / " + password);
+            }
+        }
+        assertEquals(Verdict.ACCEPTED, users.verify("carol", bytes("secret")), "the same hash, not locked");
+    }
+
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
         "bob:{FOO}bar                 | line 2: user 'bob': unknown password scheme {FOO}",
@@ -79,6 +98,7 @@ class PasswdFileTest {
         "bob:$y$j9T$abc$def           | line 2: user 'bob': {CRYPT} data is not a crypt(3) hash saslauth knows",
         "bob                          | line 2: expected user:password",
         "bob::1000                    | line 2: user 'bob' has an empty password field",
+        "bob:{PLAIN-TRUNC}0-:1000     | line 2: user 'bob': {PLAIN-TRUNC} length must be at least 1 (a length of 0 accepts any password)",
     })
     void aBrokenLineIsNamed(String line, String message) throws IOException {
         Path file = write("alice:{PLAIN}x\n" + line + "\n");

@@ -9,11 +9,11 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /** Reads a password for the admin commands: from the terminal without echo, or one line of stdin. */
-final class Passwords {
+final class PasswordInput {
 
     static final int MAX = 4096;
 
-    private Passwords() {}
+    private PasswordInput() {}
 
     /**
      * The password as UTF-8 bytes, which the caller wipes. Null when none was given (end of
