@@ -20,7 +20,7 @@ final class ExitCodes {
             Exit status:
               0   served until end of input; test: login accepted; hash: hash printed
               1   test: login refused (wrong password or unknown user)
-              2   bad option or option value
+              2   bad option or option value; hash: empty password or a scheme it will not make
               3   unusable configuration: config, passwd or log file
               4   the client speaks an unsupported protocol version
               5   I/O or internal error""";

@@ -40,7 +40,7 @@ class UserNameFormatTest {
         Credentials credentials = new Credentials(store, new UserNameFormat(true, Optional.of("example.org")));
         String name = credentials.canonical("BOB".getBytes(StandardCharsets.UTF_8)).orElseThrow();
         assertEquals("bob@example.org", name);
-        assertEquals(Verdict.ACCEPTED, credentials.verify(name, new byte[0]));
+        assertEquals(Verdict.ACCEPTED, credentials.verify(name, "pw".getBytes(StandardCharsets.UTF_8)));
     }
 
     @ParameterizedTest(name = "[{index}]")
