@@ -43,9 +43,11 @@ public final class LoginMechanism implements Mechanism {
     }
 
     private static final class LoginExchange implements Exchange {
+        private enum Awaiting { USER_NAME, PASSWORD }
+
         private final Credentials credentials;
+        private Awaiting awaiting = Awaiting.USER_NAME;
         private Optional<String> user = Optional.empty();
-        private boolean gotUser;
 
         LoginExchange(Credentials credentials) {
             this.credentials = credentials;
@@ -61,8 +63,8 @@ public final class LoginMechanism implements Mechanism {
 
         @Override
         public Step next(byte[] response) {
-            if (!gotUser) {
-                gotUser = true;
+            if (awaiting == Awaiting.USER_NAME) {
+                awaiting = Awaiting.PASSWORD;
                 user = credentials.canonical(response);
                 // Ask for the password even for a name that cannot exist, so that a client
                 // learns nothing before it has sent one.
