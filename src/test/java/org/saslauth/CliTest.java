@@ -37,6 +37,11 @@ class CliTest {
                 "-Xshare:auto", "-XX:TieredStopAtLevel=1",
                 "-cp", System.getProperty("java.class.path"), Saslauth.class.getName()));
         cmd.addAll(List.of(args));
+        return exec(cmd, stdin);
+    }
+
+    /** Runs a command with {@code stdin} as its input and collects what it prints. */
+    static Result exec(List<String> cmd, String stdin) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(cmd).start();
         p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
         p.getOutputStream().close();
@@ -332,13 +337,7 @@ class CliTest {
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), Saslauth.class.getName()));
         cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).start();
-        p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
-        p.getOutputStream().close();
-        byte[] out = p.getInputStream().readAllBytes();
-        byte[] err = p.getErrorStream().readAllBytes();
-        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "process ended");
-        return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+        return exec(cmd, stdin);
     }
 
     /** Under spawn, a configuration or usage error never reaches smtpd's socket; the log says why. */
