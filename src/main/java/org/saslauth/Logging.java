@@ -37,6 +37,11 @@ final class Logging {
         configure(logFile == null ? "off" : level, false); // Timestamped writes the time
     }
 
+    /** Writes out the log lines still buffered, before the process exits. */
+    static void flush() {
+        System.err.flush(); // the log stream that toFile installed, never the socket
+    }
+
     /** For the admin subcommands: warnings and errors to the terminal. */
     static void toTerminal(String level) {
         configure(level, true);

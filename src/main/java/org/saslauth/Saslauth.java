@@ -172,7 +172,7 @@ public final class Saslauth implements Callable<Integer> {
             log.error("reading from the client failed: {}", e.toString());
             return ExitCodes.SOFTWARE;
         } finally {
-            System.err.flush();
+            Logging.flush();
         }
     }
 

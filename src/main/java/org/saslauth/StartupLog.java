@@ -25,7 +25,7 @@ final class StartupLog {
         try {
             Logging.toFile(logFile, "error");
             Log.LOG.error("cannot start: {}", message);
-            System.err.flush();
+            Logging.flush();
         } catch (IOException | RuntimeException e) {
             // no log file to tell: the exit status is all there is
         }
