@@ -1,5 +1,7 @@
 package org.saslauth.store;
 
+import org.saslauth.password.PasswordHash;
+
 /**
  * Where users and their passwords live. Implementations must be safe to call from several
  * threads and must answer within a fraction of Postfix's 10-second reply limit.
@@ -12,9 +14,32 @@ public interface CredentialStore {
      */
     Verdict verify(String user, byte[] password);
 
+    /**
+     * The stored password of a user, for mechanisms that need the secret itself or a key
+     * derived from it (CRAM-MD5, SCRAM) instead of a password to check. A store that can only
+     * check passwords (a checkpassword program, an LDAP bind) answers {@link Lookup.Unsupported}.
+     */
+    default Lookup lookup(String user) {
+        return new Lookup.Unsupported();
+    }
+
     /** The answers a store can give; a mechanism turns them into a result. */
     enum Verdict {
         ACCEPTED, WRONG_PASSWORD, UNKNOWN_USER, UNAVAILABLE
+    }
+
+    /** What {@link #lookup} found. */
+    sealed interface Lookup {
+        /** The user exists; {@code stored} is its entry, as a passwd-file line would hold it. */
+        record Found(PasswordHash stored) implements Lookup {}
+
+        record UnknownUser() implements Lookup {}
+
+        /** The store could not answer now (a server down): a temporary failure. */
+        record Unavailable() implements Lookup {}
+
+        /** The store cannot hand out stored passwords. */
+        record Unsupported() implements Lookup {}
     }
 
     /** A store that knows nobody, for servers that offer only mechanisms without passwords. */

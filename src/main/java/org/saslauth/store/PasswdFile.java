@@ -162,6 +162,12 @@ public final class PasswdFile implements CredentialStore {
         return hash.matches(password) ? Verdict.ACCEPTED : Verdict.WRONG_PASSWORD;
     }
 
+    @Override
+    public Lookup lookup(String user) {
+        PasswordHash hash = users().get(user);
+        return hash == null ? new Lookup.UnknownUser() : new Lookup.Found(hash);
+    }
+
     /** The users, read again first if the file changed and the last look is old enough. */
     private Map<String, PasswordHash> users() {
         if (clock.getAsLong() - nextCheck >= 0) {
