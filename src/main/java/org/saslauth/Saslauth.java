@@ -37,7 +37,7 @@ import picocli.CommandLine.Option;
             "as Postfix's spawn(8) runs it. Options may also come from --config FILE,",
             "a properties file whose keys are the long option names (passwd-file=...)."
         },
-        subcommands = {HashCommand.class, TestCommand.class},
+        subcommands = {HashCommand.class, TestCommand.class, DaemonCommand.class},
         footer = {"", ExitCodes.HELP})
 public final class Saslauth implements Callable<Integer> {
 

@@ -29,12 +29,19 @@ final class StoreOptions {
         return new UserNameFormat(usernameFormat == Format.LOWERCASE, Optional.ofNullable(defaultRealm));
     }
 
+    /** The store opened first, which a second call returns too (the daemon shares it). */
+    private CredentialStore opened;
+
     CredentialStore open() throws Saslauth.StartupError {
         if (passwdFile == null) {
             throw new Saslauth.StartupError("--passwd-file is required");
         }
+        if (opened != null) {
+            return opened;
+        }
         try {
-            return PasswdFile.load(passwdFile);
+            opened = PasswdFile.load(passwdFile);
+            return opened;
         } catch (PasswdFile.Invalid e) {
             throw new Saslauth.StartupError(e.getMessage());
         }

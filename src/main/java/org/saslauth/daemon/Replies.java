@@ -1,0 +1,21 @@
+package org.saslauth.daemon;
+
+/**
+ * The way back to a client. Safe to call from any thread, and never blocks: data is queued and
+ * written by the connection layer as the client reads it. The queue is bounded: a client that
+ * stops reading while replies pile up is disconnected.
+ */
+public interface Replies {
+
+    /** Queues bytes (whole lines, LF included) for the client; dropped once the connection is gone. */
+    void send(byte[] data);
+
+    /** Closes the connection once everything sent before has been written. */
+    void close();
+
+    /**
+     * The client finished its handshake: the connection is no longer closed by the handshake
+     * timeout ({@link ConnectionServer#HANDSHAKE_TIMEOUT}).
+     */
+    void handshakeDone();
+}

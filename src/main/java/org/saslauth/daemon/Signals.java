@@ -1,0 +1,27 @@
+package org.saslauth.daemon;
+
+import static org.saslauth.protocol.Log.LOG;
+
+import sun.misc.Signal;
+
+/**
+ * SIGTERM and SIGINT stop the daemon cleanly with status 0 (the JVM's own handling would run the
+ * shutdown hooks and exit 143 without draining); SIGHUP, which would end the JVM, is logged and
+ * otherwise ignored: the passwd file is re-read whenever it changes.
+ */
+final class Signals {
+
+    private Signals() {}
+
+    static void onStop(Runnable stop) {
+        Signal.handle(new Signal("TERM"), s -> {
+            LOG.info("SIGTERM: stopping");
+            stop.run();
+        });
+        Signal.handle(new Signal("INT"), s -> {
+            LOG.info("SIGINT: stopping");
+            stop.run();
+        });
+        Signal.handle(new Signal("HUP"), s -> LOG.info("SIGHUP: nothing to reload, the passwd file is re-read when it changes"));
+    }
+}
