@@ -327,7 +327,7 @@ public final class ConnectionServer {
     private void closeSlowHandshakes(long now) {
         for (Connection c : new ArrayList<>(connections)) {
             if (!c.handshakeDone && !c.inputEnded && now - c.handshakeDeadline > 0) {
-                c.abort("no handshake within " + HANDSHAKE_TIMEOUT.toSeconds() + "s");
+                c.abort("no handshake within " + handshakeNanos / 1_000_000 + " ms");
             }
         }
     }
