@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -15,6 +16,7 @@ import org.saslauth.daemon.AllowFrom;
 import org.saslauth.daemon.AuthServeBridge;
 import org.saslauth.daemon.Daemon;
 import org.saslauth.daemon.ListenAddress;
+import org.saslauth.daemon.Signals;
 import org.saslauth.daemon.SocketFile;
 import org.saslauth.daemon.UserdbHandler;
 import org.saslauth.protocol.AuthServer;
@@ -146,10 +148,12 @@ final class DaemonCommand implements Callable<Integer> {
         pool.allowCoreThreadTimeOut(true);
         // A stop waits for the longest a FAIL may be held back (the penalty caps it at 5s), and a second.
         Duration drain = (settings.penalty() ? Duration.ofSeconds(5) : settings.failureDelay()).plusSeconds(1);
+        CountDownLatch stop = new CountDownLatch(1);
+        Signals.onStop(stop::countDown);
         Daemon daemon;
         try {
             daemon = Daemon.bind(options, new AuthServeBridge(settings),
-                    new UserdbHandler(settings.credentials(), store, pool), drain);
+                    new UserdbHandler(settings.credentials(), store, pool), drain, stop);
         } catch (SocketFile.Unusable e) {
             return cannotStart(err, e.getMessage());
         } catch (IOException e) {

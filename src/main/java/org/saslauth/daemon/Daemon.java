@@ -29,21 +29,24 @@ public final class Daemon {
 
     private final ConnectionServer server;
     private final Duration drain;
-    private final CountDownLatch stopRequested = new CountDownLatch(1);
+    private final CountDownLatch stopRequested;
 
-    private Daemon(ConnectionServer server, Duration drain) {
+    private Daemon(ConnectionServer server, Duration drain, CountDownLatch stopRequested) {
         this.server = server;
         this.drain = drain;
+        this.stopRequested = stopRequested;
     }
 
     /**
      * Binds every listener. {@code drain} is how long a stop waits for answers in flight (the
-     * longest a FAIL may be held back, plus a margin).
+     * longest a FAIL may be held back, plus a margin); {@code stopRequested} is counted down to
+     * stop (by the signal handlers, installed before this is called).
      *
      * @throws SocketFile.Unusable when a socket cannot be had: a live server on it, a bad
      *     owner or group, a public TCP address without {@code --allow-from}, nothing to listen on
      */
-    public static Daemon bind(Options o, ConnectionHandler auth, ConnectionHandler userdb, Duration drain)
+    public static Daemon bind(Options o, ConnectionHandler auth, ConnectionHandler userdb, Duration drain,
+            CountDownLatch stopRequested)
             throws SocketFile.Unusable, IOException {
         ConnectionServer server = new ConnectionServer(o.maxConnections(), ConnectionServer.HANDSHAKE_TIMEOUT);
         List<Runnable> undo = new ArrayList<>();
@@ -74,7 +77,7 @@ public final class Daemon {
                         + " socket unit (a listening socket as stdin)");
             }
             done = true;
-            return new Daemon(server, drain);
+            return new Daemon(server, drain, stopRequested);
         } finally {
             if (!done) {
                 undo.forEach(Runnable::run);
@@ -131,17 +134,11 @@ public final class Daemon {
         return server.connectionCount();
     }
 
-    /** Asks {@link #serveUntilStopped()} to stop; safe from any thread and from a signal handler. */
-    public void requestStop() {
-        stopRequested.countDown();
-    }
-
     /**
-     * Starts, then serves until SIGTERM or SIGINT (or {@link #requestStop()}), then stops
+     * Starts, then serves until the stop is requested (SIGTERM, SIGINT), then stops
      * accepting, lets what is in flight be answered for up to the drain time, and returns.
      */
     public void serveUntilStopped() {
-        Signals.onStop(this::requestStop);
         start();
         LOG.info("serving (pid {})", ProcessHandle.current().pid());
         try {

@@ -9,11 +9,12 @@ import sun.misc.Signal;
  * shutdown hooks and exit 143 without draining); SIGHUP, which would end the JVM, is logged and
  * otherwise ignored: the passwd file is re-read whenever it changes.
  */
-final class Signals {
+public final class Signals {
 
     private Signals() {}
 
-    static void onStop(Runnable stop) {
+    /** Installs the handlers; call before the sockets are bound, so that no SIGTERM finds the JVM's default. */
+    public static void onStop(Runnable stop) {
         Signal.handle(new Signal("TERM"), s -> {
             LOG.info("SIGTERM: stopping");
             stop.run();

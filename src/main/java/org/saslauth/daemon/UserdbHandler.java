@@ -81,7 +81,7 @@ public final class UserdbHandler implements ConnectionHandler {
                 }
                 case "USER" -> user(f);
                 case "CPID" -> {
-                    LOG.error("userdb connection {}: an auth client connected to the userdb socket; closing", peer);
+                    LOG.warn("userdb connection {}: an auth client connected to the userdb socket; closing", peer);
                     out.close();
                 }
                 case "" -> { }

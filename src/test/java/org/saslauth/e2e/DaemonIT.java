@@ -1,0 +1,424 @@
+package org.saslauth.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.saslauth.e2e.AuthClient.authPlain;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code saslauth daemon} as a process, started through the launcher around the built jar:
+ * its sockets, its lifecycle, and the real {@code doveadm} as a client.
+ */
+@Timeout(value = 90, unit = TimeUnit.SECONDS)
+class DaemonIT {
+
+    private static final Path USERS = DaemonProcess.projectDir().resolve("examples/users.passwd");
+
+    /** One daemon shared by the tests that only talk to it. */
+    private static DaemonProcess shared;
+    private static Path sharedDir;
+    private static int sharedPort;
+
+    @BeforeAll
+    static void startShared() throws IOException {
+        sharedDir = Files.createTempDirectory("saslauth-daemon-it-");
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            sharedPort = s.getLocalPort();
+        }
+        shared = DaemonProcess.start(sharedDir, sharedDir.resolve("userdb"),
+                "--passwd-file", USERS.toString(), "--failure-delay", "200ms", "--auth-penalty", "false",
+                "--listen", "unix:" + sharedDir.resolve("auth"), "--listen", "tcp:127.0.0.1:" + sharedPort,
+                "--userdb-listen", "unix:" + sharedDir.resolve("userdb"), "--socket-mode", "0666");
+    }
+
+    @AfterAll
+    static void stopShared() throws InterruptedException {
+        if (shared != null) {
+            assertEquals(0, shared.terminate(Duration.ofSeconds(10)), shared.logText());
+            assertFalse(Files.exists(sharedDir.resolve("auth")), "socket file left after exit");
+            assertFalse(Files.exists(sharedDir.resolve("userdb")), "userdb socket file left after exit");
+            List<String> errors = shared.logText().lines()
+                    .filter(l -> l.contains(" ERROR ") || l.contains("Exception")).toList();
+            assertEquals(List.of(), errors, "errors in the shared daemon's log");
+            String log = shared.logText();
+            for (String secret : List.of("alice-password", "bob-password", "carol-password")) {
+                assertFalse(log.contains(secret), "a password in the log");
+            }
+        }
+    }
+
+    // --- doveadm, the strict client library of Dovecot itself ------------------------------------
+
+    @Test
+    void doveadmAuthTest() throws IOException {
+        Packages.require("/usr/bin/doveadm", "dovecot-core");
+        String socket = sharedDir.resolve("auth").toString();
+        assertEquals(0, run("doveadm", "auth", "test", "-a", socket, "alice", "alice-password").status());
+        assertEquals(77, run("doveadm", "auth", "test", "-a", socket, "alice", "wrong").status());
+        assertEquals(77, run("doveadm", "auth", "test", "-a", socket, "mallory", "alice-password").status());
+    }
+
+    @Test
+    void doveadmUserLookups() throws IOException {
+        Packages.require("/usr/bin/doveadm", "dovecot-core");
+        String socket = sharedDir.resolve("userdb").toString();
+        PostfixInstance.Result found = run("doveadm", "user", "-a", socket, "bob");
+        assertEquals(0, found.status(), found.output());
+        PostfixInstance.Result missing = run("doveadm", "user", "-a", socket, "mallory");
+        assertEquals(67, missing.status(), missing.output());
+        assertTrue(missing.output().contains("doesn't exist"), missing.output());
+        // The auth socket is not a userdb socket, and doveadm says so rather than hanging.
+        PostfixInstance.Result wrong = run("doveadm", "user", "-a", sharedDir.resolve("auth").toString(), "bob");
+        assertTrue(wrong.status() != 0, wrong.output());
+    }
+
+    @Test
+    void userdbWireAsChasquidSpeaksIt() throws IOException {
+        try (AuthClient c = AuthClient.unix(sharedDir.resolve("userdb"))) {
+            assertEquals("VERSION\t1\t0", c.readLine());
+            assertTrue(c.readLine().startsWith("SPID\t"));
+            c.send("VERSION\t1\t1");
+            c.send("USER\t1\tcarol\tservice=smtp");
+            assertEquals("USER\t1\tcarol", c.readLine());
+            c.send("USER\t2\tnobody-here\tservice=smtp");
+            assertEquals("NOTFOUND\t2", c.readLine());
+            c.send("USER\t3\t\tservice=smtp");
+            assertEquals("NOTFOUND\t3", c.readLine(), "an empty name is nobody");
+            c.send("PASS\t4\tcarol\tservice=smtp");
+            assertEquals("FAIL\t4\treason=Unsupported command", c.readLine(), "no password leaves this socket");
+            c.send("CPID\t1");
+            assertTrue(c.closedByServer(), "an auth client on the userdb socket is sent away");
+        }
+    }
+
+    // --- sockets ------------------------------------------------------------------------------------
+
+    @Test
+    void socketModeOwnerAndGroup() throws Exception {
+        Path dir = Files.createTempDirectory("saslauth-daemon-it-");
+        Path socket = dir.resolve("auth");
+        try (DaemonProcess d = DaemonProcess.start(dir, socket, "--passwd-file", USERS.toString(),
+                "--listen", "unix:" + socket, "--socket-mode", "0640", "--socket-user", "nobody",
+                "--socket-group", "nogroup")) {
+            PosixFileAttributes a = Files.readAttributes(socket, PosixFileAttributes.class);
+            assertEquals(PosixFilePermissions.fromString("rw-r-----"), a.permissions());
+            assertEquals("nobody", a.owner().getName());
+            assertEquals("nogroup", a.group().getName());
+            assertEquals(0, d.terminate(Duration.ofSeconds(10)));
+        }
+        Path shared = sharedDir.resolve("auth");
+        assertEquals(PosixFilePermissions.fromString("rw-rw-rw-"), Files.getPosixFilePermissions(shared));
+    }
+
+    @Test
+    void aSecondDaemonOnTheSameSocketExitsWith3() throws Exception {
+        Path dir = Files.createTempDirectory("saslauth-daemon-it-");
+        Process p = DaemonProcess.builder(dir, DaemonProcess.command("--passwd-file", USERS.toString(),
+                "--listen", "unix:" + sharedDir.resolve("auth"))).start();
+        assertTrue(p.waitFor(20, TimeUnit.SECONDS), "the second daemon keeps running");
+        assertEquals(3, p.exitValue());
+        String stderr = Files.readString(dir.resolve("stderr"));
+        assertTrue(stderr.contains("another server is listening on " + sharedDir.resolve("auth")), stderr);
+        try (AuthClient c = AuthClient.unix(sharedDir.resolve("auth"))) {
+            assertEquals("DONE", last(c.handshake()), "the first daemon keeps its socket");
+        }
+    }
+
+    @Test
+    void aStaleSocketFileIsReplaced() throws Exception {
+        Path dir = Files.createTempDirectory("saslauth-daemon-it-");
+        Path socket = dir.resolve("auth");
+        try (ServerSocketChannel crashed = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            crashed.bind(UnixDomainSocketAddress.of(socket));
+        }
+        assertTrue(Files.exists(socket), "the stale file is there");
+        try (DaemonProcess d = DaemonProcess.start(dir, dir.resolve("daemon.log"), "--passwd-file", USERS.toString(),
+                "--failure-delay", "0", "--listen", "unix:" + socket)) {
+            awaitLog(d, "serving (pid");
+            try (AuthClient c = AuthClient.unix(socket)) {
+                c.handshake();
+                c.send(authPlain(1, "alice", "alice-password"));
+                assertEquals("OK\t1\tuser=alice", c.readLine());
+            }
+            assertEquals(0, d.terminate(Duration.ofSeconds(10)));
+        }
+        assertFalse(Files.exists(socket));
+    }
+
+    @Test
+    void aListeningSocketHandedOverAsStdin() throws Exception {
+        Path dir = Files.createTempDirectory("saslauth-daemon-it-");
+        Path socket = dir.resolve("activated");
+        // As systemd does with StandardInput=socket: the daemon inherits a bound, listening socket.
+        String python = String.join("\n",
+                "import socket, subprocess, sys",
+                "s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)",
+                "s.bind(sys.argv[1]); s.listen(64)",
+                "p = subprocess.Popen(sys.argv[2:], stdin=s)",
+                "s.close()",
+                "sys.exit(p.wait())");
+        List<String> cmd = new ArrayList<>(List.of("python3", "-c", python, socket.toString()));
+        cmd.addAll(DaemonProcess.command("--passwd-file", USERS.toString(), "--failure-delay", "0",
+                "--log-file", dir.resolve("daemon.log").toString(), "--log-level", "debug"));
+        Process p = DaemonProcess.builder(dir, cmd).start();
+        try {
+            long deadline = System.nanoTime() + 20_000_000_000L;
+            while (!logHas(dir.resolve("daemon.log"), "serving (pid") && p.isAlive() && System.nanoTime() < deadline) {
+                PostfixInstance.sleep(20);
+            }
+            try (AuthClient c = AuthClient.unix(socket)) {
+                c.handshake();
+                c.send(authPlain(7, "bob", "bob-password"));
+                assertEquals("OK\t7\tuser=bob", c.readLine());
+            }
+            assertTrue(logHas(dir.resolve("daemon.log"), "listening on the socket inherited as stdin"));
+            ProcessHandle daemon = p.toHandle().children().findFirst().orElseThrow();
+            daemon.destroy();
+            assertTrue(p.waitFor(10, TimeUnit.SECONDS));
+            assertEquals(0, p.exitValue());
+        } finally {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+        }
+    }
+
+    @Test
+    void tcpListenerAndItsAddressRules() throws Exception {
+        try (AuthClient c = AuthClient.tcp(sharedPort)) {
+            c.handshake();
+            c.send(authPlain(3, "carol", "carol-password"));
+            assertEquals("OK\t3\tuser=carol", c.readLine());
+        }
+        Path dir = Files.createTempDirectory("saslauth-daemon-it-");
+        Process p = DaemonProcess.builder(dir, DaemonProcess.command("--passwd-file", USERS.toString(),
+                "--listen", "tcp:0.0.0.0:" + freePort())).start();
+        assertTrue(p.waitFor(20, TimeUnit.SECONDS));
+        assertEquals(3, p.exitValue());
+        assertTrue(Files.readString(dir.resolve("stderr")).contains("--allow-from must name the clients"));
+        // Allowed clients elsewhere: this loopback client is refused.
+        int port = freePort();
+        Path dir2 = Files.createTempDirectory("saslauth-daemon-it-");
+        try (DaemonProcess d = DaemonProcess.start(dir2, dir2.resolve("daemon.log"), "--passwd-file", USERS.toString(),
+                "--listen", "tcp:127.0.0.1:" + port, "--allow-from", "192.0.2.0/24")) {
+            awaitLog(d, "serving (pid");
+            try (AuthClient c = AuthClient.tcp(port)) {
+                assertTrue(c.closedByServer(), "a client outside --allow-from is closed at once");
+            }
+            awaitLog(d, "refused a connection from 127.0.0.1");
+            assertEquals(0, d.terminate(Duration.ofSeconds(10)));
+        }
+    }
+
+    // --- lifecycle ------------------------------------------------------------------------------
+
+    @Test
+    void sigtermDuringAnExchangeAnswersItThenExits0() throws Exception {
+        Path dir = Files.createTempDirectory("saslauth-daemon-it-");
+        Path socket = dir.resolve("auth");
+        try (DaemonProcess d = DaemonProcess.start(dir, socket, "--passwd-file", USERS.toString(),
+                "--failure-delay", "2s", "--listen", "unix:" + socket)) {
+            awaitLog(d, "serving (pid");
+            try (AuthClient held = AuthClient.unix(socket); AuthClient login = AuthClient.unix(socket)) {
+                held.handshake();
+                login.handshake();
+                long sent = System.nanoTime();
+                held.send(authPlain(11, "alice", "wrong"));
+                login.send("AUTH\t12\tLOGIN\tservice=smtp\tnologin\tlip=\trip=");
+                assertEquals("CONT\t12\tVXNlcm5hbWU6", login.readLine());
+                awaitLog(d, "auth failed: ");
+                d.process.destroy(); // SIGTERM while the FAIL is held back
+                long term = System.nanoTime();
+                awaitGone(socket, Duration.ofSeconds(2));
+                assertThrowsIo(() -> SocketChannel.open(UnixDomainSocketAddress.of(socket)).close());
+                assertEquals("FAIL\t11\tuser=alice\treason=Authentication failed", held.readLine(),
+                        "the held FAIL still goes out");
+                long failMs = (System.nanoTime() - sent) / 1_000_000;
+                assertTrue(failMs >= 1900, "the failure delay was kept: " + failMs + " ms");
+                assertEquals(null, held.readLine(), "then the connection ends");
+                assertEquals(null, login.readLine(), "the half-done LOGIN is dropped at the stop");
+                assertTrue(d.process.waitFor(3, TimeUnit.SECONDS), "exit within the failure delay plus a second");
+                long exitMs = (System.nanoTime() - term) / 1_000_000;
+                assertEquals(0, d.process.exitValue(), d.logText());
+                assertTrue(exitMs < 3000, "exit " + exitMs + " ms after SIGTERM");
+            }
+        }
+    }
+
+    // --- many clients -----------------------------------------------------------------------------
+
+    @Test
+    void hostileAndOrdinarySessionsOnFiftyConnectionsAtOnce() throws Exception {
+        int n = 50;
+        CyclicBarrier together = new CyclicBarrier(n);
+        ExecutorService pool = Executors.newFixedThreadPool(n);
+        try {
+            List<Future<String>> results = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                int k = i;
+                results.add(pool.submit(() -> hostileSession(k, together)));
+            }
+            for (Future<String> f : results) {
+                assertEquals("ok", f.get(60, TimeUnit.SECONDS));
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        try (AuthClient c = AuthClient.unix(sharedDir.resolve("auth"))) {
+            c.handshake();
+            c.send(authPlain(1, "alice", "alice-password"));
+            assertEquals("OK\t1\tuser=alice", c.readLine(), "still serving");
+        }
+    }
+
+    private String hostileSession(int k, CyclicBarrier together) throws Exception {
+        try (AuthClient c = AuthClient.unix(sharedDir.resolve("auth"))) {
+            List<String> hs = c.handshake();
+            assertEquals("VERSION\t1\t2", hs.get(0));
+            assertTrue(hs.contains("MECH\tPLAIN\tplaintext") && hs.contains("MECH\tLOGIN\tplaintext"), hs.toString());
+            together.await(30, TimeUnit.SECONDS);
+            int base = 1000 * k;
+            // Pipelined in one write: good, bad, garbage, overlong, unknown id, LOGIN, a burst.
+            StringBuilder burst = new StringBuilder();
+            burst.append(authPlain(base + 1, "alice", "alice-password")).append('\n');
+            burst.append(authPlain(base + 2, "bob", "not-bob")).append('\n');
+            burst.append("AUTH\t").append(base + 3).append("\tPLAIN\tservice=smtp\tresp=!!!not-base64\n");
+            burst.append("BOGUS\tline\n\n\u0001\u0002\u00ff\n");
+            burst.append("AUTH\t").append(base + 4).append("\tPLAIN\tservice=smtp\tresp=")
+                    .append("A".repeat(20_000)).append('\n');
+            burst.append("CONT\t").append(base + 5).append("\tAAAA\n");
+            burst.append("AUTH\t").append(base + 6).append("\tXOAUTH2\tservice=smtp\n");
+            burst.append("AUTH\t").append(base + 7).append("\tLOGIN\tservice=smtp\tresp=").append(b64("carol")).append('\n');
+            for (int j = 0; j < 20; j++) {
+                burst.append(authPlain(base + 100 + j, "carol", "carol-password")).append('\n');
+            }
+            c.sendRaw(burst.toString().getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+            Map<String, String> expected = new java.util.HashMap<>();
+            expected.put(String.valueOf(base + 1), "OK\t" + (base + 1) + "\tuser=alice");
+            expected.put(String.valueOf(base + 2), "FAIL\t" + (base + 2) + "\tuser=bob\treason=Authentication failed");
+            expected.put(String.valueOf(base + 3), "FAIL\t" + (base + 3) + "\treason=Invalid base64 data in initial response");
+            expected.put(String.valueOf(base + 4), "FAIL\t" + (base + 4) + "\treason=Line too long");
+            expected.put(String.valueOf(base + 5), "FAIL\t" + (base + 5) + "\treason=Unknown request id");
+            expected.put(String.valueOf(base + 6), "FAIL\t" + (base + 6) + "\treason=Unsupported authentication mechanism");
+            expected.put(String.valueOf(base + 7), "CONT\t" + (base + 7) + "\tUGFzc3dvcmQ6");
+            for (int j = 0; j < 20; j++) {
+                expected.put(String.valueOf(base + 100 + j), "OK\t" + (base + 100 + j) + "\tuser=carol");
+            }
+            Map<String, String> got = new java.util.HashMap<>();
+            while (got.size() < expected.size()) {
+                String line = c.readLine();
+                if (line == null) {
+                    throw new AssertionError("connection " + k + " closed after " + got);
+                }
+                got.put(line.split("\t")[1], line);
+            }
+            assertEquals(expected, got, "connection " + k);
+            c.send("CONT\t" + (base + 7) + "\t" + b64("carol-password"));
+            assertEquals("OK\t" + (base + 7) + "\tuser=carol", c.readLine());
+            return "ok";
+        }
+    }
+
+    @Test
+    void aHundredConnectionsOpenAtOnce() throws Exception {
+        List<AuthClient> clients = new ArrayList<>();
+        try {
+            for (int i = 0; i < 100; i++) {
+                AuthClient c = AuthClient.unix(sharedDir.resolve("auth"));
+                clients.add(c);
+                c.handshake();
+            }
+            for (int i = 0; i < 100; i++) {
+                clients.get(i).send(authPlain(i + 1, "bob", "bob-password"));
+            }
+            for (int i = 0; i < 100; i++) {
+                assertEquals("OK\t" + (i + 1) + "\tuser=bob", clients.get(i).readLine());
+            }
+        } finally {
+            for (AuthClient c : clients) {
+                c.close();
+            }
+        }
+    }
+
+    // --- helpers --------------------------------------------------------------------------------
+
+    private static String b64(String s) {
+        return java.util.Base64.getEncoder().encodeToString(s.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    private static String last(List<String> lines) {
+        return lines.get(lines.size() - 1);
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static PostfixInstance.Result run(String... command) throws IOException {
+        return PostfixInstance.run(Map.of(), command);
+    }
+
+    private static boolean logHas(Path log, String text) {
+        try {
+            return Files.exists(log) && Files.readString(log).contains(text);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    static void awaitLog(DaemonProcess d, String text) {
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (d.count(text) == 0 && System.nanoTime() < deadline) {
+            PostfixInstance.sleep(20);
+        }
+        assertTrue(d.count(text) > 0, "no '" + text + "' in the log\n" + d.logText());
+    }
+
+    private static void awaitGone(Path file, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (Files.exists(file) && System.nanoTime() < deadline) {
+            PostfixInstance.sleep(10);
+        }
+        assertFalse(Files.exists(file), file + " still there " + timeout + " after SIGTERM");
+    }
+
+    interface IoAction {
+        void run() throws IOException;
+    }
+
+    private static void assertThrowsIo(IoAction action) {
+        try {
+            action.run();
+        } catch (IOException e) {
+            return;
+        }
+        throw new AssertionError("a connection was accepted after SIGTERM");
+    }
+}
