@@ -49,7 +49,8 @@ final class DaemonProcess implements AutoCloseable {
 
     /**
      * Starts the daemon with {@code --log-file DIR/daemon.log --log-level debug} and the given
-     * arguments, and waits until {@code ready} exists (a socket file) or the process ended.
+     * arguments, and waits until it serves (its log says so) or the process ended; then
+     * {@code ready} (a socket file) must exist.
      */
     static DaemonProcess start(Path dir, Path ready, String... args) throws IOException {
         Path jar = projectDir().resolve("target/saslauth.jar");
@@ -60,8 +61,21 @@ final class DaemonProcess implements AutoCloseable {
         List<String> cmd = command(args);
         cmd.addAll(List.of("--log-file", log.toString(), "--log-level", "debug"));
         DaemonProcess d = new DaemonProcess(builder(dir, cmd).start(), dir, log);
-        d.awaitFile(ready, Duration.ofSeconds(20));
+        d.awaitServing(Duration.ofSeconds(20));
+        d.awaitFile(ready, Duration.ofSeconds(1));
         return d;
+    }
+
+    /** Until the log says "serving (pid N)" with this process's pid (the launcher execs java). */
+    void awaitServing(Duration timeout) {
+        String line = "serving (pid " + process.pid() + ")";
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (count(line) == 0 && process.isAlive() && System.nanoTime() < deadline) {
+            PostfixInstance.sleep(20);
+        }
+        if (count(line) == 0) {
+            fail("the daemon does not serve (alive: " + process.isAlive() + ")\n" + logText());
+        }
     }
 
     void awaitFile(Path file, Duration timeout) {

@@ -70,6 +70,9 @@ final class PostfixInstance implements AutoCloseable {
     private final Map<Variant, Integer> ports;
     private final Thread shutdownHook;
     private Optional<ProcessHandle> master = Optional.empty();
+    /** With {@link #start(Path, String)}: an smtpd asking a saslauth daemon at this smtpd_sasl_path. */
+    private String daemonSaslPath;
+    private int daemonPort;
 
     private PostfixInstance(Path dir, Map<Variant, Integer> ports) {
         this.dir = dir;
@@ -140,12 +143,27 @@ final class PostfixInstance implements AutoCloseable {
      * port accepts connections.
      */
     static PostfixInstance start(Path projectDir) throws IOException {
+        return start(projectDir, null);
+    }
+
+    /**
+     * As {@link #start(Path)}, plus one more smtpd (on {@link #daemonPort()}) whose
+     * {@code smtpd_sasl_path} is {@code daemonSaslPath}: a socket of {@code saslauth daemon},
+     * which the test starts itself.
+     */
+    static PostfixInstance start(Path projectDir, String daemonSaslPath) throws IOException {
         Path jar = projectDir.resolve("target/saslauth.jar");
         if (!Files.isReadable(jar)) {
             fail(jar + " is missing: run the integration tests through `mvn verify`");
         }
         Path dir = Files.createTempDirectory("saslauth-e2e-");
         PostfixInstance pf = new PostfixInstance(dir, freePorts());
+        pf.daemonSaslPath = daemonSaslPath;
+        if (daemonSaslPath != null) {
+            try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+                pf.daemonPort = s.getLocalPort();
+            }
+        }
         try {
             pf.layOut(projectDir, jar);
             Runtime.getRuntime().addShutdownHook(pf.shutdownHook);
@@ -156,6 +174,9 @@ final class PostfixInstance implements AutoCloseable {
             pf.master = pf.readMasterPid();
             for (int port : pf.ports.values()) {
                 pf.awaitPort(port, Duration.ofSeconds(20));
+            }
+            if (daemonSaslPath != null) {
+                pf.awaitPort(pf.daemonPort, Duration.ofSeconds(20));
             }
             return pf;
         } catch (IOException | RuntimeException | Error e) {
@@ -257,6 +278,13 @@ final class PostfixInstance implements AutoCloseable {
                 .orElseThrow(() -> new IllegalStateException("no saslauth service in examples/master.cf"));
         entry = paths(entry).replace("user=saslauth", "user=" + HELPER_USER);
         StringBuilder cf = new StringBuilder();
+        if (daemonSaslPath != null) {
+            // Room for a hundred sessions at once from one client address.
+            cf.append("127.0.0.1:").append(daemonPort).append(" inet n - n - 120 smtpd -v\n")
+                    .append("  -o smtpd_sasl_path=").append(daemonSaslPath).append('\n')
+                    .append("  -o smtpd_client_connection_count_limit=0\n")
+                    .append("  -o smtpd_client_connection_rate_limit=0\n");
+        }
         for (Variant v : Variant.values()) {
             cf.append("127.0.0.1:").append(ports.get(v)).append(" inet n - n - - smtpd -v\n");
             if (v != Variant.EXAMPLE) {
@@ -363,6 +391,16 @@ final class PostfixInstance implements AutoCloseable {
 
     int port(Variant v) {
         return ports.get(v);
+    }
+
+    /** The smtpd that asks the daemon; see {@link #start(Path, String)}. */
+    int daemonPort() {
+        return daemonPort;
+    }
+
+    /** The queue directory, under which {@code private/NAME} sockets live. */
+    Path queueDirectory() {
+        return dir.resolve("queue");
     }
 
     Path saslauthLog(Variant v) {
