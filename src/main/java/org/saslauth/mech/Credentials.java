@@ -51,7 +51,7 @@ public final class Credentials {
         }
         for (int i = 0; i < name.length(); i++) {
             char c = name.charAt(i);
-            if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) || c == '\u2028' || c == '\u2029') {
+            if (org.saslauth.Text.isControl(c)) {
                 return Optional.empty();
             }
         }
@@ -84,6 +84,23 @@ public final class Credentials {
         static {
             new SecureRandom().nextBytes(KEY);
         }
+    }
+
+    /**
+     * The last step of the password mechanisms: checks the password and turns the store's
+     * verdict into a step. The caller wipes the password.
+     */
+    public Step check(String user, byte[] password) {
+        return switch (verify(user, password)) {
+            case ACCEPTED -> new Step.Success(user);
+            case WRONG_PASSWORD -> guessed(Step.Reason.WRONG_PASSWORD, user, password);
+            case UNKNOWN_USER -> guessed(Step.Reason.UNKNOWN_USER, user, password);
+            case UNAVAILABLE -> Step.Failure.of(Step.Reason.UNAVAILABLE, user);
+        };
+    }
+
+    private Step.Failure guessed(Step.Reason reason, String user, byte[] password) {
+        return new Step.Failure(reason, Optional.of(user), java.util.OptionalInt.of(guess(user, password)));
     }
 
     /**
