@@ -1,6 +1,6 @@
 package org.saslauth.daemon;
 
-import static org.saslauth.protocol.Log.LOG;
+import static org.saslauth.Log.LOG;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -78,6 +78,8 @@ public final class ConnectionServer {
     private long lastRefusalLog;
     private long lastAcceptErrorLog;
     private int refusedSinceLog;
+    /** The connection whose input the selector thread is handling now. */
+    private Connection reading;
 
     public ConnectionServer(int maxConnections, Duration handshakeTimeout) throws IOException {
         if (maxConnections < 1) {
@@ -345,7 +347,11 @@ public final class ConnectionServer {
     /** Asks the selector thread to write a connection's queued output. */
     private void schedule(Connection c) {
         if (Thread.currentThread() == thread) {
-            c.flushOutput();
+            if (c == reading) {
+                c.writeAfterRead = true; // one write for the replies to a whole read
+            } else {
+                c.flushOutput();
+            }
             return;
         }
         synchronized (c) {
@@ -381,6 +387,7 @@ public final class ConnectionServer {
         private byte[] head;
         boolean inputEnded;
         boolean closedCalled;
+        boolean writeAfterRead;
         volatile boolean handshakeDone;
         volatile boolean gone;
 
@@ -400,19 +407,22 @@ public final class ConnectionServer {
         // --- Replies, any thread ----------------------------------------------------------------
 
         @Override
-        public void send(byte[] data) {
+        public boolean send(byte[] data) {
+            boolean queuedIt;
             synchronized (this) {
                 if (gone || closeRequested || overfull) {
-                    return;
+                    return false;
                 }
-                if (queued + data.length > MAX_QUEUED) {
-                    overfull = true;
-                } else {
+                queuedIt = queued + data.length <= MAX_QUEUED;
+                if (queuedIt) {
                     out.add(ByteBuffer.wrap(data));
                     queued += data.length;
+                } else {
+                    overfull = true;
                 }
             }
             schedule(this);
+            return queuedIt;
         }
 
         @Override
@@ -498,10 +508,19 @@ public final class ConnectionServer {
                 abort(null); // reset by the client
                 return;
             }
-            if (n < 0) {
-                endInput();
-            } else if (n > 0) {
-                frame(buf.array(), n);
+            reading = this;
+            try {
+                if (n < 0) {
+                    endInput();
+                } else if (n > 0) {
+                    frame(buf.array(), n);
+                }
+            } finally {
+                reading = null;
+            }
+            if (writeAfterRead) {
+                writeAfterRead = false;
+                flushOutput();
             }
         }
 

@@ -7,8 +7,11 @@ package org.saslauth.daemon;
  */
 public interface Replies {
 
-    /** Queues bytes (whole lines, LF included) for the client; dropped once the connection is gone. */
-    void send(byte[] data);
+    /**
+     * Queues bytes (whole lines, LF included) for the client. Returns false, dropping them,
+     * when the connection is gone (or closing, or disconnected for not reading).
+     */
+    boolean send(byte[] data);
 
     /** Closes the connection once everything sent before has been written. */
     void close();

@@ -1,6 +1,6 @@
 package org.saslauth.daemon;
 
-import static org.saslauth.protocol.Log.LOG;
+import static org.saslauth.Log.LOG;
 
 import sun.misc.Signal;
 

@@ -1,7 +1,7 @@
 package org.saslauth.daemon;
 
-import static org.saslauth.protocol.Log.LOG;
-import static org.saslauth.protocol.Log.quote;
+import static org.saslauth.Log.LOG;
+import static org.saslauth.Log.quote;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
@@ -32,14 +32,12 @@ public final class UserdbHandler implements ConnectionHandler {
     static final int MAX_IN_FLIGHT = 32;
 
     private final Credentials credentials;
-    private final CredentialStore store;
     private final Executor workers;
     private final byte[] greeting;
     private volatile boolean unsupportedLogged;
 
-    public UserdbHandler(Credentials credentials, CredentialStore store, Executor workers) {
+    public UserdbHandler(Credentials credentials, Executor workers) {
         this.credentials = credentials;
-        this.store = store;
         this.workers = workers;
         this.greeting = ("VERSION\t1\t0\nSPID\t" + ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII);
     }
@@ -128,7 +126,7 @@ public final class UserdbHandler implements ConnectionHandler {
         private void answer(String id, String name) {
             String reply;
             try {
-                CredentialStore.Lookup found = store.lookup(name);
+                CredentialStore.Lookup found = credentials.lookup(name);
                 if (found instanceof CredentialStore.Lookup.Found) {
                     reply = "USER\t" + id + "\t" + Escaping.escape(name) + "\n";
                     LOG.debug("userdb lookup id={} user={}: found", id, quote(name));

@@ -51,7 +51,7 @@ public final class Credentials {
         }
         for (int i = 0; i < name.length(); i++) {
             char c = name.charAt(i);
-            if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) || c == '\u2028' || c == '\u2029') {
+            if (org.saslauth.Text.isControl(c)) {
                 return Optional.empty();
             }
         }
@@ -87,6 +87,23 @@ public final class Credentials {
     }
 
     /**
+     * The last step of the password mechanisms: checks the password and turns the store's
+     * verdict into a step. The caller wipes the password.
+     */
+    public Step check(String user, byte[] password) {
+        return switch (verify(user, password)) {
+            case ACCEPTED -> new Step.Success(user);
+            case WRONG_PASSWORD -> guessed(Step.Reason.WRONG_PASSWORD, user, password);
+            case UNKNOWN_USER -> guessed(Step.Reason.UNKNOWN_USER, user, password);
+            case UNAVAILABLE -> Step.Failure.of(Step.Reason.UNAVAILABLE, user);
+        };
+    }
+
+    private Step.Failure guessed(Step.Reason reason, String user, byte[] password) {
+        return new Step.Failure(reason, Optional.of(user), java.util.OptionalInt.of(guess(user, password)));
+    }
+
+    /**
      * Checks {@code password} for a canonical user name. The empty password never logs in,
      * whatever the passwd file holds: an empty {@code {PLAIN}} field is a provisioning mistake,
      * not an account. The caller wipes the password.
@@ -96,5 +113,13 @@ public final class Credentials {
             return CredentialStore.Verdict.WRONG_PASSWORD;
         }
         return store.verify(user, password);
+    }
+
+    /**
+     * The stored entry of a canonical user name, or why there is none: whether a user exists,
+     * for the daemon's userdb lookups.
+     */
+    public CredentialStore.Lookup lookup(String user) {
+        return store.lookup(user);
     }
 }

@@ -74,7 +74,7 @@ public final class LoginMechanism implements Mechanism {
                 if (user.isEmpty()) {
                     return Failure.of(Reason.INVALID_USER_NAME);
                 }
-                return Passwords.check(credentials, user.get(), response);
+                return credentials.check(user.get(), response);
             } finally {
                 Arrays.fill(response, (byte) 0);
             }

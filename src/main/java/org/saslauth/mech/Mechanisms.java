@@ -21,12 +21,8 @@ public final class Mechanisms {
         this.enabled = List.copyOf(enabled);
     }
 
-    public static Mechanisms of(Mechanism... mechanisms) {
-        return new Mechanisms(List.of(mechanisms));
-    }
-
     /**
-     * Parses a comma-separated, case-insensitive list such as {@code plain,LOGIN}.
+     * Parses a comma-separated list such as {@code plain,LOGIN}, matched as {@link #find} matches.
      *
      * @throws IllegalArgumentException naming an unknown mechanism, or for an empty list
      */
@@ -55,7 +51,7 @@ public final class Mechanisms {
     // stream pipeline of the process costs milliseconds of class loading and set-up.
     private static Mechanism builtIn(String name) {
         for (Mechanism b : BUILT_IN) {
-            if (b.name().equalsIgnoreCase(name)) {
+            if (asciiEqualsIgnoreCase(b.name(), name)) {
                 return b;
             }
         }

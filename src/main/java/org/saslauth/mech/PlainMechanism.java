@@ -65,7 +65,7 @@ public final class PlainMechanism implements Mechanism {
             if (authzid.length > 0 && !Arrays.equals(authzid, authcid)) {
                 return Failure.of(Reason.AUTHZID_REFUSED, user.get());
             }
-            return Passwords.check(credentials, user.get(), password);
+            return credentials.check(user.get(), password);
         } finally {
             Arrays.fill(password, (byte) 0);
             Arrays.fill(message, (byte) 0);

@@ -42,7 +42,8 @@ public sealed interface Step {
         MALFORMED("Invalid authentication data", "malformed response"),
         MISSING_RESPONSE("Initial response required", "no initial response"),
         UNAVAILABLE("Temporary authentication failure", "credential store unavailable"),
-        INTERNAL_ERROR("Temporary authentication failure", "internal error");
+        INTERNAL_ERROR("Temporary authentication failure", "internal error"),
+        OVERLOADED("Temporary authentication failure", "server too busy: no worker free in time");
 
         private final String clientText;
         private final String logText;
@@ -62,7 +63,7 @@ public sealed interface Step {
 
         /** Whether a retry could succeed without a different password (Dovecot's {@code temp}). */
         public boolean temporary() {
-            return this == UNAVAILABLE || this == INTERNAL_ERROR;
+            return this == UNAVAILABLE || this == INTERNAL_ERROR || this == OVERLOADED;
         }
     }
 }

@@ -87,7 +87,7 @@ public final class PasswordSchemes {
 
     /** The schemes {@link #hash} can make. */
     public static List<String> hashable() {
-        return Schemes.HASHABLE;
+        return SchemeNames.HASHABLE;
     }
 
     /** {@link #hash(String, byte[], OptionalInt, Optional)} without a user name. */
@@ -116,7 +116,7 @@ public final class PasswordSchemes {
         if (named != null && named.scheme == Plaintext.Truncated.INSTANCE) {
             throw new IllegalArgumentException(Plaintext.Truncated.NOT_MADE);
         }
-        if (named == null || !Schemes.HASHABLE.contains(named.base)) {
+        if (named == null || !SchemeNames.HASHABLE.contains(named.base)) {
             throw new IllegalArgumentException("cannot make {" + name + "} hashes (can: "
                     + String.join(", ", hashable()) + ")");
         }
@@ -164,7 +164,7 @@ public final class PasswordSchemes {
             int dot = name.indexOf('.');
             String base = dot < 0 ? name : name.substring(0, dot);
             Optional<Encoding> suffix = dot < 0 ? Optional.empty() : Encoding.ofSuffix(name.substring(dot + 1));
-            Optional<Scheme> scheme = Schemes.lookup(base);
+            Optional<Scheme> scheme = SchemeNames.lookup(base);
             if (scheme.isEmpty() || (dot >= 0 && suffix.isEmpty())) {
                 throw new IllegalArgumentException("unknown password scheme {" + name + "}");
             }

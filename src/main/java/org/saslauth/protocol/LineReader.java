@@ -1,5 +1,6 @@
 package org.saslauth.protocol;
 
+import java.io.Flushable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Arrays;
@@ -7,7 +8,8 @@ import java.util.Arrays;
 /**
  * Reads LF-terminated lines of at most a fixed length from a byte stream. A longer line is
  * skipped up to its LF and reported as {@link Line#overflow()} with its first bytes, so that the
- * caller can still answer its id; it is never buffered whole.
+ * caller can still answer its id; it is never buffered whole. Before it waits for input it
+ * flushes what the caller wrote, so that no reply waits for the client's next line.
  */
 final class LineReader {
 
@@ -18,18 +20,15 @@ final class LineReader {
 
     private final InputStream in;
     private final int maxLength;
+    private final Flushable beforeWait;
     private final byte[] buf = new byte[8192];
     private int pos;
     private int end;
 
-    LineReader(InputStream in, int maxLength) {
+    LineReader(InputStream in, int maxLength, Flushable beforeWait) {
         this.in = in;
         this.maxLength = maxLength;
-    }
-
-    /** Whether a next line may be available without blocking (bytes already buffered). */
-    boolean hasBuffered() {
-        return pos < end;
+        this.beforeWait = beforeWait;
     }
 
     /**
@@ -42,6 +41,7 @@ final class LineReader {
         boolean overflow = false;
         while (true) {
             if (pos == end) {
+                beforeWait.flush();
                 end = in.read(buf, 0, buf.length);
                 pos = 0;
                 if (end <= 0) {

@@ -1,9 +1,9 @@
 package org.saslauth.protocol;
 
 /**
- * At most N requests a second on one connection, as a token bucket holding one second's worth.
- * Postfix sends one AUTH per SMTP round trip, so a legitimate smtpd stays far below any
- * sensible limit; a client that exceeds it is flooding.
+ * At most N requests a second, as a token bucket holding one second's worth. Postfix sends one
+ * AUTH per SMTP round trip, so a legitimate smtpd stays far below any sensible limit; a client
+ * that exceeds it is flooding. Not thread-safe: its owner locks.
  */
 final class RateLimit {
 
@@ -12,13 +12,14 @@ final class RateLimit {
     private final int perSecond;
     private double tokens;
     private long last;
-    private long lastLog = Long.MIN_VALUE;
+    private long lastLog;
+    private boolean logged;
 
     /** @param perSecond requests allowed a second; 0 for no limit */
-    RateLimit(int perSecond) {
+    RateLimit(int perSecond, long now) {
         this.perSecond = perSecond;
         this.tokens = perSecond;
-        this.last = System.nanoTime();
+        this.last = now;
     }
 
     boolean tryAcquire(long now) {
@@ -35,9 +36,9 @@ final class RateLimit {
     }
 
     /** Whether to log a refusal now: at most once a second. */
-    boolean shouldLog() {
-        long now = System.nanoTime();
-        if (lastLog == Long.MIN_VALUE || now - lastLog >= SECOND) {
+    boolean shouldLog(long now) {
+        if (!logged || now - lastLog >= SECOND) {
+            logged = true;
             lastLog = now;
             return true;
         }

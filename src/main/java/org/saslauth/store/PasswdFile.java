@@ -1,6 +1,6 @@
 package org.saslauth.store;
 
-import static org.saslauth.protocol.Log.LOG;
+import static org.saslauth.Log.LOG;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -143,10 +143,6 @@ public final class PasswdFile implements CredentialStore {
             return "not UTF-8";
         }
         return e.toString();
-    }
-
-    public Path path() {
-        return path;
     }
 
     public int size() {

@@ -118,7 +118,12 @@ final class AuthClient implements Closeable {
     }
 
     static String authPlain(int id, String user, String password) {
-        return "AUTH\t" + id + "\tPLAIN\tservice=smtp\tnologin\tlip=127.0.0.1\trip=127.0.0.1\tresp=" + plain(user, password);
+        return authPlain(id, user, password, "127.0.0.1");
+    }
+
+    /** From an SMTP client at {@code rip}: the per-address limits and penalty count by it. */
+    static String authPlain(int id, String user, String password, String rip) {
+        return "AUTH\t" + id + "\tPLAIN\tservice=smtp\tnologin\tlip=127.0.0.1\trip=" + rip + "\tresp=" + plain(user, password);
     }
 
     private static void sleep(long ms) {

@@ -302,10 +302,11 @@ class DaemonIT {
             assertTrue(hs.contains("MECH\tPLAIN\tplaintext") && hs.contains("MECH\tLOGIN\tplaintext"), hs.toString());
             together.await(30, TimeUnit.SECONDS);
             int base = 1000 * k;
+            String rip = "198.51.100." + k; // one SMTP client per connection: the per-address limits are shared
             // Pipelined in one write: good, bad, garbage, overlong, unknown id, LOGIN, a burst.
             StringBuilder burst = new StringBuilder();
-            burst.append(authPlain(base + 1, "alice", "alice-password")).append('\n');
-            burst.append(authPlain(base + 2, "bob", "not-bob")).append('\n');
+            burst.append(authPlain(base + 1, "alice", "alice-password", rip)).append('\n');
+            burst.append(authPlain(base + 2, "bob", "not-bob", rip)).append('\n');
             burst.append("AUTH\t").append(base + 3).append("\tPLAIN\tservice=smtp\tresp=!!!not-base64\n");
             burst.append("BOGUS\tline\n\n\u0001\u0002\u00ff\n");
             burst.append("AUTH\t").append(base + 4).append("\tPLAIN\tservice=smtp\tresp=")
@@ -314,7 +315,7 @@ class DaemonIT {
             burst.append("AUTH\t").append(base + 6).append("\tXOAUTH2\tservice=smtp\n");
             burst.append("AUTH\t").append(base + 7).append("\tLOGIN\tservice=smtp\tresp=").append(b64("carol")).append('\n');
             for (int j = 0; j < 20; j++) {
-                burst.append(authPlain(base + 100 + j, "carol", "carol-password")).append('\n');
+                burst.append(authPlain(base + 100 + j, "carol", "carol-password", rip)).append('\n');
             }
             c.sendRaw(burst.toString().getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
             Map<String, String> expected = new java.util.HashMap<>();
@@ -353,7 +354,7 @@ class DaemonIT {
                 c.handshake();
             }
             for (int i = 0; i < 100; i++) {
-                clients.get(i).send(authPlain(i + 1, "bob", "bob-password"));
+                clients.get(i).send(authPlain(i + 1, "bob", "bob-password", "203.0.113." + i));
             }
             for (int i = 0; i < 100; i++) {
                 assertEquals("OK\t" + (i + 1) + "\tuser=bob", clients.get(i).readLine());

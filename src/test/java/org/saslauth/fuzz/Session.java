@@ -21,6 +21,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.saslauth.mech.Credentials;
 import org.saslauth.mech.Mechanisms;
 import org.saslauth.protocol.AuthServer;
+import org.saslauth.protocol.Settings;
 import org.saslauth.protocol.CapturedLog;
 import org.saslauth.store.CredentialStore;
 import org.saslauth.store.CredentialStore.Verdict;
@@ -63,7 +64,7 @@ record Session(String mechanisms, int maxPending, Duration failureDelay, boolean
             return Verdict.WRONG_PASSWORD;
         };
         Mechanisms mechs = Mechanisms.parse(mechanisms);
-        AuthServer server = new AuthServer(new AuthServer.Settings(mechs,
+        AuthServer server = org.saslauth.protocol.Inline.server(new Settings(mechs,
                 new Credentials(store, UserNameFormat.AS_IS), failureDelay, maxPending, penalty, maxAuthRate));
         List<byte[]> segments = SegmentedInput.split(input);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -96,9 +97,10 @@ record Session(String mechanisms, int maxPending, Duration failureDelay, boolean
             int acceptedAfter = k + 1 < marks.size() ? marks.get(k + 1)[1] : accepted.get();
             List<Wire.Reply> replies = lines(written, from, to).stream().map(Wire::parse).toList();
             replies.forEach(x -> seen.add(x.kind().equals("FAIL") ? x.param("reason") : x.kind()));
-            model.segment(segments.get(k), replies, acceptedAfter - marks.get(k)[1]);
+            model.segment(segments.get(k), replies, acceptedAfter - marks.get(k)[1], k + 1 < marks.size(),
+                    k == segments.size() - 1);
         }
-        check(model.stopped() || marks.size() == segments.size(), "server stopped reading early");
+        check(model.stopped() || model.closed() || marks.size() == segments.size(), "server stopped reading early");
         model.finish();
         check(run.result() == model.expectedStatus(), "serve returned " + run.result());
         checkLog(run.log());

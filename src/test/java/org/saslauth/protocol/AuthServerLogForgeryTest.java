@@ -1,5 +1,6 @@
 package org.saslauth.protocol;
 
+import org.saslauth.Log;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;

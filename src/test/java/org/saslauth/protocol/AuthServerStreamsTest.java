@@ -30,7 +30,7 @@ class AuthServerStreamsTest {
     private static final String HELLO = "VERSION\t1\t0\nCPID\t42\n";
 
     private static AuthServer server(Duration failureDelay) {
-        return new AuthServer(new AuthServer.Settings(Mechanisms.parse("PLAIN,LOGIN"),
+        return new AuthServer(new Settings(Mechanisms.parse("PLAIN,LOGIN"),
                 new Credentials(TestServer.STORE, UserNameFormat.AS_IS), failureDelay, 16));
     }
 

@@ -1,5 +1,6 @@
 package org.saslauth.protocol;
 
+import org.saslauth.Log;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.lang.reflect.Field;

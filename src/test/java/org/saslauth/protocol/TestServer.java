@@ -31,8 +31,8 @@ final class TestServer {
 
     private TestServer() {}
 
-    static AuthServer.Settings settings(String mechanisms) {
-        return new AuthServer.Settings(Mechanisms.parse(mechanisms),
+    static Settings settings(String mechanisms) {
+        return new Settings(Mechanisms.parse(mechanisms),
                 new Credentials(STORE, UserNameFormat.AS_IS), Duration.ZERO, 16);
     }
 
@@ -45,10 +45,10 @@ final class TestServer {
         return run(settings(mechanisms), in.toString().getBytes(StandardCharsets.UTF_8));
     }
 
-    static Result run(AuthServer.Settings settings, byte[] input) throws Exception {
+    static Result run(Settings settings, byte[] input) throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         CapturedLog.Run<Integer> run = CapturedLog.capture(
-                () -> new AuthServer(settings).serve(new ByteArrayInputStream(input), out));
+                () -> Inline.server(settings).serve(new ByteArrayInputStream(input), out));
         String text = out.toString(StandardCharsets.UTF_8);
         List<String> all = List.of(text.split("\n", -1));
         int done = all.indexOf("DONE");

@@ -66,10 +66,10 @@ class TranscriptTest {
             }
         }
         var store = PasswdFile.load(Path.of("src/test/resources/transcripts/users.passwd"));
-        var settings = new AuthServer.Settings(Mechanisms.parse(mechanisms),
+        var settings = new Settings(Mechanisms.parse(mechanisms),
                 new Credentials(store, new UserNameFormat(lowercase, realm)), Duration.ZERO, maxPending);
         ByteArrayOutputStream output = new ByteArrayOutputStream();
-        int status = new AuthServer(settings).serve(new ByteArrayInputStream(input.toByteArray()), output);
+        int status = Inline.server(settings).serve(new ByteArrayInputStream(input.toByteArray()), output);
 
         List<String> actual = List.of(output.toString(StandardCharsets.ISO_8859_1).split("\n", -1));
         actual = actual.subList(0, actual.size() - 1); // after the last LF

@@ -1,4 +1,4 @@
-package org.saslauth.protocol;
+package org.saslauth;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,7 +29,7 @@ public final class Log {
             char c = value.charAt(i);
             if (c == '"' || c == '\\') {
                 out.append('\\').append(c);
-            } else if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) || c == '\u2028' || c == '\u2029') {
+            } else if (Text.isControl(c)) {
                 out.append(String.format("\\x%02x", (int) c));
             } else {
                 out.append(c);

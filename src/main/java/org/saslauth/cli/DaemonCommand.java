@@ -1,44 +1,50 @@
-package org.saslauth;
+package org.saslauth.cli;
+
+import static org.saslauth.cli.ServingOption.LOG_FILE;
+import static org.saslauth.cli.ServingOption.LOG_LEVEL;
 
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.saslauth.Log;
 import org.saslauth.daemon.AllowFrom;
-import org.saslauth.daemon.AuthServeBridge;
+import org.saslauth.daemon.AuthHandler;
 import org.saslauth.daemon.Daemon;
 import org.saslauth.daemon.ListenAddress;
 import org.saslauth.daemon.Signals;
 import org.saslauth.daemon.SocketFile;
 import org.saslauth.daemon.UserdbHandler;
-import org.saslauth.protocol.AuthServer;
-import org.saslauth.protocol.Log;
-import org.saslauth.store.CredentialStore;
-import picocli.CommandLine;
+import org.saslauth.protocol.AuthService;
+import org.saslauth.protocol.Scheduler;
+import org.saslauth.protocol.Settings;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Unmatched;
 import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code saslauth daemon}: one long-lived process serving every client of the host on sockets,
- * instead of one helper per smtpd process. Takes the serving options of {@code saslauth} as well.
+ * instead of one helper per smtpd process. Takes the serving options of the {@link ServingOption}
+ * table as well; its own options are command-line only for now.
  */
 @Command(name = "daemon", mixinStandardHelpOptions = true, versionProvider = Version.class, sortOptions = false,
         description = {
             "Serve the protocol on sockets to every client of the host (Postfix, Exim, chasquid,",
-            "doveadm) from one process. Takes every serving option of saslauth as well",
-            "(--passwd-file, --mechanisms, --failure-delay, --log-file, --config...).",
-            "Runs until SIGTERM, which stops accepting, answers what is in flight and exits 0."
+            "doveadm) from one process, with one penalty, one set of users and one pool of",
+            "password checks for all. Takes every serving option of saslauth as well.",
+            "Runs until SIGTERM, which stops accepting, answers what is in flight and exits 0.",
+            "Without --log-file, log lines go to stderr (the journal under systemd)."
         },
         footer = {"", "Exit status:", "  0   stopped by SIGTERM or SIGINT",
             "  2   bad option or option value",
@@ -47,6 +53,9 @@ final class DaemonCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
+
+    /** Where picocli writes the serving options' values. */
+    final Options options = Options.defaults();
 
     @Option(names = "--listen", paramLabel = "ADDRESS",
             description = "unix:PATH or tcp:HOST:PORT; repeatable. Without it, the listening socket given as stdin"
@@ -76,94 +85,87 @@ final class DaemonCommand implements Callable<Integer> {
     int maxConnections = 1000;
 
     @Option(names = "--workers", paramLabel = "N",
-            description = "Threads for user lookups (default: ${DEFAULT-VALUE}).")
+            description = "Threads for password checks and user lookups (default: ${DEFAULT-VALUE}).")
     int workers = Math.max(2, Runtime.getRuntime().availableProcessors());
 
-    @Unmatched
-    List<String> servingArgs = new ArrayList<>();
+    /** What the config file warned about, logged once the log is open. */
+    List<String> configWarnings = List.of();
+
+    private boolean logToFile;
 
     @Override
     public Integer call() {
         PrintWriter err = spec.commandLine().getErr();
-        Saslauth serving = new Saslauth();
-        CommandLine servingLine = new CommandLine(serving);
-        String[] rest = servingArgs.toArray(new String[0]);
+        Daemon.Options daemonOptions;
         try {
-            Saslauth.ConfigFile.apply(servingLine, rest);
-            CommandLine.ParseResult parsed = servingLine.parseArgs(rest);
-            if (parsed.hasSubcommand() || !parsed.unmatched().isEmpty()) {
-                err.println("saslauth daemon: unexpected arguments: " + String.join(" ", rest));
-                return ExitCodes.USAGE;
-            }
-        } catch (CommandLine.ParameterException e) {
-            err.println("saslauth daemon: " + e.getMessage());
-            return ExitCodes.USAGE;
-        } catch (Saslauth.ConfigFile.Invalid e) {
-            err.println("saslauth daemon: " + e.getMessage());
-            return ExitCodes.CONFIG;
-        }
-        if (!java.util.Arrays.asList(Logging.LEVELS).contains(serving.logLevel)) {
-            err.println("saslauth daemon: --log-level must be one of " + String.join(", ", Logging.LEVELS));
-            return ExitCodes.USAGE;
-        }
-        Daemon.Options options;
-        try {
-            options = options();
+            daemonOptions = daemonOptions();
         } catch (IllegalArgumentException e) {
             err.println("saslauth daemon: " + e.getMessage());
             return ExitCodes.USAGE;
         }
-        if (serving.logFile != null) {
+        Path logFile = options.path(LOG_FILE);
+        if (logFile != null) {
             logToFile = true;
             try {
-                Logging.toFile(serving.logFile, serving.logLevel);
+                Logging.toFile(logFile, options.string(LOG_LEVEL));
             } catch (IOException e) {
-                err.println("saslauth daemon: cannot open log file " + serving.logFile + ": " + e.getMessage());
+                err.println("saslauth daemon: cannot open log file " + logFile + ": " + e.getMessage());
                 return ExitCodes.CONFIG;
             }
         } else {
-            Logging.toTerminal(serving.logLevel); // stderr: the journal under systemd
+            Logging.toTerminal(options.string(LOG_LEVEL)); // stderr: the journal under systemd
         }
         var log = Log.LOG;
-        AuthServer.Settings settings;
-        CredentialStore store = CredentialStore.NONE;
         try {
-            settings = serving.settings();
-            if (serving.store.passwdFile != null) {
-                store = serving.store.open(); // the one settings() opened
+            for (String warning : configWarnings) {
+                log.warn(warning);
             }
-        } catch (Saslauth.StartupError e) {
-            return cannotStart(err, e.getMessage());
+            Settings settings;
+            try {
+                settings = Saslauth.settings(options);
+            } catch (StartupError e) {
+                return cannotStart(err, e.getMessage());
+            }
+            if (settings.mechanisms().contains("OREORE")) {
+                log.warn("OREORE is enabled: any client can log in as any user name without a password");
+            }
+            ThreadPoolExecutor checks = new ThreadPoolExecutor(workers, workers, 60, TimeUnit.SECONDS,
+                    new LinkedBlockingQueue<>(10_000), threads("saslauth-check", 0));
+            checks.allowCoreThreadTimeOut(true);
+            // End of input waits for held FAILs there: a thread while a connection drains, few at once.
+            ExecutorService finisher = Executors.newCachedThreadPool(threads("saslauth-finish", 256 * 1024));
+            AuthService service = new AuthService(settings, Scheduler.system(), checks);
+            CountDownLatch stop = new CountDownLatch(1);
+            Signals.onStop(stop::countDown);
+            Daemon daemon;
+            try {
+                daemon = Daemon.bind(daemonOptions, new AuthHandler(service, finisher),
+                        new UserdbHandler(settings.credentials(), checks), AuthHandler.FINISH.plusSeconds(1), stop);
+            } catch (SocketFile.Unusable e) {
+                return cannotStart(err, e.getMessage());
+            } catch (IOException e) {
+                return cannotStart(err, e.toString());
+            }
+            log.debug("serving {}", settings.mechanisms());
+            daemon.serveUntilStopped();
+            checks.shutdown();
+            finisher.shutdown();
+            return ExitCodes.OK;
+        } catch (RuntimeException e) {
+            log.error("internal error", e);
+            return ExitCodes.SOFTWARE;
+        } finally {
+            Logging.flush();
         }
-        if (settings.mechanisms().contains("OREORE")) {
-            log.warn("OREORE is enabled: any client can log in as any user name without a password");
-        }
+    }
+
+    private static ThreadFactory threads(String name, long stackSize) {
         AtomicInteger n = new AtomicInteger();
-        ThreadPoolExecutor pool = new ThreadPoolExecutor(workers, workers, 60, TimeUnit.SECONDS,
-                new LinkedBlockingQueue<>(10_000), r -> {
-                    Thread t = new Thread(r, "saslauth-worker-" + n.incrementAndGet());
-                    t.setDaemon(true);
-                    return t;
-                });
-        pool.allowCoreThreadTimeOut(true);
-        // A stop waits for the longest a FAIL may be held back (the penalty caps it at 5s), and a second.
-        Duration drain = (settings.penalty() ? Duration.ofSeconds(5) : settings.failureDelay()).plusSeconds(1);
-        CountDownLatch stop = new CountDownLatch(1);
-        Signals.onStop(stop::countDown);
-        Daemon daemon;
-        try {
-            daemon = Daemon.bind(options, new AuthServeBridge(settings),
-                    new UserdbHandler(settings.credentials(), store, pool), drain, stop);
-        } catch (SocketFile.Unusable e) {
-            return cannotStart(err, e.getMessage());
-        } catch (IOException e) {
-            return cannotStart(err, e.toString());
-        }
-        log.debug("serving {}", settings.mechanisms());
-        daemon.serveUntilStopped();
-        pool.shutdown();
-        Logging.flush();
-        return ExitCodes.OK;
+        return r -> {
+            Thread t = new Thread(null, r, name + "-" + n.incrementAndGet(), stackSize);
+            t.setDaemon(true);
+            return t;
+        };
     }
 
     /** Logs why (to the log file, or to stderr when there is none) and tells the terminal too. */
@@ -176,18 +178,16 @@ final class DaemonCommand implements Callable<Integer> {
         return ExitCodes.CONFIG;
     }
 
-    private boolean logToFile;
-
-    private Daemon.Options options() {
+    private Daemon.Options daemonOptions() {
         List<ListenAddress> addresses = new ArrayList<>();
         for (String l : listen) {
             for (String one : l.split(",")) {
-                addresses.add(parse(one.strip()));
+                addresses.add(ListenAddress.parse(one.strip()));
             }
         }
         Path userdb = null;
         if (userdbListen != null) {
-            if (!(parse(userdbListen) instanceof ListenAddress.Unix u)) {
+            if (!(ListenAddress.parse(userdbListen) instanceof ListenAddress.Unix u)) {
                 throw new IllegalArgumentException("--userdb-listen takes unix:PATH only");
             }
             userdb = u.path();
@@ -201,9 +201,5 @@ final class DaemonCommand implements Callable<Integer> {
         SocketFile.Access access = new SocketFile.Access(SocketFile.parseMode(socketMode), socketUser, socketGroup);
         return new Daemon.Options(addresses, access, allowFrom == null ? null : AllowFrom.parse(allowFrom),
                 userdb, maxConnections, true);
-    }
-
-    private static ListenAddress parse(String value) {
-        return ListenAddress.parse(value);
     }
 }

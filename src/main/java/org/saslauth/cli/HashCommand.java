@@ -1,4 +1,4 @@
-package org.saslauth;
+package org.saslauth.cli;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -27,7 +27,7 @@ final class HashCommand implements Callable<Integer> {
 
     @Option(names = {"-s", "--scheme"}, paramLabel = "SCHEME", defaultValue = PasswordSchemes.DEFAULT,
             description = "Password scheme (default: ${DEFAULT-VALUE}), optionally with .B64 or .HEX:"
-                + " ${COMPLETION-CANDIDATES}.", completionCandidates = Schemes.class)
+                + " ${COMPLETION-CANDIDATES}.", completionCandidates = HashableSchemes.class)
     String scheme;
 
     @Option(names = {"-r", "--rounds"}, paramLabel = "N",
@@ -47,7 +47,7 @@ final class HashCommand implements Callable<Integer> {
     InputStream stdin = System.in;
 
     /** The scheme names for {@code --help}. */
-    static final class Schemes implements Iterable<String> {
+    static final class HashableSchemes implements Iterable<String> {
         @Override
         public java.util.Iterator<String> iterator() {
             return PasswordSchemes.hashable().iterator();

@@ -1,4 +1,4 @@
-package org.saslauth;
+package org.saslauth.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

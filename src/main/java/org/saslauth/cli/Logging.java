@@ -1,4 +1,4 @@
-package org.saslauth;
+package org.saslauth.cli;
 
 import java.io.FileOutputStream;
 import java.io.IOException;

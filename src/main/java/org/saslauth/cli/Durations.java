@@ -1,24 +1,18 @@
-package org.saslauth;
+package org.saslauth.cli;
 
 import java.time.Duration;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
 
 /**
  * {@code 2s}, {@code 500ms}, {@code 1.5s}, {@code 0}; a bare number is seconds, as in Dovecot.
  * Never negative, at most an hour; the options that take one set their own, lower, limits.
  */
-final class Durations implements ITypeConverter<Duration> {
+final class Durations {
 
     private static final Pattern DURATION = Pattern.compile("([0-9]{1,7})(\\.[0-9]{1,9})?\\s*(ms|s)?");
-
-    @Override
-    public Duration convert(String value) {
-        return parse(value);
-    }
 
     static Duration parse(String value) {
         Matcher m = DURATION.matcher(value.strip().toLowerCase(Locale.ROOT));

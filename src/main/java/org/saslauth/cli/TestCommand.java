@@ -1,17 +1,14 @@
-package org.saslauth;
+package org.saslauth.cli;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.saslauth.mech.Credentials;
 import org.saslauth.store.CredentialStore;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -29,12 +26,8 @@ final class TestCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Mixin
-    StoreOptions store = new StoreOptions();
-
-    @Option(names = "--config", paramLabel = "FILE",
-            description = "Read options from the server's properties file.")
-    Path config;
+    /** Where picocli writes the table options that {@code test} takes (passwd file, name rules, config). */
+    final Options options = Options.defaults();
 
     @Parameters(paramLabel = "USER", description = "The user name, as a client would send it.")
     String user;
@@ -48,12 +41,12 @@ final class TestCommand implements Callable<Integer> {
         Logging.toTerminal("warn");
         CredentialStore credentialStore;
         try {
-            credentialStore = store.open();
-        } catch (Saslauth.StartupError e) {
+            credentialStore = Stores.open(options);
+        } catch (StartupError e) {
             err.println("saslauth test: " + e.getMessage());
             return ExitCodes.CONFIG;
         }
-        Credentials credentials = new Credentials(credentialStore, store.format());
+        Credentials credentials = new Credentials(credentialStore, Stores.format(options));
         Optional<String> name = credentials.canonical(user.getBytes(StandardCharsets.UTF_8));
         if (name.isEmpty()) {
             out.println("auth failed: invalid user name");

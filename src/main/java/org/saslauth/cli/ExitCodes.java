@@ -1,4 +1,4 @@
-package org.saslauth;
+package org.saslauth.cli;
 
 /** Every exit status of every command, as documented in README.md and {@code --help}. */
 final class ExitCodes {
@@ -11,8 +11,6 @@ final class ExitCodes {
     static final int USAGE = 2;
     /** The configuration cannot be used: config file, passwd file or log file. */
     static final int CONFIG = 3;
-    /** The client speaks a protocol version other than 1. */
-    static final int PROTOCOL = org.saslauth.protocol.AuthServer.UNSUPPORTED_VERSION;
     /** Reading or writing failed, or an unexpected internal error. */
     static final int SOFTWARE = 5;
 

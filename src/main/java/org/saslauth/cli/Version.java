@@ -1,4 +1,4 @@
-package org.saslauth;
+package org.saslauth.cli;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,4 +1,4 @@
-package org.saslauth;
+package org.saslauth.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -6,20 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 
 /** {@code --username-format} and {@code --default-realm} as the command line gives them. */
 class StoreOptionsTest {
-
-    @Command
-    static final class Holder implements Runnable {
-        @Mixin
-        StoreOptions store = new StoreOptions();
-
-        @Override
-        public void run() {}
-    }
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', nullValues = "-", value = {
@@ -33,16 +22,17 @@ class StoreOptionsTest {
         "--username-format=lowercase --default-realm=Example.org | Bob | bob@example.org",
     })
     void namesAreFormattedAsConfigured(String args, String sent, String expected) {
-        Holder holder = new Holder();
-        int status = new CommandLine(holder).execute(args == null ? new String[0] : args.split(" "));
-        assertEquals(0, status);
-        assertEquals(expected, holder.store.format().apply(sent));
+        String[] words = args == null ? new String[0] : args.split(" ");
+        CommandLine cl = Saslauth.commandLine();
+        cl.parseArgs(words);
+        assertEquals(expected, Stores.format(((Saslauth) cl.getCommand()).options).apply(sent));
+        assertEquals(expected, Stores.format(ServingArgs.parse(words)).apply(sent), "the fast path agrees");
     }
 
     @ParameterizedTest(name = "{0}")
     @CsvSource({"--username-format=upper", "--username-format=%Uu"})
     void otherFormatsAreRefused(String arg) {
-        CommandLine cl = new CommandLine(new Holder());
+        CommandLine cl = Saslauth.commandLine();
         cl.setErr(new java.io.PrintWriter(new java.io.StringWriter()));
         assertNotEquals(0, cl.execute(arg));
     }

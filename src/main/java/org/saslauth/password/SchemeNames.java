@@ -7,7 +7,7 @@ import java.util.Optional;
  * Dovecot's scheme names and what each one is. An entry is made when a name is looked up, so that
  * loading a passwd file touches only the schemes it uses.
  */
-final class Schemes {
+final class SchemeNames {
 
     /** Every name {@code saslauth hash} can make, in the order {@code --help} shows them. */
     static final List<String> HASHABLE = List.of(
@@ -18,7 +18,7 @@ final class Schemes {
             "SCRAM-SHA-256", "SCRAM-SHA-1", "CRAM-MD5", "HMAC-MD5", "DIGEST-MD5",
             "PLAIN", "CLEAR", "CLEARTEXT");
 
-    private Schemes() {}
+    private SchemeNames() {}
 
     /** The scheme of an upper-case name without encoding suffix. */
     static Optional<Scheme> lookup(String name) {

@@ -1,0 +1,144 @@
+package org.saslauth.cli;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.StringReader;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * {@code --config FILE}: option values from a properties file, under the command line's. The
+ * keys are the long option names of {@link ServingOption} ({@code passwd-file = /etc/...}).
+ * Only a regular file (or a link to one) of at most {@link #MAX_SIZE} bytes of UTF-8 is read,
+ * so that a device, a FIFO or a huge file can neither hang nor exhaust a helper. A key given
+ * twice is taken from its last line, as Dovecot's configuration does, and warned about.
+ */
+final class ConfigFile {
+
+    /** Far above any real configuration. */
+    static final int MAX_SIZE = 64 * 1024;
+
+    /** A config file that cannot be used. */
+    static final class Invalid extends Exception {
+        Invalid(String message) {
+            super(message);
+        }
+    }
+
+    /** The values by key, stripped, and the warnings to log once logging is set up. */
+    record Contents(Map<ServingOption, String> values, List<String> warnings) {}
+
+    private ConfigFile() {}
+
+    /** Reads and checks the file. */
+    static Contents read(Path path) throws Invalid {
+        List<String> duplicates = new ArrayList<>();
+        Map<String, String> raw = readRaw(path, duplicates);
+        Map<ServingOption, String> values = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : raw.entrySet()) {
+            ServingOption option = ServingOption.named(e.getKey());
+            if (option == null || option == ServingOption.CONFIG) {
+                throw new Invalid("config file " + path + ": unknown key '" + Printable.of(e.getKey()) + "'");
+            }
+            values.put(option, e.getValue());
+        }
+        List<String> warnings = new ArrayList<>();
+        for (String key : duplicates) {
+            warnings.add("config file " + path + ": '" + key + "' is set more than once; the last line wins");
+        }
+        return new Contents(values, warnings);
+    }
+
+    /**
+     * The file's keys and stripped values, whatever the keys, for what must be found before
+     * the file is checked (the log file that is to report the check).
+     */
+    static Map<String, String> readRaw(Path path) throws Invalid {
+        return readRaw(path, new ArrayList<>());
+    }
+
+    private static Map<String, String> readRaw(Path path, List<String> duplicates) throws Invalid {
+        byte[] bytes;
+        try {
+            BasicFileAttributes a = Files.readAttributes(path, BasicFileAttributes.class);
+            if (!a.isRegularFile()) {
+                throw new Invalid("config file " + path + " is not a regular file");
+            }
+            if (a.size() > MAX_SIZE) {
+                throw new Invalid("config file " + path + " is larger than " + MAX_SIZE + " bytes");
+            }
+            try (InputStream in = Files.newInputStream(path)) {
+                bytes = in.readNBytes(MAX_SIZE + 1);
+            }
+        } catch (IOException e) {
+            throw new Invalid("cannot read config file " + path + ": " + describe(e));
+        }
+        if (bytes.length > MAX_SIZE) {
+            throw new Invalid("config file " + path + " is larger than " + MAX_SIZE + " bytes");
+        }
+        String text;
+        try {
+            text = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            throw new Invalid("config file " + path + " is not UTF-8");
+        }
+        if (text.startsWith("\uFEFF")) {
+            text = text.substring(1);
+        }
+        Properties props = new Properties() {
+            @Override
+            public synchronized Object put(Object key, Object value) {
+                Object old = super.put(key, value);
+                if (old != null) {
+                    duplicates.add((String) key);
+                }
+                return old;
+            }
+        };
+        try {
+            props.load(new StringReader(text));
+        } catch (IOException | IllegalArgumentException e) { // a malformed unicode escape
+            throw new Invalid("cannot read config file " + path + ": " + e.getMessage());
+        }
+        Map<String, String> raw = new LinkedHashMap<>();
+        for (String key : props.stringPropertyNames()) {
+            raw.put(key, props.getProperty(key).strip());
+        }
+        return raw;
+    }
+
+    private static String describe(IOException e) {
+        if (e instanceof java.nio.file.NoSuchFileException) {
+            return "no such file";
+        }
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied";
+        }
+        return e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
+    }
+
+    /** A key as it may appear in a message: printable ASCII, at most 64 characters. */
+    static final class Printable {
+        static String of(String s) {
+            StringBuilder b = new StringBuilder();
+            for (int i = 0; i < s.length() && i < 64; i++) {
+                char c = s.charAt(i);
+                b.append(c >= 0x20 && c < 0x7f ? c : '?');
+            }
+            return b.toString();
+        }
+    }
+}

@@ -1,0 +1,59 @@
+package org.saslauth.cli;
+
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.IGetter;
+import picocli.CommandLine.Model.ISetter;
+import picocli.CommandLine.Model.OptionSpec;
+
+/**
+ * picocli's model of the {@link ServingOption} table, for the commands that take its options:
+ * help, usage errors, the config file as picocli's default values, and the manual all come
+ * from it. Only the slow path builds it: a plain serving command line never does.
+ */
+final class OptionTable {
+
+    private OptionTable() {}
+
+    /**
+     * Adds the table's options to {@code spec}, writing their values into {@code into}.
+     *
+     * @param forTest only those that {@code saslauth test} takes
+     */
+    static void addTo(CommandSpec spec, Options into, boolean forTest) {
+        for (ServingOption option : ServingOption.values()) {
+            if (forTest && !option.applies.test()) {
+                continue;
+            }
+            ISetter setter = new ISetter() {
+                @Override
+                @SuppressWarnings("unchecked")
+                public <T> T set(T value) {
+                    Object old = into.get(option);
+                    into.set(option, value);
+                    return (T) old;
+                }
+            };
+            IGetter getter = new IGetter() {
+                @Override
+                @SuppressWarnings("unchecked")
+                public <T> T get() {
+                    return (T) into.get(option);
+                }
+            };
+            ITypeConverter<Object> converter = value -> option.type.convert(value);
+            OptionSpec.Builder b = OptionSpec.builder("--" + option.longName)
+                    .paramLabel(option.label)
+                    .type(option.type.javaType)
+                    .arity("1")
+                    .converters(converter)
+                    .description(option.description)
+                    .getter(getter)
+                    .setter(setter);
+            if (option.defaultValue != null) {
+                b.defaultValue(option.defaultValue);
+            }
+            spec.addOption(b.build());
+        }
+    }
+}

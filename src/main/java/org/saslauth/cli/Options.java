@@ -1,0 +1,68 @@
+package org.saslauth.cli;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.Map;
+
+/** The values of the {@link ServingOption}s of one command line, defaults included. */
+final class Options {
+
+    private final Map<ServingOption, Object> values = new EnumMap<>(ServingOption.class);
+
+    /** Every option at its default. */
+    static Options defaults() {
+        Options o = new Options();
+        for (ServingOption option : ServingOption.values()) {
+            o.set(option, option.defaultValue == null ? null : option.type.convert(option.defaultValue));
+        }
+        return o;
+    }
+
+    void set(ServingOption option, Object value) {
+        values.put(option, value);
+    }
+
+    Object get(ServingOption option) {
+        return values.get(option);
+    }
+
+    Path path(ServingOption option) {
+        return (Path) values.get(option);
+    }
+
+    String string(ServingOption option) {
+        return (String) values.get(option);
+    }
+
+    Duration duration(ServingOption option) {
+        return (Duration) values.get(option);
+    }
+
+    int count(ServingOption option) {
+        return (Integer) values.get(option);
+    }
+
+    boolean bool(ServingOption option) {
+        return (Boolean) values.get(option);
+    }
+
+    ServingOption.NameFormat nameFormat() {
+        return (ServingOption.NameFormat) values.get(ServingOption.USERNAME_FORMAT);
+    }
+
+    @Override
+    public boolean equals(Object other) {
+        return other instanceof Options o && values.equals(o.values);
+    }
+
+    @Override
+    public int hashCode() {
+        return values.hashCode();
+    }
+
+    @Override
+    public String toString() {
+        return values.toString();
+    }
+}

@@ -1,0 +1,88 @@
+package org.saslauth.protocol;
+
+import java.time.Duration;
+import java.util.concurrent.Executor;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What every connection of one process shares: the settings, the per-address penalty and rate
+ * limits, the clock and timer for delayed replies, and the executor that runs exchange steps
+ * (password checks) off the thread that reads the connection. A spawn-mode helper has one
+ * connection; a daemon has many and one of these.
+ */
+public final class AuthService {
+
+    /**
+     * A step that has waited this long for a worker is answered with a temporary failure
+     * instead: its reply would come too close to Postfix's 10-second limit.
+     */
+    public static final Duration MAX_QUEUE_WAIT = Duration.ofSeconds(5);
+
+    final Settings settings;
+    final Scheduler scheduler;
+    final Executor checks;
+    final Penalty penalty = new Penalty();
+    final AddressRates addressRates;
+    final long pid = ProcessHandle.current().pid();
+
+    /**
+     * @param checks runs exchange steps; it may throw {@link java.util.concurrent.RejectedExecutionException}
+     *     when full, which the client sees as a temporary failure
+     */
+    public AuthService(Settings settings, Scheduler scheduler, Executor checks) {
+        this.settings = settings;
+        this.scheduler = scheduler;
+        this.checks = checks;
+        this.addressRates = new AddressRates(settings.maxAuthRate());
+    }
+
+    /** Workers of a spawn-mode helper: Postfix has one exchange in flight per smtpd. */
+    static final int SPAWN_WORKERS = 4;
+
+    /**
+     * For a spawn-mode helper: {@value #SPAWN_WORKERS} worker threads, made when first needed
+     * and gone after a while idle, so that up to that many password checks in flight on the
+     * one connection never wait for each other; more wait in line, in order.
+     */
+    public static AuthService forOneConnection(Settings settings) {
+        return new AuthService(settings, Scheduler.system(), new LazyPool(SPAWN_WORKERS));
+    }
+
+    /** A new connection, whose replies go to {@code out}; call {@link AuthConnection#start()}. */
+    public AuthConnection connect(ReplyChannel out) {
+        return new AuthConnection(this, out);
+    }
+
+    public Settings settings() {
+        return settings;
+    }
+
+    /** A thread pool made at its first task: a helper that only ever serves OREORE makes none. */
+    private static final class LazyPool implements Executor {
+        private final int max;
+        private ThreadPoolExecutor pool;
+
+        LazyPool(int max) {
+            this.max = max;
+        }
+
+        @Override
+        public void execute(Runnable task) {
+            pool().execute(task);
+        }
+
+        private synchronized ThreadPoolExecutor pool() {
+            if (pool == null) {
+                pool = new ThreadPoolExecutor(max, max, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+                    Thread t = new Thread(r, "saslauth-check");
+                    t.setDaemon(true);
+                    return t;
+                });
+                pool.allowCoreThreadTimeOut(true);
+            }
+            return pool;
+        }
+    }
+}

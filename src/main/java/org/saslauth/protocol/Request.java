@@ -1,0 +1,105 @@
+package org.saslauth.protocol;
+
+import java.util.Optional;
+
+/**
+ * A line from the client, parsed: the engine's view of the wire, so that nothing after parsing
+ * reads fields by position.
+ *
+ * <pre>
+ * VERSION major minor
+ * CPID pid
+ * AUTH id MECH param... [resp=base64]
+ * CONT id base64
+ * </pre>
+ */
+sealed interface Request {
+
+    /** {@code VERSION}: only the major version matters. */
+    record Version(String major) implements Request {}
+
+    /** {@code CPID}: the client's process id, for the log only. */
+    record Cpid(String pid) implements Request {}
+
+    /**
+     * {@code AUTH}: a new exchange.
+     *
+     * @param rip the client's address, unescaped; empty when not sent
+     * @param response the initial response as sent (base64), absent without {@code resp}
+     */
+    record Auth(String id, String mechanism, String rip, Optional<String> response) implements Request {}
+
+    /** {@code CONT}: the client's answer to a challenge, base64 as sent. */
+    record Cont(String id, String response) implements Request {}
+
+    /**
+     * An {@code AUTH} or {@code CONT} that cannot be served.
+     *
+     * @param id the request's id when it has a valid one, which then gets a FAIL
+     * @param what what is wrong, for the log
+     */
+    record Malformed(String command, Optional<String> id, String what, int idLength) implements Request {}
+
+    /** Any other line: only its first word, when it is one, and its length reach the log. */
+    record Unknown(String command, int length) implements Request {}
+
+    /** Parses one line (without its LF). */
+    static Request parse(String line) {
+        int tab = line.indexOf('\t');
+        String command = tab < 0 ? line : line.substring(0, tab);
+        switch (command) {
+            case "AUTH": {
+                String[] f = line.split("\t", -1);
+                if (f.length < 2 || !validId(f[1])) {
+                    return new Request.Malformed(command, Optional.empty(), "AUTH with an invalid id",
+                            f.length < 2 ? 0 : f[1].length());
+                }
+                if (f.length < 3) {
+                    return new Request.Malformed(command, Optional.of(f[1]), "AUTH without mechanism", f[1].length());
+                }
+                String rip = "";
+                String resp = null;
+                for (int i = 3; i < f.length; i++) {
+                    String p = f[i];
+                    if (p.startsWith("rip=")) {
+                        rip = Escaping.unescape(p.substring(4));
+                    } else if (p.startsWith("resp=")) {
+                        resp = p.substring(5);
+                    }
+                }
+                return new Request.Auth(f[1], f[2], rip, Optional.ofNullable(resp));
+            }
+            case "CONT": {
+                String[] f = line.split("\t", -1);
+                if (f.length < 2 || !validId(f[1])) {
+                    return new Request.Malformed(command, Optional.empty(), "CONT with an invalid id",
+                            f.length < 2 ? 0 : f[1].length());
+                }
+                return new Request.Cont(f[1], f.length > 2 ? f[2] : "");
+            }
+            case "VERSION": {
+                String[] f = line.split("\t", 3);
+                return new Request.Version(f.length < 2 ? "" : f[1]);
+            }
+            case "CPID":
+                return new Request.Cpid(tab < 0 ? "" : line.substring(tab + 1));
+            default:
+                return new Request.Unknown(command, line.length());
+        }
+    }
+
+    /** An id is an unsigned 32-bit decimal number, as in Dovecot. */
+    static boolean validId(String id) {
+        int n = id.length();
+        if (n == 0 || n > 10) {
+            return false;
+        }
+        for (int i = 0; i < n; i++) {
+            char c = id.charAt(i);
+            if (c < '0' || c > '9') {
+                return false;
+            }
+        }
+        return n < 10 || Long.parseLong(id) <= 0xFFFF_FFFFL;
+    }
+}

@@ -1,0 +1,32 @@
+package org.saslauth.protocol;
+
+import java.time.Duration;
+import org.saslauth.mech.Credentials;
+import org.saslauth.mech.Mechanisms;
+
+/**
+ * What the engine needs to know; see the command-line options of the same names.
+ *
+ * @param maxAuthRate AUTH requests a second allowed on one connection and from one client
+ *     address; 0 for no limit
+ */
+public record Settings(Mechanisms mechanisms, Credentials credentials, Duration failureDelay,
+        int maxPending, boolean penalty, int maxAuthRate) {
+
+    /** Settings with no per-address penalty and no rate limit. */
+    public Settings(Mechanisms mechanisms, Credentials credentials, Duration failureDelay, int maxPending) {
+        this(mechanisms, credentials, failureDelay, maxPending, false, 0);
+    }
+
+    public Settings {
+        if (maxPending < 1) {
+            throw new IllegalArgumentException("maxPending must be at least 1");
+        }
+        if (failureDelay.isNegative()) {
+            throw new IllegalArgumentException("failure delay must not be negative");
+        }
+        if (maxAuthRate < 0) {
+            throw new IllegalArgumentException("maxAuthRate must not be negative");
+        }
+    }
+}

@@ -1,0 +1,151 @@
+package org.saslauth.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.TreeSet;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import picocli.CommandLine;
+
+/** The fast serving path must read a command line exactly as picocli does, or leave it alone. */
+class ServingArgsTest {
+
+    @TempDir
+    Path dir;
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "",
+        "--passwd-file users.passwd",
+        "--passwd-file=users.passwd --failure-delay 0 --mechanisms PLAIN,LOGIN,OREORE",
+        "--failure-delay 500ms --max-pending 7 --log-file /tmp/x.log --log-level debug",
+        "--username-format lowercase --default-realm example.org --passwd-file p",
+        "--username-format=%Lu",
+        "--max-auth-rate 0 --auth-penalty false",
+        "--auth-penalty=true --max-auth-rate=5",
+        "--passwd-file p --auth-penalty FALSE --failure-delay 1s",
+    })
+    void readsLikePicocli(String line) {
+        String[] args = line.isEmpty() ? new String[0] : line.split(" ");
+        Options fast = ServingArgs.parse(args);
+        assertNotNull(fast);
+        assertEquals(picocli(args), fast);
+    }
+
+    @Test
+    void valuesLandWhereTheyBelong() {
+        Options o = ServingArgs.parse(new String[] {"--max-pending", "7", "--failure-delay", "1.5s",
+            "--username-format", "lowercase", "--auth-penalty", "false"});
+        assertEquals(7, o.count(ServingOption.MAX_PENDING));
+        assertEquals(java.time.Duration.ofMillis(1500), o.duration(ServingOption.FAILURE_DELAY));
+        assertEquals(ServingOption.NameFormat.LOWERCASE, o.nameFormat());
+        assertEquals(false, o.bool(ServingOption.AUTH_PENALTY));
+        assertEquals(100, o.count(ServingOption.MAX_AUTH_RATE), "a default");
+        assertEquals("PLAIN,LOGIN", o.string(ServingOption.MECHANISMS), "a default");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "--help", "-h", "--version", "hash", "test --passwd-file p", "--passwd-file",
+        "--max-pending x", "--max-pending 010", "--failure-delay soon", "--username-format upper",
+        "--passwd-file a --passwd-file b", "--no-such-option 1", "@args.txt", "--passwd-file --log-file",
+        "--config /nonexistent/saslauth.properties", "--auth-penalty", "--auth-penalty off", "--no-auth-penalty",
+        "--log-level loud", "--max-pending +5",
+    })
+    void leavesEverythingElseToPicocli(String line) {
+        assertNull(ServingArgs.parse(line.split(" ")));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "--max-pending x", "--max-pending 010", "--failure-delay soon", "--username-format upper",
+        "--log-level loud", "--auth-penalty off", "--max-pending +5",
+    })
+    void valuesTheFastPathRefusesPicocliRefusesToo(String line) {
+        CommandLine cl = Saslauth.commandLine();
+        cl.setErr(new java.io.PrintWriter(new java.io.StringWriter()));
+        assertEquals(ExitCodes.USAGE, cl.execute(line.split(" ")));
+    }
+
+    @Test
+    void configFileUnderTheCommandLine() throws IOException {
+        Path config = dir.resolve("saslauth.properties");
+        Files.writeString(config, "passwd-file = /etc/users\nfailure-delay = 1s \nlog-level = warn\n");
+        String[] args = {"--config", config.toString(), "--log-level", "debug"};
+        Options fast = ServingArgs.parse(args);
+        assertNotNull(fast);
+        assertEquals(picocli(args), fast);
+        assertEquals("debug", fast.string(ServingOption.LOG_LEVEL));
+        assertEquals(Path.of("/etc/users"), fast.path(ServingOption.PASSWD_FILE));
+    }
+
+    @Test
+    void unknownConfigKeyIsPicocliError() throws IOException {
+        Path config = dir.resolve("bad.properties");
+        Files.writeString(config, "passwd-fiel = /etc/users\n");
+        assertNull(ServingArgs.parse(new String[] {"--config", config.toString()}));
+    }
+
+    @Test
+    void configFileCanTurnThePenaltyOff() throws IOException {
+        Path config = dir.resolve("saslauth.properties");
+        Files.writeString(config, "auth-penalty = false\nmax-auth-rate = 0\n");
+        String[] args = {"--config", config.toString()};
+        Options fast = ServingArgs.parse(args);
+        assertEquals(picocli(args), fast);
+        assertEquals(false, fast.bool(ServingOption.AUTH_PENALTY));
+        assertEquals(true, ServingArgs.parse(new String[0]).bool(ServingOption.AUTH_PENALTY), "on by default");
+    }
+
+    @Test
+    void findLooksAfterSubcommandsAndInTheConfigFile() throws IOException {
+        Path config = dir.resolve("saslauth.properties");
+        Files.writeString(config, "log-file = /var/log/x.log\n");
+        assertEquals("/var/log/x.log", ServingArgs.find(new String[] {"test", "--config", config.toString(), "bob"},
+                ServingOption.LOG_FILE));
+        assertEquals("/tmp/y", ServingArgs.find(new String[] {"--config=" + config, "--log-file=/tmp/y"},
+                ServingOption.LOG_FILE));
+        assertNull(ServingArgs.find(new String[] {"--log-file"}, ServingOption.LOG_FILE));
+    }
+
+    /** Every table option is in picocli's model, once, and nothing else is. */
+    @Test
+    void picocliHasEveryOptionOfTheTable() {
+        Set<String> model = new TreeSet<>();
+        for (var o : Saslauth.commandLine().getCommandSpec().options()) {
+            if (!o.usageHelp() && !o.versionHelp()) {
+                model.add(o.longestName().replaceFirst("^--", ""));
+            }
+        }
+        Set<String> table = new TreeSet<>();
+        for (ServingOption o : ServingOption.values()) {
+            table.add(o.longName);
+        }
+        assertEquals(table, model);
+    }
+
+    private static Options picocli(String[] args) {
+        CommandLine cl = Saslauth.commandLine();
+        Saslauth root = cl.getCommand();
+        String config = ServingArgs.find(args, ServingOption.CONFIG);
+        if (config != null) {
+            try {
+                var contents = ConfigFile.read(Path.of(config));
+                cl.setDefaultValueProvider(spec -> spec instanceof CommandLine.Model.OptionSpec o
+                        ? contents.values().get(ServingOption.named(o.longestName().substring(2))) : null);
+            } catch (ConfigFile.Invalid e) {
+                throw new AssertionError(e);
+            }
+        }
+        cl.parseArgs(args);
+        return root.options;
+    }
+}
