@@ -65,11 +65,16 @@ final class CryptHashes implements Scheme {
                 || SHA2_CRYPT.matcher(hash).matches()) {
             byte[] stored = hash.getBytes(StandardCharsets.US_ASCII);
             return password -> {
+                // commons-codec's SHA-crypt zeroes the key it is given: hand it a copy, so that the
+                // caller's password is intact for the penalty's guess digest, and wipe the copy.
+                byte[] key = password.clone();
                 String made;
                 try {
-                    made = Crypt.crypt(password, hash);
+                    made = Crypt.crypt(key, hash);
                 } catch (IllegalArgumentException e) {
                     return false;
+                } finally {
+                    java.util.Arrays.fill(key, (byte) 0);
                 }
                 return MessageDigest.isEqual(made.getBytes(StandardCharsets.US_ASCII), stored);
             };
