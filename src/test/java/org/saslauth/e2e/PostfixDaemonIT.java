@@ -93,7 +93,29 @@ class PostfixDaemonIT {
         DaemonIT.awaitLog(daemon, "auth ok: rip=127.0.0.1 mech=LOGIN user=\"carol\"");
     }
 
+    /** Two sessions at once are two smtpd processes: the penalty of one daemon sees them both. */
     @Order(2)
+    @Test
+    void thePenaltyFollowsAClientAcrossSmtpdProcesses() throws IOException {
+        try (SmtpClient a = session(); SmtpClient b = session()) {
+            for (String guess : List.of("guess-1", "guess-2")) {
+                Reply r = a.send("AUTH PLAIN " + plain("alice", guess));
+                assertEquals(535, r.code(), context(r));
+                assertTrue(r.elapsed().toMillis() < 1900, "no penalty yet: " + r);
+            }
+            Reply third = b.send("AUTH PLAIN " + plain("alice", "guess-3"));
+            assertEquals(535, third.code(), context(third));
+            assertTrue(third.elapsed().toMillis() >= 1900,
+                    "the third failure from 127.0.0.1, in another smtpd, waits a second more: " + third);
+            Reply ok = a.send("AUTH PLAIN " + plain("alice", "alice-password"));
+            assertEquals(235, ok.code(), context(ok)); // and forgives the address
+        }
+        long smtpds = postfix.maillog().lines().filter(l -> l.contains("SASL PLAIN authentication failed"))
+                .map(l -> l.replaceAll(".*postfix/smtpd\\[(\\d+)\\].*", "$1")).distinct().count();
+        assertTrue(smtpds >= 2, "the failures came through " + smtpds + " smtpd process(es)");
+    }
+
+    @Order(3)
     @Test
     void aHundredSmtpSessionsAtOnce() throws Exception {
         int n = 100;
@@ -120,7 +142,7 @@ class PostfixDaemonIT {
         assertEquals(oksBefore + n, daemon.count("auth ok: "));
     }
 
-    @Order(3)
+    @Order(4)
     @Test
     void sigtermDuringAnExchangeAnswersItAndSmtpdReconnectsToTheNextDaemon() throws Exception {
         try (SmtpClient smtp = session()) {
@@ -144,7 +166,7 @@ class PostfixDaemonIT {
         }
     }
 
-    @Order(4)
+    @Order(5)
     @Test
     void sigkillGives454ThenSmtpdRecoversWhenTheDaemonIsBack() throws Exception {
         try (SmtpClient open = session()) {
@@ -164,7 +186,7 @@ class PostfixDaemonIT {
         }
     }
 
-    @Order(5)
+    @Order(6)
     @Test
     void postfixLogsNoProtocolTrouble() {
         List<Pattern> expected = new ArrayList<>(List.of(
