@@ -31,7 +31,8 @@ import org.junit.jupiter.api.Timeout;
 /**
  * The real chasquid (Debian's package) with {@code dovecot_auth: true} against the daemon's two
  * sockets: AUTH PLAIN over STARTTLS on its submission port through the auth socket, and local
- * recipients checked through the userdb socket. chasquid wants {@code user@domain} identities.
+ * recipients checked through the userdb socket, configured with the lines of
+ * {@code examples/chasquid-dovecot.conf}. chasquid wants {@code user@domain} identities.
  */
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
 class ChasquidIT {
@@ -75,9 +76,8 @@ class ChasquidIT {
                 "mail_delivery_agent_bin: \"/bin/true\"",
                 "data_dir: \"" + dir.resolve("data") + "\"",
                 "mail_log_path: \"" + dir.resolve("mail.log") + "\"",
-                "dovecot_auth: true",
-                "dovecot_userdb_path: \"" + dir.resolve("userdb") + "\"",
-                "dovecot_client_path: \"" + dir.resolve("auth") + "\"", ""));
+                Files.readString(DaemonProcess.projectDir().resolve("examples/chasquid-dovecot.conf"))
+                        .replace("/run/saslauth/", dir + "/")));
         chasquid = new ProcessBuilder("/usr/bin/chasquid", "-config_dir", conf.toString(), "-v", "1",
                 "-logfile", dir.resolve("chasquid.log").toString())
                 .redirectErrorStream(true).redirectOutput(dir.resolve("chasquid.out").toFile()).start();

@@ -28,7 +28,8 @@ import org.junit.jupiter.api.Timeout;
  * SMTP on stdin ({@code exim -C CONF -bs}), no Exim daemon. Debian's {@code exim4-daemon-heavy}
  * has that authenticator; being an MTA it conflicts with postfix, so it is unpacked under
  * {@code target/exim} rather than installed (its libraries are installed, and the
- * {@code Debian-exim} user it is built for is made).
+ * {@code Debian-exim} user it is built for is made). The authenticators are those of
+ * {@code examples/exim4-dovecot-auth.conf}.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class EximIT {
@@ -69,16 +70,8 @@ class EximIT {
                 "  deny message = relay not permitted",
                 "",
                 "begin authenticators",
-                "dovecot_plain:",
-                "  driver = dovecot",
-                "  public_name = PLAIN",
-                "  server_socket = " + socket,
-                "  server_set_id = $auth1",
-                "dovecot_login:",
-                "  driver = dovecot",
-                "  public_name = LOGIN",
-                "  server_socket = " + socket,
-                "  server_set_id = $auth1",
+                Files.readString(DaemonProcess.projectDir().resolve("examples/exim4-dovecot-auth.conf"))
+                        .replace("/run/saslauth/auth", socket.toString()),
                 ""));
     }
 
