@@ -1,0 +1,66 @@
+package org.saslauth.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** {@code saslauth daemon}'s options and start-up errors, in its own JVM; serving is DaemonIT's. */
+@Timeout(60)
+class DaemonCommandTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void helpListsTheDaemonOptionsAndTheServingOnes() throws Exception {
+        CliTest.Result r = CliTest.run("", "daemon", "--help");
+        assertEquals(0, r.status(), r.err());
+        for (String option : new String[] {"--listen", "--socket-mode", "--socket-user", "--socket-group",
+            "--allow-from", "--userdb-listen", "--max-connections", "--workers", "--passwd-file", "--failure-delay",
+            "--log-file", "--config"}) {
+            assertTrue(r.out().contains(option), option + " in\n" + r.out());
+        }
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "--listen udp:127.0.0.1:1 | 2 | expected unix:PATH or tcp:HOST:PORT",
+        "--listen unix:relative | 2 | needs an absolute path",
+        "--listen tcp:127.0.0.1:0 | 2 | the port must be 1 to 65535",
+        "--socket-mode 0999 --listen unix:/tmp/x | 2 | not an octal mode",
+        "--allow-from example.com --listen unix:/tmp/x | 2 | not an address or CIDR block",
+        "--userdb-listen tcp:127.0.0.1:1 | 2 | unix:PATH only",
+        "--max-connections 0 --listen unix:/tmp/x | 2 | --max-connections must be at least 1",
+        "--workers 0 --listen unix:/tmp/x | 2 | --workers must be at least 1",
+        "--failure-delay 9s --listen unix:/tmp/x | 3 | at most 5s",
+        "--listen tcp:0.0.0.0:1 | 3 | --allow-from must name the clients",
+        "'' | 3 | nothing to listen on",
+    })
+    void badOptionsAndUnusableSocketsHaveTheirExitStatus(String args, int status, String message) throws Exception {
+        java.util.List<String> argv = new java.util.ArrayList<>(java.util.List.of("daemon", "--mechanisms", "OREORE"));
+        for (String a : args.split(" ")) {
+            if (!a.isEmpty()) {
+                argv.add(a);
+            }
+        }
+        CliTest.Result r = CliTest.run("", argv.toArray(new String[0]));
+        assertEquals(status, r.status(), r.out() + r.err());
+        assertTrue(r.err().contains(message), r.err());
+    }
+
+    @Test
+    void aSocketDirectoryItCannotWriteIsExitStatus3() throws Exception {
+        Path file = dir.resolve("not-a-directory");
+        Files.writeString(file, "x");
+        CliTest.Result r = CliTest.run("", "daemon", "--mechanisms", "OREORE", "--listen", "unix:" + file + "/auth");
+        assertEquals(3, r.status(), r.err());
+        assertTrue(r.err().contains("cannot start"), r.err());
+    }
+}
