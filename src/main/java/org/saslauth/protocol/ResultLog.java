@@ -24,9 +24,12 @@ final class ResultLog {
                 quote(user.orElse("")), id, quote(reason));
     }
 
-    /** A mechanism name is written bare when it is one word, quoted otherwise. */
+    /**
+     * A mechanism name is written when it could be one (SASL's 1 to 20 letters, digits, hyphens
+     * and underscores), {@code -} otherwise: a client may put anything there, a payload too.
+     */
     static String token(String word) {
-        return bare(word, 32, true, "-_") ? word : quote(word, 32);
+        return bare(word, 20, true, "-_") ? word : "-";
     }
 
     /** An address is written bare when it looks like one, so that fail2ban's HOST matches it. */

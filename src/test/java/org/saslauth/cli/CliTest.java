@@ -383,6 +383,32 @@ class CliTest {
         assertTrue(text.contains(logged), text);
     }
 
+    /**
+     * Issue 10, finding 6: {@code --config /dev/zero} under spawn used to write a Java stack trace
+     * (OutOfMemoryError) onto smtpd's socket; now it is status 3 and nothing on the socket.
+     */
+    @ParameterizedTest
+    @CsvSource({"/dev/zero", "/dev/null", "/"})
+    void aConfigFileThatIsNoRegularFileIsAConfigError(String path) throws Exception {
+        Result r = runUnderSpawn(SESSION_HEAD, "--config", path, "--log-file", dir.resolve("log").toString());
+        assertEquals(ExitCodes.CONFIG, r.status(), r.out());
+        assertEquals("", r.out(), "nothing on the socket");
+        assertTrue(Files.readString(dir.resolve("log")).contains("is not a regular file"));
+    }
+
+    @Test
+    void aKeyGivenTwiceInTheConfigFileIsLogged() throws Exception {
+        Path users = passwd("alice:{PLAIN}secret");
+        Path log = dir.resolve("saslauth.log");
+        Path config = dir.resolve("saslauth.properties");
+        Files.writeString(config, "passwd-file = " + users + "\nlog-file = " + log
+                + "\nfailure-delay = 1s\nfailure-delay = 0\n");
+        Result r = run(SESSION_HEAD + "AUTH\t1\tPLAIN\tresp=" + plain("alice", "wrong") + "\n", "--config", config.toString());
+        assertEquals(0, r.status(), r.err());
+        assertTrue(Files.readString(log).contains("'failure-delay' is set more than once; the last line wins"),
+                Files.readString(log));
+    }
+
     @Test
     void servingUnderSpawnPutsOnlyProtocolLinesOnTheSocket() throws Exception {
         Path users = passwd("alice:{PLAIN}secret");

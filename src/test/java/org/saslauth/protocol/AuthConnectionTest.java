@@ -1,0 +1,243 @@
+package org.saslauth.protocol;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.Executor;
+import org.junit.jupiter.api.Test;
+import org.saslauth.mech.Credentials;
+import org.saslauth.mech.Mechanisms;
+import org.saslauth.store.CredentialStore.Verdict;
+import org.saslauth.store.UserNameFormat;
+
+/**
+ * The engine's timing, exactly: a clock moved by hand, and password checks that take as long as
+ * the test says (they move the clock) and run when the test says.
+ */
+class AuthConnectionTest {
+
+    final ManualScheduler clock = new ManualScheduler();
+
+    /** alice/secret; checking alice's password takes {@link #hashMillis}. */
+    long hashMillis;
+    final Credentials credentials = new Credentials((user, password) -> {
+        if (!user.equals("alice")) {
+            return Verdict.UNKNOWN_USER;
+        }
+        clock.advanceMillis(hashMillis);
+        return new String(password, StandardCharsets.UTF_8).equals("secret") ? Verdict.ACCEPTED : Verdict.WRONG_PASSWORD;
+    }, UserNameFormat.AS_IS);
+
+    /** Steps handed to the executor, run by {@link #runChecks}. */
+    final ArrayDeque<Runnable> queued = new ArrayDeque<>();
+    final Executor later = queued::add;
+
+    static final class Replies implements ReplyChannel {
+        final List<String> lines = new ArrayList<>();
+        final List<String> flushed = new ArrayList<>();
+
+        @Override
+        public void write(byte[] line) {
+            lines.addAll(List.of(new String(line, StandardCharsets.UTF_8).split("\n")));
+        }
+
+        @Override
+        public void flush() {
+            flushed.clear();
+            flushed.addAll(lines);
+        }
+
+        @Override
+        public boolean isBroken() {
+            return false;
+        }
+
+        List<String> afterHandshake() {
+            return lines.subList(lines.indexOf("DONE") + 1, lines.size());
+        }
+    }
+
+    AuthService service(String mechs, Duration delay, boolean penalty, int rate, Executor checks) {
+        return new AuthService(new Settings(Mechanisms.parse(mechs), credentials, delay, 32, penalty, rate),
+                clock, checks);
+    }
+
+    static AuthConnection open(AuthService service, Replies replies) {
+        AuthConnection c = service.connect(replies);
+        c.start();
+        return c;
+    }
+
+    static void send(AuthConnection c, String line) {
+        c.receive(line.getBytes(StandardCharsets.UTF_8), false);
+    }
+
+    static String plain(int id, String rip, String user, String password) {
+        return "AUTH\t" + id + "\tPLAIN\tservice=smtp\trip=" + rip + "\tresp="
+                + Base64.getEncoder().encodeToString(("\0" + user + "\0" + password).getBytes(StandardCharsets.UTF_8));
+    }
+
+    void runChecks() {
+        Runnable r;
+        while ((r = queued.poll()) != null) {
+            r.run();
+        }
+    }
+
+    /** A known user's hash time is taken out of the delay, so both FAILs leave at the same time. */
+    @Test
+    void failureDelayCountsFromTheRequestsArrival() {
+        hashMillis = 300;
+        Replies out = new Replies();
+        AuthConnection c = open(service("PLAIN", Duration.ofSeconds(2), false, 0, Runnable::run), out);
+        send(c, plain(1, "192.0.2.1", "alice", "wrong"));
+        assertEquals(List.of(1700L), clock.pendingMillis(), "2 s from arrival, 300 ms of it spent hashing");
+        send(c, plain(2, "192.0.2.1", "bob", "wrong"));
+        assertEquals(List.of(1700L, 2000L), clock.pendingMillis());
+        clock.advanceMillis(1699);
+        assertEquals(List.of(), out.afterHandshake());
+        clock.advanceMillis(1);
+        assertEquals(List.of("FAIL\t1\tuser=alice\treason=Authentication failed"), out.flushed.subList(
+                out.flushed.indexOf("DONE") + 1, out.flushed.size()), "written and flushed from the timer");
+    }
+
+    /** The penalty lives in the service: failures on two connections from one address add up. */
+    @Test
+    void penaltyIsSharedByTheConnectionsOfOneService() {
+        AuthService service = service("PLAIN", Duration.ofSeconds(2), true, 0, Runnable::run);
+        AuthConnection a = open(service, new Replies());
+        AuthConnection b = open(service, new Replies());
+        send(a, plain(1, "192.0.2.9", "alice", "guess1"));
+        send(b, plain(1, "192.0.2.9", "alice", "guess2"));
+        send(a, plain(2, "192.0.2.9", "alice", "guess3"));
+        send(b, plain(2, "192.0.2.8", "alice", "guess4"));
+        assertEquals(List.of(2000L, 2000L, 2000L, 3000L), clock.pendingMillis());
+    }
+
+    @Test
+    void rateLimitRefillsWithTheClockAndCountsPerAddressAcrossConnections() {
+        AuthService service = service("PLAIN", Duration.ZERO, false, 2, Runnable::run);
+        Replies ra = new Replies();
+        Replies rb = new Replies();
+        AuthConnection a = open(service, ra);
+        AuthConnection b = open(service, rb);
+        send(a, plain(1, "192.0.2.1", "alice", "secret"));
+        send(a, plain(2, "192.0.2.1", "alice", "secret"));
+        send(b, plain(3, "192.0.2.1", "alice", "secret")); // another connection, the same address
+        send(b, plain(4, "192.0.2.2", "alice", "secret"));
+        assertEquals(List.of("OK\t1\tuser=alice", "OK\t2\tuser=alice"), ra.afterHandshake());
+        assertEquals(List.of("FAIL\t3\treason=Too many requests\tcode=temp_fail", "OK\t4\tuser=alice"),
+                rb.afterHandshake());
+        clock.advanceMillis(499);
+        send(b, plain(5, "192.0.2.1", "alice", "secret"));
+        clock.advanceMillis(1);
+        send(b, plain(6, "192.0.2.1", "alice", "secret"));
+        assertEquals(List.of("FAIL\t5\treason=Too many requests\tcode=temp_fail", "OK\t6\tuser=alice"),
+                rb.afterHandshake().subList(2, 4), "one token back after half a second at 2/s");
+    }
+
+    /**
+     * Issue 10, finding 3: a guess pipelined with an unsupported mechanism. The FAIL for the
+     * second used to wait for the first's password check, so its arrival timed the check.
+     */
+    @Test
+    void aReplyNeverWaitsForAnotherExchangesPasswordCheck() {
+        Replies out = new Replies();
+        AuthConnection c = open(service("PLAIN,LOGIN", Duration.ZERO, false, 0, later), out);
+        send(c, plain(1, "192.0.2.1", "alice", "wrong"));
+        send(c, "AUTH\t2\tXPROBE\tservice=smtp");
+        send(c, "AUTH\t3\tLOGIN\tservice=smtp");
+        c.flush();
+        assertEquals(List.of("FAIL\t2\treason=Unsupported authentication mechanism"), out.afterHandshake(),
+                "sent while the check of 1 has not even started");
+        runChecks();
+        assertEquals(List.of("FAIL\t2\treason=Unsupported authentication mechanism",
+                "FAIL\t1\tuser=alice\treason=Authentication failed", "CONT\t3\tVXNlcm5hbWU6"), out.afterHandshake());
+        assertEquals(out.lines, out.flushed, "replies from the workers are flushed at once");
+    }
+
+    @Test
+    void aContPipelinedAheadOfItsChallengeIsAnsweredInOrder() {
+        Replies out = new Replies();
+        AuthConnection c = open(service("LOGIN", Duration.ZERO, false, 0, later), out);
+        send(c, "AUTH\t7\tLOGIN\tservice=smtp");
+        send(c, "CONT\t7\tYWxpY2U=");
+        send(c, "CONT\t7\tc2VjcmV0");
+        runChecks();
+        runChecks();
+        runChecks();
+        assertEquals(List.of("CONT\t7\tVXNlcm5hbWU6", "CONT\t7\tUGFzc3dvcmQ6", "OK\t7\tuser=alice"), out.afterHandshake());
+    }
+
+    /** A step that waited too long for a worker would answer too late for Postfix: temp_fail. */
+    @Test
+    void aStepThatWaitedTooLongForAWorkerIsATemporaryFailure() {
+        Replies out = new Replies();
+        AuthConnection c = open(service("PLAIN", Duration.ofSeconds(2), false, 0, later), out);
+        send(c, plain(1, "192.0.2.1", "alice", "secret"));
+        clock.advanceMillis(AuthService.MAX_QUEUE_WAIT.toMillis() + 1);
+        runChecks();
+        assertEquals(List.of("FAIL\t1\treason=Temporary authentication failure\tcode=temp_fail"), out.afterHandshake());
+    }
+
+    /** Issue 10, finding 4: one reply per id; reusing an id whose reply is on its way ends the connection. */
+    @Test
+    void reusingAnIdWhoseReplyIsOnItsWayEndsTheConnection() {
+        Replies out = new Replies();
+        AuthConnection busy = open(service("PLAIN", Duration.ZERO, false, 0, later), out);
+        send(busy, plain(1, "192.0.2.1", "alice", "secret"));
+        assertFalse(busy.receive(plain(1, "192.0.2.1", "alice", "secret").getBytes(StandardCharsets.UTF_8), false));
+        runChecks();
+        assertEquals(List.of("OK\t1\tuser=alice"), out.afterHandshake(), "the first one's reply, and only it");
+
+        Replies out2 = new Replies();
+        AuthConnection held = open(service("PLAIN", Duration.ofSeconds(1), false, 0, Runnable::run), out2);
+        send(held, plain(1, "192.0.2.1", "alice", "wrong"));
+        assertFalse(held.receive(plain(1, "192.0.2.1", "alice", "secret").getBytes(StandardCharsets.UTF_8), false));
+        clock.advanceMillis(1000);
+        assertEquals(List.of("FAIL\t1\tuser=alice\treason=Authentication failed"), out2.afterHandshake());
+    }
+
+    /** A client that piles up failures faster than their delay lets them out is cut off. */
+    @Test
+    void aFloodOfFailuresClosesTheConnection() throws Exception {
+        Replies out = new Replies();
+        AuthConnection c = open(service("PLAIN", Duration.ofSeconds(1), false, 0, Runnable::run), out);
+        var run = CapturedLog.capture(() -> {
+            int accepted = 0;
+            while (c.receive(plain(accepted, "192.0.2.1", "alice", "wrong").getBytes(StandardCharsets.UTF_8), false)) {
+                accepted++;
+            }
+            return accepted;
+        });
+        assertEquals(AuthConnection.MAX_DELAYED, run.result(), "the line that would hold one more ends it");
+        assertTrue(run.log().raw().contains("failure replies waiting: closing the connection"), run.log().raw());
+        clock.advanceMillis(1000);
+        assertEquals(AuthConnection.MAX_DELAYED, out.afterHandshake().size(), "the replies already due go out");
+    }
+
+    /** A flood of junk is logged, but folded after the first warnings. */
+    @Test
+    void repeatedWarningsAreFolded() throws Exception {
+        AuthConnection c = open(service("PLAIN", Duration.ZERO, false, 0, Runnable::run), new Replies());
+        var run = CapturedLog.capture(() -> {
+            for (int i = 0; i < 5000; i++) {
+                send(c, "JUNK " + i);
+            }
+            clock.advanceMillis(1000);
+            send(c, "JUNK last");
+            return null;
+        });
+        long warnings = run.log().events().stream().filter(e -> e.contains("WARN")).count();
+        assertTrue(warnings <= AuthConnection.WARNINGS_BEFORE_FOLDING + 3, warnings + " warnings");
+        assertTrue(run.log().raw().contains("more warnings like these from this client were not logged"),
+                run.log().raw());
+    }
+}
