@@ -131,7 +131,7 @@ public final class ConnectionServer {
                 closeListener(l);
             }
             for (Connection c : new ArrayList<>(connections)) {
-                c.endInput();
+                c.endInput(false);
             }
         });
         long deadline = System.nanoTime() + drain.toNanos();
@@ -511,7 +511,7 @@ public final class ConnectionServer {
             reading = this;
             try {
                 if (n < 0) {
-                    endInput();
+                    endInput(true);
                 } else if (n > 0) {
                     frame(buf.array(), n);
                 }
@@ -622,8 +622,11 @@ public final class ConnectionServer {
             }
         }
 
-        /** No more input: the client closed its side, or the server stops. */
-        void endInput() {
+        /**
+         * No more input: the client closed its side ({@code eof}: a last line without LF is still
+         * a line), or the server stops (a line the client has not finished is dropped).
+         */
+        void endInput(boolean eof) {
             if (inputEnded || gone) {
                 return;
             }
@@ -631,9 +634,8 @@ public final class ConnectionServer {
             if (key.isValid()) {
                 key.interestOps(key.interestOps() & ~SelectionKey.OP_READ);
             }
-            if (partialLen > 0 || skipping) { // a last line without LF
-                byte[] b = new byte[0];
-                lineEnd(b, 0, 0);
+            if (eof && (partialLen > 0 || skipping)) {
+                lineEnd(new byte[0], 0, 0);
             }
             partial = null;
             if (!closedCalled && session != null) {

@@ -234,6 +234,17 @@ class ConnectionServerTest {
     }
 
     @Test
+    void aLastLineWithoutLfIsALineAtEndOfInput() throws Exception {
+        SocketChannel c = connect(start(10, Duration.ofSeconds(30)));
+        assertEquals("open", next());
+        write(c, "first\nlast");
+        assertEquals("line:first", next());
+        c.shutdownOutput();
+        assertEquals("line:last", next());
+        assertEquals("closed", next());
+    }
+
+    @Test
     void stopClosesTheListenerEndsInputAndWaitsForTheHandlers() throws Exception {
         Path socket = start(10, Duration.ofSeconds(30));
         SocketChannel c = connect(socket);
