@@ -199,10 +199,10 @@ public final class Saslauth implements Callable<Integer> {
             throw new StartupError("--max-auth-rate must not be negative");
         }
         CredentialStore credentialStore = CredentialStore.NONE;
-        if (store.passwdFile != null) {
+        if (store.configured()) {
             credentialStore = store.open();
         } else if (mechs.anyNeedsCredentials()) {
-            throw new StartupError("--passwd-file is required for " + mechs);
+            throw new StartupError("--passwd-file or --passdb is required for " + mechs);
         }
         return new AuthServer.Settings(mechs, new Credentials(credentialStore, store.format()),
                 failureDelay, maxPending, authPenalty, maxAuthRate);

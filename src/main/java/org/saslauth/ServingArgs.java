@@ -21,7 +21,11 @@ final class ServingArgs {
 
     /** Every serving option, by its long name; a test holds this to picocli's model. */
     static final String[] OPTIONS = {
-        "passwd-file", "username-format", "default-realm", "mechanisms", "failure-delay",
+        "passwd-file", "passdb", "sql-url", "sql-user", "sql-password-file", "password-query",
+        "default-pass-scheme", "ldap-url", "ldap-starttls", "ldap-ca-file", "ldap-bind-dn",
+        "ldap-bind-password-file", "ldap-base", "ldap-user-filter", "ldap-auth-bind",
+        "ldap-password-attribute", "checkpassword-program", "cache-ttl", "cache-negative-ttl", "cache-size",
+        "username-format", "default-realm", "mechanisms", "failure-delay",
         "max-pending", "max-auth-rate", "auth-penalty", "log-file", "log-level", "config"
     };
 
@@ -98,6 +102,25 @@ final class ServingArgs {
             String v = e.getValue();
             switch (e.getKey()) {
                 case "passwd-file" -> s.store.passwdFile = Path.of(v);
+                case "passdb" -> s.store.passdb = v;
+                case "sql-url" -> s.store.sqlUrl = v;
+                case "sql-user" -> s.store.sqlUser = v;
+                case "sql-password-file" -> s.store.sqlPasswordFile = Path.of(v);
+                case "password-query" -> s.store.passwordQuery = v;
+                case "default-pass-scheme" -> s.store.defaultPassScheme = v;
+                case "ldap-url" -> s.store.ldapUrl = v;
+                case "ldap-starttls" -> s.store.ldapStarttls = bool(v);
+                case "ldap-ca-file" -> s.store.ldapCaFile = Path.of(v);
+                case "ldap-bind-dn" -> s.store.ldapBindDn = v;
+                case "ldap-bind-password-file" -> s.store.ldapBindPasswordFile = Path.of(v);
+                case "ldap-base" -> s.store.ldapBase = v;
+                case "ldap-user-filter" -> s.store.ldapUserFilter = v;
+                case "ldap-auth-bind" -> s.store.ldapAuthBind = bool(v);
+                case "ldap-password-attribute" -> s.store.ldapPasswordAttribute = v;
+                case "checkpassword-program" -> s.store.checkpasswordProgram = Path.of(v);
+                case "cache-ttl" -> s.store.cacheTtl = Durations.parse(v);
+                case "cache-negative-ttl" -> s.store.cacheNegativeTtl = Durations.parse(v);
+                case "cache-size" -> s.store.cacheSize = count(v);
                 case "username-format" -> s.store.usernameFormat = new StoreOptions.FormatConverter().convert(v);
                 case "default-realm" -> s.store.defaultRealm = v;
                 case "mechanisms" -> s.mechanisms = v;

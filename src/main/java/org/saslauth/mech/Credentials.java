@@ -92,9 +92,14 @@ public final class Credentials {
      * not an account. The caller wipes the password.
      */
     public CredentialStore.Verdict verify(String user, byte[] password) {
+        return check(user, password).verdict();
+    }
+
+    /** {@link #verify}, with the name the store knows the user by, for the OK. */
+    public CredentialStore.Checked check(String user, byte[] password) {
         if (password.length == 0) {
-            return CredentialStore.Verdict.WRONG_PASSWORD;
+            return new CredentialStore.Checked(CredentialStore.Verdict.WRONG_PASSWORD, user);
         }
-        return store.verify(user, password);
+        return store.check(user, password);
     }
 }

@@ -11,8 +11,9 @@ final class Passwords {
     private Passwords() {}
 
     static Step check(Credentials credentials, String user, byte[] password) {
-        return switch (credentials.verify(user, password)) {
-            case ACCEPTED -> new Step.Success(user);
+        var checked = credentials.check(user, password);
+        return switch (checked.verdict()) {
+            case ACCEPTED -> new Step.Success(checked.user());
             case WRONG_PASSWORD -> guessed(Reason.WRONG_PASSWORD, credentials, user, password);
             case UNKNOWN_USER -> guessed(Reason.UNKNOWN_USER, credentials, user, password);
             case UNAVAILABLE -> Failure.of(Reason.UNAVAILABLE, user);
