@@ -61,6 +61,8 @@ public final class LdapStore implements CredentialStore {
 
     static final Duration CONNECT_TIMEOUT = Duration.ofMillis(1500);
     static final Duration READ_TIMEOUT = Duration.ofSeconds(3);
+    /** How long a login waits for the directory, whatever the provider does. */
+    static final Duration LOOKUP_LIMIT = Duration.ofMillis(4500);
 
     /**
      * @param urls one or more {@code ldap://} or {@code ldaps://} URLs, separated by spaces
@@ -81,8 +83,10 @@ public final class LdapStore implements CredentialStore {
     private final Pool searches;
     private final Pool binds;
     private final Outage outage = new Outage("LDAP directory");
+    private final Bounded lookups;
 
     private LdapStore(Config config, NameTemplate filter, SSLSocketFactory tls) {
+        this.lookups = new Bounded("saslauth-ldap", Math.max(1, config.poolSize()) + 2, LOOKUP_LIMIT);
         this.config = config;
         this.filter = filter;
         this.tls = tls;
@@ -254,6 +258,16 @@ public final class LdapStore implements CredentialStore {
     }
 
     private Entry find(String user) {
+        if (user.indexOf('\0') >= 0) {
+            return new Entry.None(); // no directory holds such a name; slapd would refuse the filter
+        }
+        return lookups.call(() -> findNow(user)).orElseGet(() -> {
+            outage.failed("no answer within " + LOOKUP_LIMIT.toMillis() + " ms");
+            return new Entry.Failed();
+        });
+    }
+
+    private Entry findNow(String user) {
         String expr = filter.expand(user, LdapStore::escape);
         SearchControls sc = new SearchControls();
         sc.setSearchScope(SearchControls.SUBTREE_SCOPE);
@@ -349,7 +363,15 @@ public final class LdapStore implements CredentialStore {
             return e instanceof Entry.None ? Verdict.UNKNOWN_USER : Verdict.UNAVAILABLE;
         }
         if (config.authBind()) {
-            return authBind(found.dn(), password);
+            byte[] copy = password.clone();
+            try {
+                return lookups.call(() -> authBind(found.dn(), copy)).orElseGet(() -> {
+                    outage.failed("no answer to the bind within " + LOOKUP_LIMIT.toMillis() + " ms");
+                    return Verdict.UNAVAILABLE;
+                });
+            } finally {
+                Arrays.fill(copy, (byte) 0);
+            }
         }
         Optional<PasswordHash> hash = parse(found.password(), user);
         if (hash.isEmpty()) {
