@@ -224,7 +224,11 @@ public final class LdapStore implements CredentialStore {
                     started.negotiate();
                 }
                 if (search && config.bindDn() != null) {
-                    bind(ctx, config.bindDn(), config.bindPassword());
+                    // kept in the environment, or the next search would bind again without it
+                    ctx.addToEnvironment(Context.SECURITY_AUTHENTICATION, "simple");
+                    ctx.addToEnvironment(Context.SECURITY_PRINCIPAL, config.bindDn());
+                    ctx.addToEnvironment(Context.SECURITY_CREDENTIALS, config.bindPassword().clone());
+                    ctx.reconnect(null);
                 }
             }
             return ctx;
@@ -234,7 +238,10 @@ public final class LdapStore implements CredentialStore {
         }
     }
 
-    /** A simple bind on an open connection (over its TLS, if any). */
+    /**
+     * A user's bind on an open connection (over its TLS, if any). The password leaves the
+     * environment afterwards; the connection's next use is the next user's bind.
+     */
     private static void bind(LdapContext ctx, String dn, byte[] password) throws NamingException {
         byte[] copy = password.clone();
         try {

@@ -19,12 +19,15 @@ public final class SlapdServer implements AutoCloseable {
 
     public final Path dir;
     public final int port;
+    /** The ldaps:// port, or 0 without TLS. */
+    public final int tlsPort;
     private final Path conf;
     private Process process;
 
-    private SlapdServer(Path dir, int port) {
+    private SlapdServer(Path dir, int port, int tlsPort) {
         this.dir = dir;
         this.port = port;
+        this.tlsPort = tlsPort;
         this.conf = dir.resolve("slapd.conf");
     }
 
@@ -38,10 +41,25 @@ public final class SlapdServer implements AutoCloseable {
      * @param servicePassword the service account's password
      */
     public static SlapdServer start(String ldif, String servicePassword) throws IOException {
+        return start(ldif, servicePassword, false);
+    }
+
+    /**
+     * @param tls whether to serve StartTLS and ldaps:// too, with a certificate for 127.0.0.1
+     *     signed by a CA made here ({@link #caFile()})
+     */
+    public static SlapdServer start(String ldif, String servicePassword, boolean tls) throws IOException {
         require();
         Path dir = ServerProcess.tempDir("saslauth-slapd-");
-        SlapdServer s = new SlapdServer(dir, ServerProcess.freePort());
+        SlapdServer s = new SlapdServer(dir, ServerProcess.freePort(), tls ? ServerProcess.freePort() : 0);
         try {
+            String tlsConf = "";
+            if (tls) {
+                s.makeCertificates();
+                tlsConf = "TLSCACertificateFile " + dir.resolve("ca.pem") + "\n"
+                        + "TLSCertificateFile " + dir.resolve("server.pem") + "\n"
+                        + "TLSCertificateKeyFile " + dir.resolve("server.key") + "\n";
+            }
             Path db = dir.resolve("db");
             Files.createDirectories(db);
             ServerProcess.chown(db);
@@ -51,6 +69,7 @@ public final class SlapdServer implements AutoCloseable {
                     "include /etc/ldap/schema/inetorgperson.schema",
                     "include /etc/ldap/schema/nis.schema",
                     "pidfile " + dir.resolve("slapd.pid"),
+                    tlsConf,
                     "modulepath /usr/lib/ldap",
                     "moduleload back_mdb",
                     "database mdb",
@@ -83,7 +102,7 @@ public final class SlapdServer implements AutoCloseable {
 
     public void startAgain() throws IOException {
         process = new ProcessBuilder(ServerProcess.asUser("/usr/sbin/slapd", "-d", "0", "-f", conf.toString(),
-                "-h", url()))
+                "-h", tlsPort == 0 ? url() : url() + " " + tlsUrl()))
                 .directory(dir.toFile())
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("slapd.log").toFile()))
@@ -111,6 +130,25 @@ public final class SlapdServer implements AutoCloseable {
 
     public String url() {
         return "ldap://127.0.0.1:" + port;
+    }
+
+    public String tlsUrl() {
+        return "ldaps://127.0.0.1:" + tlsPort;
+    }
+
+    /** The CA that signed the server's certificate, PEM. */
+    public Path caFile() {
+        return dir.resolve("ca.pem");
+    }
+
+    private void makeCertificates() throws IOException {
+        ServerProcess.write(dir.resolve("san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
+        ServerProcess.check(dir, "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key",
+                "-out", "ca.pem", "-days", "2", "-subj", "/CN=saslauth test CA");
+        ServerProcess.check(dir, "openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key",
+                "-out", "server.csr", "-subj", "/CN=127.0.0.1");
+        ServerProcess.check(dir, "openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "san.ext");
     }
 
     @Override

@@ -41,7 +41,7 @@ class LdapStoreIT {
                         "mail: eve2@example.org", "mail: eve@example.org")
                 + "dn: uid=nopw,ou=people," + SlapdServer.BASE + "\nobjectClass: inetOrgPerson\nuid: nopw\ncn: n\nsn: n\n"
                 + "mail: nopw@example.org\n\n",
-                SERVICE_PASSWORD);
+                SERVICE_PASSWORD, true);
     }
 
     static String person(String uid, String password) {
@@ -134,6 +134,23 @@ class LdapStoreIT {
         assertThrows(InvalidStoreConfig.class, () -> open(false, "(mail=%x)"));
         assertThrows(InvalidStoreConfig.class, () -> LdapStore.open(new LdapStore.Config("http://x", false, null,
                 null, null, SlapdServer.BASE, FILTER, true, "userPassword", "SHA512-CRYPT", 1, true)));
+    }
+
+    @ParameterizedTest(name = "auth bind {0}")
+    @ValueSource(booleans = {false, true})
+    void startTlsAndLdapsWithTheirCaFile(boolean authBind) throws Exception {
+        for (boolean startTls : new boolean[] {true, false}) {
+            LdapStore store = LdapStore.open(new LdapStore.Config(startTls ? slapd.url() : slapd.tlsUrl(), startTls,
+                    slapd.caFile(), SlapdServer.SERVICE_DN, pw(SERVICE_PASSWORD), SlapdServer.BASE, FILTER, authBind,
+                    "userPassword", "SHA512-CRYPT", 1, true));
+            assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password")), "starttls " + startTls);
+            assertEquals(Verdict.WRONG_PASSWORD, store.verify("alice@example.org", pw("alice-passwort")));
+            assertEquals(Verdict.ACCEPTED, store.verify("bob@example.org", pw("bob-password")));
+        }
+        // without the CA file, Java's own trust store does not know the test CA
+        assertThrows(InvalidStoreConfig.class, () -> LdapStore.open(new LdapStore.Config(slapd.url(), true, null,
+                SlapdServer.SERVICE_DN, pw(SERVICE_PASSWORD), SlapdServer.BASE, FILTER, authBind, "userPassword",
+                "SHA512-CRYPT", 1, true)));
     }
 
     @Test
