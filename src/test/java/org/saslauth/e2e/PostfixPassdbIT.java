@@ -61,6 +61,16 @@ class PostfixPassdbIT {
             "log-file = {log}/saslauth-ldap.log",
             ""));
 
+    /** A helper whose database cannot be reached when it starts. */
+    static final PostfixInstance.Service DOWN = new PostfixInstance.Service("saslauth_down", String.join("\n",
+            "passdb = sql",
+            "sql-url = jdbc:postgresql://127.0.0.1:1/postfix",
+            "sql-user = saslauth",
+            "sql-password-file = {etc}/sql.password",
+            "password-query = SELECT password FROM mailbox WHERE username = %u",
+            "log-file = {log}/saslauth-down.log",
+            ""));
+
     static PostgresServer pg;
     static SlapdServer slapd;
     static PostfixInstance postfix;
@@ -89,7 +99,7 @@ class PostfixPassdbIT {
                 + "sn: C\nmail: carol@example.org\nuserPassword: " + carol + "\n\n", LDAP_PASSWORD);
         sql = new PostfixInstance.Service(SQL.name(), SQL.properties().replace("{url}", pg.url("postfix")));
         ldap = new PostfixInstance.Service(LDAP.name(), LDAP.properties().replace("{url}", slapd.url()));
-        postfix = PostfixInstance.start(Path.of(System.getProperty("basedir", ".")), List.of(sql, ldap));
+        postfix = PostfixInstance.start(Path.of(System.getProperty("basedir", ".")), List.of(sql, ldap, DOWN));
         secret(postfix.etc().resolve("sql.password"), DB_PASSWORD);
         secret(postfix.etc().resolve("ldap.password"), LDAP_PASSWORD);
     }
@@ -198,6 +208,23 @@ class PostfixPassdbIT {
             assertEquals(235, auth(smtp, "carol@example.org", "carol-password").code(), log(ldap));
         }
         assertFalse(log(ldap).contains(LDAP_PASSWORD), log(ldap));
+    }
+
+    /** What the README promises for a database unreachable when a helper starts. */
+    @Test
+    @Order(5)
+    void aDatabaseUnreachableAtStartIsExitStatus3() throws Exception {
+        try (SmtpClient smtp = new SmtpClient(postfix.port(DOWN), IO_TIMEOUT)) {
+            Reply greeting = smtp.greeting();
+            Reply ehlo = greeting.code() == 220 ? smtp.send("EHLO client.saslauth.test") : greeting;
+            assertFalse(ehlo.code() == 250 && ehlo.text().contains("AUTH"), "AUTH offered: " + ehlo);
+        } catch (java.io.IOException e) {
+            // smtpd gave up on the session: what the README describes
+        }
+        awaitMaillog("warning: command \\S+/saslauth exit status 3");
+        awaitMaillog("fatal: no SASL authentication mechanisms");
+        assertTrue(log(DOWN).contains("cannot connect to the SQL database"), log(DOWN));
+        assertFalse(log(DOWN).contains(DB_PASSWORD), log(DOWN));
     }
 
     private static void assertTemporaryFailure(Reply r, PostfixInstance.Service s) throws Exception {
