@@ -135,6 +135,8 @@ class Bench:
         self.jvm_flags = self.launcher_jvm_flags()
         self.stray = []  # (who, bytes) printed on stderr: must stay empty
         self.dovecot_pid = None
+        self.dovecots = []  # configs of the Dovecot instances started
+        self.servers = []   # how to stop the PostgreSQL and slapd started
 
     def path(self, name):
         return os.path.join(self.tmp, name)
@@ -272,24 +274,26 @@ class Bench:
 
     # --- Dovecot -------------------------------------------------------------------------------
 
-    def start_dovecot(self, passwd):
-        base = self.path("dovecot-run")
+    def start_dovecot(self, passwd, name="dovecot", passdb=None, cache=""):
+        """A throwaway Dovecot auth server; passdb is the body of its passdb block (default: the
+        passwd file), cache extra auth_cache_* lines."""
+        if passdb is None:
+            passdb = "  driver = passwd-file\n  args = %s\n" % passwd
+        base = self.path(name + "-run")
         os.mkdir(base, 0o755)
-        conf = self.write("dovecot.conf", f"""\
+        conf = self.write(name + ".conf", f"""\
 base_dir = {base}
-state_dir = {self.path("dovecot-state")}
-log_path = {self.path("dovecot.log")}
-instance_name = saslauth-bench-{os.getpid()}
+state_dir = {self.path(name + "-state")}
+log_path = {self.path(name + ".log")}
+instance_name = saslauth-bench-{name}-{os.getpid()}
 ssl = no
 protocols =
 auth_failure_delay = 0
 auth_mechanisms = plain login
 disable_plaintext_auth = no
-auth_cache_size = 0
+{cache or "auth_cache_size = 0"}
 passdb {{
-  driver = passwd-file
-  args = {passwd}
-}}
+{passdb}}}
 userdb {{
   driver = static
   args = uid=65534 gid=65534 home=/nonexistent
@@ -303,8 +307,9 @@ service anvil {{
   chroot =
 }}
 """)
-        os.mkdir(self.path("dovecot-state"), 0o755)
+        os.mkdir(self.path(name + "-state"), 0o755)
         subprocess.run(["dovecot", "-c", conf], check=True)
+        self.dovecots.append(conf)
         self.dovecot_conf = conf
         sock = os.path.join(base, "auth-client")
         for _ in range(100):
@@ -316,13 +321,79 @@ service anvil {{
                     pass
             time.sleep(0.05)
         else:
-            raise SystemExit("dovecot did not start; see " + self.path("dovecot.log"))
+            raise SystemExit("dovecot did not start; see " + self.path(name + ".log"))
         return sock
 
     def stop_dovecot(self):
-        if getattr(self, "dovecot_conf", None):
-            subprocess.run(["dovecot", "-c", self.dovecot_conf, "stop"], stderr=subprocess.DEVNULL)
-            self.dovecot_conf = None
+        for conf in self.dovecots:
+            subprocess.run(["dovecot", "-c", conf, "stop"], stderr=subprocess.DEVNULL)
+        self.dovecots = []
+        for stop in reversed(self.servers):
+            stop()
+        self.servers = []
+
+    # --- PostgreSQL and slapd, for rows 6 and 7 -------------------------------------------------
+    # Started as nobody (PostgreSQL refuses root) in the bench directory, on loopback.
+
+    def as_nobody(self, cmd, **kw):
+        return subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"] + cmd,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=True, **kw)
+
+    def start_postgres(self, users):
+        d = self.path("pg")
+        os.mkdir(d, 0o755)
+        shutil.chown(d, "nobody", "nogroup")
+        bin_ = "/usr/lib/postgresql/15/bin/"
+        port = free_port()
+        self.as_nobody([bin_ + "initdb", "-D", d + "/data", "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                        "--no-sync"])
+        self.as_nobody([bin_ + "pg_ctl", "-D", d + "/data", "-l", d + "/log", "-w", "-o",
+                        "-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off" % (port, d), "start"])
+        self.servers.append(lambda: self.as_nobody([bin_ + "pg_ctl", "-D", d + "/data", "-m", "fast", "-w", "stop"]))
+        sql = ("CREATE TABLE mailbox (username varchar(255) PRIMARY KEY, password varchar(255) NOT NULL,"
+               " active boolean NOT NULL DEFAULT true);\n"
+               + "".join("INSERT INTO mailbox VALUES ('%s', '{PLAIN}%s', true);\n" % (u.decode(), p.decode())
+                         for u, p in users))
+        self.as_nobody([bin_ + "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", d, "-p", str(port), "-U",
+                        "postgres", "-d", "postgres"], input=sql.encode())
+        return port
+
+    def start_slapd(self, users):
+        d = self.path("slapd")
+        os.makedirs(d + "/db", 0o755)
+        port = free_port()
+        with open(d + "/slapd.conf", "w") as f:
+            f.write("include /etc/ldap/schema/core.schema\ninclude /etc/ldap/schema/cosine.schema\n"
+                    "include /etc/ldap/schema/inetorgperson.schema\npidfile %s/slapd.pid\n"
+                    "modulepath /usr/lib/ldap\nmoduleload back_mdb\ndatabase mdb\nmaxsize 67108864\n"
+                    "suffix \"dc=example,dc=org\"\ndirectory %s/db\nindex uid eq\nindex objectClass eq\n"
+                    "access to * by * read\n" % (d, d))
+        with open(d + "/users.ldif", "w") as f:
+            f.write("dn: dc=example,dc=org\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: E\n\n")
+            for u, p in users:
+                f.write("dn: uid=%s,dc=example,dc=org\nobjectClass: inetOrgPerson\nuid: %s\ncn: u\nsn: u\n"
+                        "userPassword: {PLAIN}%s\n\n" % (u.decode(), u.decode(), p.decode()))
+        for root, dirs, files in os.walk(d):
+            for n in dirs + files + ["."]:
+                shutil.chown(os.path.join(root, n), "nobody", "nogroup")
+        self.as_nobody(["slapadd", "-q", "-f", d + "/slapd.conf", "-l", d + "/users.ldif"])
+        self.as_nobody(["slapd", "-f", d + "/slapd.conf", "-h", "ldap://127.0.0.1:%d/" % port])
+        self.servers.append(lambda: subprocess.run(["kill", open(d + "/slapd.pid").read().strip()]))
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), 1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        return port
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 def vm_hwm_kb(pid):
@@ -401,7 +472,7 @@ def main():
     ap.add_argument("--logins", type=int, default=20000, help="timed logins per throughput round")
     ap.add_argument("--hash-logins", type=int, default=10,
                     help="timed logins per latency round, after 3 untimed ones")
-    ap.add_argument("--only", default="1,2,3,4,5", help="rows to run, e.g. 1,3")
+    ap.add_argument("--only", default="1,2,3,4,5,6,7", help="rows to run, e.g. 1,3")
     a = ap.parse_args()
     only = set(a.only.split(","))
 
@@ -506,6 +577,50 @@ def run(a, b, table, only):
                 first = {k: statistics.median(v) for k, v in b.first_login.items()}
                 table.add("4   first login on a new connection", "Dovecot auth", first["saslauth"],
                           first["dovecot"], "ms", "none", True)
+
+    # Rows 6 and 7: the same PLAIN users in PostgreSQL and in slapd, read by saslauth's passdb sql
+    # and ldap (one helper, one connection) and by Dovecot's, without and with the auth cache.
+    def passdb_rows(row, kind, saslauth_lines, dovecot_passdb):
+        lines = lambda n, start: plain_lines(plain, n, start)
+        for cached, budget in ((False, ">= 1.0"), (True, ">= 2.0")):
+            label = "cache on both sides" if cached else "no cache"
+            progress("%s: PLAIN logins/s, 64 in flight, %s" % (kind, label))
+            name = "%s-%s" % (kind, "cache" if cached else "nocache")
+            conf = b.write(name + ".properties", saslauth_lines + "failure-delay = 0\nmax-auth-rate = 0\n"
+                           "log-file = %s\nlog-level = info\n" % log + ("cache-ttl = 3600s\n" if cached else ""))
+            dsock = b.start_dovecot(None, "dovecot-" + name, dovecot_passdb,
+                                    "auth_cache_size = 10M\nauth_cache_ttl = 1 hour\n" if cached else "")
+
+            def dovecot_conn(dsock=dsock):
+                c = Conn.of_socket(dsock)
+                return c, c.close
+            r = b.rate([("saslauth", helper(b.saslauth_cmd(conf))), ("dovecot", dovecot_conn)], lines,
+                       a.rounds, 1000, 64)
+            table.add("%s %s PLAIN logins/s, 64 in flight, %s" % (row, kind, label), "Dovecot passdb " + kind,
+                      r["saslauth"], r["dovecot"], "/s", budget, False)
+
+    if "6" in only:
+        progress("starting a throwaway PostgreSQL")
+        port = b.start_postgres(plain)
+        b.write("dovecot-sql.conf.ext", "driver = pgsql\nconnect = host=127.0.0.1 port=%d dbname=postgres user=postgres\n"
+                "default_pass_scheme = PLAIN\npassword_query = SELECT username AS user, password FROM mailbox"
+                " WHERE username = '%%u' AND active = '1'\n" % port, 0o644)
+        passdb_rows("6", "sql",
+                    "passdb = sql\nsql-url = jdbc:postgresql://127.0.0.1:%d/postgres\nsql-user = postgres\n"
+                    "password-query = SELECT username AS user, password FROM mailbox WHERE username = %%u AND active = '1'\n"
+                    % port,
+                    "  driver = sql\n  args = %s\n" % b.path("dovecot-sql.conf.ext"))
+
+    if "7" in only:
+        progress("starting a throwaway slapd")
+        port = b.start_slapd(plain)
+        b.write("dovecot-ldap.conf.ext", "uris = ldap://127.0.0.1:%d\nbase = dc=example,dc=org\n"
+                "pass_filter = (&(objectClass=inetOrgPerson)(uid=%%u))\npass_attrs = uid=user,userPassword=password\n"
+                "default_pass_scheme = PLAIN\n" % port, 0o644)
+        passdb_rows("7", "ldap",
+                    "passdb = ldap\nldap-url = ldap://127.0.0.1:%d\nldap-base = dc=example,dc=org\n"
+                    "ldap-user-filter = (&(objectClass=inetOrgPerson)(uid=%%u))\n" % port,
+                    "  driver = ldap\n  args = %s\n" % b.path("dovecot-ldap.conf.ext"))
 
     if "5" in only:
         progress("OREORE logins/s, pipelined")

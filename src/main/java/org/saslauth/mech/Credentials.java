@@ -91,8 +91,9 @@ public final class Credentials {
      * verdict into a step. The caller wipes the password.
      */
     public Step check(String user, byte[] password) {
-        return switch (verify(user, password)) {
-            case ACCEPTED -> new Step.Success(user);
+        CredentialStore.Checked checked = authenticate(user, password);
+        return switch (checked.verdict()) {
+            case ACCEPTED -> new Step.Success(checked.user());
             case WRONG_PASSWORD -> guessed(Step.Reason.WRONG_PASSWORD, user, password);
             case UNKNOWN_USER -> guessed(Step.Reason.UNKNOWN_USER, user, password);
             case UNAVAILABLE -> Step.Failure.of(Step.Reason.UNAVAILABLE, user);
@@ -109,9 +110,14 @@ public final class Credentials {
      * not an account. The caller wipes the password.
      */
     public CredentialStore.Verdict verify(String user, byte[] password) {
+        return authenticate(user, password).verdict();
+    }
+
+    /** {@link #verify}, with the name the store knows the user by, for the OK. */
+    public CredentialStore.Checked authenticate(String user, byte[] password) {
         if (password.length == 0) {
-            return CredentialStore.Verdict.WRONG_PASSWORD;
+            return new CredentialStore.Checked(CredentialStore.Verdict.WRONG_PASSWORD, user);
         }
-        return store.verify(user, password);
+        return store.check(user, password);
     }
 }

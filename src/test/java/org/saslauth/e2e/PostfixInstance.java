@@ -63,16 +63,26 @@ final class PostfixInstance implements AutoCloseable {
     private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(60);
     private static final Duration APT_TIMEOUT = Duration.ofMinutes(10);
 
+    /**
+     * A further spawn service and smtpd port, for a test of its own: the example's service with
+     * its own properties file (written to {@code etc/NAME.properties}, where {@code {log}} and
+     * {@code {etc}} stand for this instance's directories).
+     */
+    record Service(String name, String properties) {}
+
     final Path dir;
     private final Path etc;
+    private final List<Service> services;
+    private final Map<String, Integer> servicePorts = new java.util.HashMap<>();
     private final Path opt;
     private final Path log;
     private final Map<Variant, Integer> ports;
     private final Thread shutdownHook;
     private Optional<ProcessHandle> master = Optional.empty();
 
-    private PostfixInstance(Path dir, Map<Variant, Integer> ports) {
+    private PostfixInstance(Path dir, Map<Variant, Integer> ports, List<Service> services) {
         this.dir = dir;
+        this.services = services;
         this.etc = dir.resolve("etc");
         this.opt = dir.resolve("opt");
         this.log = dir.resolve("log");
@@ -140,13 +150,23 @@ final class PostfixInstance implements AutoCloseable {
      * port accepts connections.
      */
     static PostfixInstance start(Path projectDir) throws IOException {
+        return start(projectDir, List.of());
+    }
+
+    /** {@link #start(Path)} with further services. */
+    static PostfixInstance start(Path projectDir, List<Service> services) throws IOException {
         Path jar = projectDir.resolve("target/saslauth.jar");
         if (!Files.isReadable(jar)) {
             fail(jar + " is missing: run the integration tests through `mvn verify`");
         }
         Path dir = Files.createTempDirectory("saslauth-e2e-");
-        PostfixInstance pf = new PostfixInstance(dir, freePorts());
+        PostfixInstance pf = new PostfixInstance(dir, freePorts(), services);
         try {
+            for (Service s : services) {
+                try (ServerSocket held = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+                    pf.servicePorts.put(s.name(), held.getLocalPort());
+                }
+            }
             pf.layOut(projectDir, jar);
             Runtime.getRuntime().addShutdownHook(pf.shutdownHook);
             Result r = run(Map.of(), POSTFIX.toString(), "-c", pf.etc.toString(), "start");
@@ -155,6 +175,9 @@ final class PostfixInstance implements AutoCloseable {
             }
             pf.master = pf.readMasterPid();
             for (int port : pf.ports.values()) {
+                pf.awaitPort(port, Duration.ofSeconds(20));
+            }
+            for (int port : pf.servicePorts.values()) {
                 pf.awaitPort(port, Duration.ofSeconds(20));
             }
             return pf;
@@ -206,6 +229,10 @@ final class PostfixInstance implements AutoCloseable {
         String properties = paths(Files.readString(examples.resolve("saslauth.properties")))
                 .replaceAll("(?m)^failure-delay *=.*$", "failure-delay = " + FAILURE_DELAY.toSeconds() + "s");
         Files.writeString(etc.resolve("saslauth.properties"), properties);
+        for (Service s : services) {
+            Files.writeString(etc.resolve(s.name() + ".properties"),
+                    s.properties().replace("{log}", log.toString()).replace("{etc}", etc.toString()));
+        }
 
         Files.writeString(etc.resolve("main.cf"), mainCf(Files.readString(examples.resolve("main.cf"))));
         Files.writeString(etc.resolve("master.cf"), masterCf(Files.readString(examples.resolve("master.cf"))));
@@ -225,6 +252,9 @@ final class PostfixInstance implements AutoCloseable {
             if (v != Variant.EXAMPLE) {
                 cf.append(v.service).append("_time_limit = 3600s\n");
             }
+        }
+        for (Service s : services) {
+            cf.append(s.name()).append("_time_limit = 3600s\n");
         }
         cf.append("compatibility_level = 3.6\n")
                 .append("queue_directory = ").append(dir.resolve("queue")).append('\n')
@@ -262,6 +292,14 @@ final class PostfixInstance implements AutoCloseable {
             if (v != Variant.EXAMPLE) {
                 cf.append("  -o smtpd_sasl_path=private/").append(v.service).append('\n');
             }
+        }
+        for (Service s : services) {
+            cf.append("127.0.0.1:").append(servicePorts.get(s.name())).append(" inet n - n - - smtpd -v\n")
+                    .append("  -o smtpd_sasl_path=private/").append(s.name()).append('\n')
+                    .append(entry.replaceFirst("^saslauth", s.name())
+                            .replace(etc.resolve("saslauth.properties").toString(),
+                                    etc.resolve(s.name() + ".properties").toString()))
+                    .append('\n');
         }
         for (Variant v : Variant.values()) {
             cf.append(entry.replaceFirst("^saslauth", v.service))
@@ -363,6 +401,14 @@ final class PostfixInstance implements AutoCloseable {
 
     int port(Variant v) {
         return ports.get(v);
+    }
+
+    int port(Service s) {
+        return servicePorts.get(s.name());
+    }
+
+    Path etc() {
+        return etc;
     }
 
     Path saslauthLog(Variant v) {
