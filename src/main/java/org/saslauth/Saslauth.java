@@ -47,7 +47,7 @@ public final class Saslauth implements Callable<Integer> {
     // Defaults are the fields' initial values, which picocli and ServingArgs both start from.
 
     @Option(names = "--mechanisms", paramLabel = "LIST",
-            description = "Comma-separated mechanisms to offer: PLAIN, LOGIN, OREORE (default: ${DEFAULT-VALUE}).")
+            description = "Comma-separated mechanisms to offer: PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-1, SCRAM-SHA-256, OREORE (default: ${DEFAULT-VALUE}).")
     String mechanisms = Mechanisms.DEFAULT;
 
     @Option(names = "--failure-delay", paramLabel = "DURATION", converter = Durations.class,

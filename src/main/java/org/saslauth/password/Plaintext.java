@@ -13,7 +13,41 @@ final class Plaintext implements Scheme {
 
     @Override
     public Check check(byte[] raw, Optional<String> user) {
-        return password -> MessageDigest.isEqual(raw, password);
+        return new Stored(raw);
+    }
+
+    /** The password itself, from which any mechanism's key can be made. */
+    private static final class Stored implements Check, CramMd5Secret, ScramSecret {
+        private final byte[] password;
+
+        Stored(byte[] password) {
+            this.password = password;
+        }
+
+        @Override
+        public boolean matches(byte[] candidate) {
+            return MessageDigest.isEqual(password, candidate);
+        }
+
+        @Override
+        public byte[] digest(byte[] challenge) {
+            byte[] state = CramMd5.INSTANCE.generate(password, null);
+            try {
+                return CramMd5.hmac(state, challenge);
+            } finally {
+                Arrays.fill(state, (byte) 0);
+            }
+        }
+
+        @Override
+        public Optional<ScramKeys> keys(ScramHash hash, byte[] salt) {
+            return Optional.of(Scram.of(hash).derive(password, salt, DERIVED_ITERATIONS));
+        }
+
+        @Override
+        public boolean emptyPassword() {
+            return password.length == 0;
+        }
     }
 
     @Override

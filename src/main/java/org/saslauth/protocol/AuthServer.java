@@ -329,7 +329,7 @@ public final class AuthServer {
             send("OK\t" + p.id() + "\tuser=" + Escaping.escape(s.user()));
         } else if (step instanceof Step.Failure fl) {
             pending.remove(p.id());
-            logResult(false, p.id(), p.mechanism(), p.rip(), fl.user(), fl.reason().logText());
+            logResult(false, p.id(), p.mechanism(), p.rip(), fl.user(), fl.logText());
             fail(p.id(), p.rip(), fl.user(), fl.reason().clientText(), fl.reason().temporary(), fl.guess());
         }
     }
