@@ -77,7 +77,21 @@ final class ScramClient {
         return out;
     }
 
+    /** SaltedPassword by password, salt and iterations: a client may keep it, as real ones do. */
+    private static final Map<String, byte[]> SALTED = new java.util.concurrent.ConcurrentHashMap<>();
+
     byte[] salted(String pw, byte[] salt, int iterations) throws Exception {
+        String id = hash + "\0" + pw + "\0" + Base64.getEncoder().encodeToString(salt) + "\0" + iterations;
+        byte[] known = SALTED.get(id);
+        if (known != null) {
+            return known.clone();
+        }
+        byte[] made = derive(pw, salt, iterations);
+        SALTED.put(id, made.clone());
+        return made;
+    }
+
+    private byte[] derive(String pw, byte[] salt, int iterations) throws Exception {
         String algorithm = hash == ScramHash.SHA_1 ? "PBKDF2WithHmacSHA1" : "PBKDF2WithHmacSHA256";
         PBEKeySpec spec = new PBEKeySpec(pw.toCharArray(), salt, iterations, hash.length() * 8);
         return SecretKeyFactory.getInstance(algorithm).generateSecret(spec).getEncoded();
