@@ -90,9 +90,22 @@ class ChallengeMechanismFuzzTest {
         return b;
     }
 
-    /** A SCRAM message without the padding of its last base64 value, which may go. */
+    /**
+     * What a client-final message says: all but the proof as sent, and the proof's bytes (base64
+     * may drop its padding, and the spare bits of its last character are not read).
+     */
     static String meaning(byte[] message) {
-        return new String(message, StandardCharsets.UTF_8).replaceAll("=+$", "");
+        String s = new String(message, StandardCharsets.UTF_8);
+        int p = s.lastIndexOf(",p=");
+        if (p < 0) {
+            return s;
+        }
+        try {
+            return s.substring(0, p) + ",p=" + java.util.HexFormat.of().formatHex(
+                    java.util.Base64.getDecoder().decode(s.substring(p + 3)));
+        } catch (IllegalArgumentException e) {
+            return s;
+        }
     }
 
     /** The user as sent, the digest in any case. */
@@ -131,7 +144,8 @@ class ChallengeMechanismFuzzTest {
                     continue;
                 }
                 if (!lastIntact) {
-                    fail(context + ": a changed client-final message got the server signature");
+                    fail(context + ": a changed client-final message got the server signature: "
+                            + new String(sentLast, StandardCharsets.UTF_8) + " for " + new String(last, StandardCharsets.UTF_8));
                 }
                 byte[] ack = broken == 2 ? mutate(new byte[0], r) : new byte[0];
                 s = ex.next(ack);
