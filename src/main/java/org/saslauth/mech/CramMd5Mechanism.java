@@ -35,15 +35,16 @@ import org.saslauth.store.CredentialStore.Lookup;
 public final class CramMd5Mechanism implements Mechanism {
 
     private static final int DIGEST_HEX = 32;
-    private static final SecureRandom RANDOM = new SecureRandom();
 
+    /** Set challenges, for the RFC's example; null for fresh ones. */
     private final Supplier<byte[]> challenges;
 
+    // No lambda or SecureRandom here: the built-in mechanisms are made at every start, and
+    // either would cost milliseconds of start-up for a mechanism that may not be enabled.
     public CramMd5Mechanism() {
-        this(CramMd5Mechanism::challenge);
+        this(null);
     }
 
-    /** With set challenges, for the RFC's example. */
     CramMd5Mechanism(Supplier<byte[]> challenges) {
         this.challenges = challenges;
     }
@@ -61,12 +62,12 @@ public final class CramMd5Mechanism implements Mechanism {
 
     @Override
     public Exchange newExchange(Credentials credentials) {
-        return new CramMd5Exchange(credentials, challenges.get());
+        return new CramMd5Exchange(credentials, challenges == null ? challenge() : challenges.get());
     }
 
     /** {@code <random.timestamp@host>}, as Dovecot makes it. */
     static byte[] challenge() {
-        String random = Long.toUnsignedString(RANDOM.nextLong());
+        String random = Long.toUnsignedString(Host.RANDOM.nextLong());
         long now = System.currentTimeMillis() / 1000;
         return ("<" + random + "." + now + "@" + Host.NAME + ">").getBytes(StandardCharsets.US_ASCII);
     }
@@ -162,8 +163,9 @@ public final class CramMd5Mechanism implements Mechanism {
         }
     }
 
-    /** The host name for the challenge, read once; {@code localhost} when unknown. */
+    /** What the challenge is made of, set up on first use: the host name ({@code localhost} when unknown). */
     private static final class Host {
+        static final SecureRandom RANDOM = new SecureRandom();
         static final String NAME = read();
 
         private static String read() {

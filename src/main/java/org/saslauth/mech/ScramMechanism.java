@@ -51,25 +51,33 @@ public final class ScramMechanism implements Mechanism {
     static final int MAX_NONCE = 256;
     private static final int SERVER_NONCE_BYTES = 18;
     private static final int FAKE_SALT_BYTES = 16;
-    private static final SecureRandom RANDOM = new SecureRandom();
 
     private final ScramHash hash;
+    /** Set server nonces, for the RFCs' examples; null for fresh ones. */
     private final Supplier<String> serverNonces;
 
+    // No lambda or SecureRandom here: the built-in mechanisms are made at every start.
     public ScramMechanism(ScramHash hash) {
-        this(hash, ScramMechanism::serverNonce);
+        this(hash, null);
     }
 
-    /** With set server nonces, for the RFCs' examples. */
     ScramMechanism(ScramHash hash, Supplier<String> serverNonces) {
         this.hash = hash;
         this.serverNonces = serverNonces;
     }
 
-    private static String serverNonce() {
+    private String serverNonce() {
+        if (serverNonces != null) {
+            return serverNonces.get();
+        }
         byte[] random = new byte[SERVER_NONCE_BYTES];
-        RANDOM.nextBytes(random);
+        Nonces.RANDOM.nextBytes(random);
         return Base64.getEncoder().encodeToString(random);
+    }
+
+    /** Set up on first use. */
+    private static final class Nonces {
+        static final SecureRandom RANDOM = new SecureRandom();
     }
 
     @Override
@@ -214,7 +222,7 @@ public final class ScramMechanism implements Mechanism {
             int iterations = keys.map(ScramKeys::iterations).orElse(ScramSecret.DERIVED_ITERATIONS);
             byte[] saltSent = keys.map(ScramKeys::salt).orElse(salt);
 
-            nonce = clientNonce + serverNonces.get();
+            nonce = clientNonce + serverNonce();
             serverFirst = "r=" + nonce + ",s=" + Base64.getEncoder().encodeToString(saltSent) + ",i=" + iterations;
             awaiting = Awaiting.CLIENT_FINAL;
             return new Step.Challenge(serverFirst.getBytes(StandardCharsets.US_ASCII));
