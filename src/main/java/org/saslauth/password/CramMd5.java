@@ -1,5 +1,6 @@
 package org.saslauth.password;
 
+import java.security.MessageDigest;
 import java.util.Arrays;
 import java.util.Optional;
 
@@ -28,7 +29,7 @@ final class CramMd5 implements Scheme {
         return 32;
     }
 
-    /** The HMAC-MD5 of {@link #generate}'s state of an empty key, to tell an empty password. */
+    /** The key state of the empty password, to tell an entry of it. */
     private static final byte[] EMPTY = INSTANCE.generate(new byte[0], null);
 
     @Override
@@ -51,7 +52,7 @@ final class CramMd5 implements Scheme {
 
         @Override
         public boolean emptyPassword() {
-            return java.security.MessageDigest.isEqual(state, EMPTY);
+            return MessageDigest.isEqual(state, EMPTY);
         }
     }
 
