@@ -7,6 +7,8 @@ busy machine slows both alike, and reports medians and the ratio saslauth / peer
 
 import argparse
 import base64
+import hashlib
+import hmac
 import os
 import platform
 import shutil
@@ -28,6 +30,7 @@ class Conn:
     def __init__(self, send, recv, close):
         self.send, self.recv, self.close = send, recv, close
         self.buf = b""
+        self.next_id = 1
 
     @staticmethod
     def of_process(proc):
@@ -105,6 +108,40 @@ class Conn:
         return elapsed, fails
 
 
+    def exchanges(self, start, total, window):
+        """Runs `total` multi-step exchanges, `window` in flight; start(id) gives a generator
+        that yields each line to send and is sent each CONT answered. Returns (seconds, failures)."""
+        active = {}
+        sent = done = fails = 0
+        t0 = time.perf_counter()
+
+        def launch():
+            nonlocal sent
+            i = self.next_id
+            self.next_id += 1
+            sent += 1
+            g = start(i)
+            active[i] = g
+            return next(g)
+
+        self.send(b"".join(launch() for _ in range(min(window, total))))
+        while done < total:
+            line = self.read_line()
+            kind, rid = line.split(b"\t", 2)[:2]
+            g = active[int(rid)]
+            if kind == b"CONT":
+                self.send(g.send(line))
+                continue
+            del active[int(rid)]
+            g.close()
+            done += 1
+            if kind != b"OK":
+                fails += 1
+            if sent < total:
+                self.send(launch())
+        return time.perf_counter() - t0, fails
+
+
 def auth_line(i, mech, resp):
     return b"AUTH\t%d\t%s\tservice=smtp\tnologin\tlip=127.0.0.1\trip=192.0.2.10\tresp=%s\n" % (
         i, mech.encode(), base64.b64encode(resp))
@@ -117,6 +154,61 @@ def plain_lines(users, n, start=1):
 
 def oreore_lines(n, start=1):
     return [auth_line(start + i, "OREORE", b"user%d" % (i % 100)) for i in range(n)]
+
+
+def auth_start(i, mech):
+    return b"AUTH\t%d\t%s\tservice=smtp\tnologin\tlip=127.0.0.1\trip=192.0.2.10\n" % (i, mech.encode())
+
+
+def cram_md5(user, password):
+    """An exchange for Conn.exchanges: RFC 2195's answer to the server's challenge."""
+    def run(i):
+        reply = yield auth_start(i, "CRAM-MD5")
+        challenge = base64.b64decode(reply.split(b"\t")[2])
+        digest = hmac.new(password, challenge, "md5").hexdigest().encode()
+        yield b"CONT\t%d\t%s\n" % (i, base64.b64encode(user + b" " + digest))
+    return run
+
+
+def scram_sha256(user, password, salted_cache):
+    """An exchange for Conn.exchanges: an RFC 7677 client that checks the server's signature.
+    SaltedPassword is kept by salt and iterations in salted_cache when that is a dict (a client
+    may keep it); None derives it at every login."""
+    def run(i):
+        bare = b"n=" + user + b",r=" + base64.b64encode(os.urandom(18))
+        reply = yield auth_start(i, "SCRAM-SHA-256")[:-1] + b"\tresp=" + base64.b64encode(b"n,," + bare) + b"\n"
+        first = base64.b64decode(reply.split(b"\t")[2])
+        a = dict(f.split(b"=", 1) for f in first.split(b","))
+        key = (user, a[b"s"], a[b"i"])
+        salted = salted_cache.get(key) if salted_cache is not None else None
+        if salted is None:
+            salted = hashlib.pbkdf2_hmac("sha256", password, base64.b64decode(a[b"s"]), int(a[b"i"]))
+            if salted_cache is not None:
+                salted_cache[key] = salted
+        client_key = hmac.new(salted, b"Client Key", "sha256").digest()
+        stored_key = hashlib.sha256(client_key).digest()
+        without_proof = b"c=biws,r=" + a[b"r"]
+        auth_message = bare + b"," + first + b"," + without_proof
+        signature = hmac.new(stored_key, auth_message, "sha256").digest()
+        proof = bytes(x ^ y for x, y in zip(client_key, signature))
+        final = without_proof + b",p=" + base64.b64encode(proof)
+        reply = yield b"CONT\t%d\t%s\n" % (i, base64.b64encode(final))
+        server_key = hmac.new(salted, b"Server Key", "sha256").digest()
+        expected = b"v=" + base64.b64encode(hmac.new(server_key, auth_message, "sha256").digest())
+        if base64.b64decode(reply.split(b"\t")[2]) != expected:
+            raise SystemExit("SCRAM-SHA-256: wrong server signature for " + user.decode())
+        yield b"CONT\t%d\t\n" % i
+    return run
+
+
+def scram_entry(password, salt, iterations=4096):
+    """A {SCRAM-SHA-256} entry, as doveadm pw makes it."""
+    salted = hashlib.pbkdf2_hmac("sha256", password, salt, iterations)
+    client_key = hmac.new(salted, b"Client Key", "sha256").digest()
+    server_key = hmac.new(salted, b"Server Key", "sha256").digest()
+    b64 = lambda b: base64.b64encode(b).decode()
+    return "{SCRAM-SHA-256}%d,%s,%s,%s" % (iterations, b64(salt), b64(hashlib.sha256(client_key).digest()),
+                                          b64(server_key))
 
 
 def cycle(items, n):
@@ -289,7 +381,7 @@ instance_name = saslauth-bench-{name}-{os.getpid()}
 ssl = no
 protocols =
 auth_failure_delay = 0
-auth_mechanisms = plain login
+auth_mechanisms = plain login cram-md5 scram-sha-256
 disable_plaintext_auth = no
 {cache or "auth_cache_size = 0"}
 passdb {{
@@ -472,7 +564,9 @@ def main():
     ap.add_argument("--logins", type=int, default=20000, help="timed logins per throughput round")
     ap.add_argument("--hash-logins", type=int, default=10,
                     help="timed logins per latency round, after 3 untimed ones")
-    ap.add_argument("--only", default="1,2,3,4,5,6,7", help="rows to run, e.g. 1,3")
+    ap.add_argument("--challenge-logins", type=int, default=3000,
+                    help="timed logins per round of the CRAM-MD5 and SCRAM rows (8)")
+    ap.add_argument("--only", default="1,2,3,4,5,6,7,8", help="rows to run, e.g. 1,3")
     a = ap.parse_args()
     only = set(a.only.split(","))
 
@@ -504,8 +598,13 @@ def run(a, b, table, only):
         h = subprocess.run(["doveadm", "pw", "-s", scheme, "-p", pw.decode()], stdout=subprocess.PIPE,
                            text=True, check=True).stdout.strip()
         hashed[scheme] = (b"h-" + scheme.lower().encode(), pw, h)
+    # SCRAM users: the same passwords as {SCRAM-SHA-256} entries, each with its own salt.
+    scram = [(b"scram%d" % i, b"pass-%d" % i) for i in range(100)]
+    scram_passwd = "".join("%s:%s\n" % (u.decode(), scram_entry(p, os.urandom(16))) for u, p in scram)
     b.write("plain.passwd", plain_passwd)
-    b.write("all.passwd", plain_passwd + "".join("%s:%s\n" % (u.decode(), h) for u, _, h in hashed.values()))
+    b.write("challenge.passwd", plain_passwd + scram_passwd)
+    b.write("all.passwd", plain_passwd + scram_passwd
+            + "".join("%s:%s\n" % (u.decode(), h) for u, _, h in hashed.values()))
     log = b.path("saslauth.log")
 
     # No failure delay, as on Dovecot's side; no per-connection rate limit either, since the
@@ -546,7 +645,9 @@ def run(a, b, table, only):
             return Conn.of_process(p), lambda: b.finish("saslauth", p)
         return connect
 
-    if "3" in only or "4" in only:
+    challenge_conf = config("challenge", b.path("challenge.passwd"), "PLAIN,CRAM-MD5,SCRAM-SHA-256")
+
+    if "3" in only or "4" in only or "6" in only:
         progress("starting a throwaway dovecot")
         sock = b.start_dovecot(b.path("all.passwd"))
 
@@ -621,6 +722,37 @@ def run(a, b, table, only):
                     "passdb = ldap\nldap-url = ldap://127.0.0.1:%d\nldap-base = dc=example,dc=org\n"
                     "ldap-user-filter = (&(objectClass=inetOrgPerson)(uid=%%u))\n" % port,
                     "  driver = ldap\n  args = %s\n" % b.path("dovecot-ldap.conf.ext"))
+
+    if "8" in only:
+        # One connection, 8 exchanges in flight; the driver's own work (HMACs, and for {PLAIN}
+        # entries the PBKDF2 a client must do) is the same against both servers.
+        rows = (("CRAM-MD5 on {PLAIN} entries", lambda u, p: cram_md5(u, p), plain, ">= 1.0"),
+                ("SCRAM-SHA-256 on {SCRAM-SHA-256} entries", lambda u, p: scram_sha256(u, p, salted), scram,
+                 ">= 1.0"),
+                ("SCRAM-SHA-256 on {PLAIN} entries", lambda u, p: scram_sha256(u, p, None), plain, "none"))
+        for label, make, users, budget in rows:
+            salted = {}
+            n = a.challenge_logins if budget != "none" else max(a.challenge_logins // 10, 100)
+            progress("%s logins/s, 8 in flight" % label)
+            starts = [make(u, p) for u, p in users]
+
+            def rate(connect):
+                c, done = connect()
+                c.handshake()
+                c.exchanges(lambda i: starts[i % len(starts)](i), min(n // 5, 500), 8)  # warm-up
+                seconds, fails = c.exchanges(lambda i: starts[i % len(starts)](i), n, 8)
+                done()
+                if fails:
+                    raise SystemExit("%s: %d logins failed" % (label, fails))
+                return n / seconds
+
+            r = {"saslauth": [], "dovecot": []}
+            for rnd in range(a.rounds):
+                order = [("saslauth", helper(b.saslauth_cmd(challenge_conf))), ("dovecot", dovecot)]
+                for name, connect in (order if rnd % 2 == 0 else order[::-1]):
+                    r[name].append(rate(connect))
+            table.add("8 %s logins/s, 8 in flight" % label, "Dovecot auth", statistics.median(r["saslauth"]),
+                      statistics.median(r["dovecot"]), "/s", budget, False)
 
     if "5" in only:
         progress("OREORE logins/s, pipelined")

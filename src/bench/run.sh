@@ -2,7 +2,7 @@
 # Benchmark saslauth against its peers: the Ruby helper it grew from, a bare JVM, and Dovecot's
 # own auth server. Prints the machine and one table; see "## Benchmark" in README.md.
 # Not part of the build or of CI. Run as root (it starts a throwaway Dovecot):
-#   src/bench/run.sh [--starts 21] [--rounds 5] [--logins 20000] [--only 1,2,3,4,5,6,7]
+#   src/bench/run.sh [--starts 21] [--rounds 5] [--logins 20000] [--challenge-logins 3000] [--only 1,2,3,4,5,6,7,8]
 set -eu
 cd "$(dirname "$0")/../.."
 REPO=$(pwd)

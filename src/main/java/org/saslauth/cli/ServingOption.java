@@ -57,7 +57,7 @@ enum ServingOption {
     DEFAULT_REALM("default-realm", "DOMAIN", Type.STRING, null, Applies.STORE,
             "Appended as @DOMAIN to user names without '@', like auth_default_realm."),
     MECHANISMS("mechanisms", "LIST", Type.STRING, "PLAIN,LOGIN", Applies.SERVING,
-            "Comma-separated mechanisms to offer: PLAIN, LOGIN, OREORE (default: ${DEFAULT-VALUE})."),
+            "Comma-separated mechanisms to offer: PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-1, SCRAM-SHA-256, OREORE (default: ${DEFAULT-VALUE})."),
     FAILURE_DELAY("failure-delay", "DURATION", Type.DURATION, "2s", Applies.SERVING,
             "Delay before a FAIL reply, like Dovecot's auth_failure_delay; 0 for none, at most 5s (default: 2s)."),
     MAX_PENDING("max-pending", "N", Type.COUNT, "32", Applies.SERVING,
