@@ -7,6 +7,8 @@ busy machine slows both alike, and reports medians and the ratio saslauth / peer
 
 import argparse
 import base64
+import hashlib
+import hmac
 import os
 import platform
 import shutil
@@ -28,6 +30,7 @@ class Conn:
     def __init__(self, send, recv, close):
         self.send, self.recv, self.close = send, recv, close
         self.buf = b""
+        self.next_id = 1
 
     @staticmethod
     def of_process(proc):
@@ -105,6 +108,40 @@ class Conn:
         return elapsed, fails
 
 
+    def exchanges(self, start, total, window):
+        """Runs `total` multi-step exchanges, `window` in flight; start(id) gives a generator
+        that yields each line to send and is sent each CONT answered. Returns (seconds, failures)."""
+        active = {}
+        sent = done = fails = 0
+        t0 = time.perf_counter()
+
+        def launch():
+            nonlocal sent
+            i = self.next_id
+            self.next_id += 1
+            sent += 1
+            g = start(i)
+            active[i] = g
+            return next(g)
+
+        self.send(b"".join(launch() for _ in range(min(window, total))))
+        while done < total:
+            line = self.read_line()
+            kind, rid = line.split(b"\t", 2)[:2]
+            g = active[int(rid)]
+            if kind == b"CONT":
+                self.send(g.send(line))
+                continue
+            del active[int(rid)]
+            g.close()
+            done += 1
+            if kind != b"OK":
+                fails += 1
+            if sent < total:
+                self.send(launch())
+        return time.perf_counter() - t0, fails
+
+
 def auth_line(i, mech, resp):
     return b"AUTH\t%d\t%s\tservice=smtp\tnologin\tlip=127.0.0.1\trip=192.0.2.10\tresp=%s\n" % (
         i, mech.encode(), base64.b64encode(resp))
@@ -117,6 +154,61 @@ def plain_lines(users, n, start=1):
 
 def oreore_lines(n, start=1):
     return [auth_line(start + i, "OREORE", b"user%d" % (i % 100)) for i in range(n)]
+
+
+def auth_start(i, mech):
+    return b"AUTH\t%d\t%s\tservice=smtp\tnologin\tlip=127.0.0.1\trip=192.0.2.10\n" % (i, mech.encode())
+
+
+def cram_md5(user, password):
+    """An exchange for Conn.exchanges: RFC 2195's answer to the server's challenge."""
+    def run(i):
+        reply = yield auth_start(i, "CRAM-MD5")
+        challenge = base64.b64decode(reply.split(b"\t")[2])
+        digest = hmac.new(password, challenge, "md5").hexdigest().encode()
+        yield b"CONT\t%d\t%s\n" % (i, base64.b64encode(user + b" " + digest))
+    return run
+
+
+def scram_sha256(user, password, salted_cache):
+    """An exchange for Conn.exchanges: an RFC 7677 client that checks the server's signature.
+    SaltedPassword is kept by salt and iterations in salted_cache when that is a dict (a client
+    may keep it); None derives it at every login."""
+    def run(i):
+        bare = b"n=" + user + b",r=" + base64.b64encode(os.urandom(18))
+        reply = yield auth_start(i, "SCRAM-SHA-256")[:-1] + b"\tresp=" + base64.b64encode(b"n,," + bare) + b"\n"
+        first = base64.b64decode(reply.split(b"\t")[2])
+        a = dict(f.split(b"=", 1) for f in first.split(b","))
+        key = (user, a[b"s"], a[b"i"])
+        salted = salted_cache.get(key) if salted_cache is not None else None
+        if salted is None:
+            salted = hashlib.pbkdf2_hmac("sha256", password, base64.b64decode(a[b"s"]), int(a[b"i"]))
+            if salted_cache is not None:
+                salted_cache[key] = salted
+        client_key = hmac.new(salted, b"Client Key", "sha256").digest()
+        stored_key = hashlib.sha256(client_key).digest()
+        without_proof = b"c=biws,r=" + a[b"r"]
+        auth_message = bare + b"," + first + b"," + without_proof
+        signature = hmac.new(stored_key, auth_message, "sha256").digest()
+        proof = bytes(x ^ y for x, y in zip(client_key, signature))
+        final = without_proof + b",p=" + base64.b64encode(proof)
+        reply = yield b"CONT\t%d\t%s\n" % (i, base64.b64encode(final))
+        server_key = hmac.new(salted, b"Server Key", "sha256").digest()
+        expected = b"v=" + base64.b64encode(hmac.new(server_key, auth_message, "sha256").digest())
+        if base64.b64decode(reply.split(b"\t")[2]) != expected:
+            raise SystemExit("SCRAM-SHA-256: wrong server signature for " + user.decode())
+        yield b"CONT\t%d\t\n" % i
+    return run
+
+
+def scram_entry(password, salt, iterations=4096):
+    """A {SCRAM-SHA-256} entry, as doveadm pw makes it."""
+    salted = hashlib.pbkdf2_hmac("sha256", password, salt, iterations)
+    client_key = hmac.new(salted, b"Client Key", "sha256").digest()
+    server_key = hmac.new(salted, b"Server Key", "sha256").digest()
+    b64 = lambda b: base64.b64encode(b).decode()
+    return "{SCRAM-SHA-256}%d,%s,%s,%s" % (iterations, b64(salt), b64(hashlib.sha256(client_key).digest()),
+                                          b64(server_key))
 
 
 def cycle(items, n):
@@ -135,6 +227,8 @@ class Bench:
         self.jvm_flags = self.launcher_jvm_flags()
         self.stray = []  # (who, bytes) printed on stderr: must stay empty
         self.dovecot_pid = None
+        self.dovecots = []  # configs of the Dovecot instances started
+        self.servers = []   # how to stop the PostgreSQL and slapd started
 
     def path(self, name):
         return os.path.join(self.tmp, name)
@@ -272,24 +366,26 @@ class Bench:
 
     # --- Dovecot -------------------------------------------------------------------------------
 
-    def start_dovecot(self, passwd):
-        base = self.path("dovecot-run")
+    def start_dovecot(self, passwd, name="dovecot", passdb=None, cache=""):
+        """A throwaway Dovecot auth server; passdb is the body of its passdb block (default: the
+        passwd file), cache extra auth_cache_* lines."""
+        if passdb is None:
+            passdb = "  driver = passwd-file\n  args = %s\n" % passwd
+        base = self.path(name + "-run")
         os.mkdir(base, 0o755)
-        conf = self.write("dovecot.conf", f"""\
+        conf = self.write(name + ".conf", f"""\
 base_dir = {base}
-state_dir = {self.path("dovecot-state")}
-log_path = {self.path("dovecot.log")}
-instance_name = saslauth-bench-{os.getpid()}
+state_dir = {self.path(name + "-state")}
+log_path = {self.path(name + ".log")}
+instance_name = saslauth-bench-{name}-{os.getpid()}
 ssl = no
 protocols =
 auth_failure_delay = 0
-auth_mechanisms = plain login
+auth_mechanisms = plain login cram-md5 scram-sha-256
 disable_plaintext_auth = no
-auth_cache_size = 0
+{cache or "auth_cache_size = 0"}
 passdb {{
-  driver = passwd-file
-  args = {passwd}
-}}
+{passdb}}}
 userdb {{
   driver = static
   args = uid=65534 gid=65534 home=/nonexistent
@@ -303,8 +399,9 @@ service anvil {{
   chroot =
 }}
 """)
-        os.mkdir(self.path("dovecot-state"), 0o755)
+        os.mkdir(self.path(name + "-state"), 0o755)
         subprocess.run(["dovecot", "-c", conf], check=True)
+        self.dovecots.append(conf)
         self.dovecot_conf = conf
         sock = os.path.join(base, "auth-client")
         for _ in range(100):
@@ -316,13 +413,79 @@ service anvil {{
                     pass
             time.sleep(0.05)
         else:
-            raise SystemExit("dovecot did not start; see " + self.path("dovecot.log"))
+            raise SystemExit("dovecot did not start; see " + self.path(name + ".log"))
         return sock
 
     def stop_dovecot(self):
-        if getattr(self, "dovecot_conf", None):
-            subprocess.run(["dovecot", "-c", self.dovecot_conf, "stop"], stderr=subprocess.DEVNULL)
-            self.dovecot_conf = None
+        for conf in self.dovecots:
+            subprocess.run(["dovecot", "-c", conf, "stop"], stderr=subprocess.DEVNULL)
+        self.dovecots = []
+        for stop in reversed(self.servers):
+            stop()
+        self.servers = []
+
+    # --- PostgreSQL and slapd, for rows 6 and 7 -------------------------------------------------
+    # Started as nobody (PostgreSQL refuses root) in the bench directory, on loopback.
+
+    def as_nobody(self, cmd, **kw):
+        return subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"] + cmd,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=True, **kw)
+
+    def start_postgres(self, users):
+        d = self.path("pg")
+        os.mkdir(d, 0o755)
+        shutil.chown(d, "nobody", "nogroup")
+        bin_ = "/usr/lib/postgresql/15/bin/"
+        port = free_port()
+        self.as_nobody([bin_ + "initdb", "-D", d + "/data", "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                        "--no-sync"])
+        self.as_nobody([bin_ + "pg_ctl", "-D", d + "/data", "-l", d + "/log", "-w", "-o",
+                        "-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off" % (port, d), "start"])
+        self.servers.append(lambda: self.as_nobody([bin_ + "pg_ctl", "-D", d + "/data", "-m", "fast", "-w", "stop"]))
+        sql = ("CREATE TABLE mailbox (username varchar(255) PRIMARY KEY, password varchar(255) NOT NULL,"
+               " active boolean NOT NULL DEFAULT true);\n"
+               + "".join("INSERT INTO mailbox VALUES ('%s', '{PLAIN}%s', true);\n" % (u.decode(), p.decode())
+                         for u, p in users))
+        self.as_nobody([bin_ + "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", d, "-p", str(port), "-U",
+                        "postgres", "-d", "postgres"], input=sql.encode())
+        return port
+
+    def start_slapd(self, users):
+        d = self.path("slapd")
+        os.makedirs(d + "/db", 0o755)
+        port = free_port()
+        with open(d + "/slapd.conf", "w") as f:
+            f.write("include /etc/ldap/schema/core.schema\ninclude /etc/ldap/schema/cosine.schema\n"
+                    "include /etc/ldap/schema/inetorgperson.schema\npidfile %s/slapd.pid\n"
+                    "modulepath /usr/lib/ldap\nmoduleload back_mdb\ndatabase mdb\nmaxsize 67108864\n"
+                    "suffix \"dc=example,dc=org\"\ndirectory %s/db\nindex uid eq\nindex objectClass eq\n"
+                    "access to * by * read\n" % (d, d))
+        with open(d + "/users.ldif", "w") as f:
+            f.write("dn: dc=example,dc=org\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: E\n\n")
+            for u, p in users:
+                f.write("dn: uid=%s,dc=example,dc=org\nobjectClass: inetOrgPerson\nuid: %s\ncn: u\nsn: u\n"
+                        "userPassword: {PLAIN}%s\n\n" % (u.decode(), u.decode(), p.decode()))
+        for root, dirs, files in os.walk(d):
+            for n in dirs + files + ["."]:
+                shutil.chown(os.path.join(root, n), "nobody", "nogroup")
+        self.as_nobody(["slapadd", "-q", "-f", d + "/slapd.conf", "-l", d + "/users.ldif"])
+        self.as_nobody(["slapd", "-f", d + "/slapd.conf", "-h", "ldap://127.0.0.1:%d/" % port])
+        self.servers.append(lambda: subprocess.run(["kill", open(d + "/slapd.pid").read().strip()]))
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), 1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        return port
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 def vm_hwm_kb(pid):
@@ -401,7 +564,9 @@ def main():
     ap.add_argument("--logins", type=int, default=20000, help="timed logins per throughput round")
     ap.add_argument("--hash-logins", type=int, default=10,
                     help="timed logins per latency round, after 3 untimed ones")
-    ap.add_argument("--only", default="1,2,3,4,5", help="rows to run, e.g. 1,3")
+    ap.add_argument("--challenge-logins", type=int, default=3000,
+                    help="timed logins per round of the CRAM-MD5 and SCRAM rows (8)")
+    ap.add_argument("--only", default="1,2,3,4,5,6,7,8", help="rows to run, e.g. 1,3")
     a = ap.parse_args()
     only = set(a.only.split(","))
 
@@ -433,8 +598,13 @@ def run(a, b, table, only):
         h = subprocess.run(["doveadm", "pw", "-s", scheme, "-p", pw.decode()], stdout=subprocess.PIPE,
                            text=True, check=True).stdout.strip()
         hashed[scheme] = (b"h-" + scheme.lower().encode(), pw, h)
+    # SCRAM users: the same passwords as {SCRAM-SHA-256} entries, each with its own salt.
+    scram = [(b"scram%d" % i, b"pass-%d" % i) for i in range(100)]
+    scram_passwd = "".join("%s:%s\n" % (u.decode(), scram_entry(p, os.urandom(16))) for u, p in scram)
     b.write("plain.passwd", plain_passwd)
-    b.write("all.passwd", plain_passwd + "".join("%s:%s\n" % (u.decode(), h) for u, _, h in hashed.values()))
+    b.write("challenge.passwd", plain_passwd + scram_passwd)
+    b.write("all.passwd", plain_passwd + scram_passwd
+            + "".join("%s:%s\n" % (u.decode(), h) for u, _, h in hashed.values()))
     log = b.path("saslauth.log")
 
     # No failure delay, as on Dovecot's side; no per-connection rate limit either, since the
@@ -475,7 +645,9 @@ def run(a, b, table, only):
             return Conn.of_process(p), lambda: b.finish("saslauth", p)
         return connect
 
-    if "3" in only or "4" in only:
+    challenge_conf = config("challenge", b.path("challenge.passwd"), "PLAIN,CRAM-MD5,SCRAM-SHA-256")
+
+    if "3" in only or "4" in only or "6" in only:
         progress("starting a throwaway dovecot")
         sock = b.start_dovecot(b.path("all.passwd"))
 
@@ -506,6 +678,81 @@ def run(a, b, table, only):
                 first = {k: statistics.median(v) for k, v in b.first_login.items()}
                 table.add("4   first login on a new connection", "Dovecot auth", first["saslauth"],
                           first["dovecot"], "ms", "none", True)
+
+    # Rows 6 and 7: the same PLAIN users in PostgreSQL and in slapd, read by saslauth's passdb sql
+    # and ldap (one helper, one connection) and by Dovecot's, without and with the auth cache.
+    def passdb_rows(row, kind, saslauth_lines, dovecot_passdb):
+        lines = lambda n, start: plain_lines(plain, n, start)
+        for cached, budget in ((False, ">= 1.0"), (True, ">= 2.0")):
+            label = "cache on both sides" if cached else "no cache"
+            progress("%s: PLAIN logins/s, 64 in flight, %s" % (kind, label))
+            name = "%s-%s" % (kind, "cache" if cached else "nocache")
+            conf = b.write(name + ".properties", saslauth_lines + "failure-delay = 0\nmax-auth-rate = 0\n"
+                           "log-file = %s\nlog-level = info\n" % log + ("cache-ttl = 3600s\n" if cached else ""))
+            dsock = b.start_dovecot(None, "dovecot-" + name, dovecot_passdb,
+                                    "auth_cache_size = 10M\nauth_cache_ttl = 1 hour\n" if cached else "")
+
+            def dovecot_conn(dsock=dsock):
+                c = Conn.of_socket(dsock)
+                return c, c.close
+            r = b.rate([("saslauth", helper(b.saslauth_cmd(conf))), ("dovecot", dovecot_conn)], lines,
+                       a.rounds, 1000, 64)
+            table.add("%s %s PLAIN logins/s, 64 in flight, %s" % (row, kind, label), "Dovecot passdb " + kind,
+                      r["saslauth"], r["dovecot"], "/s", budget, False)
+
+    if "6" in only:
+        progress("starting a throwaway PostgreSQL")
+        port = b.start_postgres(plain)
+        b.write("dovecot-sql.conf.ext", "driver = pgsql\nconnect = host=127.0.0.1 port=%d dbname=postgres user=postgres\n"
+                "default_pass_scheme = PLAIN\npassword_query = SELECT username AS user, password FROM mailbox"
+                " WHERE username = '%%u' AND active = '1'\n" % port, 0o644)
+        passdb_rows("6", "sql",
+                    "passdb = sql\nsql-url = jdbc:postgresql://127.0.0.1:%d/postgres\nsql-user = postgres\n"
+                    "password-query = SELECT username AS user, password FROM mailbox WHERE username = %%u AND active = '1'\n"
+                    % port,
+                    "  driver = sql\n  args = %s\n" % b.path("dovecot-sql.conf.ext"))
+
+    if "7" in only:
+        progress("starting a throwaway slapd")
+        port = b.start_slapd(plain)
+        b.write("dovecot-ldap.conf.ext", "uris = ldap://127.0.0.1:%d\nbase = dc=example,dc=org\n"
+                "pass_filter = (&(objectClass=inetOrgPerson)(uid=%%u))\npass_attrs = uid=user,userPassword=password\n"
+                "default_pass_scheme = PLAIN\n" % port, 0o644)
+        passdb_rows("7", "ldap",
+                    "passdb = ldap\nldap-url = ldap://127.0.0.1:%d\nldap-base = dc=example,dc=org\n"
+                    "ldap-user-filter = (&(objectClass=inetOrgPerson)(uid=%%u))\n" % port,
+                    "  driver = ldap\n  args = %s\n" % b.path("dovecot-ldap.conf.ext"))
+
+    if "8" in only:
+        # One connection, 8 exchanges in flight; the driver's own work (HMACs, and for {PLAIN}
+        # entries the PBKDF2 a client must do) is the same against both servers.
+        rows = (("CRAM-MD5 on {PLAIN} entries", lambda u, p: cram_md5(u, p), plain, ">= 1.0"),
+                ("SCRAM-SHA-256 on {SCRAM-SHA-256} entries", lambda u, p: scram_sha256(u, p, salted), scram,
+                 ">= 1.0"),
+                ("SCRAM-SHA-256 on {PLAIN} entries", lambda u, p: scram_sha256(u, p, None), plain, "none"))
+        for label, make, users, budget in rows:
+            salted = {}
+            n = a.challenge_logins if budget != "none" else max(a.challenge_logins // 10, 100)
+            progress("%s logins/s, 8 in flight" % label)
+            starts = [make(u, p) for u, p in users]
+
+            def rate(connect):
+                c, done = connect()
+                c.handshake()
+                c.exchanges(lambda i: starts[i % len(starts)](i), min(n // 5, 500), 8)  # warm-up
+                seconds, fails = c.exchanges(lambda i: starts[i % len(starts)](i), n, 8)
+                done()
+                if fails:
+                    raise SystemExit("%s: %d logins failed" % (label, fails))
+                return n / seconds
+
+            r = {"saslauth": [], "dovecot": []}
+            for rnd in range(a.rounds):
+                order = [("saslauth", helper(b.saslauth_cmd(challenge_conf))), ("dovecot", dovecot)]
+                for name, connect in (order if rnd % 2 == 0 else order[::-1]):
+                    r[name].append(rate(connect))
+            table.add("8 %s logins/s, 8 in flight" % label, "Dovecot auth", statistics.median(r["saslauth"]),
+                      statistics.median(r["dovecot"]), "/s", budget, False)
 
     if "5" in only:
         progress("OREORE logins/s, pipelined")

@@ -2,7 +2,7 @@
 # Benchmark saslauth against its peers: the Ruby helper it grew from, a bare JVM, and Dovecot's
 # own auth server. Prints the machine and one table; see "## Benchmark" in README.md.
 # Not part of the build or of CI. Run as root (it starts a throwaway Dovecot):
-#   src/bench/run.sh [--starts 21] [--rounds 5] [--logins 20000] [--only 1,2,3,4,5]
+#   src/bench/run.sh [--starts 21] [--rounds 5] [--logins 20000] [--challenge-logins 3000] [--only 1,2,3,4,5,6,7,8]
 set -eu
 cd "$(dirname "$0")/../.."
 REPO=$(pwd)
@@ -17,9 +17,14 @@ fi
 missing=
 command -v dovecot >/dev/null 2>&1 && command -v doveadm >/dev/null 2>&1 || missing="$missing dovecot-core"
 command -v ruby >/dev/null 2>&1 || missing="$missing ruby"
+# rows 6 and 7: Dovecot's passdb sql and ldap against a throwaway PostgreSQL and slapd
+for pkg in dovecot-pgsql dovecot-ldap postgresql slapd; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $pkg"
+done
 if [ -n "$missing" ]; then
   echo "run.sh: installing$missing" >&2
   apt-get update -qq >&2
+  echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >&2
 fi
 

@@ -7,7 +7,6 @@ import static org.saslauth.cli.ServingOption.LOG_LEVEL;
 import static org.saslauth.cli.ServingOption.MAX_AUTH_RATE;
 import static org.saslauth.cli.ServingOption.MAX_PENDING;
 import static org.saslauth.cli.ServingOption.MECHANISMS;
-import static org.saslauth.cli.ServingOption.PASSWD_FILE;
 
 import java.io.FileDescriptor;
 import java.io.FileInputStream;
@@ -196,10 +195,10 @@ public final class Saslauth implements Callable<Integer> {
             throw new StartupError("--max-pending must be at least 1");
         }
         CredentialStore credentialStore = CredentialStore.NONE;
-        if (options.path(PASSWD_FILE) != null) {
+        if (Stores.configured(options)) {
             credentialStore = Stores.open(options);
         } else if (mechs.anyNeedsCredentials()) {
-            throw new StartupError("--passwd-file is required for " + mechs);
+            throw new StartupError("--passwd-file or --passdb is required for " + mechs);
         }
         return new Settings(mechs, new Credentials(credentialStore, Stores.format(options)),
                 failureDelay, options.count(MAX_PENDING), options.bool(AUTH_PENALTY), options.count(MAX_AUTH_RATE));

@@ -58,10 +58,11 @@ final class TestCommand implements Callable<Integer> {
             return ExitCodes.USAGE;
         }
         try {
-            CredentialStore.Verdict verdict = credentials.verify(name.get(), password);
+            CredentialStore.Checked checked = credentials.authenticate(name.get(), password);
+            CredentialStore.Verdict verdict = checked.verdict();
             switch (verdict) {
                 case ACCEPTED -> {
-                    out.println("auth succeeded: user=" + name.get());
+                    out.println("auth succeeded: user=" + checked.user());
                     return ExitCodes.OK;
                 }
                 case WRONG_PASSWORD, UNKNOWN_USER -> {

@@ -4,16 +4,21 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
+import java.util.Arrays;
 import java.util.Optional;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
 import org.saslauth.store.CredentialStore;
 import org.saslauth.store.UserNameFormat;
 
 /**
- * What a mechanism may ask about users: turn the name a client sent into the canonical one, and
- * check a password. Mechanisms never read a credential store directly.
+ * What a mechanism may ask about users: turn the name a client sent into the canonical one,
+ * check a password, or look up the stored entry. Mechanisms never read a credential store
+ * directly.
  */
 public final class Credentials {
 
@@ -77,7 +82,33 @@ public final class Credentials {
         }
     }
 
-    /** Made on the first failed login, not at start-up. */
+    /**
+     * A salt for a user whose entry has none to give: an unknown user, or an entry a SCRAM
+     * mechanism cannot use. Keyed with a key of this process and the name, so that asking twice
+     * gives the same salt, as for a real entry, and other processes' salts say nothing of it.
+     */
+    public byte[] stableSalt(String user, String purpose, int length) {
+        try {
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(new SecretKeySpec(GuessKey.KEY, "HmacSHA256"));
+            mac.update(purpose.getBytes(StandardCharsets.UTF_8));
+            mac.update((byte) 0);
+            mac.update(user.getBytes(StandardCharsets.UTF_8));
+            return Arrays.copyOf(mac.doFinal(), length);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * The stored entry of a canonical user name, for mechanisms that need the key rather than a
+     * password to check (CRAM-MD5, SCRAM), and for the daemon's userdb lookups (does a user exist).
+     */
+    public CredentialStore.Lookup lookup(String user) {
+        return store.lookup(user);
+    }
+
+    /** Made on first use, not at start-up. */
     private static final class GuessKey {
         static final byte[] KEY = new byte[32];
 
@@ -91,8 +122,9 @@ public final class Credentials {
      * verdict into a step. The caller wipes the password.
      */
     public Step check(String user, byte[] password) {
-        return switch (verify(user, password)) {
-            case ACCEPTED -> new Step.Success(user);
+        CredentialStore.Checked checked = authenticate(user, password);
+        return switch (checked.verdict()) {
+            case ACCEPTED -> new Step.Success(checked.user());
             case WRONG_PASSWORD -> guessed(Step.Reason.WRONG_PASSWORD, user, password);
             case UNKNOWN_USER -> guessed(Step.Reason.UNKNOWN_USER, user, password);
             case UNAVAILABLE -> Step.Failure.of(Step.Reason.UNAVAILABLE, user);
@@ -109,17 +141,14 @@ public final class Credentials {
      * not an account. The caller wipes the password.
      */
     public CredentialStore.Verdict verify(String user, byte[] password) {
-        if (password.length == 0) {
-            return CredentialStore.Verdict.WRONG_PASSWORD;
-        }
-        return store.verify(user, password);
+        return authenticate(user, password).verdict();
     }
 
-    /**
-     * The stored entry of a canonical user name, or why there is none: whether a user exists,
-     * for the daemon's userdb lookups.
-     */
-    public CredentialStore.Lookup lookup(String user) {
-        return store.lookup(user);
+    /** {@link #verify}, with the name the store knows the user by, for the OK. */
+    public CredentialStore.Checked authenticate(String user, byte[] password) {
+        if (password.length == 0) {
+            return new CredentialStore.Checked(CredentialStore.Verdict.WRONG_PASSWORD, user);
+        }
+        return store.check(user, password);
     }
 }

@@ -4,13 +4,19 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import org.saslauth.password.ScramHash;
 
 /** The mechanisms saslauth knows, and the ones an operator enabled. */
 public final class Mechanisms {
 
     /** Every mechanism saslauth can serve. A new mechanism is one class and one entry here. */
-    public static final List<Mechanism> BUILT_IN =
-            List.of(new PlainMechanism(), new LoginMechanism(), new OreoreMechanism());
+    public static final List<Mechanism> BUILT_IN = List.of(
+            new PlainMechanism(),
+            new LoginMechanism(),
+            new OreoreMechanism(),
+            new CramMd5Mechanism(),
+            new ScramMechanism(ScramHash.SHA_1),
+            new ScramMechanism(ScramHash.SHA_256));
 
     /** The default for {@code --mechanisms}. */
     public static final String DEFAULT = "PLAIN,LOGIN";

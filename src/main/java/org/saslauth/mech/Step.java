@@ -18,14 +18,32 @@ public sealed interface Step {
      * @param user the canonical user name when the mechanism got that far
      * @param guess a short keyed digest of the password tried ({@link Credentials#guess}), so
      *     that the engine can tell a repeated guess from a new one without keeping the password
+     * @param detail what the log adds to the reason (a scheme name, the attribute at fault);
+     *     never a secret, never sent to the client
      */
-    record Failure(Reason reason, Optional<String> user, OptionalInt guess) implements Step {
+    record Failure(Reason reason, Optional<String> user, OptionalInt guess, Optional<String> detail)
+            implements Step {
+
+        public Failure(Reason reason, Optional<String> user, OptionalInt guess) {
+            this(reason, user, guess, Optional.empty());
+        }
+
         public static Failure of(Reason reason) {
             return new Failure(reason, Optional.empty(), OptionalInt.empty());
         }
 
         public static Failure of(Reason reason, String user) {
             return new Failure(reason, Optional.of(user), OptionalInt.empty());
+        }
+
+        /** A failure whose log line says more than its reason. */
+        public static Failure of(Reason reason, Optional<String> user, String detail) {
+            return new Failure(reason, user, OptionalInt.empty(), Optional.of(detail));
+        }
+
+        /** The reason as the log gives it, with the detail. */
+        public String logText() {
+            return detail.map(d -> reason.logText() + ": " + d).orElse(reason.logText());
         }
     }
 
@@ -39,6 +57,7 @@ public sealed interface Step {
         UNKNOWN_USER("Authentication failed", "unknown user"),
         INVALID_USER_NAME("Authentication failed", "invalid user name"),
         AUTHZID_REFUSED("Authorization as another user is not allowed", "authzid differs from authcid"),
+        UNSUITABLE_ENTRY("Authentication failed", "stored password cannot serve this mechanism"),
         MALFORMED("Invalid authentication data", "malformed response"),
         MISSING_RESPONSE("Initial response required", "no initial response"),
         UNAVAILABLE("Temporary authentication failure", "credential store unavailable"),

@@ -1,5 +1,6 @@
 package org.saslauth.password;
 
+import java.security.MessageDigest;
 import java.util.Arrays;
 import java.util.Optional;
 
@@ -28,9 +29,54 @@ final class CramMd5 implements Scheme {
         return 32;
     }
 
+    /** The key state of the empty password, to tell an entry of it. */
+    private static final byte[] EMPTY = INSTANCE.generate(new byte[0], null);
+
     @Override
     public Check check(byte[] raw, Optional<String> user) {
-        return Scheme.byRegenerating(this, raw, user);
+        Check regenerating = Scheme.byRegenerating(this, raw, user);
+        return new Stored(raw, regenerating);
+    }
+
+    /** A parsed entry: checks passwords, and answers CRAM-MD5 challenges from the key state. */
+    private record Stored(byte[] state, Check regenerating) implements Check, CramMd5Secret {
+        @Override
+        public boolean matches(byte[] password) {
+            return regenerating.matches(password);
+        }
+
+        @Override
+        public byte[] digest(byte[] challenge) {
+            return hmac(state, challenge);
+        }
+
+        @Override
+        public boolean emptyPassword() {
+            return MessageDigest.isEqual(state, EMPTY);
+        }
+    }
+
+    /**
+     * HMAC-MD5 of {@code message} from a key state as {@link #generate} makes it: the inner hash
+     * goes on from the ipad state over the message, the outer one from the opad state over the
+     * inner digest, both counting the 64 bytes of key block already hashed.
+     */
+    static byte[] hmac(byte[] state, byte[] message) {
+        byte[] inner = Md5Block.finish(words(state, 16), BLOCK, message);
+        try {
+            return Md5Block.finish(words(state, 0), BLOCK, inner);
+        } finally {
+            Arrays.fill(inner, (byte) 0);
+        }
+    }
+
+    private static int[] words(byte[] bytes, int offset) {
+        int[] w = new int[4];
+        for (int i = 0; i < 4; i++) {
+            w[i] = (bytes[offset + 4 * i] & 0xff) | (bytes[offset + 4 * i + 1] & 0xff) << 8
+                    | (bytes[offset + 4 * i + 2] & 0xff) << 16 | (bytes[offset + 4 * i + 3] & 0xff) << 24;
+        }
+        return w;
     }
 
     @Override
@@ -77,15 +123,44 @@ final class CramMd5 implements Scheme {
         private Md5Block() {}
 
         static int[] compress(byte[] block) {
+            return compress(new int[] {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476}, block, 0);
+        }
+
+        /**
+         * The digest of {@code message} hashed on from {@code state}, after {@code done} bytes
+         * (a whole number of blocks) already went into it: MD5's padding counts them.
+         */
+        static byte[] finish(int[] state, long done, byte[] message) {
+            int padded = (message.length + 8) / 64 * 64 + 64;
+            byte[] tail = Arrays.copyOf(message, padded);
+            tail[message.length] = (byte) 0x80;
+            long bits = (done + message.length) * 8;
+            for (int i = 0; i < 8; i++) {
+                tail[padded - 8 + i] = (byte) (bits >>> (8 * i));
+            }
+            int[] h = state;
+            for (int off = 0; off < padded; off += 64) {
+                int[] next = compress(h, tail, off);
+                Arrays.fill(h, 0);
+                h = next;
+            }
+            Arrays.fill(tail, (byte) 0);
+            byte[] out = new byte[16];
+            littleEndian(h, out, 0);
+            return out;
+        }
+
+        static int[] compress(int[] state, byte[] block, int offset) {
             int[] x = new int[16];
             for (int i = 0; i < 16; i++) {
-                x[i] = (block[4 * i] & 0xff) | (block[4 * i + 1] & 0xff) << 8
-                        | (block[4 * i + 2] & 0xff) << 16 | (block[4 * i + 3] & 0xff) << 24;
+                int o = offset + 4 * i;
+                x[i] = (block[o] & 0xff) | (block[o + 1] & 0xff) << 8
+                        | (block[o + 2] & 0xff) << 16 | (block[o + 3] & 0xff) << 24;
             }
-            int a = 0x67452301;
-            int b = 0xefcdab89;
-            int c = 0x98badcfe;
-            int d = 0x10325476;
+            int a = state[0];
+            int b = state[1];
+            int c = state[2];
+            int d = state[3];
             for (int i = 0; i < 64; i++) {
                 int f;
                 int g;
@@ -110,7 +185,7 @@ final class CramMd5 implements Scheme {
                 b = next;
             }
             Arrays.fill(x, 0);
-            return new int[] {0x67452301 + a, 0xefcdab89 + b, 0x98badcfe + c, 0x10325476 + d};
+            return new int[] {state[0] + a, state[1] + b, state[2] + c, state[3] + d};
         }
     }
 }

@@ -1,5 +1,7 @@
 package org.saslauth.password;
 
+import java.util.Optional;
+
 /** A stored password as read from a passwd-file line, ready to check candidates against. */
 public interface PasswordHash {
 
@@ -8,4 +10,14 @@ public interface PasswordHash {
 
     /** Whether {@code password} matches, compared in constant time. Does not keep the bytes. */
     boolean matches(byte[] password);
+
+    /** What CRAM-MD5 needs, when this entry holds it; empty for one-way hashes. */
+    default Optional<CramMd5Secret> cramMd5() {
+        return Optional.empty();
+    }
+
+    /** What SCRAM needs, when this entry holds it; empty for one-way hashes. */
+    default Optional<ScramSecret> scram() {
+        return Optional.empty();
+    }
 }

@@ -177,5 +177,15 @@ public final class PasswordSchemes {
         public boolean matches(byte[] password) {
             return check.matches(password);
         }
+
+        @Override
+        public Optional<CramMd5Secret> cramMd5() {
+            return check instanceof CramMd5Secret c ? Optional.of(c) : Optional.empty();
+        }
+
+        @Override
+        public Optional<ScramSecret> scram() {
+            return check instanceof ScramSecret c ? Optional.of(c) : Optional.empty();
+        }
     }
 }

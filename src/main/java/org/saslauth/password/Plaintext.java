@@ -3,6 +3,7 @@ package org.saslauth.password;
 import java.security.MessageDigest;
 import java.util.Arrays;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /** {@code PLAIN}, {@code CLEAR}, {@code CLEARTEXT}: the password itself. */
 final class Plaintext implements Scheme {
@@ -13,7 +14,55 @@ final class Plaintext implements Scheme {
 
     @Override
     public Check check(byte[] raw, Optional<String> user) {
-        return password -> MessageDigest.isEqual(raw, password);
+        return new Stored(raw);
+    }
+
+    /**
+     * The password itself, from which any mechanism's key can be made. The keys made are kept
+     * with it: the CRAM-MD5 key state, and the SCRAM keys last derived, one set per hash (a
+     * mechanism asks with the same salt for the same user every time in one process, and a
+     * derivation costs milliseconds).
+     */
+    private static final class Stored implements Check, CramMd5Secret, ScramSecret {
+        private final byte[] password;
+        private final AtomicReferenceArray<ScramKeys> derived = new AtomicReferenceArray<>(ScramHash.values().length);
+        /** The HMAC-MD5 key state, made on first use. */
+        private volatile byte[] cramState;
+
+        Stored(byte[] password) {
+            this.password = password;
+        }
+
+        @Override
+        public boolean matches(byte[] candidate) {
+            return MessageDigest.isEqual(password, candidate);
+        }
+
+        @Override
+        public byte[] digest(byte[] challenge) {
+            byte[] state = cramState;
+            if (state == null) {
+                state = CramMd5.INSTANCE.generate(password, null);
+                cramState = state;
+            }
+            return CramMd5.hmac(state, challenge);
+        }
+
+        @Override
+        public Optional<ScramKeys> keys(ScramHash hash, byte[] salt) {
+            ScramKeys last = derived.get(hash.ordinal());
+            if (last == null || !Arrays.equals(last.salt(), salt)) {
+                last = Scram.of(hash).derive(password, salt, DERIVED_ITERATIONS);
+                derived.set(hash.ordinal(), last);
+            }
+            return Optional.of(new ScramKeys(last.iterations(), last.salt().clone(), last.storedKey().clone(),
+                    last.serverKey().clone()));
+        }
+
+        @Override
+        public boolean emptyPassword() {
+            return password.length == 0;
+        }
     }
 
     @Override

@@ -450,7 +450,7 @@ public final class AuthConnection implements Flushable {
             send("OK\t" + p.id + "\tuser=" + Escaping.escape(s.user()));
         } else if (step instanceof Step.Failure fl) {
             pending.remove(p.id);
-            ResultLog.failed(p.id, p.mechanism.name(), p.rip, fl.user(), fl.reason().logText());
+            ResultLog.failed(p.id, p.mechanism.name(), p.rip, fl.user(), fl.logText());
             fail(p.id, p.rip, fl.user(), fl.reason().clientText(), fl.reason().temporary(), fl.guess(), arrival);
         }
     }

@@ -15,6 +15,17 @@ public interface CredentialStore {
     Verdict verify(String user, byte[] password);
 
     /**
+     * {@link #verify}, with the name the store knows the user by: a store may hold a canonical
+     * spelling of the name (an SQL query's {@code user} column), which the OK then carries.
+     */
+    default Checked check(String user, byte[] password) {
+        return new Checked(verify(user, password), user);
+    }
+
+    /** A {@link Verdict}, and the user's canonical name where the store gave one. */
+    record Checked(Verdict verdict, String user) {}
+
+    /**
      * The stored password of a user, for mechanisms that need the secret itself or a key
      * derived from it (CRAM-MD5, SCRAM) instead of a password to check. A store that can only
      * check passwords (a checkpassword program, an LDAP bind) answers {@link Lookup.Unsupported}.

@@ -156,7 +156,7 @@ class CliTest {
 
     @ParameterizedTest
     @CsvSource({
-        "--mechanisms=PLAIN;CRAM-MD5, 3",
+        "--mechanisms=PLAIN;DIGEST-MD5, 3",
         "--failure-delay=11s, 3",
         "--failure-delay=soon, 2",
         "--log-level=loud, 2",

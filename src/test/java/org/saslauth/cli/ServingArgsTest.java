@@ -32,6 +32,12 @@ class ServingArgsTest {
         "--max-auth-rate 0 --auth-penalty false",
         "--auth-penalty=true --max-auth-rate=5",
         "--passwd-file p --auth-penalty FALSE --failure-delay 1s",
+        "--passdb sql --sql-url jdbc:postgresql://db/mail --sql-user saslauth --sql-password-file /etc/pw"
+            + " --default-pass-scheme BLF-CRYPT --cache-ttl 300s --cache-negative-ttl 1s --cache-size 50",
+        "--passdb ldap --ldap-url ldap://a --ldap-starttls true --ldap-ca-file ca.pem --ldap-bind-dn cn=x"
+            + " --ldap-bind-password-file p --ldap-base dc=example --ldap-user-filter (uid=%n)"
+            + " --ldap-auth-bind true --ldap-password-attribute pw",
+        "--passdb checkpassword --checkpassword-program /usr/bin/checkpassword",
     })
     void readsLikePicocli(String line) {
         String[] args = line.isEmpty() ? new String[0] : line.split(" ");

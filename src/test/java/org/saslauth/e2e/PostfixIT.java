@@ -128,7 +128,11 @@ class PostfixIT {
     @ParameterizedTest(name = "{0}: EHLO offers exactly the configured mechanisms")
     @EnumSource(Variant.class)
     void ehloOffersTheConfiguredMechanisms(Variant v) throws IOException {
-        List<String> expected = v == Variant.OREORE ? List.of("PLAIN", "LOGIN", "OREORE") : List.of("PLAIN", "LOGIN");
+        List<String> expected = switch (v) {
+            case OREORE -> List.of("PLAIN", "LOGIN", "OREORE");
+            case CHALLENGE -> List.of("PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256");
+            default -> List.of("PLAIN", "LOGIN");
+        };
         try (SmtpClient smtp = connect(v)) {
             Reply ehlo = expect(250, smtp.send("EHLO client.saslauth.test"), "EHLO");
             assertEquals(expected, SmtpClient.authMechanisms(ehlo), context("EHLO " + ehlo));
@@ -323,14 +327,119 @@ class PostfixIT {
         assertFalse(postfix.helpers(Variant.EXAMPLE).isEmpty(), context("no helper after the kill"));
     }
 
-    @Order(10)
+    // --- CRAM-MD5 and SCRAM with real clients, against entries doveadm made -----------------------
+
+    /** A user of {@link PostfixInstance#CHALLENGE_USERS} (or of the examples) and its password. */
+    private static String passwordOf(String user) {
+        return PostfixInstance.CHALLENGE_USERS.stream().filter(u -> u.get(0).equals(user)).map(u -> u.get(2))
+                .findFirst().orElseGet(() -> PASSWORDS.get(user));
+    }
+
+    /** Runs a client once, counts its verdicts, and checks it got the one expected. */
+    private static void expectClient(MailClients.Outcome o, boolean accepted) {
+        OKS.get(Variant.CHALLENGE).addAndGet(o.accepted());
+        FAILS.get(Variant.CHALLENGE).addAndGet(o.refused());
+        System.out.println("PostfixIT: " + o.client() + " -> status " + o.status() + ", " + o.accepted()
+                + " x 235, " + o.refused() + " x 535");
+        if (accepted) {
+            assertTrue(o.ok(), context("expected a login: " + o));
+        } else {
+            assertTrue(o.status() != 0 && o.accepted() == 0 && o.refused() >= 1, context("expected a refusal: " + o));
+        }
+    }
+
+    private static void assertSaslauthLogged(String regex) {
+        long deadline = System.nanoTime() + LOG_WAIT.toNanos();
+        Pattern p = Pattern.compile(regex);
+        while (System.nanoTime() < deadline) {
+            if (postfix.saslauthLogText(Variant.CHALLENGE).lines().anyMatch(l -> p.matcher(l).find())) {
+                return;
+            }
+            PostfixInstance.sleep(50);
+        }
+        throw new AssertionError(context("saslauth did not log " + regex + ":\n"
+                + postfix.saslauthLogText(Variant.CHALLENGE)).get());
+    }
+
+    @Order(13)
+    @ParameterizedTest(name = "swaks --auth CRAM-MD5 as {0}, right password: {1}")
+    @org.junit.jupiter.params.provider.CsvSource({
+        "cram,true", "cram,false", "cram8,true", "cram8,false", "carol,true", "plain8,true"})
+    void swaksCramMd5(String user, boolean right) throws IOException {
+        String password = right ? passwordOf(user) : passwordOf(user) + "x";
+        expectClient(MailClients.swaks(postfix.port(Variant.CHALLENGE), "CRAM-MD5", user, password), right);
+        assertSaslauthLogged("auth " + (right ? "ok" : "failed") + ": .*mech=CRAM-MD5 user=\"" + user + "\"");
+    }
+
+    @Order(13)
+    @Test
+    void aOneWayHashCannotServeCramMd5() throws IOException {
+        expectClient(MailClients.swaks(postfix.port(Variant.CHALLENGE), "CRAM-MD5", "alice", "alice-password"), false);
+        assertSaslauthLogged("auth failed: .*mech=CRAM-MD5 user=\"alice\" .*reason=\"stored password cannot serve"
+                + " this mechanism: \\{SHA512-CRYPT\\} is a one-way hash\"");
+    }
+
+    @Order(14)
+    @ParameterizedTest(name = "curl AUTH=CRAM-MD5 as {0}, right password: {1}")
+    @org.junit.jupiter.params.provider.CsvSource({"cram,true", "cram,false", "cram8,true", "carol,true"})
+    void curlCramMd5(String user, boolean right) throws IOException {
+        String password = right ? passwordOf(user) : "not-" + passwordOf(user);
+        MailClients.Outcome o = MailClients.curl(postfix.port(Variant.CHALLENGE), "CRAM-MD5", user, password);
+        assertTrue(o.output().contains("AUTH CRAM-MD5"), context("curl did not use CRAM-MD5: " + o));
+        expectClient(o, right);
+    }
+
+    /** smtplib tries CRAM-MD5 first, then PLAIN and LOGIN when it fails: three refusals for a wrong password. */
+    @Order(15)
+    @ParameterizedTest(name = "Python smtplib as {0}, right password: {1}")
+    @org.junit.jupiter.params.provider.CsvSource({"cram,true", "cram,false", "carol,true"})
+    void pythonSmtplib(String user, boolean right) throws IOException {
+        String password = right ? passwordOf(user) : passwordOf(user) + "-wrong";
+        MailClients.Outcome o = MailClients.smtplib(postfix.port(Variant.CHALLENGE), user, password);
+        assertTrue(o.output().contains("AUTH CRAM-MD5"), context("smtplib did not pick CRAM-MD5: " + o));
+        expectClient(o, right);
+        if (right) {
+            assertSaslauthLogged("auth ok: .*mech=CRAM-MD5 user=\"" + user + "\"");
+        } else {
+            assertEquals(3, o.refused(), context("smtplib tries CRAM-MD5, PLAIN and LOGIN: " + o));
+        }
+    }
+
+    /**
+     * gsasl for SCRAM, and CRAM-MD5 once: the right or a wrong password; the {@code {SCRAM-SHA-1}}
+     * entry cannot serve SCRAM-SHA-256, nor SHA512-CRYPT any; mallory is unknown.
+     */
+    @Order(16)
+    @ParameterizedTest(name = "gsasl {0} as {1}, {2} password -> {3}")
+    @org.junit.jupiter.params.provider.CsvSource({
+        "SCRAM-SHA-1,scram1,right,235", "SCRAM-SHA-1,scram1,wrong,535", "SCRAM-SHA-1,scram1u,right,235",
+        "SCRAM-SHA-1,scram1u,wrong,535", "SCRAM-SHA-1,carol,right,235", "SCRAM-SHA-1,plain8,right,235",
+        "SCRAM-SHA-256,scram256,right,235", "SCRAM-SHA-256,scram256,wrong,535", "SCRAM-SHA-256,scram256u,right,235",
+        "SCRAM-SHA-256,scram256u,wrong,535", "SCRAM-SHA-256,carol,right,235", "SCRAM-SHA-256,plain8,right,235",
+        "SCRAM-SHA-256,scram1,right,535", "SCRAM-SHA-256,alice,right,535", "SCRAM-SHA-256,mallory,right,535",
+        "CRAM-MD5,cram8,right,235"})
+    void gsasl(String mechanism, String user, String which, int expected) throws IOException {
+        String known = user.equals("mallory") ? "mallory-password" : passwordOf(user);
+        String password = which.equals("right") ? known : known.substring(1);
+        MailClients.Outcome o = MailClients.gsasl(postfix.port(Variant.CHALLENGE), mechanism, user, password);
+        expectClient(o, expected == 235);
+        assertSaslauthLogged("auth " + (expected == 235 ? "ok" : "failed") + ": .*mech=" + mechanism
+                + " user=\"" + user + "\"");
+        if (expected == 235 && mechanism.startsWith("SCRAM")) {
+            assertTrue(o.output().contains("server trusted"), context("gsasl did not check the server signature: " + o));
+        }
+    }
+
+    @Order(20)
     @ParameterizedTest(name = "{0}: saslauth''s log has one line per attempt and no secret")
     @EnumSource(Variant.class)
     void logHoldsOneLinePerAttemptAndNoSecret(Variant v) {
         awaitCount(v, "auth ok: ", OKS.get(v).get());
         awaitCount(v, "auth failed: ", FAILS.get(v).get());
         String log = postfix.saslauthLogText(v);
-        for (Map.Entry<String, String> e : PASSWORDS.entrySet()) {
+        Map<String, String> passwords = new LinkedHashMap<>(PASSWORDS);
+        PostfixInstance.CHALLENGE_USERS.forEach(u -> passwords.put(u.get(0), u.get(2)));
+        for (Map.Entry<String, String> e : passwords.entrySet()) {
             for (String secret : List.of(e.getValue(), base64(e.getValue()), plain(e.getKey(), e.getValue()))) {
                 assertFalse(log.contains(secret), "a secret is in " + postfix.saslauthLog(v) + ":\n" + log);
             }
@@ -346,11 +455,12 @@ class PostfixIT {
      * Anything saslauth or its JVM writes to stdout or stderr reaches smtpd as a protocol line,
      * which then complains in its log; so does a handshake it does not like.
      */
-    @Order(11)
+    @Order(21)
     @Test
     void postfixLogsNoProtocolTrouble() {
         List<Pattern> expected = new ArrayList<>(List.of(
-                Pattern.compile("warning: [^:]+\\[127\\.0\\.0\\.1\\]: SASL (PLAIN|LOGIN) authentication failed: .*"),
+                Pattern.compile("warning: [^:]+\\[127\\.0\\.0\\.1\\]: SASL (PLAIN|LOGIN|CRAM-MD5|SCRAM-SHA-1|SCRAM-SHA-256)"
+                        + " authentication failed: .*"),
                 Pattern.compile("warning: [^:]+\\[127\\.0\\.0\\.1\\]: SASL (PLAIN|LOGIN) authentication aborted"),
                 Pattern.compile("warning: [^:]+\\[127\\.0\\.0\\.1\\]: SASL OREORE authentication failed: "
                         + "Invalid authentication mechanism")));
@@ -369,7 +479,7 @@ class PostfixIT {
      * unnoticed; smtpd runs with -v here and logs every line it reads ("auth reply: ", with TAB
      * shown as "?"), and each must be a line of the protocol.
      */
-    @Order(12)
+    @Order(22)
     @Test
     void smtpdReadsNothingButProtocolLines() {
         Pattern reply = Pattern.compile(": auth reply: (.*)$");

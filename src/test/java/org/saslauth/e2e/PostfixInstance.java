@@ -33,7 +33,9 @@ import org.junit.jupiter.api.Assumptions;
  * <ul>
  *   <li>{@link Variant#EXAMPLE}: exactly the example lines (log level info);
  *   <li>{@link Variant#DEBUG}: the same plus {@code --log-level debug};
- *   <li>{@link Variant#OREORE}: the same plus {@code --mechanisms PLAIN,LOGIN,OREORE}.
+ *   <li>{@link Variant#OREORE}: the same plus {@code --mechanisms PLAIN,LOGIN,OREORE};
+ *   <li>{@link Variant#CHALLENGE}: the same plus CRAM-MD5 and SCRAM, on a passwd file that adds
+ *       entries made by {@code doveadm pw} ({@link #CHALLENGE_USERS}).
  * </ul>
  * Mail is never delivered: {@code defer_transports = smtp} keeps relayed mail in the queue.
  */
@@ -47,7 +49,9 @@ final class PostfixInstance implements AutoCloseable {
     enum Variant {
         EXAMPLE("saslauth", ""),
         DEBUG("saslauth_debug", " --log-level debug --log-file {log}/saslauth-debug.log"),
-        OREORE("saslauth_oreore", " --mechanisms PLAIN,LOGIN,OREORE --log-file {log}/saslauth-oreore.log");
+        OREORE("saslauth_oreore", " --mechanisms PLAIN,LOGIN,OREORE --log-file {log}/saslauth-oreore.log"),
+        CHALLENGE("saslauth_challenge", " --mechanisms PLAIN,LOGIN,CRAM-MD5,SCRAM-SHA-1,SCRAM-SHA-256"
+                + " --passwd-file {etc}/challenge.passwd --log-file {log}/saslauth-challenge.log");
 
         final String service;
         final String extraArgs;
@@ -58,13 +62,47 @@ final class PostfixInstance implements AutoCloseable {
         }
     }
 
+    /**
+     * The users {@link Variant#CHALLENGE} adds to the example's: user, scheme, password; each
+     * entry is made by {@code doveadm pw} when the instance starts.
+     */
+    static final List<List<String>> CHALLENGE_USERS = List.of(
+            List.of("cram", "CRAM-MD5", "cram-password"),
+            List.of("cram8", "CRAM-MD5", "cr\u00e4m-p\u00e4ssw\u00f6rd"),
+            List.of("scram1", "SCRAM-SHA-1", "scram1-password"),
+            List.of("scram1u", "SCRAM-SHA-1", "scr\u00e4m1-p\u00e4ssw\u00f6rd"),
+            List.of("scram256", "SCRAM-SHA-256", "scram256-password"),
+            List.of("scram256u", "SCRAM-SHA-256", "scr\u00e4m256-p\u00e4ssw\u00f6rd"),
+            List.of("plain8", "PLAIN", "pl\u00e4in-p\u00e4ssw\u00f6rd"));
+
+    /**
+     * Programs the tests run, by the Debian package that brings them: the clients that speak
+     * CRAM-MD5 and SCRAM, and doveadm, which makes their users' entries.
+     */
+    private static final Map<String, String> CLIENT_PACKAGES = Map.of(
+            "/usr/bin/swaks", "swaks",
+            "/usr/share/perl5/Digest/HMAC_MD5.pm", "libdigest-hmac-perl",
+            "/usr/bin/gsasl", "gsasl",
+            "/usr/bin/curl", "curl",
+            "/usr/bin/python3", "python3",
+            "/usr/bin/doveadm", "dovecot-core");
+
     private static final Path POSTFIX = Path.of("/usr/sbin/postfix");
     private static final Path SPAWN = Path.of("/usr/lib/postfix/sbin/spawn");
     private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(60);
     private static final Duration APT_TIMEOUT = Duration.ofMinutes(10);
 
+    /**
+     * A further spawn service and smtpd port, for a test of its own: the example's service with
+     * its own properties file (written to {@code etc/NAME.properties}, where {@code {log}} and
+     * {@code {etc}} stand for this instance's directories).
+     */
+    record Service(String name, String properties) {}
+
     final Path dir;
     private final Path etc;
+    private final List<Service> services;
+    private final Map<String, Integer> servicePorts = new java.util.HashMap<>();
     private final Path opt;
     private final Path log;
     private final Map<Variant, Integer> ports;
@@ -74,8 +112,9 @@ final class PostfixInstance implements AutoCloseable {
     private String daemonSaslPath;
     private int daemonPort;
 
-    private PostfixInstance(Path dir, Map<Variant, Integer> ports) {
+    private PostfixInstance(Path dir, Map<Variant, Integer> ports, List<Service> services) {
         this.dir = dir;
+        this.services = services;
         this.etc = dir.resolve("etc");
         this.opt = dir.resolve("opt");
         this.log = dir.resolve("log");
@@ -106,7 +145,16 @@ final class PostfixInstance implements AutoCloseable {
         if (!isRoot()) {
             return "not running as root (Postfix must be started as root, and installed by it)";
         }
-        if (Files.isExecutable(POSTFIX) && Files.isExecutable(SPAWN)) {
+        List<String> missing = new ArrayList<>();
+        if (!Files.isExecutable(POSTFIX) || !Files.isExecutable(SPAWN)) {
+            missing.add("postfix");
+        }
+        CLIENT_PACKAGES.forEach((path, pkg) -> {
+            if (!Files.exists(Path.of(path))) {
+                missing.add(pkg);
+            }
+        });
+        if (missing.isEmpty()) {
             return null;
         }
         if (!Files.isExecutable(Path.of("/usr/bin/apt-get"))) {
@@ -117,10 +165,12 @@ final class PostfixInstance implements AutoCloseable {
             run(env, "sh", "-c", "echo 'postfix postfix/main_mailer_type select No configuration'"
                     + " | debconf-set-selections");
             Result update = run(APT_TIMEOUT, env, "apt-get", "update", "-q");
-            Result install = run(APT_TIMEOUT, env, "apt-get", "install", "-y", "-q", "--no-install-recommends",
-                    "postfix");
+            List<String> command = new ArrayList<>(List.of("apt-get", "install", "-y", "-q", "--no-install-recommends"));
+            command.addAll(missing);
+            Result install = run(APT_TIMEOUT, env, command.toArray(String[]::new));
             if (install.status() != 0 || !Files.isExecutable(POSTFIX)) {
-                return "apt-get install postfix failed: " + tail(update.output() + install.output(), 15);
+                return "apt-get install " + String.join(" ", missing) + " failed: "
+                        + tail(update.output() + install.output(), 15);
             }
         } catch (IOException e) {
             return "installing Postfix failed: " + e;
@@ -143,7 +193,12 @@ final class PostfixInstance implements AutoCloseable {
      * port accepts connections.
      */
     static PostfixInstance start(Path projectDir) throws IOException {
-        return start(projectDir, null);
+        return start(projectDir, List.of(), null);
+    }
+
+    /** {@link #start(Path)} with further services. */
+    static PostfixInstance start(Path projectDir, List<Service> services) throws IOException {
+        return start(projectDir, services, null);
     }
 
     /**
@@ -152,12 +207,17 @@ final class PostfixInstance implements AutoCloseable {
      * which the test starts itself.
      */
     static PostfixInstance start(Path projectDir, String daemonSaslPath) throws IOException {
+        return start(projectDir, List.of(), daemonSaslPath);
+    }
+
+    private static PostfixInstance start(Path projectDir, List<Service> services, String daemonSaslPath)
+            throws IOException {
         Path jar = projectDir.resolve("target/saslauth.jar");
         if (!Files.isReadable(jar)) {
             fail(jar + " is missing: run the integration tests through `mvn verify`");
         }
         Path dir = Files.createTempDirectory("saslauth-e2e-");
-        PostfixInstance pf = new PostfixInstance(dir, freePorts());
+        PostfixInstance pf = new PostfixInstance(dir, freePorts(), services);
         pf.daemonSaslPath = daemonSaslPath;
         if (daemonSaslPath != null) {
             try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
@@ -165,6 +225,11 @@ final class PostfixInstance implements AutoCloseable {
             }
         }
         try {
+            for (Service s : services) {
+                try (ServerSocket held = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+                    pf.servicePorts.put(s.name(), held.getLocalPort());
+                }
+            }
             pf.layOut(projectDir, jar);
             Runtime.getRuntime().addShutdownHook(pf.shutdownHook);
             Result r = run(Map.of(), POSTFIX.toString(), "-c", pf.etc.toString(), "start");
@@ -173,6 +238,9 @@ final class PostfixInstance implements AutoCloseable {
             }
             pf.master = pf.readMasterPid();
             for (int port : pf.ports.values()) {
+                pf.awaitPort(port, Duration.ofSeconds(20));
+            }
+            for (int port : pf.servicePorts.values()) {
                 pf.awaitPort(port, Duration.ofSeconds(20));
             }
             if (daemonSaslPath != null) {
@@ -188,12 +256,13 @@ final class PostfixInstance implements AutoCloseable {
     private static Map<Variant, Integer> freePorts() throws IOException {
         List<ServerSocket> held = new ArrayList<>();
         try {
-            for (int i = 0; i < Variant.values().length; i++) {
-                held.add(new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress()));
+            Map<Variant, Integer> ports = new java.util.EnumMap<>(Variant.class);
+            for (Variant v : Variant.values()) {
+                ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
+                held.add(s);
+                ports.put(v, s.getLocalPort());
             }
-            return Map.of(Variant.EXAMPLE, held.get(0).getLocalPort(),
-                    Variant.DEBUG, held.get(1).getLocalPort(),
-                    Variant.OREORE, held.get(2).getLocalPort());
+            return ports;
         } finally {
             for (ServerSocket s : held) {
                 s.close();
@@ -227,9 +296,40 @@ final class PostfixInstance implements AutoCloseable {
         String properties = paths(Files.readString(examples.resolve("saslauth.properties")))
                 .replaceAll("(?m)^failure-delay *=.*$", "failure-delay = " + FAILURE_DELAY.toSeconds() + "s");
         Files.writeString(etc.resolve("saslauth.properties"), properties);
+        for (Service s : services) {
+            Files.writeString(etc.resolve(s.name() + ".properties"),
+                    s.properties().replace("{log}", log.toString()).replace("{etc}", etc.toString()));
+        }
+
+        StringBuilder challenge = new StringBuilder(Files.readString(examples.resolve("users.passwd")));
+        for (List<String> u : CHALLENGE_USERS) {
+            challenge.append(u.get(0)).append(':').append(doveadmPw(u.get(1), u.get(2))).append('\n');
+        }
+        Files.writeString(etc.resolve("challenge.passwd"), challenge, StandardCharsets.UTF_8);
+        Files.setPosixFilePermissions(etc.resolve("challenge.passwd"), PosixFilePermissions.fromString("rw-r--r--"));
 
         Files.writeString(etc.resolve("main.cf"), mainCf(Files.readString(examples.resolve("main.cf"))));
         Files.writeString(etc.resolve("master.cf"), masterCf(Files.readString(examples.resolve("master.cf"))));
+    }
+
+    /** {@code doveadm pw -s SCHEME -p PASSWORD}, the password passed byte for byte whatever the locale. */
+    private static String doveadmPw(String scheme, String password) throws IOException {
+        Result r = run(Map.of(), "/bin/sh", "-c", "exec /usr/bin/doveadm pw -s \"$1\" -p \"$(printf \"$2\")\"", "sh",
+                scheme, octal(password));
+        String hash = r.output().strip();
+        if (r.status() != 0 || !hash.startsWith("{" + scheme + "}")) {
+            throw new IllegalStateException("doveadm pw -s " + scheme + " failed: " + r.output());
+        }
+        return hash;
+    }
+
+    /** printf(1)'s octal escapes for the UTF-8 bytes of {@code text}: plain ASCII on a command line. */
+    static String octal(String text) {
+        StringBuilder out = new StringBuilder();
+        for (byte b : text.getBytes(StandardCharsets.UTF_8)) {
+            out.append(String.format("\\%03o", b & 0xff));
+        }
+        return out.toString();
     }
 
     /** The example's absolute paths, moved under this instance's directory. */
@@ -246,6 +346,9 @@ final class PostfixInstance implements AutoCloseable {
             if (v != Variant.EXAMPLE) {
                 cf.append(v.service).append("_time_limit = 3600s\n");
             }
+        }
+        for (Service s : services) {
+            cf.append(s.name()).append("_time_limit = 3600s\n");
         }
         cf.append("compatibility_level = 3.6\n")
                 .append("queue_directory = ").append(dir.resolve("queue")).append('\n')
@@ -291,9 +394,17 @@ final class PostfixInstance implements AutoCloseable {
                 cf.append("  -o smtpd_sasl_path=private/").append(v.service).append('\n');
             }
         }
+        for (Service s : services) {
+            cf.append("127.0.0.1:").append(servicePorts.get(s.name())).append(" inet n - n - - smtpd -v\n")
+                    .append("  -o smtpd_sasl_path=private/").append(s.name()).append('\n')
+                    .append(entry.replaceFirst("^saslauth", s.name())
+                            .replace(etc.resolve("saslauth.properties").toString(),
+                                    etc.resolve(s.name() + ".properties").toString()))
+                    .append('\n');
+        }
         for (Variant v : Variant.values()) {
             cf.append(entry.replaceFirst("^saslauth", v.service))
-                    .append(v.extraArgs.replace("{log}", log.toString()))
+                    .append(v.extraArgs.replace("{log}", log.toString()).replace("{etc}", etc.toString()))
                     .append('\n');
         }
         cf.append("""
@@ -393,6 +504,14 @@ final class PostfixInstance implements AutoCloseable {
         return ports.get(v);
     }
 
+    int port(Service s) {
+        return servicePorts.get(s.name());
+    }
+
+    Path etc() {
+        return etc;
+    }
+
     /** The smtpd that asks the daemon; see {@link #start(Path, String)}. */
     int daemonPort() {
         return daemonPort;
@@ -404,8 +523,12 @@ final class PostfixInstance implements AutoCloseable {
     }
 
     Path saslauthLog(Variant v) {
-        return log.resolve(v == Variant.EXAMPLE ? "saslauth.log"
-                : v == Variant.DEBUG ? "saslauth-debug.log" : "saslauth-oreore.log");
+        return log.resolve(switch (v) {
+            case EXAMPLE -> "saslauth.log";
+            case DEBUG -> "saslauth-debug.log";
+            case OREORE -> "saslauth-oreore.log";
+            case CHALLENGE -> "saslauth-challenge.log";
+        });
     }
 
     String saslauthLogText(Variant v) {
@@ -440,7 +563,10 @@ final class PostfixInstance implements AutoCloseable {
         if (list.contains("--log-level")) {
             return Variant.DEBUG;
         }
-        return list.contains("--mechanisms") ? Variant.OREORE : Variant.EXAMPLE;
+        if (list.contains("--mechanisms")) {
+            return list.get(list.indexOf("--mechanisms") + 1).contains("OREORE") ? Variant.OREORE : Variant.CHALLENGE;
+        }
+        return Variant.EXAMPLE;
     }
 
     /** {@code postqueue -p} of this instance. */

@@ -92,17 +92,32 @@ final class Inputs {
         return oneIn(7)
                 ? oneOf("plain", "Login", "oReOrE", "PLAIN ", "PLAıN", "LOGİN", "ｐlain", "CRAM-MD5", "XOAUTH2",
                         "ANONYMOUS", "", "PLAIN\0", "LOGIN\001t")
-                : oneOf("PLAIN", "LOGIN", "OREORE");
+                : oneOf("PLAIN", "LOGIN", "OREORE", "CRAM-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256");
     }
 
     /** Decoded responses: the right and wrong credentials, names no one should get, noise. */
     byte[] payload() {
-        return switch (weighted(5, 3, 3, 1, 1)) {
+        return switch (weighted(5, 3, 3, 1, 1, 4)) {
             case 0 -> utf8(oneOf("", "alice", "root") + "\0" + user() + "\0" + password());
             case 1 -> utf8(user());
             case 2 -> utf8(password());
             case 3 -> bytes(40);
-            default -> utf8("alice\0alice\0" + PASSWORD + "\0");
+            case 4 -> utf8("alice\0alice\0" + PASSWORD + "\0");
+            default -> utf8(challengeResponse());
+        };
+    }
+
+    /** CRAM-MD5 and SCRAM messages: well-formed, or broken the ways the mechanisms must refuse. */
+    private String challengeResponse() {
+        String name = user().replace("=", "=3D").replace(",", "=2C");  // SCRAM's saslname
+        return switch (weighted(3, 3, 2, 1)) {
+            case 0 -> oneOf("alice", "alice", user()) + " "
+                    + oneOf("0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef", "0123456789ABCDEF", "zz", "");
+            case 1 -> oneOf("n,,", "y,,", "p=tls-unique,,", "n,a=alice,", "n,a=root,", "") + oneOf("", "m=x,")
+                    + "n=" + oneOf("alice", name) + ",r=" + oneOf("abc", "", "a b", "x".repeat(300)) + oneOf("", ",x=1", ",=");
+            case 2 -> "c=" + oneOf("biws", "eSws", "*") + ",r=" + oneOf("abc", "abcdef") + oneOf("", ",x=1")
+                    + ",p=" + oneOf("AAAAAAAAAAAAAAAAAAAAAAAAAAA=", "A".repeat(43) + "=", "!", "");
+            default -> oneOf("v=x", "n,,n=alice", "c=biws,r=abc");
         };
     }
 
@@ -191,12 +206,21 @@ final class Inputs {
         };
     }
 
-    /** Whole exchanges that can succeed, so that the OK paths are walked as often as the others. */
+    /**
+     * Whole exchanges that can succeed, so that the OK paths are walked as often as the others;
+     * and whole CRAM-MD5 and SCRAM exchanges for alice, which must fail, since their answers
+     * cannot hold a proof made from the server's random challenge.
+     */
     String exchange() {
         String i = String.valueOf(between(1, 5));
         String mech = oneOf("PLAIN", "plain", "LOGIN", "login");
         String pw = b64(PASSWORD);
-        return switch (random.nextInt(6)) {
+        return switch (random.nextInt(8)) {
+            case 6 -> "AUTH\t" + i + "\tCRAM-MD5\tservice=smtp\nCONT\t" + i + "\t"
+                    + b64("alice " + oneOf("0123456789abcdef0123456789abcdef", PASSWORD));
+            case 7 -> "AUTH\t" + i + "\t" + oneOf("SCRAM-SHA-1", "SCRAM-SHA-256") + "\tservice=smtp\tresp="
+                    + b64("n,,n=alice,r=abc") + "\nCONT\t" + i + "\t" + b64("c=biws,r=abc,p=" + "A".repeat(43) + "=")
+                    + "\nCONT\t" + i + "\t";
             case 0 -> "AUTH\t" + i + "\tPLAIN\tservice=smtp\tnologin\tlip=::1\trip=" + goodRip() + "\tresp="
                     + b64("\0alice\0" + PASSWORD);
             case 1 -> "AUTH\t" + i + "\t" + mech + "\tservice=smtp\nCONT\t" + i + "\t" + b64("alice\0alice\0" + PASSWORD);

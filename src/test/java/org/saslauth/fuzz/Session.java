@@ -51,17 +51,32 @@ record Session(String mechanisms, int maxPending, Duration failureDelay, boolean
      * Serves the input and checks everything the server wrote and logged. Returns the kinds of
      * replies seen (OK, CONT, and FAIL reasons), for coverage statistics.
      */
+    private static final org.saslauth.password.PasswordHash ALICE = org.saslauth.password.PasswordSchemes.parse(
+            "{PLAIN}" + new String(SessionModel.PASSWORD, StandardCharsets.US_ASCII));
+
     java.util.Set<String> serveAndCheck() throws Exception {
         AtomicInteger accepted = new AtomicInteger();
-        CredentialStore store = (user, password) -> {
-            if (!user.equals(SessionModel.USER)) {
-                return user.equals("down") ? Verdict.UNAVAILABLE : Verdict.UNKNOWN_USER;
+        CredentialStore store = new CredentialStore() {
+            @Override
+            public Verdict verify(String user, byte[] password) {
+                if (!user.equals(SessionModel.USER)) {
+                    return user.equals("down") ? Verdict.UNAVAILABLE : Verdict.UNKNOWN_USER;
+                }
+                if (Arrays.equals(password, SessionModel.PASSWORD)) {
+                    accepted.incrementAndGet();
+                    return Verdict.ACCEPTED;
+                }
+                return Verdict.WRONG_PASSWORD;
             }
-            if (Arrays.equals(password, SessionModel.PASSWORD)) {
-                accepted.incrementAndGet();
-                return Verdict.ACCEPTED;
+
+            /** The same users for CRAM-MD5 and SCRAM: alice's entry holds her password. */
+            @Override
+            public Lookup lookup(String user) {
+                if (!user.equals(SessionModel.USER)) {
+                    return user.equals("down") ? new Lookup.Unavailable() : new Lookup.UnknownUser();
+                }
+                return new Lookup.Found(ALICE);
             }
-            return Verdict.WRONG_PASSWORD;
         };
         Mechanisms mechs = Mechanisms.parse(mechanisms);
         AuthServer server = org.saslauth.protocol.Inline.server(new Settings(mechs,
@@ -136,7 +151,8 @@ record Session(String mechanisms, int maxPending, Duration failureDelay, boolean
 
     /**
      * The resp= values of AUTH lines and the data of CONT lines, those long enough to be telling,
-     * except those that the client also sent inside a rip=, which is logged as it came.
+     * except those that the client also sent inside a rip=, which is logged as it came, and
+     * mechanism names.
      */
     static List<String> credentialFields(byte[] input) {
         List<String> found = new ArrayList<>();
@@ -156,6 +172,9 @@ record Session(String mechanisms, int maxPending, Duration failureDelay, boolean
             }
         }
         found.removeIf(field -> rips.stream().anyMatch(rip -> rip.contains(field)));
+        // A field that is a mechanism's name ("SCRAM-SHA-256" after a dropped TAB) is logged as
+        // the mechanism, not as a credential.
+        found.removeIf(field -> org.saslauth.mech.Mechanisms.BUILT_IN.stream().anyMatch(m -> m.name().equalsIgnoreCase(field)));
         return found;
     }
 

@@ -55,6 +55,12 @@ final class SessionModel {
             "LOGIN", Set.of("VXNlcm5hbWU6", "UGFzc3dvcmQ6"),
             "OREORE", Set.of());
 
+    /**
+     * Mechanisms whose challenges are random (CRAM-MD5's, SCRAM's nonces) and whose OK needs a
+     * proof made from the challenge, which no fuzzed input holds: any base64 CONT, never an OK.
+     */
+    private static final Set<String> CHALLENGE_RESPONSE = Set.of("CRAM-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256");
+
     private final List<String> enabled;
     private final int maxPending;
     private final boolean delayed;
@@ -326,12 +332,13 @@ final class SessionModel {
         check(reply.id().equals(id), "reply for id " + reply.id() + " where " + id + " was due: " + show(reply.line()));
         switch (reply.kind()) {
             case "CONT" -> {
-                check(CHALLENGES.get(mech).contains(reply.params().get(0)),
-                        mech + " cannot send " + show(reply.line()));
+                check(CHALLENGE_RESPONSE.contains(mech) ? decode(reply.params().get(0)) != null
+                        : CHALLENGES.get(mech).contains(reply.params().get(0)), mech + " cannot send " + show(reply.line()));
                 return 0;
             }
             case "OK" -> {
                 pending.remove(id);
+                check(!CHALLENGE_RESPONSE.contains(mech), mech + " OK without a proof: " + show(reply.line()));
                 String user = org.saslauth.protocol.Escaping.unescape(reply.param("user"));
                 if (mech.equals("OREORE")) {
                     check(data != null && user.equals(new String(data, StandardCharsets.UTF_8)),

@@ -1,0 +1,382 @@
+package org.saslauth.mech;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Supplier;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import org.saslauth.mech.Step.Failure;
+import org.saslauth.mech.Step.Reason;
+import org.saslauth.password.PasswordHash;
+import org.saslauth.password.ScramHash;
+import org.saslauth.password.ScramKeys;
+import org.saslauth.password.ScramSecret;
+import org.saslauth.store.CredentialStore.Lookup;
+
+/**
+ * SCRAM-SHA-1 (RFC 5802) and SCRAM-SHA-256 (RFC 7677), without channel binding.
+ *
+ * <pre>
+ * client ----- AUTH SCRAM-SHA-256 [n,[a=authzid],n=user,r=cnonce] ---> server
+ * client <---- CONT r=cnonce+snonce,s=salt,i=iterations --------------- server
+ * client ----- c=biws,r=cnonce+snonce,p=proof ------------------------> server
+ * client <---- CONT v=server-signature -------------------------------- server
+ * client ----- (empty) -----------------------------------------------> server
+ * client <---- OK user=user | FAIL ------------------------------------ server
+ * </pre>
+ *
+ * The client proves it knows the password and checks that the server knows the keys (the
+ * server signature); the server holds only StoredKey and ServerKey, from a
+ * {@code {SCRAM-SHA-N}} entry or derived from a {@code {PLAIN}} one at each login. Postfix passes
+ * no channel binding data, so only GS2 headers {@code n} and {@code y} are taken; {@code p=} is
+ * refused. An authzid other than the user is refused, as in PLAIN. The server signature goes out
+ * as a challenge, answered by an empty response, because Postfix does not take data with OK.
+ *
+ * <p>A user that is unknown, or whose entry cannot serve the mechanism, gets a server-first
+ * message like any other (a salt that stays the same for the name in this process, Dovecot's
+ * 4096 iterations) and fails only at the proof.
+ */
+public final class ScramMechanism implements Mechanism {
+
+    /** Longest client nonce taken; RFC 5802 sets none, real clients send 24 to 32 characters. */
+    static final int MAX_NONCE = 256;
+    private static final int SERVER_NONCE_BYTES = 18;
+    private static final int FAKE_SALT_BYTES = 16;
+
+    private final ScramHash hash;
+    /** Set server nonces, for the RFCs' examples; null for fresh ones. */
+    private final Supplier<String> serverNonces;
+
+    // No lambda or SecureRandom here: the built-in mechanisms are made at every start.
+    public ScramMechanism(ScramHash hash) {
+        this(hash, null);
+    }
+
+    ScramMechanism(ScramHash hash, Supplier<String> serverNonces) {
+        this.hash = hash;
+        this.serverNonces = serverNonces;
+    }
+
+    private String serverNonce() {
+        if (serverNonces != null) {
+            return serverNonces.get();
+        }
+        byte[] random = new byte[SERVER_NONCE_BYTES];
+        Nonces.RANDOM.nextBytes(random);
+        return Base64.getEncoder().encodeToString(random);
+    }
+
+    /** Set up on first use. */
+    private static final class Nonces {
+        static final SecureRandom RANDOM = new SecureRandom();
+    }
+
+    @Override
+    public String name() {
+        return hash.mechanism();
+    }
+
+    /** As Dovecot 2.3 announces it. */
+    @Override
+    public Set<Flag> flags() {
+        return Set.of(Flag.MUTUAL_AUTH);
+    }
+
+    @Override
+    public Exchange newExchange(Credentials credentials) {
+        return new ScramExchange(credentials);
+    }
+
+    /** One message did not parse; the detail goes to the log. */
+    private static final class Malformed extends Exception {
+        Malformed(String detail) {
+            super(detail, null, false, false);
+        }
+    }
+
+    private final class ScramExchange implements Exchange {
+        private enum Awaiting { START, CLIENT_FIRST, CLIENT_FINAL, ACKNOWLEDGEMENT, NOTHING }
+
+        private final Credentials credentials;
+        private Awaiting awaiting = Awaiting.START;
+        private String user;
+        private String gs2Header;
+        private String clientFirstBare;
+        private String serverFirst;
+        private String nonce;
+        /** The user's keys, or empty when the exchange can only fail, for {@link #refusal}. */
+        private Optional<ScramKeys> keys = Optional.empty();
+        private Optional<ScramSecret> secret = Optional.empty();
+        private Failure refusal;
+
+        ScramExchange(Credentials credentials) {
+            this.credentials = credentials;
+        }
+
+        @Override
+        public Step start(Optional<byte[]> initialResponse) {
+            if (awaiting != Awaiting.START) {
+                return malformed("exchange started twice");
+            }
+            awaiting = Awaiting.CLIENT_FIRST;
+            return initialResponse.map(this::next).orElseGet(() -> new Step.Challenge(new byte[0]));
+        }
+
+        @Override
+        public Step next(byte[] response) {
+            Awaiting now = awaiting;
+            awaiting = Awaiting.NOTHING; // until a step succeeds
+            try {
+                return switch (now) {
+                    case CLIENT_FIRST -> clientFirst(text(response));
+                    case CLIENT_FINAL -> clientFinal(text(response));
+                    case ACKNOWLEDGEMENT -> acknowledgement(response);
+                    case START, NOTHING -> malformed("message after the exchange ended");
+                };
+            } catch (Malformed e) {
+                return malformed(e.getMessage());
+            } finally {
+                if (awaiting == Awaiting.NOTHING) {
+                    keys.ifPresent(ScramKeys::wipe);
+                }
+            }
+        }
+
+        private Step malformed(String detail) {
+            awaiting = Awaiting.NOTHING;
+            return Failure.of(Reason.MALFORMED, Optional.ofNullable(user), detail);
+        }
+
+        /** {@code gs2-header client-first-message-bare}. */
+        private Step clientFirst(String message) throws Malformed {
+            int flagEnd = message.indexOf(',');
+            int headerEnd = flagEnd < 0 ? -1 : message.indexOf(',', flagEnd + 1);
+            if (headerEnd < 0) {
+                throw new Malformed("no GS2 header");
+            }
+            String flag = message.substring(0, flagEnd);
+            if (flag.startsWith("p=")) {
+                throw new Malformed("channel binding (p=) is not supported");
+            }
+            if (!flag.equals("n") && !flag.equals("y")) {
+                throw new Malformed("GS2 channel binding flag is not n or y");
+            }
+            String authzidField = message.substring(flagEnd + 1, headerEnd);
+            byte[] authzid = new byte[0];
+            if (!authzidField.isEmpty()) {
+                authzid = saslName(attribute(authzidField, 'a', "authzid"));
+            }
+            gs2Header = message.substring(0, headerEnd + 1);
+            clientFirstBare = message.substring(headerEnd + 1);
+
+            String[] attrs = clientFirstBare.split(",", -1);
+            if (attrs[0].startsWith("m=")) {
+                throw new Malformed("mandatory extension (m=) is not supported");
+            }
+            if (attrs.length < 2) {
+                throw new Malformed("user name or nonce missing");
+            }
+            byte[] authcid = saslName(attribute(attrs[0], 'n', "user name"));
+            String clientNonce = attribute(attrs[1], 'r', "nonce");
+            if (clientNonce.isEmpty() || clientNonce.length() > MAX_NONCE || !printable(clientNonce)) {
+                throw new Malformed("nonce is empty, longer than " + MAX_NONCE + " or not printable ASCII");
+            }
+            extensions(attrs, 2, attrs.length);
+
+            Optional<String> canonical = credentials.canonical(authcid);
+            if (canonical.isEmpty()) {
+                return Failure.of(Reason.INVALID_USER_NAME);
+            }
+            user = canonical.get();
+            if (authzid.length > 0 && !Arrays.equals(authzid, authcid)) {
+                return Failure.of(Reason.AUTHZID_REFUSED, user);
+            }
+            Lookup found = credentials.lookup(user);
+            if (found instanceof Lookup.Unavailable) {
+                return Failure.of(Reason.UNAVAILABLE, user);
+            }
+            byte[] salt = credentials.stableSalt(user, hash.mechanism(), FAKE_SALT_BYTES);
+            if (found instanceof Lookup.Found f) {
+                PasswordHash stored = f.stored();
+                secret = stored.scram();
+                keys = secret.flatMap(s -> s.keys(hash, salt));
+                if (keys.isEmpty()) {
+                    refusal = Failure.of(Reason.UNSUITABLE_ENTRY, Optional.of(user),
+                            "{" + stored.scheme() + "} cannot serve " + hash.mechanism());
+                }
+            } else if (found instanceof Lookup.UnknownUser) {
+                refusal = Failure.of(Reason.UNKNOWN_USER, user);
+            } else {
+                refusal = Failure.of(Reason.UNSUITABLE_ENTRY, Optional.of(user),
+                        "the credential store cannot hand out stored passwords");
+            }
+            int iterations = keys.map(ScramKeys::iterations).orElse(ScramSecret.DERIVED_ITERATIONS);
+            byte[] saltSent = keys.map(ScramKeys::salt).orElse(salt);
+
+            nonce = clientNonce + serverNonce();
+            serverFirst = "r=" + nonce + ",s=" + Base64.getEncoder().encodeToString(saltSent) + ",i=" + iterations;
+            awaiting = Awaiting.CLIENT_FINAL;
+            return new Step.Challenge(serverFirst.getBytes(StandardCharsets.US_ASCII));
+        }
+
+        /** {@code c=gs2-header,r=nonce[,extensions],p=proof}. */
+        private Step clientFinal(String message) throws Malformed {
+            int proofAt = message.lastIndexOf(",p=");
+            if (proofAt < 0) {
+                throw new Malformed("proof missing");
+            }
+            String withoutProof = message.substring(0, proofAt);
+            String[] attrs = withoutProof.split(",", -1);
+            if (attrs.length < 2) {
+                throw new Malformed("channel binding or nonce missing");
+            }
+            byte[] binding = base64(attribute(attrs[0], 'c', "channel binding"), "channel binding");
+            if (!Arrays.equals(binding, gs2Header.getBytes(StandardCharsets.UTF_8))) {
+                throw new Malformed("channel binding is not the GS2 header sent first");
+            }
+            String echoed = attribute(attrs[1], 'r', "nonce");
+            if (!MessageDigest.isEqual(echoed.getBytes(StandardCharsets.US_ASCII),
+                    nonce.getBytes(StandardCharsets.US_ASCII))) {
+                throw new Malformed("nonce is not the one sent");
+            }
+            extensions(attrs, 2, attrs.length);
+            byte[] proof = base64(message.substring(proofAt + 3), "proof");
+            if (proof.length != hash.length()) {
+                throw new Malformed("proof is " + proof.length + " bytes, not " + hash.length());
+            }
+            if (keys.isEmpty()) {
+                return refusal;
+            }
+            ScramKeys k = keys.get();
+            byte[] authMessage = (clientFirstBare + "," + serverFirst + "," + withoutProof).getBytes(StandardCharsets.UTF_8);
+            byte[] clientKey = hmac(k.storedKey(), authMessage);
+            for (int i = 0; i < clientKey.length; i++) {
+                clientKey[i] ^= proof[i];
+            }
+            byte[] storedKey = digest(clientKey);
+            try {
+                if (!MessageDigest.isEqual(storedKey, k.storedKey())) {
+                    // No guess for the penalty: a wrong proof says nothing stable about the
+                    // password tried, so every failure counts.
+                    return Failure.of(Reason.WRONG_PASSWORD, user);
+                }
+                if (secret.get().emptyPassword()) {
+                    return Failure.of(Reason.WRONG_PASSWORD, Optional.of(user), "the stored password is empty");
+                }
+                byte[] signature = hmac(k.serverKey(), authMessage);
+                awaiting = Awaiting.ACKNOWLEDGEMENT;
+                return new Step.Challenge(("v=" + Base64.getEncoder().encodeToString(signature))
+                        .getBytes(StandardCharsets.US_ASCII));
+            } finally {
+                Arrays.fill(clientKey, (byte) 0);
+                Arrays.fill(storedKey, (byte) 0);
+            }
+        }
+
+        /** The client read the server signature; anything but an empty answer is out of order. */
+        private Step acknowledgement(byte[] response) throws Malformed {
+            if (response.length != 0) {
+                throw new Malformed("non-empty answer to the server signature");
+            }
+            return new Step.Success(user);
+        }
+
+        private byte[] hmac(byte[] key, byte[] data) {
+            try {
+                Mac mac = Mac.getInstance(hash.hmac());
+                mac.init(new SecretKeySpec(key, hash.hmac()));
+                return mac.doFinal(data);
+            } catch (GeneralSecurityException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
+        private byte[] digest(byte[] data) {
+            try {
+                return MessageDigest.getInstance(hash.digest()).digest(data);
+            } catch (GeneralSecurityException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+
+    /** The message as UTF-8, strictly: SCRAM messages are UTF-8 and saslnames must be. */
+    static String text(byte[] message) throws Malformed {
+        try {
+            return StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(message))
+                    .toString();
+        } catch (CharacterCodingException e) {
+            throw new Malformed("message is not UTF-8");
+        }
+    }
+
+    /** The value of {@code name=value}, or Malformed naming {@code what}. */
+    private static String attribute(String field, char name, String what) throws Malformed {
+        if (field.length() < 2 || field.charAt(0) != name || field.charAt(1) != '=') {
+            throw new Malformed(what + " (" + name + "=) missing");
+        }
+        return field.substring(2);
+    }
+
+    /** Extensions are {@code letter=value}; none is understood, so each is skipped. */
+    private static void extensions(String[] attrs, int from, int to) throws Malformed {
+        for (int i = from; i < to; i++) {
+            String a = attrs[i];
+            char c = a.isEmpty() ? 0 : a.charAt(0);
+            if (a.length() < 2 || !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) || a.charAt(1) != '=') {
+                throw new Malformed("attribute " + (i + 1) + " is not letter=value");
+            }
+        }
+    }
+
+    /** A saslname with {@code =2C} for ',' and {@code =3D} for '=', as bytes of UTF-8. */
+    private static byte[] saslName(String value) throws Malformed {
+        StringBuilder out = new StringBuilder(value.length());
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c != '=') {
+                out.append(c);
+            } else if (value.startsWith("2C", i + 1)) {
+                out.append(',');
+                i += 2;
+            } else if (value.startsWith("3D", i + 1)) {
+                out.append('=');
+                i += 2;
+            } else {
+                throw new Malformed("'=' in a name not followed by 2C or 3D");
+            }
+        }
+        return out.toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static byte[] base64(String value, String what) throws Malformed {
+        try {
+            return Base64.getDecoder().decode(value);
+        } catch (IllegalArgumentException e) {
+            throw new Malformed(what + " is not base64");
+        }
+    }
+
+    /** RFC 5802's {@code printable}: %x21-2B / %x2D-7E. */
+    private static boolean printable(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x21 || c > 0x7e || c == ',') {
+                return false;
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,128 @@
+package org.saslauth.store;
+
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * A cache in front of a database, directory or program, like Dovecot's auth cache
+ * ({@code auth_cache_ttl}, {@code auth_cache_negative_ttl}): a successful login is remembered
+ * for the TTL, an unknown user for the negative TTL, so that a client logging in again and again
+ * does not cost a query each time.
+ *
+ * <p>An entry holds the canonical user name and an HMAC-SHA256 of the password under a key made
+ * at random when the cache is, never the password. A login whose password does not match the
+ * entry asks the store again (the password may have changed), and a wrong password is never
+ * remembered. A store that is unavailable is never remembered either. At most {@code size}
+ * users are kept, the least recently used leaving first. {@link #clear} empties it (a daemon
+ * calls it on SIGHUP).
+ */
+public final class CachedStore implements CredentialStore {
+
+    /** A remembered answer; {@code mac} null for an unknown user. */
+    private record Entry(String canonical, byte[] mac, long expiresNanos) {}
+
+    private final CredentialStore store;
+    private final long ttlNanos;
+    private final long negativeTtlNanos;
+    private final Map<String, Entry> entries;
+    private final SecretKeySpec key;
+
+    public CachedStore(CredentialStore store, Duration ttl, Duration negativeTtl, int size) {
+        this.store = store;
+        this.ttlNanos = ttl.toNanos();
+        this.negativeTtlNanos = negativeTtl.toNanos();
+        this.entries = new LinkedHashMap<>(16, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, Entry> eldest) {
+                return size() > size;
+            }
+        };
+        byte[] k = new byte[32];
+        new SecureRandom().nextBytes(k);
+        this.key = new SecretKeySpec(k, "HmacSHA256");
+        java.util.Arrays.fill(k, (byte) 0);
+    }
+
+    @Override
+    public Verdict verify(String user, byte[] password) {
+        return check(user, password).verdict();
+    }
+
+    @Override
+    public Checked check(String user, byte[] password) {
+        byte[] mac = mac(user, password);
+        long now = System.nanoTime();
+        Entry e;
+        synchronized (entries) {
+            e = entries.get(user);
+        }
+        if (e != null && e.expiresNanos() - now > 0) {
+            if (e.mac() == null) {
+                return new Checked(Verdict.UNKNOWN_USER, user);
+            }
+            if (MessageDigest.isEqual(e.mac(), mac)) {
+                return new Checked(Verdict.ACCEPTED, e.canonical());
+            }
+        }
+        Checked answer = store.check(user, password);
+        if (answer.verdict() == Verdict.ACCEPTED) {
+            put(user, new Entry(answer.user(), mac, now + ttlNanos));
+        } else if (answer.verdict() == Verdict.UNKNOWN_USER && negativeTtlNanos > 0) {
+            put(user, new Entry(user, null, now + negativeTtlNanos));
+        } else if (answer.verdict() == Verdict.UNKNOWN_USER || answer.verdict() == Verdict.WRONG_PASSWORD) {
+            if (e != null && e.mac() != null && answer.verdict() == Verdict.UNKNOWN_USER) {
+                remove(user); // the user is gone
+            }
+        }
+        return answer;
+    }
+
+    /** Not cached: mechanisms that need the stored secret ask the store each time. */
+    @Override
+    public Lookup lookup(String user) {
+        return store.lookup(user);
+    }
+
+    /** Forgets every entry. */
+    public void clear() {
+        synchronized (entries) {
+            entries.clear();
+        }
+    }
+
+    int size() {
+        synchronized (entries) {
+            return entries.size();
+        }
+    }
+
+    private void put(String user, Entry e) {
+        synchronized (entries) {
+            entries.put(user, e);
+        }
+    }
+
+    private void remove(String user) {
+        synchronized (entries) {
+            entries.remove(user);
+        }
+    }
+
+    private byte[] mac(String user, byte[] password) {
+        try {
+            Mac m = Mac.getInstance("HmacSHA256");
+            m.init(key);
+            m.update(user.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            m.update((byte) 0);
+            return m.doFinal(password);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,187 @@
+package org.saslauth;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.saslauth.servers.PostgresServer;
+import org.saslauth.servers.SlapdServer;
+
+/**
+ * The packaged jar with each passdb, as an administrator and spawn(8) run it: {@code saslauth
+ * test}, a served session from a config file, and the exit status for a server that cannot be
+ * reached at start. Also checks that a passwd-file helper loads no class of the pool, the JDBC
+ * drivers or LDAP, and that the shaded jar still names both drivers.
+ */
+class PassdbCliIT {
+
+    static final String DB_PASSWORD = "cli-db-secret-5t";
+    static PostgresServer pg;
+    static SlapdServer slapd;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void start() throws Exception {
+        pg = PostgresServer.start();
+        pg.sql("postgres", "CREATE DATABASE mail;");
+        pg.sql("mail", "CREATE TABLE mailbox (username varchar(255) PRIMARY KEY, password varchar(255) NOT NULL,"
+                + " active boolean NOT NULL DEFAULT true);\n"
+                + "INSERT INTO mailbox VALUES ('alice@example.org', '{PLAIN}alice-password', true);\n"
+                + "CREATE ROLE saslauth LOGIN PASSWORD '" + DB_PASSWORD + "';\n"
+                + "GRANT SELECT ON mailbox TO saslauth;\n");
+        slapd = SlapdServer.start("dn: uid=bob," + SlapdServer.BASE + "\nobjectClass: inetOrgPerson\nuid: bob\ncn: b\n"
+                + "sn: b\nmail: bob@example.org\nuserPassword: {SSHA}" + ssha("bob-password") + "\n\n", "svc-pw");
+    }
+
+    @AfterAll
+    static void stop() {
+        if (pg != null) {
+            pg.close();
+        }
+        if (slapd != null) {
+            slapd.close();
+        }
+    }
+
+    static String ssha(String password) {
+        return org.saslauth.password.PasswordSchemes.hash("SSHA", password.getBytes(StandardCharsets.UTF_8),
+                java.util.OptionalInt.empty()).substring("{SSHA}".length());
+    }
+
+    record Result(int status, String out, String err) {}
+
+    static Result jar(String stdin, List<String> jvm, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        cmd.addAll(jvm);
+        cmd.addAll(List.of("-jar", Path.of("target/saslauth.jar").toAbsolutePath().toString()));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).start();
+        p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
+        p.getOutputStream().close();
+        byte[] out = p.getInputStream().readAllBytes();
+        byte[] err = p.getErrorStream().readAllBytes();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+    }
+
+    Path sqlConfig(String url) throws IOException {
+        Path secret = dir.resolve("db.password");
+        Files.writeString(secret, DB_PASSWORD + "\n");
+        Path config = dir.resolve("sql.properties");
+        Files.writeString(config, "passdb = sql\n"
+                + "sql-url = " + url + "\n"
+                + "sql-user = saslauth\n"
+                + "sql-password-file = " + secret + "\n"
+                + "password-query = SELECT password, username AS user FROM mailbox WHERE lower(username) = lower(%u) AND active = '1'\n"
+                + "failure-delay = 0\n"
+                + "log-file = " + dir.resolve("saslauth.log") + "\n");
+        return config;
+    }
+
+    Path ldapConfig() throws IOException {
+        Path secret = dir.resolve("ldap.password");
+        Files.writeString(secret, "svc-pw\n");
+        Path config = dir.resolve("ldap.properties");
+        Files.writeString(config, "passdb = ldap\n"
+                + "ldap-url = " + slapd.url() + "\n"
+                + "ldap-bind-dn = " + SlapdServer.SERVICE_DN + "\n"
+                + "ldap-bind-password-file = " + secret + "\n"
+                + "ldap-base = " + SlapdServer.BASE + "\n"
+                + "ldap-user-filter = (&(objectClass=inetOrgPerson)(mail=%u))\n"
+                + "failure-delay = 0\n"
+                + "cache-ttl = 60s\n"
+                + "log-file = " + dir.resolve("saslauth.log") + "\n");
+        return config;
+    }
+
+    @Test
+    void testCommandAgainstSqlAndLdap() throws Exception {
+        Path sql = sqlConfig(pg.url("mail"));
+        Result ok = jar("alice-password\n", List.of(), "test", "--config", sql.toString(), "Alice@Example.org");
+        assertEquals(0, ok.status(), ok.out() + ok.err());
+        assertTrue(ok.out().contains("auth succeeded: user=alice@example.org"), ok.out());
+        Result bad = jar("nope\n", List.of(), "test", "--config", sql.toString(), "alice@example.org");
+        assertEquals(1, bad.status(), bad.out() + bad.err());
+
+        Path ldap = ldapConfig();
+        Result lok = jar("bob-password\n", List.of(), "test", "--config", ldap.toString(), "bob@example.org");
+        assertEquals(0, lok.status(), lok.out() + lok.err());
+        Result unknown = jar("bob-password\n", List.of(), "test", "--config", ldap.toString(), "*");
+        assertEquals(1, unknown.status(), unknown.out() + unknown.err());
+        assertTrue(unknown.out().contains("unknown user"), unknown.out());
+    }
+
+    @Test
+    void servesASessionWithTheCanonicalNameAndNothingOnStderr() throws Exception {
+        Path sql = sqlConfig(pg.url("mail"));
+        String session = "VERSION\t1\t2\nCPID\t7\n"
+                + "AUTH\t1\tPLAIN\tservice=smtp\tresp=" + plain("ALICE@example.org", "alice-password") + "\n"
+                + "AUTH\t2\tPLAIN\tservice=smtp\tresp=" + plain("alice@example.org", "wrong") + "\n"
+                + "AUTH\t3\tPLAIN\tservice=smtp\tresp=" + plain("' OR '1'='1", "x") + "\n";
+        Result r = jar(session, List.of(), "--config", sql.toString());
+        assertEquals(0, r.status(), r.err());
+        assertEquals("", r.err());
+        assertTrue(r.out().contains("OK\t1\tuser=alice@example.org"), r.out());
+        assertTrue(r.out().contains("FAIL\t2\t"), r.out());
+        assertTrue(r.out().contains("FAIL\t3\t"), r.out());
+        String log = Files.readString(dir.resolve("saslauth.log"));
+        assertFalse(log.contains(DB_PASSWORD), log);
+    }
+
+    @Test
+    void aServerUnreachableAtStartIsExitStatus3AndADownOneTempFail() throws Exception {
+        Path sql = sqlConfig(pg.url("mail").replaceFirst(":[0-9]+/", ":1/"));
+        Result r = jar("VERSION\t1\t2\nCPID\t7\n", List.of(), "--config", sql.toString());
+        assertEquals(3, r.status(), r.out() + r.err());
+        String log = Files.readString(dir.resolve("saslauth.log"));
+        assertTrue(log.contains("cannot connect to the SQL database"), log);
+        assertFalse(log.contains(DB_PASSWORD), log);
+        Result missingDriver = jar("", List.of(), "--passdb", "sql", "--sql-url", "jdbc:oracle:thin:@db",
+                "--password-query", "SELECT password FROM t WHERE u = %u");
+        assertEquals(3, missingDriver.status(), missingDriver.err());
+        assertTrue(missingDriver.err().contains("no driver"), missingDriver.err());
+        Result unknownKind = jar("", List.of(), "--passdb", "nis");
+        assertEquals(3, unknownKind.status(), unknownKind.err());
+    }
+
+    @Test
+    void aPasswdFileHelperLoadsNoPoolDriverOrLdapClass() throws Exception {
+        Result r = jar("VERSION\t1\t2\nCPID\t7\n", List.of("-Xlog:class+load=info:file=" + dir.resolve("classes.txt")),
+                "--passwd-file", Path.of("examples/users.passwd").toAbsolutePath().toString());
+        assertEquals(0, r.status(), r.err());
+        String classes = Files.readString(dir.resolve("classes.txt"));
+        assertTrue(classes.contains("org.saslauth.store.PasswdFile"), "the log lists classes");
+        for (String prefix : new String[] {"com.zaxxer.", "org.postgresql.", "org.mariadb.", "javax.naming.",
+            "com.sun.jndi.", "java.sql.", "org.saslauth.Passdbs", "org.saslauth.store.SqlStore"}) {
+            assertFalse(classes.contains(" " + prefix), prefix + " was loaded");
+        }
+    }
+
+    @Test
+    void theShadedJarNamesBothDrivers() throws Exception {
+        try (var jar = new java.util.jar.JarFile("target/saslauth.jar")) {
+            String drivers = new String(jar.getInputStream(jar.getEntry("META-INF/services/java.sql.Driver")).readAllBytes(),
+                    StandardCharsets.UTF_8);
+            assertTrue(drivers.contains("org.postgresql.Driver"), drivers);
+            assertTrue(drivers.contains("org.mariadb.jdbc.Driver"), drivers);
+        }
+    }
+
+    static String plain(String user, String password) {
+        return Base64.getEncoder().encodeToString(("\0" + user + "\0" + password).getBytes(StandardCharsets.UTF_8));
+    }
+}

@@ -1,0 +1,29 @@
+package org.saslauth.mech;
+
+import java.util.HashMap;
+import java.util.Map;
+import org.saslauth.password.PasswordHash;
+import org.saslauth.password.PasswordSchemes;
+import org.saslauth.store.CredentialStore;
+
+/** A store of passwd-file entries ({@code {SCHEME}data}) by user, parsed as the passwd file does. */
+final class EntryStore implements CredentialStore {
+    private final Map<String, PasswordHash> users = new HashMap<>();
+
+    EntryStore with(String user, String field) {
+        users.put(user, PasswordSchemes.parse(field, user));
+        return this;
+    }
+
+    @Override
+    public Verdict verify(String user, byte[] password) {
+        PasswordHash h = users.get(user);
+        return h == null ? Verdict.UNKNOWN_USER : h.matches(password) ? Verdict.ACCEPTED : Verdict.WRONG_PASSWORD;
+    }
+
+    @Override
+    public Lookup lookup(String user) {
+        PasswordHash h = users.get(user);
+        return h == null ? new Lookup.UnknownUser() : new Lookup.Found(h);
+    }
+}

@@ -1,0 +1,281 @@
+package org.saslauth.mech;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.saslauth.password.ScramHash;
+import org.saslauth.store.CredentialStore;
+import org.saslauth.store.UserNameFormat;
+
+/** SCRAM-SHA-1 and SCRAM-SHA-256 from the RFCs' examples, against every kind of entry and broken message. */
+class ScramMechanismTest {
+
+    static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    static String text(Step step) {
+        return new String(assertInstanceOf(Step.Challenge.class, step).data(), StandardCharsets.UTF_8);
+    }
+
+    static String outcome(Step step) {
+        if (step instanceof Step.Failure f) {
+            return "FAIL " + f.reason();
+        }
+        return MechanismTest.describe(step);
+    }
+
+    /** RFC 5802, section 5, and RFC 7677, section 3: user "user", password "pencil". */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "SHA_1   | QSXCR+Q6sek8bf92 | fyko+d2lbbFgONRv9qkxdawL | 3rfcNHYJY1ZVvWVs7j"
+                + " | v0X8v3Bz2T0CJGbJQyF0X+HI4Ts= | v=rmF9pqV8S7suAoZWja4dJRkFsKQ=",
+        "SHA_256 | W22ZaJ0SNY7soEsUEjb6gQ== | rOprNGfwEbeRWgbNEkqO | %hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"
+                + " | dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ= | v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=",
+    })
+    void rfcExample(ScramHash hash, String salt, String clientNonce, String serverNonce, String proof,
+            String serverFinal) throws Exception {
+        String entry = ScramClient.entry(hash, "pencil", Base64.getDecoder().decode(salt), 4096);
+        Credentials credentials = new Credentials(new EntryStore().with("user", entry), UserNameFormat.AS_IS);
+        Exchange ex = new ScramMechanism(hash, () -> serverNonce).newExchange(credentials);
+
+        String serverFirst = text(ex.start(Optional.of(bytes("n,,n=user,r=" + clientNonce))));
+        String nonce = clientNonce + serverNonce;
+        assertEquals("r=" + nonce + ",s=" + salt + ",i=4096", serverFirst);
+        String last = "c=biws,r=" + nonce + ",p=" + proof;
+        ScramClient client = new ScramClient(hash, "user", "pencil", clientNonce);
+        client.first();
+        assertEquals(last, client.last(serverFirst), "the test's own client agrees with the RFC");
+
+        assertEquals(serverFinal, text(ex.next(bytes(last))));
+        assertEquals("OK user", outcome(ex.next(new byte[0])));
+        assertEquals("FAIL MALFORMED", outcome(ex.next(new byte[0])), "a step after the end");
+    }
+
+    static final String DOVEADM_SHA1 = "{SCRAM-SHA-1}4096,p9krwFO960az1zdnyw6Urw==,"
+            + "eJZtXyDdube3ywhbOgK6NM77SLU=,Cx2F9A9m2CaFQ23Dm7puC2egISM="; // doveadm pw -s SCRAM-SHA-1 -p pencil
+
+    static EntryStore store() throws Exception {
+        byte[] salt = "sixteen byte slt".getBytes(StandardCharsets.US_ASCII);
+        return new EntryStore()
+                .with("plain", "{PLAIN}pencil")
+                .with("sha1", DOVEADM_SHA1)
+                .with("sha256", ScramClient.entry(ScramHash.SHA_256, "pencil", salt, 5000))
+                .with("crypt", "{SHA512-CRYPT}$6$saltsalt$qFmFH.bQmmtXzyBY0s9v7Oicd2z4XSIecDzlB5KiA2/jctKu9YterLp8wwnSq.qc.eoxqOmSuNp2xS0ktL3nh/")
+                .with("cram", "{CRAM-MD5}d06d4e1b26fccaa4b0b61801132340a354b21152711fb604ca3e035e7015116b")
+                .with("a,b=c", "{PLAIN}pencil")
+                .with("émile", "{PLAIN}pässwörd")
+                .with("émile256", ScramClient.entry(ScramHash.SHA_256, "pässwörd", salt, 4096))
+                .with("blank", "{PLAIN}")
+                .with("blank256", ScramClient.entry(ScramHash.SHA_256, "", salt, 4096));
+    }
+
+    final Credentials credentials = new Credentials(store(), UserNameFormat.AS_IS);
+
+    ScramMechanismTest() throws Exception {}
+
+    /** A whole exchange: OK, or the failure's reason, checking the server signature on the way. */
+    String login(ScramHash hash, String user, String password) throws Exception {
+        ScramClient client = new ScramClient(hash, user, password, "client-nonce-0123456789");
+        Exchange ex = new ScramMechanism(hash).newExchange(credentials);
+        Step first = ex.start(Optional.of(bytes(client.first())));
+        if (first instanceof Step.Failure f) {
+            return "FAIL " + f.reason() + " at client-first";
+        }
+        String serverFirst = text(first);
+        assertTrue(serverFirst.matches("r=client-nonce-0123456789[A-Za-z0-9+/=]{24},s=[A-Za-z0-9+/=]+,i=[0-9]+"), serverFirst);
+        Step last = ex.next(bytes(client.last(serverFirst)));
+        if (last instanceof Step.Failure f) {
+            return "FAIL " + f.reason();
+        }
+        assertEquals(client.expectedServerSignature, text(last));
+        return outcome(ex.next(new byte[0]));
+    }
+
+    @ParameterizedTest(name = "{0} {1}/{2} -> {3}")
+    @CsvSource(delimiter = '|', value = {
+        "SHA_1   | plain    | pencil   | OK plain",
+        "SHA_256 | plain    | pencil   | OK plain",
+        "SHA_1   | plain    | pencils  | FAIL WRONG_PASSWORD",
+        "SHA_256 | plain    | ''       | FAIL WRONG_PASSWORD",
+        "SHA_1   | sha1     | pencil   | OK sha1",
+        "SHA_1   | sha1     | crayon   | FAIL WRONG_PASSWORD",
+        "SHA_256 | sha1     | pencil   | FAIL UNSUITABLE_ENTRY",
+        "SHA_256 | sha256   | pencil   | OK sha256",
+        "SHA_1   | sha256   | pencil   | FAIL UNSUITABLE_ENTRY",
+        "SHA_256 | crypt    | pencil   | FAIL UNSUITABLE_ENTRY",
+        "SHA_1   | cram     | pencil   | FAIL UNSUITABLE_ENTRY",
+        "SHA_256 | nobody   | pencil   | FAIL UNKNOWN_USER",
+        "SHA_256 | a,b=c    | pencil   | OK a,b=c",
+        "SHA_1   | émile    | pässwörd | OK émile",
+        "SHA_256 | émile256 | pässwörd | OK émile256",
+        "SHA_256 | émile256 | passwörd | FAIL WRONG_PASSWORD",
+        "SHA_256 | blank    | ''       | FAIL WRONG_PASSWORD",
+        "SHA_256 | blank256 | ''       | FAIL WRONG_PASSWORD",
+        "SHA_256 | ''       | pencil   | FAIL INVALID_USER_NAME at client-first",
+    })
+    void logins(ScramHash hash, String user, String password, String expected) throws Exception {
+        assertEquals(expected, login(hash, user, password));
+    }
+
+    String serverFirst(ScramHash hash, String user) {
+        Exchange ex = new ScramMechanism(hash).newExchange(credentials);
+        return text(ex.start(Optional.of(bytes("n,,n=" + ScramClient.saslName(user) + ",r=abc"))));
+    }
+
+    /** Salt and iterations, without the nonce. */
+    String saltAndIterations(ScramHash hash, String user) {
+        String s = serverFirst(hash, user);
+        return s.substring(s.indexOf(",s="));
+    }
+
+    @ParameterizedTest
+    @EnumSource(ScramHash.class)
+    void anUnknownUserGetsAServerFirstMessageLikeAnyOther(ScramHash hash) {
+        String unknown = saltAndIterations(hash, "nobody");
+        assertEquals(unknown, saltAndIterations(hash, "nobody"), "the same salt each time");
+        assertNotEquals(unknown, saltAndIterations(hash, "somebody"));
+        assertTrue(unknown.matches(",s=[A-Za-z0-9+/]{22}==,i=4096"), unknown);
+        String plain = saltAndIterations(hash, "plain");
+        assertTrue(plain.matches(",s=[A-Za-z0-9+/]{22}==,i=4096"), plain);
+        assertEquals(plain, saltAndIterations(hash, "plain"));
+        assertEquals(saltAndIterations(ScramHash.SHA_1, "sha1"), ",s=p9krwFO960az1zdnyw6Urw==,i=4096");
+        assertNotEquals(serverFirst(hash, "nobody"), serverFirst(hash, "nobody"), "a fresh nonce each time");
+    }
+
+    @Test
+    void theLogNamesTheSchemeThatCannotServe() throws Exception {
+        ScramClient client = new ScramClient(ScramHash.SHA_256, "crypt", "pencil", "n0nce");
+        Exchange ex = new ScramMechanism(ScramHash.SHA_256).newExchange(credentials);
+        String serverFirst = text(ex.start(Optional.of(bytes(client.first()))));
+        Step.Failure f = assertInstanceOf(Step.Failure.class, ex.next(bytes(client.last(serverFirst))));
+        assertTrue(f.logText().contains("{SHA512-CRYPT}"), f.logText());
+        assertEquals(Step.Reason.WRONG_PASSWORD.clientText(), f.reason().clientText());
+    }
+
+    /** A wrong proof says nothing stable about the password: every failure counts for the penalty. */
+    @Test
+    void aWrongProofCarriesNoGuess() throws Exception {
+        ScramClient client = new ScramClient(ScramHash.SHA_256, "plain", "crayon", "n0nce");
+        Exchange ex = new ScramMechanism(ScramHash.SHA_256).newExchange(credentials);
+        String serverFirst = text(ex.start(Optional.of(bytes(client.first()))));
+        Step.Failure f = assertInstanceOf(Step.Failure.class, ex.next(bytes(client.last(serverFirst))));
+        assertEquals(Step.Reason.WRONG_PASSWORD, f.reason());
+        assertTrue(f.guess().isEmpty());
+    }
+
+    @ParameterizedTest(name = "client-first [{0}] -> {1}")
+    @CsvSource(delimiter = '|', value = {
+        "n,,n=plain,r=abc               | CONT",
+        "y,,n=plain,r=abc               | CONT",
+        "n,a=plain,n=plain,r=abc        | CONT",
+        "n,,n=plain,r=abc,x=ext         | CONT",
+        "n,a=other,n=plain,r=abc        | FAIL AUTHZID_REFUSED",
+        "p=tls-unique,,n=plain,r=abc    | FAIL MALFORMED",
+        "x,,n=plain,r=abc               | FAIL MALFORMED",
+        "n,b=plain,n=plain,r=abc        | FAIL MALFORMED",
+        "n,,m=ext,n=plain,r=abc         | FAIL MALFORMED",
+        "n,,n=plain                     | FAIL MALFORMED",
+        "n,,r=abc,n=plain               | FAIL MALFORMED",
+        "n,,n=plain,r=                  | FAIL MALFORMED",
+        "n,,n=plain,r=a b               | FAIL MALFORMED",
+        "n,,n=pl=2Xain,r=abc            | FAIL MALFORMED",
+        "n,,n=plain,r=abc,=x            | FAIL MALFORMED",
+        "n,n=plain,r=abc                | FAIL MALFORMED",
+        "n                              | FAIL MALFORMED",
+        "''                             | FAIL MALFORMED",
+        "n,,n=,r=abc                    | FAIL INVALID_USER_NAME",
+    })
+    void clientFirst(String message, String expected) {
+        Exchange ex = new ScramMechanism(ScramHash.SHA_256).newExchange(credentials);
+        String got = outcome(ex.start(Optional.of(bytes(message))));
+        assertEquals(expected, got.startsWith("CONT ") ? "CONT" : got);
+    }
+
+    @Test
+    void oversizedAndNonUtf8ClientFirstMessagesFail() {
+        Exchange ex = new ScramMechanism(ScramHash.SHA_256).newExchange(credentials);
+        assertEquals("FAIL MALFORMED", outcome(ex.start(Optional.of(bytes("n,,n=plain,r=" + "x".repeat(257))))));
+        byte[] bad = bytes("n,,n=pla\u00e9in,r=abc");
+        bad[9] = (byte) 0xff;
+        Exchange ex2 = new ScramMechanism(ScramHash.SHA_256).newExchange(credentials);
+        assertEquals("FAIL MALFORMED", outcome(ex2.start(Optional.of(bad))));
+        Exchange ex3 = new ScramMechanism(ScramHash.SHA_256).newExchange(credentials);
+        assertEquals("FAIL INVALID_USER_NAME", outcome(ex3.start(Optional.of(bytes("n,,n=" + "u".repeat(300) + ",r=abc")))));
+    }
+
+    /** A client-final message built from a good one by {@code edit}, for a user with the right password. */
+    String clientFinal(java.util.function.UnaryOperator<String> edit) throws Exception {
+        ScramClient client = new ScramClient(ScramHash.SHA_256, "plain", "pencil", "n0nce");
+        Exchange ex = new ScramMechanism(ScramHash.SHA_256).newExchange(credentials);
+        String serverFirst = text(ex.start(Optional.of(bytes(client.first()))));
+        return outcome(ex.next(bytes(edit.apply(client.last(serverFirst)))));
+    }
+
+    @Test
+    void brokenClientFinalMessagesFail() throws Exception {
+        assertTrue(clientFinal(s -> s).startsWith("CONT v="));
+        assertEquals("FAIL MALFORMED", clientFinal(s -> s.replace("c=biws", "c=eSws")), "other GS2 header");
+        assertEquals("FAIL MALFORMED", clientFinal(s -> s.replace("c=biws", "c=bi*s")), "binding not base64");
+        assertEquals("FAIL MALFORMED", clientFinal(s -> s.replace(",r=n0nce", ",r=n1nce")), "another nonce");
+        assertEquals("FAIL MALFORMED", clientFinal(s -> s.replace(",r=n0nce", ",r=n0nc")), "nonce cut");
+        assertEquals("FAIL MALFORMED", clientFinal(s -> s.replaceAll(",r=[^,]*", ",r=n0nce")), "client nonce only");
+        assertEquals("FAIL MALFORMED", clientFinal(s -> s.substring(0, s.indexOf(",p="))), "no proof");
+        assertEquals("FAIL MALFORMED", clientFinal(s -> s + "AAAA"), "proof too long");
+        assertEquals("FAIL MALFORMED", clientFinal(s -> s.substring(0, s.length() - 8)), "proof too short");
+        assertEquals("FAIL MALFORMED", clientFinal(s -> s.replace(",p=", ",p=!")), "proof not base64");
+        assertEquals("FAIL MALFORMED", clientFinal(s -> s.substring(s.indexOf(",r=") + 1)), "no binding");
+        assertEquals("FAIL MALFORMED", clientFinal(s -> "n,,n=plain,r=n0nce"), "client-first again");
+        assertEquals("FAIL MALFORMED", clientFinal(s -> ""), "empty");
+        assertEquals("FAIL WRONG_PASSWORD", clientFinal(s -> s.replace(",p=", ",x=1,p=")),
+                "an extension the client did not sign");
+    }
+
+    @Test
+    void anythingButAnEmptyAcknowledgementFails() throws Exception {
+        ScramClient client = new ScramClient(ScramHash.SHA_1, "plain", "pencil", "n0nce");
+        Exchange ex = new ScramMechanism(ScramHash.SHA_1).newExchange(credentials);
+        String serverFirst = text(ex.start(Optional.of(bytes(client.first()))));
+        text(ex.next(bytes(client.last(serverFirst))));
+        assertEquals("FAIL MALFORMED", outcome(ex.next(bytes("v=x"))));
+        assertEquals("FAIL MALFORMED", outcome(ex.next(new byte[0])), "and the exchange is over");
+    }
+
+    @Test
+    void withoutAnInitialResponseTheServerAsksForIt() throws Exception {
+        ScramClient client = new ScramClient(ScramHash.SHA_256, "sha256", "pencil", "n0nce");
+        Exchange ex = new ScramMechanism(ScramHash.SHA_256).newExchange(credentials);
+        assertEquals("CONT ", MechanismTest.describe(ex.start(Optional.empty())));
+        String serverFirst = text(ex.next(bytes(client.first())));
+        String last = client.last(serverFirst);
+        assertEquals(client.expectedServerSignature, text(ex.next(bytes(last))));
+        assertEquals("OK sha256", outcome(ex.next(new byte[0])));
+    }
+
+    @Test
+    void aStoreThatIsDownFailsAtOnceAndTemporarily() {
+        Credentials down = new Credentials(new CredentialStore() {
+            @Override
+            public Verdict verify(String user, byte[] password) {
+                return Verdict.UNAVAILABLE;
+            }
+
+            @Override
+            public Lookup lookup(String user) {
+                return new Lookup.Unavailable();
+            }
+        }, UserNameFormat.AS_IS);
+        Exchange ex = new ScramMechanism(ScramHash.SHA_256).newExchange(down);
+        Step.Failure f = assertInstanceOf(Step.Failure.class, ex.start(Optional.of(bytes("n,,n=plain,r=abc"))));
+        assertTrue(f.reason().temporary());
+    }
+}

@@ -1,0 +1,103 @@
+package org.saslauth.store;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.saslauth.store.CredentialStore.Checked;
+import org.saslauth.store.CredentialStore.Verdict;
+
+/** The auth cache in front of a store that counts its lookups. */
+class CachedStoreTest {
+
+    private final AtomicInteger asked = new AtomicInteger();
+    private final AtomicReference<String> alicePassword = new AtomicReference<>("alice-password");
+    private final AtomicReference<Boolean> down = new AtomicReference<>(false);
+
+    private final CredentialStore backend = new CredentialStore() {
+        @Override
+        public Verdict verify(String user, byte[] password) {
+            return check(user, password).verdict();
+        }
+
+        @Override
+        public Checked check(String user, byte[] password) {
+            asked.incrementAndGet();
+            if (down.get()) {
+                return new Checked(Verdict.UNAVAILABLE, user);
+            }
+            if (!user.equalsIgnoreCase("alice@example.org")) {
+                return new Checked(Verdict.UNKNOWN_USER, user);
+            }
+            return new Checked(new String(password, StandardCharsets.UTF_8).equals(alicePassword.get())
+                    ? Verdict.ACCEPTED : Verdict.WRONG_PASSWORD, "alice@example.org");
+        }
+    };
+
+    private static byte[] pw(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void aSuccessIsRememberedWithItsCanonicalName() {
+        CachedStore cache = new CachedStore(backend, Duration.ofMinutes(1), Duration.ZERO, 100);
+        assertEquals(new Checked(Verdict.ACCEPTED, "alice@example.org"), cache.check("ALICE@example.org", pw("alice-password")));
+        assertEquals(new Checked(Verdict.ACCEPTED, "alice@example.org"), cache.check("ALICE@example.org", pw("alice-password")));
+        assertEquals(1, asked.get());
+        down.set(true);
+        assertEquals(Verdict.ACCEPTED, cache.verify("ALICE@example.org", pw("alice-password")), "from the cache");
+        assertEquals(Verdict.UNAVAILABLE, cache.verify("ALICE@example.org", pw("other")), "a new password asks the store");
+        assertEquals(2, asked.get());
+    }
+
+    @Test
+    void anotherPasswordAsksTheStoreAndWrongOnesAreNotRemembered() {
+        CachedStore cache = new CachedStore(backend, Duration.ofMinutes(1), Duration.ZERO, 100);
+        assertEquals(Verdict.ACCEPTED, cache.verify("alice@example.org", pw("alice-password")));
+        alicePassword.set("new-password");
+        assertEquals(Verdict.ACCEPTED, cache.verify("alice@example.org", pw("new-password")));
+        assertEquals(Verdict.WRONG_PASSWORD, cache.verify("alice@example.org", pw("guess")));
+        assertEquals(Verdict.WRONG_PASSWORD, cache.verify("alice@example.org", pw("guess")));
+        assertEquals(4, asked.get());
+        assertEquals(Verdict.ACCEPTED, cache.verify("alice@example.org", pw("new-password")));
+        assertEquals(4, asked.get());
+    }
+
+    @Test
+    void entriesExpireAndUnavailableIsNeverRemembered() throws Exception {
+        CachedStore cache = new CachedStore(backend, Duration.ofMillis(50), Duration.ZERO, 100);
+        down.set(true);
+        assertEquals(Verdict.UNAVAILABLE, cache.verify("alice@example.org", pw("alice-password")));
+        down.set(false);
+        assertEquals(Verdict.ACCEPTED, cache.verify("alice@example.org", pw("alice-password")));
+        Thread.sleep(80);
+        assertEquals(Verdict.ACCEPTED, cache.verify("alice@example.org", pw("alice-password")));
+        assertEquals(3, asked.get());
+    }
+
+    @Test
+    void unknownUsersForTheNegativeTtlOnly() {
+        CachedStore none = new CachedStore(backend, Duration.ofMinutes(1), Duration.ZERO, 100);
+        none.verify("zed@example.org", pw("x"));
+        none.verify("zed@example.org", pw("x"));
+        assertEquals(2, asked.get());
+        CachedStore negative = new CachedStore(backend, Duration.ofMinutes(1), Duration.ofMinutes(1), 100);
+        assertEquals(Verdict.UNKNOWN_USER, negative.verify("zed@example.org", pw("x")));
+        assertEquals(Verdict.UNKNOWN_USER, negative.verify("zed@example.org", pw("y")));
+        assertEquals(3, asked.get());
+    }
+
+    @Test
+    void sizeIsBoundedAndClearEmptiesIt() {
+        CachedStore cache = new CachedStore(backend, Duration.ofMinutes(1), Duration.ofMinutes(1), 3);
+        for (int i = 0; i < 10; i++) {
+            cache.verify("user" + i + "@example.org", pw("x"));
+        }
+        assertEquals(3, cache.size());
+        cache.clear();
+        assertEquals(0, cache.size());
+    }
+}

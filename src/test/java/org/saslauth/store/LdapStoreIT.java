@@ -1,0 +1,208 @@
+package org.saslauth.store;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.util.OptionalInt;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.saslauth.password.PasswordSchemes;
+import org.saslauth.protocol.CapturedLog;
+import org.saslauth.servers.SlapdServer;
+import org.saslauth.store.CredentialStore.Verdict;
+
+/** passdb ldap against a real slapd started for this class, in both of Dovecot's modes. */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class LdapStoreIT {
+
+    static final String SERVICE_PASSWORD = "service-secret-9z";
+    static final String FILTER = "(&(objectClass=inetOrgPerson)(mail=%u))";
+    static SlapdServer slapd;
+
+    @BeforeAll
+    static void start() throws Exception {
+        String alice = PasswordSchemes.hash("SSHA", pw("alice-password"), OptionalInt.empty());
+        String bob = PasswordSchemes.hash("SHA512-CRYPT", pw("bob-password"), OptionalInt.of(5000))
+                .replaceFirst("^\\{SHA512-CRYPT\\}", "{CRYPT}");
+        slapd = SlapdServer.start("dn: ou=people," + SlapdServer.BASE + "\nobjectClass: organizationalUnit\nou: people\n\n"
+                + person("alice", alice) + person("bob", bob)
+                + person("eve", "{PLAIN}eve-password") + person("eve2", "{PLAIN}eve-password").replace(
+                        "mail: eve2@example.org", "mail: eve@example.org")
+                + "dn: uid=nopw,ou=people," + SlapdServer.BASE + "\nobjectClass: inetOrgPerson\nuid: nopw\ncn: n\nsn: n\n"
+                + "mail: nopw@example.org\n\n",
+                SERVICE_PASSWORD, true);
+    }
+
+    static String person(String uid, String password) {
+        return "dn: uid=" + uid + ",ou=people," + SlapdServer.BASE + "\nobjectClass: inetOrgPerson\nuid: " + uid
+                + "\ncn: " + uid + "\nsn: " + uid + "\nmail: " + uid + "@example.org\nuserPassword: " + password + "\n\n";
+    }
+
+    @AfterAll
+    static void stop() {
+        if (slapd != null) {
+            slapd.close();
+        }
+    }
+
+    static byte[] pw(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    static LdapStore open(boolean authBind, String filter) throws InvalidStoreConfig {
+        return LdapStore.open(new LdapStore.Config(slapd.url(), false, null, SlapdServer.SERVICE_DN,
+                pw(SERVICE_PASSWORD), SlapdServer.BASE, filter, authBind, "userPassword", "SHA512-CRYPT", 1, true));
+    }
+
+    @ParameterizedTest(name = "auth bind {0}")
+    @ValueSource(booleans = {false, true})
+    void goodAndBadPasswordsAndUnknownUsers(boolean authBind) throws Exception {
+        LdapStore store = open(authBind, FILTER);
+        assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password")), "{SSHA}");
+        assertEquals(Verdict.WRONG_PASSWORD, store.verify("alice@example.org", pw("alice-passwort")));
+        assertEquals(Verdict.ACCEPTED, store.verify("bob@example.org", pw("bob-password")), "{CRYPT}$6$");
+        assertEquals(Verdict.WRONG_PASSWORD, store.verify("bob@example.org", pw("alice-password")));
+        assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password")), "again");
+        assertEquals(Verdict.UNKNOWN_USER, store.verify("zed@example.org", pw("alice-password")));
+        assertEquals(Verdict.WRONG_PASSWORD, store.verify("nopw@example.org", pw("x")));
+        assertEquals(Verdict.WRONG_PASSWORD, store.verify("alice@example.org", pw("")), "never an anonymous bind");
+    }
+
+    @Test
+    void variablesInTheFilter() throws Exception {
+        LdapStore store = open(false, "(&(objectClass=inetOrgPerson)(uid=%n))");
+        assertEquals(Verdict.ACCEPTED, store.verify("alice@whatever", pw("alice-password")));
+        assertEquals(Verdict.ACCEPTED, store.verify("alice", pw("alice-password")));
+    }
+
+    @ParameterizedTest(name = "auth bind {0}")
+    @ValueSource(booleans = {false, true})
+    void moreThanOneEntryIsAConfigurationError(boolean authBind) throws Exception {
+        LdapStore store = open(authBind, FILTER);
+        var run = CapturedLog.capture(() -> store.verify("eve@example.org", pw("eve-password")));
+        assertEquals(Verdict.UNAVAILABLE, run.result());
+        assertTrue(run.log().raw().contains("more than one entry"), run.log().raw());
+    }
+
+    @Test
+    void lookupReadsThePasswordAttributeOrIsUnsupportedWithAuthBind() throws Exception {
+        var found = assertInstanceOf(CredentialStore.Lookup.Found.class, open(false, FILTER).lookup("bob@example.org"));
+        assertTrue(found.stored().matches(pw("bob-password")));
+        assertInstanceOf(CredentialStore.Lookup.UnknownUser.class, open(false, FILTER).lookup("zed@example.org"));
+        assertInstanceOf(CredentialStore.Lookup.Unsupported.class, open(true, FILTER).lookup("bob@example.org"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"*", "*)(uid=*", "alice@example.org)(|(mail=*", "*@example.org", "alice*", "\\2a",
+        "alice@example.org\u0000", "long"})
+    void injectionFindsNoUser(String given) throws Exception {
+        String name = given.equals("long") ? "*)(uid=*".repeat(400) : given;
+        for (boolean authBind : new boolean[] {false, true}) {
+            LdapStore store = open(authBind, FILTER);
+            Verdict v = store.verify(name, pw("alice-password"));
+            assertNotEquals(Verdict.ACCEPTED, v);
+            assertEquals(Verdict.UNKNOWN_USER, v, name);
+        }
+    }
+
+    @Test
+    void filterEscapingFollowsRfc4515() {
+        assertEquals("\\2a\\29\\28uid=\\2a\\5c\\00", LdapStore.escape("*)(uid=*\\\0"));
+    }
+
+    @Test
+    void badConfigurationIsRefusedAtStart() {
+        assertThrows(InvalidStoreConfig.class, () -> LdapStore.open(new LdapStore.Config(slapd.url(), false, null,
+                SlapdServer.SERVICE_DN, pw("wrong"), SlapdServer.BASE, FILTER, false, "userPassword", "SHA512-CRYPT", 1,
+                true)));
+        var unreachable = assertThrows(InvalidStoreConfig.class, () -> LdapStore.open(new LdapStore.Config(
+                "ldap://127.0.0.1:1", false, null, null, null, SlapdServer.BASE, FILTER, true, "userPassword",
+                "SHA512-CRYPT", 1, true)));
+        assertTrue(unreachable.getMessage().startsWith("cannot connect"), unreachable.getMessage());
+        assertThrows(InvalidStoreConfig.class, () -> open(false, "mail=%u"));
+        assertThrows(InvalidStoreConfig.class, () -> open(false, "(mail=%x)"));
+        assertThrows(InvalidStoreConfig.class, () -> LdapStore.open(new LdapStore.Config("http://x", false, null,
+                null, null, SlapdServer.BASE, FILTER, true, "userPassword", "SHA512-CRYPT", 1, true)));
+    }
+
+    @ParameterizedTest(name = "auth bind {0}")
+    @ValueSource(booleans = {false, true})
+    void startTlsAndLdapsWithTheirCaFile(boolean authBind) throws Exception {
+        for (boolean startTls : new boolean[] {true, false}) {
+            LdapStore store = LdapStore.open(new LdapStore.Config(startTls ? slapd.url() : slapd.tlsUrl(), startTls,
+                    slapd.caFile(), SlapdServer.SERVICE_DN, pw(SERVICE_PASSWORD), SlapdServer.BASE, FILTER, authBind,
+                    "userPassword", "SHA512-CRYPT", 1, true));
+            assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password")), "starttls " + startTls);
+            assertEquals(Verdict.WRONG_PASSWORD, store.verify("alice@example.org", pw("alice-passwort")));
+            assertEquals(Verdict.ACCEPTED, store.verify("bob@example.org", pw("bob-password")));
+        }
+        // without the CA file, Java's own trust store does not know the test CA
+        assertThrows(InvalidStoreConfig.class, () -> LdapStore.open(new LdapStore.Config(slapd.url(), true, null,
+                SlapdServer.SERVICE_DN, pw(SERVICE_PASSWORD), SlapdServer.BASE, FILTER, authBind, "userPassword",
+                "SHA512-CRYPT", 1, true)));
+    }
+
+    @Test
+    void failoverToTheNextUrl() throws Exception {
+        LdapStore store = LdapStore.open(new LdapStore.Config("ldap://127.0.0.1:1 " + slapd.url(), false, null,
+                SlapdServer.SERVICE_DN, pw(SERVICE_PASSWORD), SlapdServer.BASE, FILTER, true, "userPassword",
+                "SHA512-CRYPT", 1, true));
+        assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password")));
+    }
+
+    @ParameterizedTest(name = "auth bind {0}")
+    @ValueSource(booleans = {false, true})
+    @Order(100)
+    void aDirectoryDownIsATemporaryFailureLoggedOnceAndComesBack(boolean authBind) throws Exception {
+        LdapStore store = open(authBind, FILTER);
+        assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password")));
+        slapd.stop();
+        try {
+            var run = CapturedLog.capture(() -> {
+                for (int i = 0; i < 4; i++) {
+                    long t0 = System.nanoTime();
+                    assertEquals(Verdict.UNAVAILABLE, store.verify("alice@example.org", pw("alice-password")));
+                    long ms = (System.nanoTime() - t0) / 1_000_000;
+                    assertTrue(ms < 5000, ms + " ms");
+                }
+                return null;
+            });
+            assertEquals(1, run.log().events().stream().filter(l -> l.contains("unavailable, logins get")).count(),
+                    run.log().raw());
+            assertFalse(run.log().raw().contains(SERVICE_PASSWORD));
+        } finally {
+            slapd.startAgain();
+        }
+        var back = CapturedLog.capture(() -> store.verify("alice@example.org", pw("alice-password")));
+        assertEquals(Verdict.ACCEPTED, back.result());
+        assertTrue(back.log().raw().contains("answers again"), back.log().raw());
+    }
+
+    @Test
+    @Order(101)
+    void aHungDirectoryIsATemporaryFailureWithinTheBound() throws Exception {
+        LdapStore store = open(false, FILTER);
+        assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password")));
+        SqlStoreContract.signal("STOP", java.util.List.of(slapd.pid()));
+        try {
+            long t0 = System.nanoTime();
+            assertEquals(Verdict.UNAVAILABLE, store.verify("alice@example.org", pw("alice-password")));
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue(ms < 5000, ms + " ms");
+        } finally {
+            SqlStoreContract.signal("CONT", java.util.List.of(slapd.pid()));
+        }
+        assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password")));
+    }
+}

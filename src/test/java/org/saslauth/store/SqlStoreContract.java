@@ -1,0 +1,275 @@
+package org.saslauth.store;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.saslauth.password.PasswordSchemes;
+import org.saslauth.protocol.CapturedLog;
+import org.saslauth.store.CredentialStore.Verdict;
+
+/**
+ * passdb sql against a real database server with postfixadmin's {@code mailbox} table; one
+ * subclass per server. Each test opens its own store as a spawned helper would (one connection).
+ */
+@org.junit.jupiter.api.TestMethodOrder(org.junit.jupiter.api.MethodOrderer.OrderAnnotation.class)
+abstract class SqlStoreContract {
+
+    static final String DB_PASSWORD = "db-secret-Xq7";
+    static final String QUERY = "SELECT password FROM mailbox WHERE username = %u AND active = '1'";
+
+    /** The JDBC URL of database {@code mail}. */
+    abstract String url();
+
+    abstract String sql(String statements) throws Exception;
+
+    /** Stops the server at once. */
+    abstract void stopServer() throws Exception;
+
+    abstract void startServer() throws Exception;
+
+    /** The server's process and its children, to stop with SIGSTOP. */
+    abstract List<Long> serverPids() throws Exception;
+
+    static String usersSql() {
+        String bobHash = PasswordSchemes.hash("SHA512-CRYPT", "bob-password".getBytes(StandardCharsets.UTF_8),
+                OptionalInt.of(5000));
+        return "INSERT INTO mailbox (username, password, name, maildir, local_part, domain, active) VALUES"
+                + " ('alice@example.org', '{PLAIN}alice-password', 'Alice', 'example.org/alice/', 'alice', 'example.org', '1'),"
+                + " ('bob@example.org', '" + bobHash + "', 'Bob', 'example.org/bob/', 'bob', 'example.org', '1'),"
+                + " ('carol@example.org', '{PLAIN}carol-password', 'Carol', 'example.org/carol/', 'carol', 'example.org', '0'),"
+                + " ('dave@example.org', '{SSHA}brokenbase64!!', 'Dave', 'example.org/dave/', 'dave', 'example.org', '1');\n"
+                + "INSERT INTO twice (username, password) VALUES ('eve@example.org', '{PLAIN}one'),"
+                + " ('eve@example.org', '{PLAIN}two');\n";
+    }
+
+    SqlStore open(String query) throws InvalidStoreConfig {
+        return SqlStore.open(new SqlStore.Config(url(), "saslauth", DB_PASSWORD, query, "SHA512-CRYPT", 1, true));
+    }
+
+    static byte[] pw(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void goodAndBadPasswordsAndUnknownUsers() throws Exception {
+        SqlStore store = open(QUERY);
+        try {
+            assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password")));
+            assertEquals(Verdict.WRONG_PASSWORD, store.verify("alice@example.org", pw("alice-passwort")));
+            assertEquals(Verdict.ACCEPTED, store.verify("bob@example.org", pw("bob-password")), "no prefix: default scheme");
+            assertEquals(Verdict.WRONG_PASSWORD, store.verify("bob@example.org", pw("alice-password")));
+            assertEquals(Verdict.UNKNOWN_USER, store.verify("nobody@example.org", pw("alice-password")));
+            assertEquals(Verdict.UNKNOWN_USER, store.verify("carol@example.org", pw("carol-password")), "inactive");
+            assertEquals(Verdict.UNAVAILABLE, store.verify("dave@example.org", pw("x")), "unreadable stored password");
+        } finally {
+            store.close();
+        }
+    }
+
+    @Test
+    void variablesAndTheirQuotedForm() throws Exception {
+        SqlStore store = open("SELECT password FROM mailbox WHERE local_part = '%n' AND domain = %d AND active = '1'");
+        try {
+            assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password")));
+            assertEquals(Verdict.UNKNOWN_USER, store.verify("alice@example.net", pw("alice-password")));
+            assertEquals(Verdict.UNKNOWN_USER, store.verify("alice", pw("alice-password")));
+        } finally {
+            store.close();
+        }
+    }
+
+    @Test
+    void theUserColumnIsTheCanonicalName() throws Exception {
+        SqlStore store = open("SELECT password, username AS user FROM mailbox WHERE lower(username) = lower(%u)");
+        try {
+            var checked = store.check("ALICE@Example.ORG", pw("alice-password"));
+            assertEquals(new CredentialStore.Checked(Verdict.ACCEPTED, "alice@example.org"), checked);
+            assertEquals(Verdict.WRONG_PASSWORD, store.check("ALICE@Example.ORG", pw("nope")).verdict());
+        } finally {
+            store.close();
+        }
+    }
+
+    @Test
+    void lookupParsesTheStoredPassword() throws Exception {
+        SqlStore store = open(QUERY);
+        try {
+            var found = assertInstanceOf(CredentialStore.Lookup.Found.class, store.lookup("bob@example.org"));
+            assertTrue(found.stored().matches(pw("bob-password")));
+            assertFalse(found.stored().matches(pw("bob-passwort")));
+            assertInstanceOf(CredentialStore.Lookup.UnknownUser.class, store.lookup("zed@example.org"));
+        } finally {
+            store.close();
+        }
+    }
+
+    @Test
+    void moreThanOneRowIsAConfigurationErrorNeverTheFirstRow() throws Exception {
+        SqlStore store = open("SELECT password FROM twice WHERE username = %u");
+        try {
+            var run = CapturedLog.capture(() -> store.verify("eve@example.org", pw("one")));
+            assertEquals(Verdict.UNAVAILABLE, run.result());
+            assertTrue(run.log().raw().contains("more than one row"), run.log().raw());
+        } finally {
+            store.close();
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "' OR '1'='1", "alice@example.org' --", "alice@example.org' OR 1=1 -- ", "x' OR 'x'='x",
+        "alice@example.org'; DROP TABLE mailbox; --", "*)(uid=*", "alice@example.org\u0000", "%", "_lice@example.org",
+        "\\' OR 1=1 #", "alice@example.org\\",
+    })
+    void injectionFindsNoUserAndChangesNothing(String name) throws Exception {
+        SqlStore store = open(QUERY);
+        try {
+            Verdict v = store.verify(name, pw("alice-password"));
+            assertNotEquals(Verdict.ACCEPTED, v);
+            assertTrue(v == Verdict.UNKNOWN_USER || v == Verdict.UNAVAILABLE, v.toString());
+            assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password")), "table intact");
+        } finally {
+            store.close();
+        }
+        assertTrue(sql("SELECT count(*) AS n FROM mailbox;").contains("4"));
+    }
+
+    @Test
+    void aVeryLongNameFindsNoUser() throws Exception {
+        SqlStore store = open(QUERY);
+        try {
+            assertEquals(Verdict.UNKNOWN_USER, store.verify("a".repeat(250) + "@example.org", pw("x")));
+            Verdict v = store.verify("' OR '1'='1".repeat(2000), pw("x"));
+            assertTrue(v == Verdict.UNKNOWN_USER || v == Verdict.UNAVAILABLE, v.toString());
+        } finally {
+            store.close();
+        }
+    }
+
+    @Test
+    @org.junit.jupiter.api.Order(100)
+    void aServerDownIsATemporaryFailureLoggedOnceAndThePoolComesBack() throws Exception {
+        SqlStore store = open(QUERY);
+        try {
+            assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password")));
+            stopServer();
+            var run = CapturedLog.capture(() -> {
+                for (int i = 0; i < 4; i++) {
+                    long t0 = System.nanoTime();
+                    Verdict v = store.verify("alice@example.org", pw("alice-password"));
+                    long ms = (System.nanoTime() - t0) / 1_000_000;
+                    assertEquals(Verdict.UNAVAILABLE, v);
+                    assertTrue(ms < SqlStore.ANSWER_WITHIN.toMillis(), "answered in " + ms + " ms");
+                }
+                return null;
+            });
+            long outageLines = run.log().events().stream().filter(l -> l.contains("unavailable, logins get")).count();
+            assertEquals(1, outageLines, run.log().raw());
+            assertFalse(run.log().raw().contains(DB_PASSWORD));
+            startServer();
+            var back = CapturedLog.capture(() -> store.verify("alice@example.org", pw("alice-password")));
+            assertEquals(Verdict.ACCEPTED, back.result());
+            assertTrue(back.log().raw().contains("answers again"), back.log().raw());
+        } finally {
+            store.close();
+        }
+    }
+
+    @Test
+    @org.junit.jupiter.api.Order(101)
+    void aHungServerIsATemporaryFailureWithinTheBound() throws Exception {
+        SqlStore store = open(QUERY);
+        List<Long> pids = serverPids();
+        try {
+            assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password")));
+            signal("STOP", pids);
+            long t0 = System.nanoTime();
+            Verdict v = store.verify("alice@example.org", pw("alice-password"));
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertEquals(Verdict.UNAVAILABLE, v);
+            assertTrue(ms < SqlStore.ANSWER_WITHIN.toMillis(), "answered in " + ms + " ms");
+            signal("CONT", pids);
+            long end = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            Verdict again;
+            do {
+                again = store.verify("alice@example.org", pw("alice-password"));
+            } while (again != Verdict.ACCEPTED && System.nanoTime() < end);
+            assertEquals(Verdict.ACCEPTED, again);
+        } finally {
+            signal("CONT", pids);
+            store.close();
+        }
+    }
+
+    @Test
+    void badConfigurationIsRefusedAtStart() throws Exception {
+        assertThrows(InvalidStoreConfig.class, () -> open("SELECT password FROM mailbox WHERE username = %x"));
+        assertThrows(InvalidStoreConfig.class, () -> SqlStore.open(new SqlStore.Config(
+                "jdbc:oracle:thin:@x", "u", "p", QUERY, "SHA512-CRYPT", 1, true)));
+        var wrong = assertThrows(InvalidStoreConfig.class, () -> SqlStore.open(new SqlStore.Config(
+                url(), "saslauth", "not-" + DB_PASSWORD, QUERY, "SHA512-CRYPT", 1, true)));
+        assertFalse(wrong.getMessage().contains(DB_PASSWORD), wrong.getMessage());
+        var unreachable = assertThrows(InvalidStoreConfig.class, () -> SqlStore.open(new SqlStore.Config(
+                url().replaceFirst(":[0-9]+/", ":1/"), "saslauth", DB_PASSWORD, QUERY, "SHA512-CRYPT", 1, true)));
+        assertTrue(unreachable.getMessage().startsWith("cannot connect"), unreachable.getMessage());
+        assertThrows(InvalidStoreConfig.class, () -> SqlStore.open(new SqlStore.Config(
+                url() + "?password=" + DB_PASSWORD, "saslauth", null, QUERY, "SHA512-CRYPT", 1, true)));
+    }
+
+    @Test
+    void aDaemonStartsWithTheServerUnreachable() throws Exception {
+        SqlStore store = SqlStore.open(new SqlStore.Config(url().replaceFirst(":[0-9]+/", ":1/"), "saslauth",
+                DB_PASSWORD, QUERY, "SHA512-CRYPT", 2, false));
+        try {
+            assertEquals(Verdict.UNAVAILABLE, store.verify("alice@example.org", pw("alice-password")));
+        } finally {
+            store.close();
+        }
+    }
+
+    static void signal(String signal, List<Long> pids) throws Exception {
+        java.util.List<String> cmd = new java.util.ArrayList<>(List.of("kill", "-" + signal));
+        pids.forEach(p -> cmd.add(Long.toString(p)));
+        new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .start().waitFor();
+    }
+
+    static List<Long> withChildren(long pid) {
+        List<Long> out = new java.util.ArrayList<>();
+        out.add(pid);
+        ProcessHandle.of(pid).ifPresent(h -> h.descendants().forEach(d -> out.add(d.pid())));
+        return out;
+    }
+
+    static String schema(String activeType, String activeDefault) {
+        return "CREATE TABLE mailbox (\n"
+                + "  username varchar(255) NOT NULL PRIMARY KEY,\n"
+                + "  password varchar(255) NOT NULL,\n"
+                + "  name varchar(255) NOT NULL DEFAULT '',\n"
+                + "  maildir varchar(255) NOT NULL DEFAULT '',\n"
+                + "  quota bigint NOT NULL DEFAULT 0,\n"
+                + "  local_part varchar(255) NOT NULL,\n"
+                + "  domain varchar(255) NOT NULL,\n"
+                + "  created timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP,\n"
+                + "  modified timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP,\n"
+                + "  active " + activeType + " NOT NULL DEFAULT " + activeDefault + "\n"
+                + ");\n"
+                + "CREATE TABLE twice (username varchar(255) NOT NULL, password varchar(255) NOT NULL);\n";
+    }
+
+    static Optional<String> nothing() {
+        return Optional.empty();
+    }
+}
