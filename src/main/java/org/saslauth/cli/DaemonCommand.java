@@ -122,7 +122,7 @@ final class DaemonCommand implements Callable<Integer> {
             }
             Settings settings;
             try {
-                settings = Saslauth.settings(options);
+                settings = Saslauth.settings(options, workers, false); // one pool, retried while down
             } catch (StartupError e) {
                 return cannotStart(err, e.getMessage());
             }
@@ -136,7 +136,7 @@ final class DaemonCommand implements Callable<Integer> {
             ExecutorService finisher = Executors.newCachedThreadPool(threads("saslauth-finish", 256 * 1024));
             AuthService service = new AuthService(settings, Scheduler.system(), checks);
             CountDownLatch stop = new CountDownLatch(1);
-            Signals.onStop(stop::countDown);
+            Signals.onStop(stop::countDown, settings.credentials()::reload);
             Daemon daemon;
             try {
                 daemon = Daemon.bind(daemonOptions, new AuthHandler(service, finisher),

@@ -180,7 +180,16 @@ public final class Saslauth implements Callable<Integer> {
         }
     }
 
+    /** A spawn-mode helper's settings: a store of one connection, which must answer at start. */
     static Settings settings(Options options) throws StartupError {
+        return settings(options, 1, true);
+    }
+
+    /**
+     * @param poolSize connections a database or directory store keeps
+     * @param failFast whether a server that cannot be reached at start is an error
+     */
+    static Settings settings(Options options, int poolSize, boolean failFast) throws StartupError {
         Mechanisms mechs;
         try {
             mechs = Mechanisms.parse(options.string(MECHANISMS));
@@ -196,7 +205,7 @@ public final class Saslauth implements Callable<Integer> {
         }
         CredentialStore credentialStore = CredentialStore.NONE;
         if (Stores.configured(options)) {
-            credentialStore = Stores.open(options);
+            credentialStore = Stores.open(options, poolSize, failFast);
         } else if (mechs.anyNeedsCredentials()) {
             throw new StartupError("--passwd-file or --passdb is required for " + mechs);
         }

@@ -117,6 +117,11 @@ public final class Credentials {
         }
     }
 
+    /** Looks at the users again now (SIGHUP in a daemon). */
+    public void reload() {
+        store.reload();
+    }
+
     /**
      * The last step of the password mechanisms: checks the password and turns the store's
      * verdict into a step. The caller wipes the password.

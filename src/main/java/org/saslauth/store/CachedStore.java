@@ -90,6 +90,12 @@ public final class CachedStore implements CredentialStore {
     }
 
     /** Forgets every entry. */
+    @Override
+    public void reload() {
+        clear();
+        store.reload();
+    }
+
     public void clear() {
         synchronized (entries) {
             entries.clear();

@@ -34,6 +34,12 @@ public interface CredentialStore {
         return new Lookup.Unsupported();
     }
 
+    /**
+     * Looks at the users again now, as a daemon does on SIGHUP: a file is re-read if it changed,
+     * a cache emptied. Nothing by default.
+     */
+    default void reload() {}
+
     /** The answers a store can give; a mechanism turns them into a result. */
     enum Verdict {
         ACCEPTED, WRONG_PASSWORD, UNKNOWN_USER, UNAVAILABLE

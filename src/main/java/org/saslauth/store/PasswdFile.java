@@ -164,6 +164,15 @@ public final class PasswdFile implements CredentialStore {
         return hash == null ? new Lookup.UnknownUser() : new Lookup.Found(hash);
     }
 
+    /** Reads the file again now if it changed, however recent the last look or the change. */
+    @Override
+    public void reload() {
+        synchronized (reloadLock) {
+            nextCheck = clock.getAsLong() + recheckNanos;
+            reloadIfChanged(true);
+        }
+    }
+
     /** The users, read again first if the file changed and the last look is old enough. */
     private Map<String, PasswordHash> users() {
         if (clock.getAsLong() - nextCheck >= 0) {
@@ -171,7 +180,7 @@ public final class PasswdFile implements CredentialStore {
                 long now = clock.getAsLong();
                 if (now - nextCheck >= 0) {
                     nextCheck = now + recheckNanos;
-                    reloadIfChanged();
+                    reloadIfChanged(false);
                 }
             }
         }
@@ -179,7 +188,7 @@ public final class PasswdFile implements CredentialStore {
     }
 
     /** Called with reloadLock held. */
-    private void reloadIfChanged() {
+    private void reloadIfChanged(boolean now) {
         Stamp stamp;
         try {
             stamp = Stamp.of(path);
@@ -191,7 +200,7 @@ public final class PasswdFile implements CredentialStore {
         }
         // a future mtime (clock skew, touch -d) counts as settled, or it would never be read
         long ageMillis = System.currentTimeMillis() - stamp.modifiedNanos() / 1_000_000;
-        if (stamp != Stamp.MISSING && ageMillis >= 0 && ageMillis < settleMillis) {
+        if (!now && stamp != Stamp.MISSING && ageMillis >= 0 && ageMillis < settleMillis) {
             return; // maybe still being written: look again next time
         }
         try {

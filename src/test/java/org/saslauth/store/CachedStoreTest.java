@@ -53,6 +53,16 @@ class CachedStoreTest {
         assertEquals(2, asked.get());
     }
 
+    /** SIGHUP in a daemon empties the cache: the next login asks the store. */
+    @Test
+    void reloadEmptiesTheCache() {
+        CachedStore cache = new CachedStore(backend, Duration.ofMinutes(1), Duration.ZERO, 100);
+        assertEquals(Verdict.ACCEPTED, cache.verify("alice@example.org", pw("alice-password")));
+        cache.reload();
+        down.set(true);
+        assertEquals(Verdict.UNAVAILABLE, cache.verify("alice@example.org", pw("alice-password")));
+    }
+
     @Test
     void anotherPasswordAsksTheStoreAndWrongOnesAreNotRemembered() {
         CachedStore cache = new CachedStore(backend, Duration.ofMinutes(1), Duration.ZERO, 100);

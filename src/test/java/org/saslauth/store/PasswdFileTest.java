@@ -124,6 +124,17 @@ class PasswdFileTest {
         assertEquals(2, users.size());
     }
 
+    /** SIGHUP in a daemon: the change is read at once, without waiting for the recheck or the settling. */
+    @Test
+    void reloadReadsAChangeAtOnce() throws Exception {
+        Path file = write("alice:{PLAIN}a\n");
+        PasswdFile users = load(file);
+        edit(file, "alice:{PLAIN}a\nbob:{PLAIN}b\n");
+        assertEquals(Verdict.UNKNOWN_USER, users.verify("bob", bytes("b")), "looked again too soon");
+        users.reload();
+        assertEquals(Verdict.ACCEPTED, users.verify("bob", bytes("b")));
+    }
+
     @Test
     void aFileReplacedByRenameIsSeen() throws Exception {
         Path file = write("alice:{PLAIN}a\n");
