@@ -20,6 +20,9 @@ public final class Credentials {
     /** Longest user name accepted, in bytes of UTF-8. */
     public static final int MAX_USER_BYTES = 255;
 
+    /** Longest password accepted, in bytes. */
+    public static final int MAX_PASSWORD_BYTES = 256;
+
     private final CredentialStore store;
     private final UserNameFormat format;
 
@@ -87,12 +90,36 @@ public final class Credentials {
     }
 
     /**
-     * Checks {@code password} for a canonical user name. The empty password never logs in,
-     * whatever the passwd file holds: an empty {@code {PLAIN}} field is a provisioning mistake,
-     * not an account. The caller wipes the password.
+     * Why {@code password} is refused before any store sees it, or empty when it may be checked.
+     * The empty password never logs in, whatever the passwd file holds: an empty {@code {PLAIN}}
+     * field is a provisioning mistake, not an account. A password holding a NUL is refused in
+     * every mechanism: bcrypt and DES stop at the first NUL and the HMAC-based schemes (PBKDF2,
+     * SCRAM, CRAM-MD5) pad their key with zeros, so that {@code "\0"} would match a hash of the
+     * empty password and {@code "secret\0"} one of {@code "secret"}; no client types a NUL. A
+     * password over {@value #MAX_PASSWORD_BYTES} bytes is refused because SHA-crypt's time grows
+     * with the password's length times its rounds, and the client chooses the length.
+     */
+    public static Optional<Step.Reason> refusal(byte[] password) {
+        if (password.length == 0) {
+            return Optional.of(Step.Reason.WRONG_PASSWORD);
+        }
+        if (password.length > MAX_PASSWORD_BYTES) {
+            return Optional.of(Step.Reason.PASSWORD_TOO_LONG);
+        }
+        for (byte b : password) {
+            if (b == 0) {
+                return Optional.of(Step.Reason.PASSWORD_HAS_NUL);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Checks {@code password} for a canonical user name; a password {@link #refusal} refuses is
+     * a wrong password. The caller wipes the password.
      */
     public CredentialStore.Verdict verify(String user, byte[] password) {
-        if (password.length == 0) {
+        if (refusal(password).isPresent()) {
             return CredentialStore.Verdict.WRONG_PASSWORD;
         }
         return store.verify(user, password);

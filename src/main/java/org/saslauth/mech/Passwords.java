@@ -11,6 +11,10 @@ final class Passwords {
     private Passwords() {}
 
     static Step check(Credentials credentials, String user, byte[] password) {
+        Optional<Reason> refused = credentials.refusal(password);
+        if (refused.isPresent()) {
+            return guessed(refused.get(), credentials, user, password);
+        }
         return switch (credentials.verify(user, password)) {
             case ACCEPTED -> new Step.Success(user);
             case WRONG_PASSWORD -> guessed(Reason.WRONG_PASSWORD, credentials, user, password);

@@ -61,10 +61,13 @@ final class CryptHashes implements Scheme {
         if (hash.startsWith("$argon2")) {
             return Argon2.parse(hash, Optional.empty(), name);
         }
-        if (DES.matcher(hash).matches() || MD5_CRYPT.matcher(hash).matches()
-                || SHA2_CRYPT.matcher(hash).matches()) {
+        boolean des = DES.matcher(hash).matches();
+        if (des || MD5_CRYPT.matcher(hash).matches() || SHA2_CRYPT.matcher(hash).matches()) {
             byte[] stored = hash.getBytes(StandardCharsets.US_ASCII);
             return password -> {
+                if (des && desKeyIsEmpty(password)) {
+                    return false;
+                }
                 String made;
                 try {
                     made = Crypt.crypt(password, hash);
@@ -76,6 +79,23 @@ final class CryptHashes implements Scheme {
         }
         throw new IllegalArgumentException("{" + name + "} data is not a crypt(3) hash saslauth knows"
                 + kind(hash));
+    }
+
+    /**
+     * Whether DES would hash {@code password} like the empty one. DES crypt(3) takes the low 7
+     * bits of each of the first 8 bytes as its key, so a password of {@code \x80} bytes is a key of
+     * zero bits, the key of the empty password. Other bytes at or above {@code 0x80} are checked as
+     * Dovecot's crypt(3) does (their high bit dropped), so that DES hashes made of non-ASCII
+     * passwords keep working; that collision ({@code "\u00e9"} is {@code "C)"} to DES) only
+     * narrows an 8-byte key that is weak anyway.
+     */
+    static boolean desKeyIsEmpty(byte[] password) {
+        for (int i = 0; i < Math.min(password.length, 8); i++) {
+            if ((password[i] & 0x7f) != 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** A hint naming the kind of an unsupported hash, from its {@code $id$}; never the hash. */
