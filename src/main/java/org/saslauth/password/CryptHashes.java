@@ -3,6 +3,7 @@ package org.saslauth.password;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.Optional;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.commons.codec.digest.Crypt;
 import org.apache.commons.codec.digest.Md5Crypt;
@@ -29,7 +30,7 @@ final class CryptHashes implements Scheme {
     private static final Pattern DES = Pattern.compile("[./0-9A-Za-z]{13}");
     private static final Pattern MD5_CRYPT = Pattern.compile("\\$1\\$[^$]{0,8}\\$[./0-9A-Za-z]{22}");
     private static final Pattern SHA2_CRYPT =
-            Pattern.compile("\\$([56])\\$(rounds=[0-9]{1,9}\\$)?[^$]{0,16}\\$[./0-9A-Za-z]+");
+            Pattern.compile("\\$([56])\\$(?:rounds=([0-9]{1,9})\\$)?[^$]{0,16}\\$[./0-9A-Za-z]+");
     private static final Pattern BCRYPT =
             Pattern.compile("\\$2[aby]\\$[0-3][0-9]\\$[./0-9A-Za-z]{53}");
 
@@ -53,7 +54,10 @@ final class CryptHashes implements Scheme {
             return LOCKED;
         }
         if (BCRYPT.matcher(hash).matches()) {
-            return password -> Bcrypt.matches(hash, password);
+            int cost = Integer.parseInt(hash.substring(4, 6));
+            Costs.require(cost <= Costs.MAX_BCRYPT_COST, name, "bcrypt cost " + cost,
+                    Integer.toString(Costs.MAX_BCRYPT_COST));
+            return Scheme.Check.costing(Costs.bcrypt(cost), password -> Bcrypt.matches(hash, password));
         }
         if (bcryptOnly) {
             throw new IllegalArgumentException("{" + name + "} data is not a bcrypt hash ($2y$...)");
@@ -62,9 +66,18 @@ final class CryptHashes implements Scheme {
             return Argon2.parse(hash, Optional.empty(), name);
         }
         boolean des = DES.matcher(hash).matches();
-        if (des || MD5_CRYPT.matcher(hash).matches() || SHA2_CRYPT.matcher(hash).matches()) {
+        Matcher sha2 = SHA2_CRYPT.matcher(hash);
+        if (des || MD5_CRYPT.matcher(hash).matches() || sha2.matches()) {
+            long cost = des ? Costs.CHEAP : Costs.md5Crypt();
+            if (sha2.matches()) {
+                // crypt(3) clamps rounds to 1000..999999999, and so does commons-codec
+                int rounds = sha2.group(2) == null ? 5000 : Math.max(1000, Integer.parseInt(sha2.group(2)));
+                Costs.require(rounds <= Costs.MAX_SHA_CRYPT_ROUNDS, name, "rounds=" + rounds,
+                        "rounds=" + Costs.MAX_SHA_CRYPT_ROUNDS);
+                cost = Costs.shaCrypt(sha2.group(1).equals("6"), rounds);
+            }
             byte[] stored = hash.getBytes(StandardCharsets.US_ASCII);
-            return password -> {
+            return Scheme.Check.costing(cost, password -> {
                 if (des && desKeyIsEmpty(password)) {
                     return false;
                 }
@@ -75,7 +88,7 @@ final class CryptHashes implements Scheme {
                     return false;
                 }
                 return MessageDigest.isEqual(made.getBytes(StandardCharsets.US_ASCII), stored);
-            };
+            });
         }
         throw new IllegalArgumentException("{" + name + "} data is not a crypt(3) hash saslauth knows"
                 + kind(hash));
@@ -125,11 +138,11 @@ final class CryptHashes implements Scheme {
             case SHA256:
             case SHA512:
                 String rounds = params.rounds().isEmpty() ? ""
-                        : "rounds=" + params.roundsOr(5000, 1000, 999_999_999, name + " rounds") + "$";
+                        : "rounds=" + params.roundsOr(5000, 1000, Costs.MAX_SHA_CRYPT_ROUNDS, name + " rounds") + "$";
                 hash = Crypt.crypt(password, (maker == Maker.SHA256 ? "$5$" : "$6$") + rounds + Salts.text(16));
                 break;
             default:
-                hash = Bcrypt.generate(password, params.roundsOr(5, 4, 31, "bcrypt cost"));
+                hash = Bcrypt.generate(password, params.roundsOr(5, 4, Costs.MAX_BCRYPT_COST, "bcrypt cost"));
                 break;
         }
         return hash.getBytes(StandardCharsets.US_ASCII);

@@ -8,4 +8,10 @@ public interface PasswordHash {
 
     /** Whether {@code password} matches, compared in constant time. Does not keep the bytes. */
     boolean matches(byte[] password);
+
+    /**
+     * About how long one check takes, in microseconds of a 256-byte password on a reference
+     * machine: good for ranking entries, not for predicting a time.
+     */
+    long cost();
 }

@@ -177,5 +177,10 @@ public final class PasswordSchemes {
         public boolean matches(byte[] password) {
             return check.matches(password);
         }
+
+        @Override
+        public long cost() {
+            return check.cost();
+        }
     }
 }

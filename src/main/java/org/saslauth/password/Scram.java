@@ -51,7 +51,7 @@ final class Scram implements Scheme {
             if (fields.length != 4) {
                 throw new IllegalArgumentException();
             }
-            iterations = Integer.parseInt(fields[0]);
+            iterations = Integer.parseInt(fields[0]); // a number over 2^31 is malformed too
             salt = Base64.getDecoder().decode(fields[1]);
             storedKey = Base64.getDecoder().decode(fields[2]);
             byte[] serverKey = Base64.getDecoder().decode(fields[3]);
@@ -62,7 +62,9 @@ final class Scram implements Scheme {
             throw new IllegalArgumentException("{" + name + "} data is not iterations,salt,storedkey,serverkey"
                     + " with " + MIN_ITERATIONS + " or more iterations");
         }
-        return password -> {
+        Costs.require(iterations <= Costs.MAX_ITERATIONS, name, iterations + " iterations",
+                Integer.toString(Costs.MAX_ITERATIONS));
+        return Check.costing(Costs.iterations(iterations), password -> {
             byte[] salted = salted(password, salt, iterations);
             byte[] made = storedKey(salted);
             try {
@@ -71,12 +73,12 @@ final class Scram implements Scheme {
                 Arrays.fill(salted, (byte) 0);
                 Arrays.fill(made, (byte) 0);
             }
-        };
+        });
     }
 
     @Override
     public byte[] generate(byte[] password, Params params) {
-        int iterations = params.roundsOr(MIN_ITERATIONS, MIN_ITERATIONS, Integer.MAX_VALUE, name + " iterations");
+        int iterations = params.roundsOr(MIN_ITERATIONS, MIN_ITERATIONS, Costs.MAX_ITERATIONS, name + " iterations");
         byte[] salt = Salts.bytes(16);
         byte[] salted = salted(password, salt, iterations);
         byte[] stored = storedKey(salted);
