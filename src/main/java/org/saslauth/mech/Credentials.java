@@ -36,7 +36,9 @@ public final class Credentials {
      * user: not UTF-8, empty, longer than {@value #MAX_USER_BYTES} bytes, or holding a control
      * character (NUL, TAB, CR, LF, {@code \001}, DEL, the Unicode line and paragraph
      * separators...), which no passwd-file line can hold and
-     * which would only serve to forge log lines.
+     * which would only serve to forge log lines, or a Unicode format character (category Cf:
+     * the bidi overrides and isolates such as U+202E, zero-width joiners, U+FEFF...), which
+     * would make a name in a reply or the log read as another.
      */
     public Optional<String> canonical(byte[] rawName) {
         if (rawName.length == 0 || rawName.length > MAX_USER_BYTES) {
@@ -52,11 +54,13 @@ public final class Credentials {
         } catch (CharacterCodingException e) {
             return Optional.empty();
         }
-        for (int i = 0; i < name.length(); i++) {
-            char c = name.charAt(i);
-            if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) || c == '\u2028' || c == '\u2029') {
+        for (int i = 0; i < name.length(); ) {
+            int c = name.codePointAt(i);
+            if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) || c == '\u2028' || c == '\u2029'
+                    || Character.getType(c) == Character.FORMAT) {
                 return Optional.empty();
             }
+            i += Character.charCount(c);
         }
         return Optional.of(format.apply(name));
     }
