@@ -31,7 +31,11 @@ import org.saslauth.protocol.Log;
  * </pre>
  *
  * Only the first two fields matter here. A password without {@code {SCHEME}} is CRYPT. A user
- * listed twice keeps the first line, as in Dovecot.
+ * listed twice keeps the first line, as in Dovecot, and the later lines are named in the log. A
+ * UTF-8 byte order mark at the start is skipped. Only a regular file (or a link to one) of at most
+ * {@link #MAX_BYTES} bytes and {@link #MAX_USERS} users is read, and its type and size are looked
+ * at before it is opened: opening a FIFO would wait for a writer, and reading a device or a file
+ * grown by mistake would exhaust the heap.
  *
  * <p>The file is read again when it changes, as Dovecot does: a check looks at its modification
  * time, size and inode at most once per {@link #RECHECK} (no watcher thread, which would slow

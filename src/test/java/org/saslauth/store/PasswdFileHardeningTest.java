@@ -47,6 +47,18 @@ class PasswdFileHardeningTest {
         return PasswdFile.load(file, Duration.ofSeconds(1), Duration.ofSeconds(1), clock::get);
     }
 
+    /** Removes the links to /dev/zero, which JUnit would warn about on the console. */
+    @org.junit.jupiter.api.AfterEach
+    void removeLinks() throws IOException {
+        try (var paths = Files.walk(dir)) {
+            for (Path path : paths.toList()) {
+                if (Files.isSymbolicLink(path)) {
+                    Files.delete(path);
+                }
+            }
+        }
+    }
+
     private static void mkfifo(Path path) throws Exception {
         Process p = new ProcessBuilder("mkfifo", path.toString()).start();
         assertEquals(0, p.waitFor());
