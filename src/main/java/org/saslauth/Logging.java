@@ -37,6 +37,21 @@ final class Logging {
         configure(logFile == null ? "off" : level, false); // Timestamped writes the time
     }
 
+    /**
+     * Logs a warning that must reach the log file whatever {@code --log-level} says (the OREORE
+     * warning): through the logger when it logs warnings, else written in the logger's own
+     * format straight to the log stream. Without a log file it goes nowhere, like every line.
+     */
+    static void warnAtAnyLevel(String message) {
+        org.slf4j.Logger log = org.saslauth.protocol.Log.LOG;
+        if (log.isWarnEnabled()) {
+            log.warn("{}", message);
+        } else {
+            System.err.println("WARN " + log.getName() + " - " + message);
+            System.err.flush();
+        }
+    }
+
     /** Writes out the log lines still buffered, before the process exits. */
     static void flush() {
         System.err.flush(); // the log stream that toFile installed, never the socket
