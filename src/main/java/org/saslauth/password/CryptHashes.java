@@ -95,14 +95,18 @@ final class CryptHashes implements Scheme {
     }
 
     /**
-     * Whether DES would hash {@code password} like the empty one. DES crypt(3) takes the low 7
-     * bits of each of the first 8 bytes as its key, so a password of {@code \x80} bytes is a key of
-     * zero bits, the key of the empty password. Other bytes at or above {@code 0x80} are checked as
+     * Whether DES would hash {@code password}, not itself empty, like the empty one (which
+     * {@code Credentials} refuses for every scheme, while a DES hash of it still matches it here,
+     * as in Dovecot). DES crypt(3) takes the low 7 bits of each of the first 8 bytes as its key, so
+     * a password of {@code \x80} bytes is a key of zero bits, the key of the empty password. Other bytes at or above {@code 0x80} are checked as
      * Dovecot's crypt(3) does (their high bit dropped), so that DES hashes made of non-ASCII
      * passwords keep working; that collision ({@code "\u00e9"} is {@code "C)"} to DES) only
      * narrows an 8-byte key that is weak anyway.
      */
     static boolean desKeyIsEmpty(byte[] password) {
+        if (password.length == 0) {
+            return false;
+        }
         for (int i = 0; i < Math.min(password.length, 8); i++) {
             if ((password[i] & 0x7f) != 0) {
                 return false;
