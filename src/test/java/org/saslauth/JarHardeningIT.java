@@ -353,6 +353,26 @@ class JarHardeningIT {
         assertEquals(0, r.status(), r.out() + r.err());
     }
 
+    /**
+     * Without the launcher, Java 17 under {@code LANG=C} cannot decode the name at all (no
+     * {@code -D} flag helps); {@code test} says so instead of answering for a mangled name.
+     */
+    @Test
+    void testWithoutTheLauncherUnderLangCSaysTheNameWasUnreadable() throws Exception {
+        Path users = passwd("jürgen:{PLAIN}pw");
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar", JAR.toString(), "test", "--passwd-file", users.toString(), "jürgen");
+        pb.environment().put("LANG", "C");
+        pb.environment().remove("LC_ALL");
+        pb.environment().remove("LC_CTYPE");
+        Process p = pb.start();
+        p.getOutputStream().write("pw\n".getBytes(StandardCharsets.UTF_8));
+        p.getOutputStream().close();
+        Result r = collect(p);
+        assertEquals(ExitCodes.USAGE, r.status(), r.out() + r.err());
+        assertTrue(r.err().contains("LC_ALL=C.UTF-8"), r.err());
+    }
+
     /** Finding 8: a UTF-8 BOM locked the file's first user out; duplicates were taken silently. */
     @Test
     void aBomIsSkippedAndDuplicatesAreNamedInTheLog() throws Exception {
