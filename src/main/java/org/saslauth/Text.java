@@ -10,7 +10,7 @@ public final class Text {
      * or the Unicode line and paragraph separators. No user name may hold one, and none reaches
      * the log unescaped, so that no value can forge a field or a line.
      */
-    public static boolean isControl(char c) {
+    public static boolean isControl(int c) {
         return c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) || c == '\u2028' || c == '\u2029';
     }
 }

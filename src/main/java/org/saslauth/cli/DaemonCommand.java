@@ -127,7 +127,7 @@ final class DaemonCommand implements Callable<Integer> {
                 return cannotStart(err, e.getMessage());
             }
             if (settings.mechanisms().contains("OREORE")) {
-                log.warn("OREORE is enabled: any client can log in as any user name without a password");
+                Logging.warnAtAnyLevel("OREORE is enabled: any client can log in as any user name without a password");
             }
             ThreadPoolExecutor checks = new ThreadPoolExecutor(workers, workers, 60, TimeUnit.SECONDS,
                     new LinkedBlockingQueue<>(10_000), threads("saslauth-check", 0));

@@ -6,6 +6,8 @@ import java.util.Arrays;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.Callable;
+import org.saslauth.mech.Credentials;
+import org.saslauth.mech.Step;
 import org.saslauth.password.PasswordSchemes;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -68,6 +70,11 @@ final class HashCommand implements Callable<Integer> {
             }
             if (password.length == 0 && !allowEmpty) {
                 err.println("saslauth hash: empty password; give --allow-empty to hash it anyway");
+                return ExitCodes.USAGE;
+            }
+            Optional<Step.Reason> refused = Credentials.refusal(password);
+            if (password.length > 0 && refused.isPresent()) {
+                err.println("saslauth hash: " + refused.get().logText() + ": no login could use it");
                 return ExitCodes.USAGE;
             }
             if (PasswordInput.interactive(stdin)) {

@@ -20,6 +20,9 @@ final class Logging {
 
     static final String[] LEVELS = {"trace", "debug", "info", "warn", "error", "off"};
 
+    /** The log file's stream that {@link #toFile} made {@code System.err}; null before. */
+    private static PrintStream logStream;
+
     private Logging() {}
 
     /**
@@ -33,8 +36,24 @@ final class Logging {
             Runtime.getRuntime().addShutdownHook(new Thread(file::flushNow, "saslauth-log-flush"));
             target = file;
         }
-        System.setErr(new PrintStream(target, false, StandardCharsets.UTF_8));
+        logStream = new PrintStream(target, false, StandardCharsets.UTF_8);
+        System.setErr(logStream);
         configure(logFile == null ? "off" : level, false); // Timestamped writes the time
+    }
+
+    /**
+     * Logs a warning that must reach the log file whatever {@code --log-level} says (the OREORE
+     * warning): through the logger when it logs warnings, else written in the logger's own
+     * format straight to the log stream. Without a log file it goes nowhere, like every line.
+     */
+    static void warnAtAnyLevel(String message) {
+        org.slf4j.Logger log = org.saslauth.Log.LOG;
+        if (log.isWarnEnabled()) {
+            log.warn("{}", message);
+        } else if (logStream != null) {
+            logStream.println("WARN " + log.getName() + " - " + message);
+            logStream.flush();
+        }
     }
 
     /** Writes out the log lines still buffered, before the process exits. */

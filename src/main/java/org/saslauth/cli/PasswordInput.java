@@ -11,13 +11,16 @@ import java.util.Arrays;
 /** Reads a password for the admin commands: from the terminal without echo, or one line of stdin. */
 final class PasswordInput {
 
-    static final int MAX = 4096;
+    /** Longest password a login accepts; a longer line is read as MAX + 1 bytes. */
+    static final int MAX = org.saslauth.mech.Credentials.MAX_PASSWORD_BYTES;
 
     private PasswordInput() {}
 
     /**
      * The password as UTF-8 bytes, which the caller wipes. Null when none was given (end of
-     * input before any line); an empty line is the empty password.
+     * input before any line); an empty line is the empty password. A line longer than
+     * {@link #MAX} bytes comes back cut to {@code MAX + 1} bytes, for the caller to refuse as any
+     * over-long password is refused; the rest of the line is read and dropped.
      */
     static byte[] read(InputStream stdin, String prompt) throws IOException {
         Console console = System.console();
@@ -28,27 +31,27 @@ final class PasswordInput {
             }
             ByteBuffer bb = StandardCharsets.UTF_8.encode(CharBuffer.wrap(chars));
             Arrays.fill(chars, '\0');
-            byte[] out = Arrays.copyOf(bb.array(), bb.limit());
+            byte[] out = Arrays.copyOf(bb.array(), Math.min(bb.limit(), MAX + 1));
             Arrays.fill(bb.array(), (byte) 0);
             return out;
         }
-        byte[] buf = new byte[MAX + 1];
+        byte[] buf = new byte[MAX + 2]; // room for a CR after the longest password
         int n = 0;
+        long length = 0;
         int c = 0;
-        while (n <= MAX && (c = stdin.read()) >= 0 && c != '\n') {
-            buf[n++] = (byte) c;
+        while ((c = stdin.read()) >= 0 && c != '\n') {
+            if (n < buf.length) {
+                buf[n++] = (byte) c;
+            }
+            length++;
         }
-        if (n == 0 && c < 0) {
+        if (length == 0 && c < 0) {
             return null; // end of input before any line: no password, not an empty one
         }
-        if (n > MAX) {
-            Arrays.fill(buf, (byte) 0);
-            throw new IOException("password longer than " + MAX + " bytes");
-        }
-        if (n > 0 && buf[n - 1] == '\r') {
+        if (length <= buf.length && n > 0 && buf[n - 1] == '\r') {
             n--;
         }
-        byte[] out = Arrays.copyOf(buf, n);
+        byte[] out = Arrays.copyOf(buf, Math.min(n, MAX + 1));
         Arrays.fill(buf, (byte) 0);
         return out;
     }

@@ -162,7 +162,7 @@ public final class Saslauth implements Callable<Integer> {
                 return ExitCodes.CONFIG;
             }
             if (settings.mechanisms().contains("OREORE")) {
-                log.warn("OREORE is enabled: any client can log in as any user name without a password");
+                Logging.warnAtAnyLevel("OREORE is enabled: any client can log in as any user name without a password");
             }
             log.debug("serving {}", settings.mechanisms());
             InputStream in = new FileInputStream(FileDescriptor.in);

@@ -7,6 +7,7 @@ import java.util.Arrays;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.saslauth.mech.Credentials;
+import org.saslauth.mech.Step;
 import org.saslauth.store.CredentialStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
@@ -46,6 +47,11 @@ final class TestCommand implements Callable<Integer> {
             err.println("saslauth test: " + e.getMessage());
             return ExitCodes.CONFIG;
         }
+        if (user.indexOf('\uFFFD') >= 0 && !"UTF-8".equalsIgnoreCase(System.getProperty("sun.jnu.encoding"))) {
+            err.println("saslauth test: the user name was not readable in this locale's charset ("
+                    + System.getProperty("sun.jnu.encoding") + "); run it through the launcher, or with LC_ALL=C.UTF-8");
+            return ExitCodes.USAGE;
+        }
         Credentials credentials = new Credentials(credentialStore, Stores.format(options));
         Optional<String> name = credentials.canonical(user.getBytes(StandardCharsets.UTF_8));
         if (name.isEmpty()) {
@@ -58,6 +64,11 @@ final class TestCommand implements Callable<Integer> {
             return ExitCodes.USAGE;
         }
         try {
+            Optional<Step.Reason> refused = Credentials.refusal(password);
+            if (refused.isPresent()) {
+                out.println("auth failed: user=" + name.get() + " (" + refused.get().logText() + ")");
+                return ExitCodes.LOGIN_REFUSED;
+            }
             CredentialStore.Checked checked = credentials.authenticate(name.get(), password);
             CredentialStore.Verdict verdict = checked.verdict();
             switch (verdict) {

@@ -25,6 +25,9 @@ public final class Credentials {
     /** Longest user name accepted, in bytes of UTF-8. */
     public static final int MAX_USER_BYTES = 255;
 
+    /** Longest password accepted, in bytes. */
+    public static final int MAX_PASSWORD_BYTES = 256;
+
     private final CredentialStore store;
     private final UserNameFormat format;
 
@@ -38,7 +41,9 @@ public final class Credentials {
      * user: not UTF-8, empty, longer than {@value #MAX_USER_BYTES} bytes, or holding a control
      * character (NUL, TAB, CR, LF, {@code \001}, DEL, the Unicode line and paragraph
      * separators...), which no passwd-file line can hold and
-     * which would only serve to forge log lines.
+     * which would only serve to forge log lines, or a Unicode format character (category Cf:
+     * the bidi overrides and isolates such as U+202E, zero-width joiners, U+FEFF...), which
+     * would make a name in a reply or the log read as another.
      */
     public Optional<String> canonical(byte[] rawName) {
         if (rawName.length == 0 || rawName.length > MAX_USER_BYTES) {
@@ -54,11 +59,12 @@ public final class Credentials {
         } catch (CharacterCodingException e) {
             return Optional.empty();
         }
-        for (int i = 0; i < name.length(); i++) {
-            char c = name.charAt(i);
-            if (org.saslauth.Text.isControl(c)) {
+        for (int i = 0; i < name.length(); ) {
+            int c = name.codePointAt(i);
+            if (org.saslauth.Text.isControl(c) || Character.getType(c) == Character.FORMAT) {
                 return Optional.empty();
             }
+            i += Character.charCount(c);
         }
         return Optional.of(format.apply(name));
     }
@@ -127,6 +133,10 @@ public final class Credentials {
      * verdict into a step. The caller wipes the password.
      */
     public Step check(String user, byte[] password) {
+        Optional<Step.Reason> refused = refusal(password);
+        if (refused.isPresent()) {
+            return guessed(refused.get(), user, password);
+        }
         CredentialStore.Checked checked = authenticate(user, password);
         return switch (checked.verdict()) {
             case ACCEPTED -> new Step.Success(checked.user());
@@ -141,9 +151,33 @@ public final class Credentials {
     }
 
     /**
-     * Checks {@code password} for a canonical user name. The empty password never logs in,
-     * whatever the passwd file holds: an empty {@code {PLAIN}} field is a provisioning mistake,
-     * not an account. The caller wipes the password.
+     * Why {@code password} is refused before any store sees it, or empty when it may be checked.
+     * The empty password never logs in, whatever the passwd file holds: an empty {@code {PLAIN}}
+     * field is a provisioning mistake, not an account. A password holding a NUL is refused in
+     * every mechanism: bcrypt and DES stop at the first NUL and the HMAC-based schemes (PBKDF2,
+     * SCRAM, CRAM-MD5) pad their key with zeros, so that {@code "\0"} would match a hash of the
+     * empty password and {@code "secret\0"} one of {@code "secret"}; no client types a NUL. A
+     * password over {@value #MAX_PASSWORD_BYTES} bytes is refused because SHA-crypt's time grows
+     * with the password's length times its rounds, and the client chooses the length.
+     */
+    public static Optional<Step.Reason> refusal(byte[] password) {
+        if (password.length == 0) {
+            return Optional.of(Step.Reason.WRONG_PASSWORD);
+        }
+        if (password.length > MAX_PASSWORD_BYTES) {
+            return Optional.of(Step.Reason.PASSWORD_TOO_LONG);
+        }
+        for (byte b : password) {
+            if (b == 0) {
+                return Optional.of(Step.Reason.PASSWORD_HAS_NUL);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Checks {@code password} for a canonical user name; a password {@link #refusal} refuses is
+     * a wrong password. The caller wipes the password.
      */
     public CredentialStore.Verdict verify(String user, byte[] password) {
         return authenticate(user, password).verdict();
@@ -151,7 +185,7 @@ public final class Credentials {
 
     /** {@link #verify}, with the name the store knows the user by, for the OK. */
     public CredentialStore.Checked authenticate(String user, byte[] password) {
-        if (password.length == 0) {
+        if (refusal(password).isPresent()) {
             return new CredentialStore.Checked(CredentialStore.Verdict.WRONG_PASSWORD, user);
         }
         return store.check(user, password);

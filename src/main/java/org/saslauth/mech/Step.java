@@ -55,6 +55,8 @@ public sealed interface Step {
     enum Reason {
         WRONG_PASSWORD("Authentication failed", "wrong password"),
         UNKNOWN_USER("Authentication failed", "unknown user"),
+        PASSWORD_HAS_NUL("Authentication failed", "password contains NUL"),
+        PASSWORD_TOO_LONG("Authentication failed", "password longer than " + Credentials.MAX_PASSWORD_BYTES + " bytes"),
         INVALID_USER_NAME("Authentication failed", "invalid user name"),
         AUTHZID_REFUSED("Authorization as another user is not allowed", "authzid differs from authcid"),
         UNSUITABLE_ENTRY("Authentication failed", "stored password cannot serve this mechanism"),

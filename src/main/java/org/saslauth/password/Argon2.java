@@ -66,18 +66,37 @@ final class Argon2 implements Scheme {
             throw new IllegalArgumentException("{" + name + "} has Argon2 costs out of range");
         }
         checkHeap(memory, name);
+        Costs.require(memory * passes <= Costs.MAX_ARGON2_KIB_PASSES, name,
+                "m=" + memory + ",t=" + passes + " (memory times passes)",
+                "m*t=" + Costs.MAX_ARGON2_KIB_PASSES + " KiB, e.g. m=65536,t=6");
         byte[] salt = Base64.getDecoder().decode(m.group(5));
         byte[] hash = Base64.getDecoder().decode(m.group(6));
         int t = (int) passes;
         int mem = (int) memory;
-        return password -> {
-            byte[] made = compute(type, t, mem, lanes, salt, password, hash.length);
+        return Check.costing(Costs.argon2(mem, t), password -> {
+            // Checks run on several threads: together they may not ask for more heap than one may.
+            HeapShare.PERMITS.acquireUninterruptibly(mem);
+            byte[] made;
+            try {
+                made = compute(type, t, mem, lanes, salt, password, hash.length);
+            } finally {
+                HeapShare.PERMITS.release(mem);
+            }
             try {
                 return MessageDigest.isEqual(made, hash);
             } finally {
                 Arrays.fill(made, (byte) 0);
             }
-        };
+        });
+    }
+
+    /**
+     * The heap that Argon2 checks running at once may share, in KiB of Argon2 memory: what
+     * {@link #checkHeap} allows one check. Made at the first check.
+     */
+    private static final class HeapShare {
+        static final java.util.concurrent.Semaphore PERMITS = new java.util.concurrent.Semaphore(
+                (int) Math.min(Integer.MAX_VALUE, Runtime.getRuntime().maxMemory() / 4 * 3 / 1056), true);
     }
 
     /**
@@ -89,10 +108,15 @@ final class Argon2 implements Scheme {
         long needed = memoryKiB * 1056;
         long allowed = Runtime.getRuntime().maxMemory() / 4 * 3;
         if (needed > allowed) {
-            throw new IllegalArgumentException("{" + name + "} needs " + memoryKiB / 1024 + " MiB of memory, more"
-                    + " than this JVM's heap allows (" + allowed / 1_048_576 + " MiB); raise -Xmx or use a"
-                    + " cheaper hash");
+            // needed rounded up and allowed down, so that the figures never read as if it fit
+            throw new IllegalArgumentException("{" + name + "} m=" + memoryKiB + " KiB needs "
+                    + ceilMiB(needed) + " MiB of heap, more than the " + allowed / 1_048_576
+                    + " MiB this JVM allows for it (three quarters of -Xmx); raise -Xmx or use a cheaper hash");
         }
+    }
+
+    private static long ceilMiB(long bytes) {
+        return (bytes + 1_048_575) / 1_048_576;
     }
 
     private static byte[] compute(int type, int passes, int memoryKiB, int lanes, byte[] salt,
@@ -113,7 +137,8 @@ final class Argon2 implements Scheme {
 
     @Override
     public byte[] generate(byte[] password, Params params) {
-        int passes = params.roundsOr(defaultPasses, minPasses, 64, name + " time cost");
+        int passes = params.roundsOr(defaultPasses, minPasses, (int) (Costs.MAX_ARGON2_KIB_PASSES / memoryKiB),
+                name + " time cost");
         checkHeap(memoryKiB, name);
         byte[] salt = Salts.bytes(16);
         int type = variant.equals("argon2id") ? Argon2Parameters.ARGON2_id : Argon2Parameters.ARGON2_i;

@@ -3,6 +3,7 @@ package org.saslauth.password;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.Optional;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.commons.codec.digest.Crypt;
 import org.apache.commons.codec.digest.Md5Crypt;
@@ -29,7 +30,7 @@ final class CryptHashes implements Scheme {
     private static final Pattern DES = Pattern.compile("[./0-9A-Za-z]{13}");
     private static final Pattern MD5_CRYPT = Pattern.compile("\\$1\\$[^$]{0,8}\\$[./0-9A-Za-z]{22}");
     private static final Pattern SHA2_CRYPT =
-            Pattern.compile("\\$([56])\\$(rounds=[0-9]{1,9}\\$)?[^$]{0,16}\\$[./0-9A-Za-z]+");
+            Pattern.compile("\\$([56])\\$(?:rounds=([0-9]{1,9})\\$)?[^$]{0,16}\\$[./0-9A-Za-z]+");
     private static final Pattern BCRYPT =
             Pattern.compile("\\$2[aby]\\$[0-3][0-9]\\$[./0-9A-Za-z]{53}");
 
@@ -53,7 +54,10 @@ final class CryptHashes implements Scheme {
             return LOCKED;
         }
         if (BCRYPT.matcher(hash).matches()) {
-            return password -> Bcrypt.matches(hash, password);
+            int cost = Integer.parseInt(hash.substring(4, 6));
+            Costs.require(cost <= Costs.MAX_BCRYPT_COST, name, "bcrypt cost " + cost,
+                    Integer.toString(Costs.MAX_BCRYPT_COST));
+            return Scheme.Check.costing(Costs.bcrypt(cost), password -> Bcrypt.matches(hash, password));
         }
         if (bcryptOnly) {
             throw new IllegalArgumentException("{" + name + "} data is not a bcrypt hash ($2y$...)");
@@ -61,10 +65,22 @@ final class CryptHashes implements Scheme {
         if (hash.startsWith("$argon2")) {
             return Argon2.parse(hash, Optional.empty(), name);
         }
-        if (DES.matcher(hash).matches() || MD5_CRYPT.matcher(hash).matches()
-                || SHA2_CRYPT.matcher(hash).matches()) {
+        boolean des = DES.matcher(hash).matches();
+        Matcher sha2 = SHA2_CRYPT.matcher(hash);
+        if (des || MD5_CRYPT.matcher(hash).matches() || sha2.matches()) {
+            long cost = des ? Costs.CHEAP : Costs.md5Crypt();
+            if (sha2.matches()) {
+                // crypt(3) clamps rounds to 1000..999999999, and so does commons-codec
+                int rounds = sha2.group(2) == null ? 5000 : Math.max(1000, Integer.parseInt(sha2.group(2)));
+                Costs.require(rounds <= Costs.MAX_SHA_CRYPT_ROUNDS, name, "rounds=" + rounds,
+                        "rounds=" + Costs.MAX_SHA_CRYPT_ROUNDS);
+                cost = Costs.shaCrypt(sha2.group(1).equals("6"), rounds);
+            }
             byte[] stored = hash.getBytes(StandardCharsets.US_ASCII);
-            return password -> {
+            return Scheme.Check.costing(cost, password -> {
+                if (des && desKeyIsEmpty(password)) {
+                    return false;
+                }
                 // commons-codec's SHA-crypt zeroes the key it is given: hand it a copy, so that the
                 // caller's password is intact for the penalty's guess digest, and wipe the copy.
                 byte[] key = password.clone();
@@ -77,10 +93,31 @@ final class CryptHashes implements Scheme {
                     java.util.Arrays.fill(key, (byte) 0);
                 }
                 return MessageDigest.isEqual(made.getBytes(StandardCharsets.US_ASCII), stored);
-            };
+            });
         }
         throw new IllegalArgumentException("{" + name + "} data is not a crypt(3) hash saslauth knows"
                 + kind(hash));
+    }
+
+    /**
+     * Whether DES would hash {@code password}, not itself empty, like the empty one (which
+     * {@code Credentials} refuses for every scheme, while a DES hash of it still matches it here,
+     * as in Dovecot). DES crypt(3) takes the low 7 bits of each of the first 8 bytes as its key, so
+     * a password of {@code \x80} bytes is a key of zero bits, the key of the empty password. Other bytes at or above {@code 0x80} are checked as
+     * Dovecot's crypt(3) does (their high bit dropped), so that DES hashes made of non-ASCII
+     * passwords keep working; that collision ({@code "\u00e9"} is {@code "C)"} to DES) only
+     * narrows an 8-byte key that is weak anyway.
+     */
+    static boolean desKeyIsEmpty(byte[] password) {
+        if (password.length == 0) {
+            return false;
+        }
+        for (int i = 0; i < Math.min(password.length, 8); i++) {
+            if ((password[i] & 0x7f) != 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** A hint naming the kind of an unsupported hash, from its {@code $id$}; never the hash. */
@@ -110,11 +147,11 @@ final class CryptHashes implements Scheme {
             case SHA256:
             case SHA512:
                 String rounds = params.rounds().isEmpty() ? ""
-                        : "rounds=" + params.roundsOr(5000, 1000, 999_999_999, name + " rounds") + "$";
+                        : "rounds=" + params.roundsOr(5000, 1000, Costs.MAX_SHA_CRYPT_ROUNDS, name + " rounds") + "$";
                 hash = Crypt.crypt(password, (maker == Maker.SHA256 ? "$5$" : "$6$") + rounds + Salts.text(16));
                 break;
             default:
-                hash = Bcrypt.generate(password, params.roundsOr(5, 4, 31, "bcrypt cost"));
+                hash = Bcrypt.generate(password, params.roundsOr(5, 4, Costs.MAX_BCRYPT_COST, "bcrypt cost"));
                 break;
         }
         return hash.getBytes(StandardCharsets.US_ASCII);

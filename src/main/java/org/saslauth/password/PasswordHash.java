@@ -20,4 +20,10 @@ public interface PasswordHash {
     default Optional<ScramSecret> scram() {
         return Optional.empty();
     }
+
+    /**
+     * About how long one check takes, in microseconds of a 256-byte password on a reference
+     * machine: good for ranking entries, not for predicting a time.
+     */
+    long cost();
 }

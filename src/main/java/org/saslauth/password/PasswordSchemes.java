@@ -187,5 +187,10 @@ public final class PasswordSchemes {
         public Optional<ScramSecret> scram() {
             return check instanceof ScramSecret c ? Optional.of(c) : Optional.empty();
         }
+
+        @Override
+        public long cost() {
+            return check.cost();
+        }
     }
 }

@@ -30,24 +30,26 @@ final class Pbkdf2 implements Scheme {
             throw new IllegalArgumentException("{PBKDF2} data is not $1$salt$rounds$<40 hex digits>");
         }
         long rounds = Long.parseLong(m.group(2));
-        if (rounds < 1 || rounds > Integer.MAX_VALUE) {
+        if (rounds < 1) {
             throw new IllegalArgumentException("{PBKDF2} rounds out of range");
         }
+        Costs.require(rounds <= Costs.MAX_ITERATIONS, "PBKDF2", rounds + " rounds",
+                Integer.toString(Costs.MAX_ITERATIONS));
         byte[] salt = m.group(1).getBytes(StandardCharsets.UTF_8);
         byte[] key = HexFormat.of().parseHex(m.group(3));
-        return password -> {
+        return Check.costing(Costs.iterations((int) rounds), password -> {
             byte[] made = derive(password, salt, (int) rounds, key.length);
             try {
                 return MessageDigest.isEqual(made, key);
             } finally {
                 Arrays.fill(made, (byte) 0);
             }
-        };
+        });
     }
 
     @Override
     public byte[] generate(byte[] password, Params params) {
-        int rounds = params.roundsOr(5000, 1, Integer.MAX_VALUE, "PBKDF2 rounds");
+        int rounds = params.roundsOr(5000, 1, Costs.MAX_ITERATIONS, "PBKDF2 rounds");
         String salt = Salts.text(16);
         byte[] key = derive(password, salt.getBytes(StandardCharsets.US_ASCII), rounds, 20);
         String out = "$1$" + salt + "$" + rounds + "$" + HexFormat.of().formatHex(key);

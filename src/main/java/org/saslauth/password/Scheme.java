@@ -45,6 +45,26 @@ interface Scheme {
     interface Check {
         /** Compares in constant time; does not keep {@code password}. */
         boolean matches(byte[] password);
+
+        /** About how long a check takes, as {@link Costs} estimates it. */
+        default long cost() {
+            return Costs.CHEAP;
+        }
+
+        /** {@code check} with the cost {@code micros}. */
+        static Check costing(long micros, Check check) {
+            return new Check() {
+                @Override
+                public boolean matches(byte[] password) {
+                    return check.matches(password);
+                }
+
+                @Override
+                public long cost() {
+                    return micros;
+                }
+            };
+        }
     }
 
     /** What {@code saslauth hash} (like {@code doveadm pw -r -u}) may pass to a scheme. */

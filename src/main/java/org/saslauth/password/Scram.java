@@ -68,7 +68,7 @@ final class Scram implements Scheme {
             if (fields.length != 4) {
                 throw new IllegalArgumentException();
             }
-            iterations = Integer.parseInt(fields[0]);
+            iterations = Integer.parseInt(fields[0]); // a number over 2^31 is malformed too
             salt = Base64.getDecoder().decode(fields[1]);
             storedKey = Base64.getDecoder().decode(fields[2]);
             serverKey = Base64.getDecoder().decode(fields[3]);
@@ -79,6 +79,8 @@ final class Scram implements Scheme {
             throw new IllegalArgumentException("{" + name + "} data is not iterations,salt,storedkey,serverkey"
                     + " with " + MIN_ITERATIONS + " or more iterations");
         }
+        Costs.require(iterations <= Costs.MAX_ITERATIONS, name, iterations + " iterations",
+                Integer.toString(Costs.MAX_ITERATIONS));
         return new Stored(iterations, salt, storedKey, serverKey);
     }
 
@@ -96,6 +98,11 @@ final class Scram implements Scheme {
             this.salt = salt;
             this.storedKey = storedKey;
             this.serverKey = serverKey;
+        }
+
+        @Override
+        public long cost() {
+            return Costs.iterations(iterations);
         }
 
         @Override
@@ -131,7 +138,7 @@ final class Scram implements Scheme {
 
     @Override
     public byte[] generate(byte[] password, Params params) {
-        int iterations = params.roundsOr(MIN_ITERATIONS, MIN_ITERATIONS, Integer.MAX_VALUE, name + " iterations");
+        int iterations = params.roundsOr(MIN_ITERATIONS, MIN_ITERATIONS, Costs.MAX_ITERATIONS, name + " iterations");
         byte[] salt = Salts.bytes(16);
         byte[] salted = salted(password, salt, iterations);
         byte[] stored = storedKey(salted);

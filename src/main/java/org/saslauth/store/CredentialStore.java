@@ -10,7 +10,9 @@ public interface CredentialStore {
 
     /**
      * Checks a password. The password bytes belong to the caller, which wipes them; an
-     * implementation must not keep them.
+     * implementation must not keep them. An unknown user should take as long as a known one
+     * (the passwd file checks the password against its costliest entry), so that the time of a
+     * failure does not tell whether the user exists.
      */
     Verdict verify(String user, byte[] password);
 

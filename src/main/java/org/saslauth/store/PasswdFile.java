@@ -2,18 +2,25 @@ package org.saslauth.store;
 
 import static org.saslauth.Log.LOG;
 
+import java.io.BufferedReader;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.LongSupplier;
 import org.saslauth.password.PasswordHash;
 import org.saslauth.password.PasswordSchemes;
+import org.saslauth.Log;
 
 /**
  * Users from a file in Dovecot's passwd-file format:
@@ -24,7 +31,11 @@ import org.saslauth.password.PasswordSchemes;
  * </pre>
  *
  * Only the first two fields matter here. A password without {@code {SCHEME}} is CRYPT. A user
- * listed twice keeps the first line, as in Dovecot.
+ * listed twice keeps the first line, as in Dovecot, and the later lines are named in the log. A
+ * UTF-8 byte order mark at the start is skipped. Only a regular file (or a link to one) of at most
+ * {@link #MAX_BYTES} bytes and {@link #MAX_USERS} users is read, and its type and size are looked
+ * at before it is opened: opening a FIFO would wait for a writer, and reading a device or a file
+ * grown by mistake would exhaust the heap.
  *
  * <p>The file is read again when it changes, as Dovecot does: a check looks at its modification
  * time, size and inode at most once per {@link #RECHECK} (no watcher thread, which would slow
@@ -41,6 +52,24 @@ public final class PasswdFile implements CredentialStore {
     /** How old a change must be before it is read. */
     public static final Duration SETTLE = Duration.ofSeconds(1);
 
+    /**
+     * The largest file read, so that a file that grew by mistake (or a device in its place)
+     * cannot exhaust the heap: 8 MiB holds some 45,000 lines of SHA512-CRYPT users with all
+     * seven fields.
+     */
+    public static final int MAX_BYTES = 8 * 1024 * 1024;
+
+    /**
+     * The most users one file may hold. A user takes 200 to 500 bytes of heap once parsed
+     * (measured: 50,000 SHA512-CRYPT users 23 MB, 300,000 {@code {PLAIN}} users 60 MB), and the
+     * launcher's {@code -Xmx128m} must hold two versions during a reload besides the 64 MiB an
+     * ARGON2ID check at doveadm's default cost takes: 40,000 users stay under 20 MB.
+     */
+    public static final int MAX_USERS = 40_000;
+
+    /** Duplicate users named one by one in the log; the rest are counted. */
+    private static final int DUPLICATES_NAMED = 5;
+
     /** A file that cannot be used: missing, unreadable, or with a line that is not a user. */
     public static final class Invalid extends Exception {
         public Invalid(String message) {
@@ -48,8 +77,11 @@ public final class PasswdFile implements CredentialStore {
         }
     }
 
-    /** The users of one version of the file, and how that version looked on disk. */
-    private record Snapshot(Map<String, PasswordHash> users, Stamp stamp) {}
+    /**
+     * The users of one version of the file, how that version looked on disk, and its costliest
+     * entry (null for a file without users), which an unknown user's password is checked against.
+     */
+    private record Snapshot(Map<String, PasswordHash> users, Stamp stamp, PasswordHash costliest) {}
 
     /** What tells one version of the file from the next without reading it. */
     private record Stamp(long modifiedNanos, long size, Object fileKey) {
@@ -57,7 +89,10 @@ public final class PasswdFile implements CredentialStore {
         static final Stamp MISSING = new Stamp(-1, -1, null);
 
         static Stamp of(Path path) throws IOException {
-            BasicFileAttributes a = Files.readAttributes(path, BasicFileAttributes.class);
+            return of(Files.readAttributes(path, BasicFileAttributes.class));
+        }
+
+        static Stamp of(BasicFileAttributes a) {
             return new Stamp(a.lastModifiedTime().to(java.util.concurrent.TimeUnit.NANOSECONDS), a.size(),
                     a.fileKey());
         }
@@ -92,44 +127,126 @@ public final class PasswdFile implements CredentialStore {
         return new PasswdFile(path, read(path), recheck, settle, clock);
     }
 
+    /**
+     * Reads one version of the file. Its type and size are checked before it is opened, so that
+     * a FIFO (whose open would wait for a writer) or a device is refused rather than read; the
+     * read itself stops one byte past the limit, in case the file grew in between.
+     */
     private static Snapshot read(Path path) throws Invalid {
-        Stamp stamp;
-        List<String> lines;
+        BasicFileAttributes attributes;
+        byte[] content;
         try {
-            stamp = Stamp.of(path);
-            lines = Files.readAllLines(path, StandardCharsets.UTF_8);
+            attributes = Files.readAttributes(path, BasicFileAttributes.class);
+            if (!attributes.isRegularFile()) {
+                throw new Invalid("passwd file " + path + " is " + kind(path, attributes) + ", not a regular file");
+            }
+            if (attributes.size() > MAX_BYTES) {
+                throw new Invalid(tooLarge(path));
+            }
+            try (InputStream in = Files.newInputStream(path)) {
+                content = in.readNBytes(MAX_BYTES + 1);
+            }
         } catch (IOException e) {
             throw new Invalid("cannot read passwd file " + path + ": " + describe(e));
         }
-        Map<String, PasswordHash> users = new HashMap<>();
-        for (int i = 0; i < lines.size(); i++) {
-            String line = lines.get(i);
-            if (line.isBlank() || line.stripLeading().startsWith("#")) {
-                continue;
-            }
-            String where = path + " line " + (i + 1);
-            int colon = line.indexOf(':');
-            if (colon <= 0) {
-                throw new Invalid(where + ": expected user:password");
-            }
-            String user = line.substring(0, colon);
-            int end = line.indexOf(':', colon + 1);
-            String field = end < 0 ? line.substring(colon + 1) : line.substring(colon + 1, end);
-            if (field.isEmpty()) {
-                throw new Invalid(where + ": user '" + user + "' has an empty password field");
-            }
-            if (users.containsKey(user)) {
-                continue;
-            }
-            PasswordHash hash;
-            try {
-                hash = PasswordSchemes.parse(field, user);
-            } catch (IllegalArgumentException e) {
-                throw new Invalid(where + ": user '" + user + "': " + e.getMessage());
-            }
-            users.put(user, hash);
+        if (content.length > MAX_BYTES) {
+            throw new Invalid(tooLarge(path));
         }
-        return new Snapshot(Map.copyOf(users), stamp);
+        return parse(path, content, Stamp.of(attributes));
+    }
+
+    private static String tooLarge(Path path) {
+        return "passwd file " + path + " is larger than " + MAX_BYTES / 1_048_576 + " MiB";
+    }
+
+    private static Snapshot parse(Path path, byte[] content, Stamp stamp) throws Invalid {
+        BufferedReader lines = new BufferedReader(new InputStreamReader(new ByteArrayInputStream(content),
+                StandardCharsets.UTF_8.newDecoder()
+                        .onMalformedInput(CodingErrorAction.REPORT)
+                        .onUnmappableCharacter(CodingErrorAction.REPORT)));
+        Map<String, PasswordHash> users = new HashMap<>();
+        Map<String, Integer> firstLine = new HashMap<>();
+        List<String> duplicates = new ArrayList<>();
+        int duplicateCount = 0;
+        PasswordHash costliest = null;
+        int number = 0;
+        try {
+            for (String line; (line = lines.readLine()) != null; ) {
+                number++;
+                if (number == 1 && line.startsWith("\uFEFF")) {
+                    line = line.substring(1); // a UTF-8 byte order mark, as some Windows editors write
+                }
+                if (line.isBlank() || line.stripLeading().startsWith("#")) {
+                    continue;
+                }
+                String where = path + " line " + number;
+                int colon = line.indexOf(':');
+                if (colon <= 0) {
+                    throw new Invalid(where + ": expected user:password");
+                }
+                String user = line.substring(0, colon);
+                int end = line.indexOf(':', colon + 1);
+                String field = end < 0 ? line.substring(colon + 1) : line.substring(colon + 1, end);
+                if (field.isEmpty()) {
+                    throw new Invalid(where + ": user '" + user + "' has an empty password field");
+                }
+                Integer first = firstLine.get(user);
+                if (first != null) {
+                    if (duplicateCount++ < DUPLICATES_NAMED) {
+                        duplicates.add(where + ": user " + Log.quote(user) + " is listed again (first on line "
+                                + first + "); the first line counts, as in Dovecot");
+                    }
+                    continue;
+                }
+                if (users.size() == MAX_USERS) {
+                    throw new Invalid("passwd file " + path + " holds more than " + MAX_USERS + " users");
+                }
+                PasswordHash hash;
+                try {
+                    hash = PasswordSchemes.parse(field, user);
+                } catch (IllegalArgumentException e) {
+                    throw new Invalid(where + ": user '" + user + "': " + e.getMessage());
+                }
+                users.put(user, hash);
+                firstLine.put(user, number);
+                if (costliest == null || hash.cost() > costliest.cost()) {
+                    costliest = hash;
+                }
+            }
+        } catch (IOException e) { // from the decoder: the bytes are in memory
+            throw new Invalid("cannot read passwd file " + path + ": " + describe(e));
+        }
+        for (String duplicate : duplicates) {
+            LOG.warn("{}", duplicate);
+        }
+        if (duplicateCount > DUPLICATES_NAMED) {
+            LOG.warn("passwd file {}: {} more users listed again", path, duplicateCount - DUPLICATES_NAMED);
+        }
+        return new Snapshot(Map.copyOf(users), stamp, costliest);
+    }
+
+    /** What a path that is not a regular file is, for the log: FIFO, device, directory... */
+    private static String kind(Path path, BasicFileAttributes attributes) {
+        if (attributes.isDirectory()) {
+            return "a directory";
+        }
+        try {
+            int type = (Integer) Files.getAttribute(path, "unix:mode") & 0170000;
+            switch (type) {
+                case 0010000:
+                    return "a FIFO";
+                case 0020000:
+                case 0060000:
+                    return "a device";
+                case 0140000:
+                    return "a socket";
+                default:
+                    break;
+            }
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException | ClassCastException e) {
+            // no unix view: say less
+        }
+        return "a special file";
     }
 
     private static String describe(IOException e) {
@@ -149,10 +266,20 @@ public final class PasswdFile implements CredentialStore {
         return current.users().size();
     }
 
+    /**
+     * Checks a password. An unknown user's password is checked against the file's costliest
+     * entry and the result dropped, so that the time of the answer does not tell an unknown user
+     * from a known one: with one scheme and cost in the file, both run the same hash on the same
+     * password; with several, an unknown user takes as long as the slowest.
+     */
     @Override
     public Verdict verify(String user, byte[] password) {
-        PasswordHash hash = users().get(user);
+        Snapshot snapshot = snapshot();
+        PasswordHash hash = snapshot.users().get(user);
         if (hash == null) {
+            if (snapshot.costliest() != null) {
+                snapshot.costliest().matches(password);
+            }
             return Verdict.UNKNOWN_USER;
         }
         return hash.matches(password) ? Verdict.ACCEPTED : Verdict.WRONG_PASSWORD;
@@ -160,7 +287,7 @@ public final class PasswdFile implements CredentialStore {
 
     @Override
     public Lookup lookup(String user) {
-        PasswordHash hash = users().get(user);
+        PasswordHash hash = snapshot().users().get(user);
         return hash == null ? new Lookup.UnknownUser() : new Lookup.Found(hash);
     }
 
@@ -174,7 +301,7 @@ public final class PasswdFile implements CredentialStore {
     }
 
     /** The users, read again first if the file changed and the last look is old enough. */
-    private Map<String, PasswordHash> users() {
+    private Snapshot snapshot() {
         if (clock.getAsLong() - nextCheck >= 0) {
             synchronized (reloadLock) {
                 long now = clock.getAsLong();
@@ -184,7 +311,7 @@ public final class PasswdFile implements CredentialStore {
                 }
             }
         }
-        return current.users();
+        return current;
     }
 
     /** Called with reloadLock held. */

@@ -1,6 +1,5 @@
 package org.saslauth.store;
 
-import java.util.Locale;
 import java.util.Optional;
 
 /**
@@ -25,6 +24,25 @@ public final class UserNameFormat {
         if (defaultRealm.isPresent() && n.indexOf('@') < 0) {
             n = n + "@" + defaultRealm.get();
         }
-        return lowercase ? n.toLowerCase(Locale.ROOT) : n;
+        return lowercase ? asciiLowerCase(n) : n;
+    }
+
+    /**
+     * A-Z to a-z and nothing else, as Dovecot's {@code %Lu} does: Java's full case mapping would
+     * also turn the Kelvin sign (U+212A) into {@code k} and the dotted I (U+0130) into
+     * {@code i}, so that those names would log in as ASCII users.
+     */
+    static String asciiLowerCase(String name) {
+        char[] chars = null;
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (c >= 'A' && c <= 'Z') {
+                if (chars == null) {
+                    chars = name.toCharArray();
+                }
+                chars[i] = (char) (c + ('a' - 'A'));
+            }
+        }
+        return chars == null ? name : new String(chars);
     }
 }

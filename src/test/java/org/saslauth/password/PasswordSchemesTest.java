@@ -160,11 +160,69 @@ class PasswordSchemesTest {
         "{PLAIN-TRUNC}secret             | <length>-<password>",
         "{MD5}nothing                    | neither MD5-CRYPT",
         "{SHA256                         | '{' without '}'",
-        "{ARGON2ID}$argon2id$v=19$m=2000000000,t=3,p=1$hY9BjSOqkMqXnM3vV6porw$VTKSHJF4Fq+ESyoLBHS5H/qud8YjT6q6vTfC3CMbG0w | more than this JVM's heap allows",
+        "{ARGON2ID}$argon2id$v=19$m=2000000000,t=3,p=1$hY9BjSOqkMqXnM3vV6porw$VTKSHJF4Fq+ESyoLBHS5H/qud8YjT6q6vTfC3CMbG0w | more than the",
     })
     void unusableEntriesAreClearErrors(String stored, String message) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PasswordSchemes.parse(stored));
         assertTrue(e.getMessage().contains(message), e.getMessage());
+    }
+
+    static final String BCRYPT_TAIL = "$/9rb1.T6mp2y2l7EcqPOu.tstdPvi0KBNLN6m5P1KMxPgCLAmRs.C";
+    static final String SHA512_TAIL = "$1DShRLJAOOyRxFjb$3nyoIKjm/ZTC.OhIn6tB6gw35MmEcrTlVuEkwwjRvCcoWQKgTwnjSSjCBTVch2hJQYX/fGQjdDfdPdV9IkCP90";
+    static final String ARGON2_TAIL = ",p=1$hY9BjSOqkMqXnM3vV6porw$VTKSHJF4Fq+ESyoLBHS5H/qud8YjT6q6vTfC3CMbG0w";
+    static final String SCRAM_TAIL = ",AA==,AAAAAAAAAAAAAAAAAAAAAAAAAAA=,AAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
+    /**
+     * Issue 10, finding 8: an admin-set cost that no login could wait for ({@code $2y$31$}, huge
+     * rounds or iterations, Argon2 passes) loaded and made every login of that user run far past
+     * Postfix's 10 s. Each limit itself loads; one step over it is refused, naming the limit.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "{BLF-CRYPT}$2y$14          | {BLF-CRYPT}$2y$15          | bcrypt cost 15",
+        "{CRYPT}$2b$14              | {CRYPT}$2y$31              | bcrypt cost 31",
+        "{SHA512-CRYPT}$6$rounds=200000 | {SHA512-CRYPT}$6$rounds=200001 | rounds=200001",
+        "$6$rounds=200000           | $6$rounds=999999999        | rounds=999999999",
+        "{PBKDF2}$1$salt$1000000$   | {PBKDF2}$1$salt$1000001$   | 1000001 rounds",
+        "{SCRAM-SHA-1}1000000       | {SCRAM-SHA-1}2000000000    | 2000000000 iterations",
+        "{ARGON2ID}$argon2id$v=19$m=65536,t=6 | {ARGON2ID}$argon2id$v=19$m=65536,t=7 | m=65536,t=7",
+        "{ARGON2I}$argon2i$v=19$m=8192,t=48 | {ARGON2I}$argon2i$v=19$m=8192,t=100 | m=8192,t=100",
+    })
+    void costsNoLoginCouldWaitForAreRefused(String limit, String over, String named) {
+        PasswordSchemes.parse(withTail(limit));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> PasswordSchemes.parse(withTail(over)));
+        assertTrue(e.getMessage().contains(named) && e.getMessage().contains("Postfix waits at most 10 s"),
+                e.getMessage());
+    }
+
+    private static String withTail(String head) {
+        if (head.contains("$2")) {
+            return head + BCRYPT_TAIL;
+        }
+        if (head.contains("$6$")) {
+            return head + SHA512_TAIL;
+        }
+        if (head.contains("argon2")) {
+            return head + ARGON2_TAIL;
+        }
+        if (head.contains("PBKDF2")) {
+            return head + "aaf05aa436a35366d29acd9f8c9a2ea45ca4015b";
+        }
+        return head + SCRAM_TAIL;
+    }
+
+    /** Issue 10, finding 8: the refusal said "needs 93 MiB ... heap allows (95 MiB)". */
+    @Test
+    void argon2HeapRefusalNamesANeedAboveTheAllowance() {
+        long allowedKiB = Runtime.getRuntime().maxMemory() / 4 * 3 / 1024;
+        long m = allowedKiB * 1024 / 1040; // fits the heap at 1 KiB a block, not at 1056 bytes
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> PasswordSchemes.parse("{ARGON2ID}$argon2id$v=19$m=" + m + ",t=1" + ARGON2_TAIL));
+        java.util.regex.Matcher figures = java.util.regex.Pattern
+                .compile("needs (\\d+) MiB of heap, more than the (\\d+) MiB").matcher(e.getMessage());
+        assertTrue(figures.find(), e.getMessage());
+        assertTrue(Long.parseLong(figures.group(1)) > Long.parseLong(figures.group(2)), e.getMessage());
     }
 
     @Test
@@ -185,6 +243,8 @@ class PasswordSchemesTest {
     @CsvSource({
         "SHA512-CRYPT, 999", "SHA256-CRYPT, 1000000000", "BLF-CRYPT, 3", "BLF-CRYPT, 32", "PBKDF2, 0",
         "SCRAM-SHA-1, 4095", "ARGON2I, 2", "ARGON2ID, 0",
+        "SHA512-CRYPT, 200001", "BLF-CRYPT, 15", "PBKDF2, 1000001", "SCRAM-SHA-256, 1000001", "ARGON2ID, 7",
+        "ARGON2I, 13",
     })
     void roundsOutOfRangeAreRefused(String scheme, int rounds) {
         assertThrows(IllegalArgumentException.class,

@@ -21,7 +21,10 @@ class UserNameFormatTest {
         "Alice             | true  | Example.ORG | alice@example.org",
         "Alice@Other.net   | false | example.org | Alice@Other.net",
         "Alice@Other.net   | true  | example.org | alice@other.net",
-        "ÅSA               | true  | -           | åsa",
+        "ÅSA               | true  | -           | Åsa",
+        "\u212Aim          | true  | -           | \u212Aim",
+        "\u0130lker        | true  | -           | \u0130lker",
+        "Ünal@Example.ORG  | true  | -           | Ünal@example.org",
         "Alice             | false | ''          | Alice",
     })
     void appliesRealmThenCase(String sent, boolean lowercase, String realm, String expected) {
@@ -48,6 +51,41 @@ class UserNameFormatTest {
     void namesNoLineCanHoldAreRefused(String raw) {
         Credentials credentials = new Credentials(CredentialStore.NONE, UserNameFormat.AS_IS);
         assertEquals(Optional.empty(), credentials.canonical(raw.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /**
+     * Issue 10, finding 8: the Kelvin sign lowercased to an ASCII {@code k} under Java's full
+     * case mapping, so that "\u212Aim" logged in as "kim"; Dovecot's {@code %Lu} maps ASCII only.
+     */
+    @Test
+    void lowercaseMapsAsciiOnlyLikeDovecot() {
+        CredentialStore store = (user, password) -> user.equals("kim") ? Verdict.ACCEPTED : Verdict.UNKNOWN_USER;
+        Credentials credentials = new Credentials(store, new UserNameFormat(true, Optional.empty()));
+        assertEquals("kim", credentials.canonical("KIM".getBytes(StandardCharsets.UTF_8)).orElseThrow());
+        String kelvin = credentials.canonical("\u212Aim".getBytes(StandardCharsets.UTF_8)).orElseThrow();
+        assertEquals("\u212Aim", kelvin);
+        assertEquals(Verdict.UNKNOWN_USER, credentials.verify(kelvin, "pw".getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /**
+     * Issue 10, finding 8: format characters (category Cf) passed into replies and the log; a
+     * right-to-left override makes "alice\u202Egro.elpmaxe" display as another name.
+     */
+    @ParameterizedTest(name = "U+{0}")
+    @CsvSource({"202E", "202D", "202A", "2066", "2069", "200E", "200F", "061C", "200B", "200D", "FEFF", "00AD",
+        "E0001"})
+    void formatAndBidiCharactersAreRefused(String hex) {
+        Credentials credentials = new Credentials(CredentialStore.NONE, UserNameFormat.AS_IS);
+        String name = "alice" + Character.toString(Integer.parseInt(hex, 16)) + "x";
+        assertEquals(Optional.empty(), credentials.canonical(name.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    @Test
+    void otherNonAsciiNamesStillPass() {
+        Credentials credentials = new Credentials(CredentialStore.NONE, UserNameFormat.AS_IS);
+        for (String name : new String[] {"émile", "δοκιμή", "用户", "user\uD83D\uDE00", "Ωmega"}) {
+            assertEquals(Optional.of(name), credentials.canonical(name.getBytes(StandardCharsets.UTF_8)));
+        }
     }
 
     @Test
