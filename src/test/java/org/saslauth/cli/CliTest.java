@@ -259,6 +259,12 @@ class CliTest {
      * broken and replaced while a helper serves: the last good version keeps working, the log
      * says why, and a good replacement is picked up without a restart.
      */
+    /** Dates a change two seconds back and waits for the next recheck of the passwd file. */
+    private static void settled(Path file) throws Exception {
+        Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 2000));
+        Thread.sleep(1100);
+    }
+
     @Test
     void passwdFileFaultsWhileServing() throws Exception {
         Path users = passwd("alice:{PLAIN}secret");
@@ -290,21 +296,23 @@ class CliTest {
             };
             assertEquals("OK user=alice", login.apply("alice", "secret"));
 
+            // Each change is made to look settled (older than PasswdFile.SETTLE), so that only the
+            // recheck interval (PasswdFile.RECHECK, 1 s) is waited for.
             Files.delete(users);
-            Thread.sleep(2200);
+            Thread.sleep(1100);
             assertEquals("OK user=alice", login.apply("alice", "secret"), "deleted: last good version");
 
             Files.createDirectory(users);
-            Thread.sleep(2200);
+            settled(users);
             assertEquals("OK user=alice", login.apply("alice", "secret"), "unreadable: last good version");
             Files.delete(users);
 
             Files.writeString(users, "alice:{NOSUCHSCHEME}x\n");
-            Thread.sleep(2200);
+            settled(users);
             assertEquals("OK user=alice", login.apply("alice", "secret"), "broken: last good version");
 
             Files.writeString(users, "bob:{PLAIN}other\n");
-            Thread.sleep(2200);
+            settled(users);
             assertEquals("OK user=bob", login.apply("bob", "other"), "a good replacement is read");
             assertTrue(login.apply("alice", "secret").startsWith("FAIL"), "and replaces the old users");
 

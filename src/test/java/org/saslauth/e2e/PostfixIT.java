@@ -31,6 +31,7 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.api.TestReporter;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -99,7 +100,7 @@ class PostfixIT {
     }
 
     @AfterAll
-    static void stopPostfix() {
+    static void stopPostfix(TestReporter reporter) {
         if (postfix == null) {
             return;
         }
@@ -109,7 +110,7 @@ class PostfixIT {
         TIMINGS.put("stop Postfix", System.nanoTime() - start);
         StringBuilder report = new StringBuilder("PostfixIT timings:\n");
         TIMINGS.forEach((name, nanos) -> report.append(String.format("  %6d ms  %s%n", nanos / 1_000_000, name)));
-        System.out.print(report);
+        reporter.publishEntry("timings", report.toString());
     }
 
     @BeforeEach
@@ -157,13 +158,13 @@ class PostfixIT {
     @Order(3)
     @ParameterizedTest(name = "{0}: AUTH PLAIN without an initial response, and AUTH PLAIN =")
     @EnumSource(value = Variant.class, names = {"EXAMPLE", "DEBUG"})
-    void plainWithoutInitialResponse(Variant v) throws IOException {
+    void plainWithoutInitialResponse(Variant v, TestReporter reporter) throws IOException {
         try (SmtpClient smtp = session(v)) {
             // "=" is an empty initial response (RFC 4954); an empty PLAIN message is invalid.
             Reply empty = auth(v, smtp, "AUTH PLAIN =", 535);
             assertSlow(empty);
             assertTrue(empty.text().startsWith("5.7.8 Error: authentication failed: "), context("AUTH PLAIN = -> " + empty));
-            System.out.println("PostfixIT: " + v + ": AUTH PLAIN = -> " + empty);
+            reporter.publishEntry(v + ": AUTH PLAIN =", empty.toString());
             Reply challenge = expect(334, smtp.send("AUTH PLAIN"), "AUTH PLAIN");
             assertEquals("", challenge.text(), context("empty challenge expected: " + challenge));
             auth(v, smtp, plain("bob", "bob-password"), 235);
@@ -209,7 +210,7 @@ class PostfixIT {
 
     @Order(6)
     @Test
-    void oreoreLogsInAnyNameWhenEnabled() throws IOException {
+    void oreoreLogsInAnyNameWhenEnabled(TestReporter reporter) throws IOException {
         try (SmtpClient smtp = session(Variant.OREORE)) {
             auth(Variant.OREORE, smtp, "AUTH OREORE " + base64("dave"), 235);
             assertLoggedInAs(smtp, "OREORE", "dave");
@@ -220,7 +221,7 @@ class PostfixIT {
         // Not offered, so smtpd refuses it without asking saslauth.
         try (SmtpClient smtp = session(Variant.EXAMPLE)) {
             Reply r = smtp.send("AUTH OREORE " + base64("dave"));
-            System.out.println("PostfixIT: AUTH OREORE where it is not enabled: " + r);
+            reporter.publishEntry("AUTH OREORE where it is not enabled", r.toString());
             assertEquals(5, r.code() / 100, context("AUTH OREORE where it is not enabled: " + r));
         }
     }
@@ -290,7 +291,7 @@ class PostfixIT {
 
     @Order(9)
     @Test
-    void killedHelperIsReplaced() throws IOException {
+    void killedHelperIsReplaced(TestReporter reporter) throws IOException {
         try (SmtpClient open = session(Variant.EXAMPLE)) {
             List<ProcessHandle> helpers = postfix.helpers(Variant.EXAMPLE);
             assertFalse(helpers.isEmpty(), context("no running saslauth helper found"));
@@ -310,8 +311,8 @@ class PostfixIT {
             // The session that was open when its helper died: smtpd either notices the dead
             // socket when writing (and reconnects) or only when reading (454, then reconnects).
             Reply first = open.send("AUTH PLAIN " + plain("alice", "alice-password"));
-            System.out.println("PostfixIT: first AUTH after killing " + helpers.size()
-                    + " helper(s), in a session opened before: " + first);
+            reporter.publishEntry("first AUTH after killing " + helpers.size()
+                    + " helper(s), in a session opened before", first.toString());
             if (first.code() == 235) {
                 OKS.get(Variant.EXAMPLE).incrementAndGet();
             } else {

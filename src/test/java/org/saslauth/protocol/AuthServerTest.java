@@ -237,16 +237,17 @@ class AuthServerTest {
     void aReplyDoesNotWaitForTheNextLineToComplete() throws Exception {
         var settings = new Settings(Mechanisms.parse("PLAIN"), ALICE, Duration.ZERO, 32);
         try (Connection c = new Connection(settings)) {
-            c.send(auth(1, "192.0.2.1", "secret") + "AUTH\t2\tPL");
-            assertEquals("OK\t1\tuser=alice", CompletableFuture.supplyAsync(() -> {
-                try {
-                    return c.read();
-                } catch (IOException e) {
-                    throw new RuntimeException(e);
-                }
-            }).get(5, TimeUnit.SECONDS));
-            c.send("AIN\tservice=smtp\n");
-            assertEquals("CONT\t2\t", c.read());
+            // Every read on one thread that lives through the test: a PipedInputStream whose last
+            // reader thread has ended makes the server's next write fail ("Read end dead").
+            java.util.concurrent.ExecutorService reader = java.util.concurrent.Executors.newSingleThreadExecutor();
+            try {
+                c.send(auth(1, "192.0.2.1", "secret") + "AUTH\t2\tPL");
+                assertEquals("OK\t1\tuser=alice", reader.submit(c::read).get(5, TimeUnit.SECONDS));
+                c.send("AIN\tservice=smtp\n");
+                assertEquals("CONT\t2\t", reader.submit(c::read).get(20, TimeUnit.SECONDS));
+            } finally {
+                reader.shutdownNow();
+            }
         }
     }
 }
