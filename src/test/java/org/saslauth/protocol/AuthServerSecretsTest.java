@@ -70,7 +70,7 @@ class AuthServerSecretsTest {
         TestServer.Result r = TestServer.run("PLAIN,LOGIN,OREORE", lines.toArray(String[]::new));
 
         String log = r.log().raw();
-        assertTrue(log.contains(" DEBUG "), "not logged at debug level: " + log);
+        assertTrue(log.contains("DEBUG "), "not logged at debug level: " + log);
         assertTrue(r.log().events().size() >= 2, "nothing logged about the exchange: " + log);
         for (String secret : secrets(lines)) {
             if (lines.stream().anyMatch(l -> l.contains("\trip=" + secret))) {
