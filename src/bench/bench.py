@@ -222,9 +222,10 @@ class Bench:
         self.a = args
         self.tmp = tempfile.mkdtemp(prefix="saslauth-bench-")
         os.chmod(self.tmp, 0o755)
-        self.env = {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "LANG": "C.UTF-8",
-                    "SASLAUTH_JAR": args.jar, "SASLAUTH_JAVA": args.java}
+        self.env = {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "LANG": "C.UTF-8", "SASLAUTH_JAR": args.jar}
         self.jvm_flags = self.launcher_jvm_flags()
+        # Each runtime with its own start-up cache, made the way an installation makes it.
+        self.runtimes = [Runtime(j, self.path("cache-%d.jsa" % i)) for i, j in enumerate(args.java)]
         self.stray = []  # (who, bytes) printed on stderr: must stay empty
         self.dovecot_pid = None
         self.dovecots = []  # configs of the Dovecot instances started
@@ -254,19 +255,26 @@ class Bench:
 
     # Commands. Each starts a helper with stdin/stdout pipes; stderr is captured separately and
     # must stay empty (under spawn(8) it would be the socket).
-    def saslauth_cmd(self, config):
-        return [self.a.launcher, "--config", config]
+    def saslauth_cmd(self, rt, config, cache=None):
+        return ["SASLAUTH_JAVA=" + rt.java, "SASLAUTH_CDS=" + (cache or rt.cache),
+                self.a.launcher, "--config", config]
 
     def ruby_cmd(self):
         return ["ruby", self.a.oreore]
 
-    def bare_cmd(self):
-        return [self.a.java] + self.jvm_flags + ["-cp", self.a.bench_classes, "BareHelper"]
+    def bare_cmd(self, rt):
+        return [rt.java] + self.jvm_flags + ["-cp", self.a.bench_classes, "BareHelper"]
+
+    def make_caches(self):
+        for rt in self.runtimes:
+            subprocess.run([self.a.launcher, "cds"], check=True,
+                           env=dict(self.env, SASLAUTH_JAVA=rt.java, SASLAUTH_CDS=rt.cache))
 
     def start(self, cmd):
-        env = self.env
-        if cmd[0].startswith("SASLAUTH_CDS="):  # a variable for the launcher, as env(1) takes it
-            env = dict(env, SASLAUTH_CDS=cmd[0].split("=", 1)[1])
+        env = dict(self.env)
+        while "=" in cmd[0] and not cmd[0].startswith("/"):  # variables first, as env(1) takes them
+            name, value = cmd[0].split("=", 1)
+            env[name] = value
             cmd = cmd[1:]
         return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, env=env, bufsize=0)
@@ -312,6 +320,31 @@ class Bench:
                 rss[name].append(vm_hwm_kb(p.pid))
                 self.finish(name, p)
         return {k: statistics.median(v) for k, v in rss.items()}
+
+    def pss_many(self, contestants, helpers, runs):
+        """PSS per helper (KiB) with `helpers` of a kind alive at once, each after one login:
+        what each one costs the machine once shared pages (libjvm, the start-up cache, the jar)
+        are split among them. Median over `runs` interleaved rounds."""
+        pss = {name: [] for name, _, _ in contestants}
+        for r in range(runs):
+            order = contestants if r % 2 == 0 else list(reversed(contestants))
+            for name, cmd, line in order:
+                procs = []
+                try:
+                    for i in range(helpers):
+                        p = self.start(cmd)
+                        procs.append(p)
+                        c = Conn.of_process(p)
+                        c.handshake()
+                        c.send(line)
+                        if not c.read_line().startswith(b"OK\t"):
+                            raise SystemExit("%s: the login failed" % name)
+                    time.sleep(0.2)  # let every helper settle after its answer
+                    pss[name].append(sum(pss_kb(p.pid) for p in procs) / helpers)
+                finally:
+                    for p in procs:
+                        self.finish(name, p)
+        return {k: statistics.median(v) for k, v in pss.items()}
 
     def rate(self, contestants, lines, rounds, warmup, window):
         """Logins per second on one connection; window 1 is one at a time."""
@@ -488,6 +521,28 @@ def free_port():
     return port
 
 
+class Runtime:
+    """A java command and the feature version it reports."""
+
+    def __init__(self, java, cache):
+        self.java, self.cache = java, cache
+        out = subprocess.run([java, "-XshowSettings:properties", "-version"], stderr=subprocess.PIPE,
+                             text=True, check=True).stderr
+        self.feature = next(l.split("=", 1)[1].strip() for l in out.splitlines()
+                            if l.strip().startswith("java.specification.version"))
+        self.version = subprocess.run([java, "-version"], stderr=subprocess.PIPE,
+                                      text=True).stderr.splitlines()[0]
+        self.label = "Java " + self.feature
+
+
+def pss_kb(pid):
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    raise RuntimeError("no Pss")
+
+
 def vm_hwm_kb(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -496,17 +551,16 @@ def vm_hwm_kb(pid):
     raise RuntimeError("no VmHWM")
 
 
-def machine(java):
+def machine(runtimes):
     cpu = "?"
     with open("/proc/cpuinfo") as f:
         for line in f:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    jv = subprocess.run([java, "-version"], stderr=subprocess.PIPE, text=True).stderr.splitlines()[0]
     load = os.getloadavg()
-    return [f"nproc: {os.cpu_count()}", f"cpu: {cpu}", f"kernel: {platform.release()}",
-            f"java: {jv}", "dovecot: " + subprocess.run(["dovecot", "--version"], stdout=subprocess.PIPE,
+    return [f"nproc: {os.cpu_count()}", f"cpu: {cpu}", f"kernel: {platform.release()}"] + [
+            f"java: {rt.java}: {rt.version}" for rt in runtimes] + ["dovecot: " + subprocess.run(["dovecot", "--version"], stdout=subprocess.PIPE,
                                                           text=True).stdout.strip(),
             "ruby: " + subprocess.run(["ruby", "--version"], stdout=subprocess.PIPE, text=True).stdout.strip(),
             "load average at start: %.2f %.2f %.2f" % load]
@@ -518,7 +572,8 @@ class Table:
     def __init__(self):
         self.rows = []
 
-    def add(self, what, peer, ours, theirs, unit, budget, lower_is_better):
+    def add(self, what, peer, ours, theirs, unit, budget, lower_is_better, runtime=""):
+        what = what + (" [" + runtime + "]" if runtime else "")
         if ours is None:
             self.rows.append((what, peer, "n/a (scheme unsupported)", fmt(theirs, unit), "", budget, ""))
             return
@@ -558,8 +613,10 @@ def main():
     ap.add_argument("--launcher", required=True)
     ap.add_argument("--oreore", required=True)
     ap.add_argument("--bench-classes", required=True)
-    ap.add_argument("--java", default="/usr/bin/java")
-    ap.add_argument("--starts", type=int, default=21, help="cold starts of each helper")
+    ap.add_argument("--java", action="append",
+                    help="a runtime to run the Java helpers on (repeat for several; default java)")
+    ap.add_argument("--starts", type=int, default=31, help="cold starts of each helper")
+    ap.add_argument("--helpers", type=int, default=30, help="helpers alive at once for the PSS row")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds of each throughput row")
     ap.add_argument("--logins", type=int, default=20000, help="timed logins per throughput round")
     ap.add_argument("--hash-logins", type=int, default=10,
@@ -568,19 +625,23 @@ def main():
                     help="timed logins per round of the CRAM-MD5 and SCRAM rows (8)")
     ap.add_argument("--only", default="1,2,3,4,5,6,7,8", help="rows to run, e.g. 1,3")
     a = ap.parse_args()
+    a.java = a.java or ["java"]
     only = set(a.only.split(","))
 
     b = Bench(a)
     table = Table()
-    for m in machine(a.java):
+    for m in machine(b.runtimes):
         print(m)
     print("launcher JVM flags: " + " ".join(b.jvm_flags))
     print()
     try:
+        progress("making the start-up cache of each runtime (saslauth cds)")
+        b.make_caches()
         run(a, b, table, only)
     finally:
         b.stop_dovecot()
         table.print()
+        print("\nload average at the end: %.2f %.2f %.2f" % os.getloadavg())
         for who, err in b.stray:
             print("\nSTRAY OUTPUT on stderr from %s: %r" % (who, err[:300]))
         if b.stray:
@@ -618,26 +679,54 @@ def run(a, b, table, only):
     plain_conf = config("plain", b.path("plain.passwd"))
     oreore_conf = config("oreore", b.path("plain.passwd"), "OREORE")
 
+    # Budgets per runtime (issue 15): on Java 25 as fast as the Ruby helper and within 1.5x the
+    # bare JVM; on 17 within 1.3x the bare JVM (no HotSpot 17 helper reaches Ruby).
+    def budget(rt, against):
+        modern = int(rt.feature) >= 25
+        return {"ruby": "<= 1.0" if modern else "none", "bare": "<= 1.5" if modern else "<= 1.3"}[against]
+
     if "1" in only:
         progress("cold start: %d interleaved starts each" % a.starts)
-        no_cds = ["SASLAUTH_CDS=" + b.path("no-such-archive.jsa")] + b.saslauth_cmd(plain_conf)
-        t = b.cold_start([("saslauth", b.saslauth_cmd(plain_conf)), ("ruby", b.ruby_cmd()),
-                          ("bare", b.bare_cmd()), ("nocds", no_cds)], a.starts)
-        table.add("1 cold start to DONE (median of %d)" % a.starts, "Ruby oreore.rb", t["saslauth"], t["ruby"],
-                  "ms", "<= 1.0", True)
-        table.add("1 cold start to DONE (median of %d)" % a.starts, "bare JVM", t["saslauth"], t["bare"],
-                  "ms", "<= 1.5", True)
-        table.add("1 cold start, without the CDS archive", "bare JVM", t["nocds"], t["bare"], "ms", "none", True)
+        contestants = [("ruby", b.ruby_cmd())]
+        for rt in b.runtimes:
+            contestants += [("saslauth " + rt.label, b.saslauth_cmd(rt, plain_conf)),
+                            ("bare " + rt.label, b.bare_cmd(rt)),
+                            ("nocache " + rt.label,
+                             b.saslauth_cmd(rt, plain_conf, b.path("no-such-cache.jsa")))]
+        t = b.cold_start(contestants, a.starts)
+        what = "1 cold start to DONE (median of %d)" % a.starts
+        for rt in b.runtimes:
+            ours = t["saslauth " + rt.label]
+            table.add(what, "Ruby oreore.rb", ours, t["ruby"], "ms", budget(rt, "ruby"), True, rt.label)
+            table.add(what, "bare JVM", ours, t["bare " + rt.label], "ms", budget(rt, "bare"), True, rt.label)
+            table.add("1 cold start, without the start-up cache", "bare JVM", t["nocache " + rt.label],
+                      t["bare " + rt.label], "ms", "none", True, rt.label)
 
     if "2" in only:
         progress("peak RSS after 1000 logins")
-        m = b.peak_rss([("saslauth", b.saslauth_cmd(plain_conf), lambda n: plain_lines(plain, n)),
-                        ("ruby", b.ruby_cmd(), oreore_lines),
-                        ("bare", b.bare_cmd(), lambda n: plain_lines(plain, n))], 1000, max(a.rounds, 3))
-        table.add("2 peak RSS (VmHWM) after 1000 logins", "bare JVM", m["saslauth"], m["bare"], "MiB",
-                  "<= 1.15", True)
-        table.add("2 peak RSS (VmHWM) after 1000 logins", "Ruby oreore.rb", m["saslauth"], m["ruby"], "MiB",
-                  "none", True)
+        contestants = [("ruby", b.ruby_cmd(), oreore_lines)]
+        for rt in b.runtimes:
+            contestants += [("saslauth " + rt.label, b.saslauth_cmd(rt, plain_conf), lambda n: plain_lines(plain, n)),
+                            ("bare " + rt.label, b.bare_cmd(rt), lambda n: plain_lines(plain, n))]
+        m = b.peak_rss(contestants, 1000, max(a.rounds, 3))
+        for rt in b.runtimes:
+            table.add("2 peak RSS (VmHWM) after 1000 logins", "bare JVM", m["saslauth " + rt.label],
+                      m["bare " + rt.label], "MiB", "<= 1.15", True, rt.label)
+            table.add("2 peak RSS (VmHWM) after 1000 logins", "Ruby oreore.rb", m["saslauth " + rt.label],
+                      m["ruby"], "MiB", "none", True, rt.label)
+
+        progress("PSS of %d helpers alive at once" % a.helpers)
+        login = plain_lines(plain, 1)[0]
+        contestants = [("ruby", b.ruby_cmd(), oreore_lines(1)[0])]
+        for rt in b.runtimes:
+            contestants += [("saslauth " + rt.label, b.saslauth_cmd(rt, plain_conf), login),
+                            ("bare " + rt.label, b.bare_cmd(rt), login)]
+        m = b.pss_many(contestants, a.helpers, 3)
+        what = "2 PSS per helper, %d alive, 1 login each" % a.helpers
+        for rt in b.runtimes:
+            table.add(what, "bare JVM", m["saslauth " + rt.label], m["bare " + rt.label], "MiB", "<= 1.1", True,
+                      rt.label)
+            table.add(what, "Ruby oreore.rb", m["saslauth " + rt.label], m["ruby"], "MiB", "none", True, rt.label)
 
     def helper(cmd):
         def connect():
@@ -660,7 +749,7 @@ def run(a, b, table, only):
         for window, label, budget in ((64, "pipelined, 64 in flight", ">= 2.0"),
                                       (1, "one at a time", ">= 1.0")):
             progress("PLAIN logins/s, " + label)
-            r = b.rate([("saslauth", helper(b.saslauth_cmd(plain_conf))), ("dovecot", dovecot)], lines,
+            r = b.rate([("saslauth", helper(b.saslauth_cmd(b.runtimes[0], plain_conf))), ("dovecot", dovecot)], lines,
                        a.rounds, 2000 if window > 1 else 500, window)
             table.add("3 PLAIN logins/s, %s" % label, "Dovecot auth", r["saslauth"], r["dovecot"], "/s",
                       budget, False)
@@ -670,7 +759,7 @@ def run(a, b, table, only):
             progress("latency of one %s login" % scheme)
             conf = config("h-" + scheme, b.write("h-%s.passwd" % scheme, "%s:%s\n" % (user.decode(), h)))
             line = lambda i: auth_line(i, "PLAIN", b"\0" + user + b"\0" + pw)
-            lat = b.latency([("saslauth", helper(b.saslauth_cmd(conf))), ("dovecot", dovecot)], line,
+            lat = b.latency([("saslauth", helper(b.saslauth_cmd(b.runtimes[0], conf))), ("dovecot", dovecot)], line,
                             max(a.rounds // 2, 3), 3)
             table.add("4 latency of one {%s} login" % scheme, "Dovecot auth", lat["saslauth"], lat["dovecot"],
                       "ms", "<= 1.0", True)
@@ -761,7 +850,7 @@ def run(a, b, table, only):
             p = b.start(b.ruby_cmd())
             return Conn.of_process(p), lambda: b.finish("ruby", p)
 
-        r = b.rate([("saslauth", helper(b.saslauth_cmd(oreore_conf))), ("ruby", ruby)],
+        r = b.rate([("saslauth", helper(b.saslauth_cmd(b.runtimes[0], oreore_conf))), ("ruby", ruby)],
                    lambda n, start: oreore_lines(n, start), a.rounds, 2000, 64)
         table.add("5 OREORE logins/s, pipelined 64", "Ruby oreore.rb", r["saslauth"], r["ruby"], "/s",
                   ">= 2.0", False)

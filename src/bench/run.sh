@@ -2,13 +2,16 @@
 # Benchmark saslauth against its peers: the Ruby helper it grew from, a bare JVM, and Dovecot's
 # own auth server. Prints the machine and one table; see "## Benchmark" in README.md.
 # Not part of the build or of CI. Run as root (it starts a throwaway Dovecot):
-#   src/bench/run.sh [--starts 21] [--rounds 5] [--logins 20000] [--challenge-logins 3000] [--only 1,2,3,4,5,6,7,8]
+#   src/bench/run.sh [--starts 31] [--rounds 5] [--logins 20000] [--challenge-logins 3000]
+#                    [--only 1,2,3,4,5,6,7,8] [--java PATH]...
+# The Java helpers run on each --java runtime given; by default on `java` and on the newest
+# JDK 25 or later under /usr/lib/jvm, if there is one (rows 1 and 2 show both, the others
+# run on the first).
 set -eu
 cd "$(dirname "$0")/../.."
 REPO=$(pwd)
 SHARED=${SASLAUTH_SHARED:-$REPO/../shared}
 ORERE=$SHARED/peers/oreore.rb
-JAVA=${SASLAUTH_JAVA:-/usr/bin/java}
 
 if [ ! -f "$ORERE" ]; then
   echo "run.sh: the Ruby helper is not at $ORERE (set SASLAUTH_SHARED to the shared/ directory)" >&2
@@ -32,10 +35,18 @@ if [ ! -f target/saslauth.jar ] || [ -n "$(find src/main pom.xml -newer target/s
   echo "run.sh: building target/saslauth.jar" >&2
   mvn -q package -DskipTests >&2
 fi
-# The install step of the launcher: a CDS archive of saslauth's classes, target/saslauth.jsa.
-SASLAUTH_JAR="$REPO/target/saslauth.jar" examples/saslauth cds
 mkdir -p target/bench
 javac --release 17 -d target/bench src/bench/BareHelper.java
 
+runtimes=
+case " $* " in
+  *" --java "*) ;;
+  *)
+    runtimes="--java java"
+    newest=$(grep -l '^JAVA_VERSION="\(2[5-9]\|[3-9][0-9]\)' /usr/lib/jvm/*/release 2>/dev/null | sort -V | tail -1)
+    [ -n "$newest" ] && runtimes="$runtimes --java ${newest%/release}/bin/java"
+    ;;
+esac
+# bench.py makes each runtime's start-up cache with the launcher, as an installation does.
 exec python3 src/bench/bench.py --jar "$REPO/target/saslauth.jar" --launcher "$REPO/examples/saslauth" \
-  --oreore "$ORERE" --bench-classes "$REPO/target/bench" --java "$JAVA" "$@"
+  --oreore "$ORERE" --bench-classes "$REPO/target/bench" $runtimes "$@"

@@ -10,7 +10,7 @@ import org.slf4j.LoggerFactory;
 public final class Log {
 
     public static final Logger LOG =
-            LoggerFactory.getLogger("saslauth[" + ProcessHandle.current().pid() + "]");
+            LoggerFactory.getLogger("saslauth[" + Pid.CURRENT + "]");
 
     private Log() {}
 

@@ -67,6 +67,11 @@ final class Logging {
     }
 
     private static void configure(String level, boolean dates) {
+        // The provider named, so that slf4j does not look for one with ServiceLoader (which
+        // reads the JDK's module image and the jar's META-INF/services); its own notes about
+        // that stay unsaid, only warnings would go to the log.
+        System.setProperty("slf4j.provider", "org.slf4j.simple.SimpleServiceProvider");
+        System.setProperty("slf4j.internal.verbosity", "WARN");
         System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", level);
         System.setProperty("org.slf4j.simpleLogger.showDateTime", Boolean.toString(dates));

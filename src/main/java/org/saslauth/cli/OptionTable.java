@@ -1,6 +1,7 @@
 package org.saslauth.cli;
 
 import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.TypeConversionException;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.IGetter;
 import picocli.CommandLine.Model.ISetter;
@@ -41,7 +42,13 @@ final class OptionTable {
                     return (T) into.get(option);
                 }
             };
-            ITypeConverter<Object> converter = value -> option.type.convert(value);
+            ITypeConverter<Object> converter = value -> {
+                try {
+                    return option.type.convert(value);
+                } catch (ServingOption.BadValue e) {
+                    throw new TypeConversionException(e.getMessage());
+                }
+            };
             OptionSpec.Builder b = OptionSpec.builder("--" + option.longName)
                     .paramLabel(option.label)
                     .type(option.type.javaType)

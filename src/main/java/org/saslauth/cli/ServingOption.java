@@ -3,7 +3,6 @@ package org.saslauth.cli;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
-import picocli.CommandLine.TypeConversionException;
 
 /**
  * Every option of the serving commands, one entry each: its name (also its key in a config
@@ -87,6 +86,19 @@ enum ServingOption {
         }
     }
 
+    /**
+     * A value an option cannot take; the message says why. Not picocli's own exception: the
+     * fast path would load picocli's classes for it, which no start-up cache holds (picocli's
+     * class files are Java 5, and CDS takes Java 6 and later only).
+     */
+    static final class BadValue extends IllegalArgumentException {
+        private static final long serialVersionUID = 1L;
+
+        BadValue(String message) {
+            super(message);
+        }
+    }
+
     /** How a value is read; the same code for the fast path, picocli and the config file. */
     enum Type {
         PATH(Path.class), STRING(String.class), DURATION(Duration.class), COUNT(Integer.class),
@@ -99,14 +111,14 @@ enum ServingOption {
         }
 
         /**
-         * The value, or a {@link TypeConversionException} saying what is wrong, which picocli
-         * shows as {@code Invalid value for option '--NAME': MESSAGE}.
+         * The value, or a {@link BadValue} saying what is wrong, which picocli shows as
+         * {@code Invalid value for option '--NAME': MESSAGE}.
          */
         Object convert(String value) {
             switch (this) {
                 case PATH:
                     if (value.isEmpty()) {
-                        throw new TypeConversionException("an empty file name");
+                        throw new BadValue("an empty file name");
                     }
                     return Path.of(value);
                 case STRING:
@@ -119,7 +131,7 @@ enum ServingOption {
                     if (value.equalsIgnoreCase("true") || value.equalsIgnoreCase("false")) {
                         return Boolean.parseBoolean(value);
                     }
-                    throw new TypeConversionException("'" + value + "' is not true or false");
+                    throw new BadValue("'" + value + "' is not true or false");
                 case NAME_FORMAT:
                     return NameFormat.parse(value);
                 case LOG_LEVEL:
@@ -128,7 +140,7 @@ enum ServingOption {
                             return value;
                         }
                     }
-                    throw new TypeConversionException("'" + value + "' is not one of " + String.join(", ", Logging.LEVELS));
+                    throw new BadValue("'" + value + "' is not one of " + String.join(", ", Logging.LEVELS));
                 default:
                     throw new IllegalStateException(name());
             }
@@ -141,7 +153,7 @@ enum ServingOption {
                 ok = value.charAt(i) >= '0' && value.charAt(i) <= '9';
             }
             if (!ok) {
-                throw new TypeConversionException("'" + value + "' is not a whole number such as 32");
+                throw new BadValue("'" + value + "' is not a whole number such as 32");
             }
             return Integer.parseInt(value);
         }
@@ -160,7 +172,7 @@ enum ServingOption {
                 case "%lu":
                     return LOWERCASE;
                 default:
-                    throw new TypeConversionException("'" + value + "' is not as-is or lowercase");
+                    throw new BadValue("'" + value + "' is not as-is or lowercase");
             }
         }
     }

@@ -33,6 +33,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.TestReporter;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -46,6 +47,7 @@ import org.saslauth.e2e.SmtpClient.Reply;
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
+@ExtendWith(PostfixInstance.RuntimeCondition.class)
 class PostfixIT {
 
     private static final Duration IO_TIMEOUT = Duration.ofSeconds(15);
@@ -286,6 +288,28 @@ class PostfixIT {
             }
         } finally {
             pool.shutdownNow();
+        }
+    }
+
+    /**
+     * The helpers run on the runtime the launcher was given ({@code saslauth.e2e.java}, else
+     * {@code java}) and have mapped the start-up cache {@code saslauth cds} made for it: a cache
+     * the runtime refused would not be mapped.
+     */
+    @Order(1)
+    @Test
+    void helpersRunOnTheChosenRuntimeWithItsStartupCache() throws IOException {
+        Path expected = (postfix.runtime != null ? postfix.runtime : Path.of("/usr/bin/java")).toRealPath();
+        String cache = postfix.startupCache().toRealPath().toString();
+        try (SmtpClient open = session(Variant.EXAMPLE)) {
+            List<ProcessHandle> helpers = postfix.helpers(Variant.EXAMPLE);
+            assertFalse(helpers.isEmpty(), context("no running saslauth helper found"));
+            for (ProcessHandle h : helpers) {
+                Path command = Path.of(h.info().command().orElse("?"));
+                assertEquals(expected, command.toRealPath(), "the helper's runtime");
+                String maps = java.nio.file.Files.readString(Path.of("/proc/" + h.pid() + "/maps"));
+                assertTrue(maps.contains(cache), "helper " + h.pid() + " on " + command + " has not mapped " + cache);
+            }
         }
     }
 

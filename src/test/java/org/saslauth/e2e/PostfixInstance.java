@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -22,6 +23,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.extension.ConditionEvaluationResult;
+import org.junit.jupiter.api.extension.ExecutionCondition;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * A throwaway Postfix instance ({@code postfix -c DIR}) under a temporary directory, listening on
@@ -112,7 +116,11 @@ final class PostfixInstance implements AutoCloseable {
     private String daemonSaslPath;
     private int daemonPort;
 
-    private PostfixInstance(Path dir, Map<Variant, Integer> ports, List<Service> services) {
+    /** The java the launcher is given as SASLAUTH_JAVA, or null for its default. */
+    final Path runtime;
+
+    private PostfixInstance(Path dir, Map<Variant, Integer> ports, List<Service> services, Path runtime) {
+        this.runtime = runtime;
         this.dir = dir;
         this.services = services;
         this.etc = dir.resolve("etc");
@@ -123,6 +131,66 @@ final class PostfixInstance implements AutoCloseable {
     }
 
     // --- installation ---------------------------------------------------------------------------
+
+    /** The system property that names the runtime of the helpers: a java binary, or a feature version. */
+    static final String JAVA_PROPERTY = "saslauth.e2e.java";
+
+    /**
+     * The runtime the helpers run on, from {@value #JAVA_PROPERTY}: empty for the launcher's
+     * default ({@code java} on the PATH), a path to a java binary, or a feature version such as
+     * {@code 25}, found under {@code /usr/lib/jvm}. When that runtime is not on this machine the
+     * test is skipped, saying so.
+     */
+    static Path requireRuntime() {
+        String wanted = System.getProperty(JAVA_PROPERTY, "").strip();
+        if (wanted.isEmpty()) {
+            return null;
+        }
+        Path java = null;
+        if (wanted.matches("[0-9]+")) {
+            java = jdkOfVersion(wanted);
+        } else if (Files.isExecutable(Path.of(wanted))) {
+            java = Path.of(wanted);
+        }
+        if (java == null) {
+            Assumptions.abort(missingRuntime(wanted));
+        }
+        return java;
+    }
+
+    private static String missingRuntime(String wanted) {
+        return "no Java " + wanted + " on this machine (" + JAVA_PROPERTY + "=" + wanted
+                + ", looked in /usr/lib/jvm): the Postfix end-to-end test on that runtime is skipped";
+    }
+
+    /**
+     * Skips the whole test class, with the reason in its report, when the runtime asked for is
+     * not on this machine.
+     */
+    static final class RuntimeCondition implements ExecutionCondition {
+        @Override
+        public ConditionEvaluationResult evaluateExecutionCondition(ExtensionContext context) {
+            String wanted = System.getProperty(JAVA_PROPERTY, "").strip();
+            boolean found = wanted.isEmpty()
+                    || (wanted.matches("[0-9]+") ? jdkOfVersion(wanted) != null : Files.isExecutable(Path.of(wanted)));
+            return found ? ConditionEvaluationResult.enabled("runtime: " + (wanted.isEmpty() ? "java" : wanted))
+                    : ConditionEvaluationResult.disabled(missingRuntime(wanted));
+        }
+    }
+
+    /** bin/java of a JDK under /usr/lib/jvm whose release file says that feature version. */
+    private static Path jdkOfVersion(String feature) {
+        Pattern version = Pattern.compile("(?m)^JAVA_VERSION=\"" + feature + "([.\"])");
+        try (Stream<Path> jdks = Files.list(Path.of("/usr/lib/jvm"))) {
+            return jdks.sorted(Comparator.reverseOrder())
+                    .filter(jdk -> Files.isExecutable(jdk.resolve("bin/java")))
+                    .filter(jdk -> version.matcher(readOrEmpty(jdk.resolve("release"))).find())
+                    .map(jdk -> jdk.resolve("bin/java"))
+                    .findFirst().orElse(null);
+        } catch (IOException e) {
+            return null;
+        }
+    }
 
     /**
      * Makes sure Postfix is installed (installing it with apt-get when missing) and that this test
@@ -216,17 +284,18 @@ final class PostfixInstance implements AutoCloseable {
         if (!Files.isReadable(jar)) {
             fail(jar + " is missing: run the integration tests through `mvn verify`");
         }
+        Path java = requireRuntime();
         Path dir = Files.createTempDirectory("saslauth-e2e-");
-        PostfixInstance pf = new PostfixInstance(dir, freePorts(), services);
+        PostfixInstance pf = new PostfixInstance(dir, freePorts(), services, java);
         pf.daemonSaslPath = daemonSaslPath;
         if (daemonSaslPath != null) {
-            try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
                 pf.daemonPort = s.getLocalPort();
             }
         }
         try {
             for (Service s : services) {
-                try (ServerSocket held = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+                try (ServerSocket held = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
                     pf.servicePorts.put(s.name(), held.getLocalPort());
                 }
             }
@@ -288,7 +357,8 @@ final class PostfixInstance implements AutoCloseable {
         Files.setPosixFilePermissions(opt.resolve("saslauth.jar"), PosixFilePermissions.fromString("rw-r--r--"));
         Files.setPosixFilePermissions(etc.resolve("users.passwd"), PosixFilePermissions.fromString("rw-r--r--"));
         // The README's last install step: the class-data-sharing archive, made as root.
-        Result cds = run(Map.of(), opt.resolve("saslauth").toString(), "cds");
+        Result cds = run(runtime == null ? Map.of() : Map.of("SASLAUTH_JAVA", runtime.toString()),
+                opt.resolve("saslauth").toString(), "cds");
         if (cds.status() != 0 || !Files.isRegularFile(opt.resolve("saslauth.jsa"))) {
             throw new IllegalStateException("saslauth cds failed: " + cds.output());
         }
@@ -356,6 +426,9 @@ final class PostfixInstance implements AutoCloseable {
                 .append("mail_owner = postfix\n")
                 .append("setgid_group = postdrop\n")
                 .append("import_environment = MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C\n")
+                // spawn(8) gives the helpers this environment, and so the runtime to use
+                .append("export_environment = TZ MAIL_CONFIG LANG")
+                .append(runtime == null ? "" : " SASLAUTH_JAVA=" + runtime).append('\n')
                 .append("inet_interfaces = 127.0.0.1\n")
                 .append("inet_protocols = ipv4\n")
                 .append("myhostname = mail.saslauth.test\n")
@@ -541,6 +614,11 @@ final class PostfixInstance implements AutoCloseable {
 
     String maillogTail(int lines) {
         return "--- last lines of Postfix's log ---\n" + tail(maillog(), lines);
+    }
+
+    /** The start-up cache that {@code saslauth cds} made at install time. */
+    Path startupCache() {
+        return opt.resolve("saslauth.jsa");
     }
 
     /** Running saslauth helpers of one variant (all variants for null), found by command line. */
