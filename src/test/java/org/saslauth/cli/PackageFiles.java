@@ -73,7 +73,8 @@ public final class PackageFiles {
             String text = packagePaths(Files.readString(base.resolve("examples").resolve(unit)));
             write(systemd.resolve(unit), "# " + unit + " of the saslauth package; see saslauth(8) and\n"
                     + "# /usr/share/doc/saslauth/README.md.gz. Not enabled on install; for daemon mode:\n"
-                    + "#     systemctl enable --now saslauth.socket\n" + withoutLeadingComment(text));
+                    + "#     systemctl enable --now saslauth.socket\n"
+                    + "# Change it with `systemctl edit " + unit + "`, not here.\n#\n" + withoutLeadingComment(text));
         }
 
         Path doc = Files.createDirectories(out.resolve("doc"));
@@ -98,10 +99,17 @@ public final class PackageFiles {
                 "Installed as /usr/sbin/saslauth.");
     }
 
+    /**
+     * The unit without the first paragraph of its leading comment (how to install it by hand);
+     * later paragraphs (e.g. the sockets for other clients) stay.
+     */
     private static String withoutLeadingComment(String text) {
         int i = 0;
-        while (text.startsWith("#", i)) {
+        while (text.startsWith("#", i) && !text.startsWith("#\n", i)) {
             i = text.indexOf('\n', i) + 1;
+        }
+        if (text.startsWith("#\n", i)) {
+            i += 2;
         }
         return text.substring(i);
     }
