@@ -232,15 +232,16 @@ public final class PackageFiles {
     static String propertiesPage(String version, String example) {
         StringBuilder keys = new StringBuilder();
         for (ServingOption o : ServingOption.values()) {
+            if (o == ServingOption.CONFIG) {
+                continue; // not a key: one file does not name another
+            }
             String description = o.description
                     .replace("${DEFAULT-VALUE}", o.defaultValue == null ? "" : o.defaultValue)
                     .replace("%%", "%")
                     .replace("{", "\\{");
             keys.append('*').append(o.longName).append("* = _").append(o.label).append("_::\n  ")
                     .append(description);
-            if (o == ServingOption.CONFIG) {
-                keys.append(" In a file: another file is not read.");
-            } else if (o.applies.test()) {
+            if (o.applies.test()) {
                 keys.append(" Also read by *saslauth test*.");
             }
             keys.append("\n\n");
@@ -263,10 +264,12 @@ public final class PackageFiles {
 
                 *saslauth*(8) and *saslauth daemon* read this file when given `--config FILE`.
                 Each line `key = value` sets the option `--key`; options on the command line win.
-                Lines starting with `#` or `!` are comments. The file is a regular file of at
-                most 64 KiB of UTF-8; an unknown key or a bad value stops saslauth with exit
-                status 3, naming the line; a key set twice is warned about in the log and the
-                last one wins.
+                Lines starting with `#` or `!` are comments (the file is read as Java
+                properties). The file is a regular file of at most 64 KiB of UTF-8. An unknown
+                key stops saslauth with exit status 3, naming it; a bad value is a usage error
+                (exit status 2), as on the command line; a key set twice is warned about in the
+                log and the last one wins. The keys are the serving options of `saslauth --help`
+                but `--config` itself, `--help` and `--version`.
 
                 == Keys
 

@@ -50,7 +50,7 @@ class PackageFilesTest {
         assertTrue(main.contains("== Exit status\n\n*0*::"), "exit statuses from the help footer");
         String properties = Files.readString(out.resolve("adoc/saslauth.properties.adoc"));
         for (ServingOption o : ServingOption.values()) {
-            assertTrue(properties.contains("*" + o.longName + "* = _" + o.label + "_::"), o.longName);
+            assertEquals(o != ServingOption.CONFIG, properties.contains("*" + o.longName + "* = _" + o.label + "_::"), o.longName);
         }
         assertFalse(properties.contains("${DEFAULT-VALUE}"), "defaults filled in");
         assertTrue(Files.readString(out.resolve("completion/saslauth")).contains("--passwd-file"));
