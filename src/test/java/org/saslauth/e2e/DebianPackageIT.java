@@ -172,7 +172,19 @@ class DebianPackageIT {
         assertEquals(0, test.exitValue(), out);
     }
 
+    /** The dpkg trigger on /usr/lib/jvm: what a Java upgrade fires. */
     @Order(4)
+    @Test
+    void aJavaUpgradeRemakesTheArchive() throws Exception {
+        long before = Files.getLastModifiedTime(ARCHIVE).toMillis();
+        Thread.sleep(1100);
+        check("dpkg-trigger", "--no-await", "/usr/lib/jvm");
+        assertTrue(check("dpkg", "--triggers-only", "-a").contains("Processing triggers for saslauth"));
+        assertTrue(Files.getLastModifiedTime(ARCHIVE).toMillis() > before, "the archive is made again");
+        assertTrue(Files.size(ARCHIVE) > 100_000);
+    }
+
+    @Order(5)
     @Test
     void manPagesRenderWithoutWarningsAndHoldEveryOptionOfHelp() throws IOException {
         Map<String, String> pages = Map.of("saslauth", "8", "saslauth-hash", "8", "saslauth-test", "8",
@@ -214,7 +226,7 @@ class DebianPackageIT {
         return names;
     }
 
-    @Order(5)
+    @Order(6)
     @Test
     void bashCompletionLoadsAndCompletesOptions() throws IOException {
         String script = "source /usr/share/bash-completion/completions/saslauth || exit 9\n"
@@ -227,7 +239,7 @@ class DebianPackageIT {
         assertTrue(r.output().contains("reply: --passwd-file"), r.output());
     }
 
-    @Order(6)
+    @Order(7)
     @Test
     void systemdAnalyzeVerifiesBothUnits() throws IOException {
         Result r = run("systemd-analyze", "verify", SOCKET.toString(), SERVICE.toString());
@@ -238,7 +250,7 @@ class DebianPackageIT {
     }
 
     /** PostfixIT and PostfixDaemonIT again, against the installed launcher and units. */
-    @Order(7)
+    @Order(8)
     @Test
     void postfixEndToEndAgainstTheInstalledPackage() {
         System.setProperty(PostfixInstance.INSTALLED_LAUNCHER, LAUNCHER.toString());
@@ -272,7 +284,7 @@ class DebianPackageIT {
      * mode, on a pipe) and the daemon log logins to it: every login's line is in one of the two
      * files, and both processes write to the new file within a second or so.
      */
-    @Order(8)
+    @Order(9)
     @Test
     void logRotationWhileAHelperAndTheDaemonWrite() throws Exception {
         try (Stream<Path> s = Files.list(LOG_DIR)) {
@@ -365,7 +377,7 @@ class DebianPackageIT {
         }
     }
 
-    @Order(9)
+    @Order(10)
     @Test
     void removeKeepsTheConfigurationAndPurgeLeavesNothing() throws IOException {
         check("dpkg", "-r", "saslauth");
