@@ -1,6 +1,5 @@
 package org.saslauth.cli;
 
-import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -13,8 +12,8 @@ import java.util.TimeZone;
 /**
  * Sets up slf4j-simple before the first logger exists. slf4j-simple writes to {@code System.err}
  * (and would truncate a file it opened itself), so {@code System.err} becomes the log file,
- * opened for appending since every smtpd's helper shares it, or a sink when there is no log
- * file. In serving mode this also keeps any stray JVM or library output off the socket.
+ * opened for appending since every smtpd's helper shares it (and reopened after log rotation:
+ * {@link LogFile}), or a sink when there is no log file. In serving mode this also keeps any stray JVM or library output off the socket.
  */
 final class Logging {
 
@@ -32,7 +31,7 @@ final class Logging {
     static void toFile(Path logFile, String level) throws IOException {
         OutputStream target = OutputStream.nullOutputStream();
         if (logFile != null) {
-            Timestamped file = new Timestamped(new FileOutputStream(logFile.toFile(), true));
+            Timestamped file = new Timestamped(new LogFile(logFile));
             Runtime.getRuntime().addShutdownHook(new Thread(file::flushNow, "saslauth-log-flush"));
             target = file;
         }

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -64,6 +65,75 @@ final class DaemonProcess implements AutoCloseable {
         d.awaitServing(Duration.ofSeconds(20));
         d.awaitFile(ready, Duration.ofSeconds(1));
         return d;
+    }
+
+    /**
+     * System property: the path of an installed {@code saslauth.service} (the Debian package's);
+     * {@link #startAsUnit} then starts the daemon with that unit's {@code ExecStart} line.
+     */
+    static final String UNIT = "saslauth.e2e.unit";
+
+    static boolean unitMode() {
+        return System.getProperty(UNIT) != null;
+    }
+
+    /**
+     * As systemd would start the installed units without a running systemd: the socket of
+     * {@code saslauth.socket} (its owner, group and mode) made at {@code socket} and handed over
+     * as stdin, then the {@code ExecStart} line of {@code saslauth.service} as its {@code User}
+     * and {@code Group}, in an empty environment, with {@code args}, a log file in {@code dir}
+     * and debug logging appended.
+     */
+    static DaemonProcess startAsUnit(Path dir, Path socket, String... args) throws IOException {
+        Path service = Path.of(System.getProperty(UNIT));
+        Map<String, String> svc = unitKeys(service);
+        Map<String, String> sock = unitKeys(service.resolveSibling("saslauth.socket"));
+        java.nio.file.attribute.UserPrincipalLookupService users = dir.getFileSystem().getUserPrincipalLookupService();
+        Files.setOwner(dir, users.lookupPrincipalByName(svc.get("User")));
+        Path log = dir.resolve("daemon.log");
+        List<String> cmd = new ArrayList<>(List.of("perl", "-MSocket", "-e", SOCKET_ACTIVATION, socket.toString(),
+                sock.get("SocketUser"), sock.get("SocketGroup"), sock.get("SocketMode"), svc.get("User"), svc.get("Group")));
+        cmd.addAll(List.of(svc.get("ExecStart").trim().split("\\s+")));
+        cmd.addAll(List.of(args));
+        cmd.addAll(List.of("--log-file", log.toString(), "--log-level", "debug"));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().clear();
+        pb.environment().put("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        pb.redirectOutput(dir.resolve("stdout").toFile());
+        pb.redirectError(ProcessBuilder.Redirect.appendTo(dir.resolve("stderr").toFile()));
+        DaemonProcess d = new DaemonProcess(pb.start(), dir, log);
+        d.awaitServing(Duration.ofSeconds(20));
+        d.awaitFile(socket, Duration.ofSeconds(1));
+        return d;
+    }
+
+    /** Binds and listens like a socket unit, dups the socket to stdin, drops to User and Group, execs. */
+    private static final String SOCKET_ACTIVATION = """
+            my ($path, $owner, $group, $mode, $user, $ugroup, @cmd) = @ARGV;
+            unlink $path;
+            socket(my $s, AF_UNIX, SOCK_STREAM, 0) or die "socket: $!";
+            bind($s, pack_sockaddr_un($path)) or die "bind $path: $!";
+            listen($s, SOMAXCONN) or die "listen: $!";
+            chown scalar(getpwnam($owner)), scalar(getgrnam($group)), $path or die "chown: $!";
+            chmod oct($mode), $path or die "chmod: $!";
+            open(STDIN, "<&", $s) or die "dup: $!";
+            close $s;
+            my $gid = getgrnam($ugroup); my $uid = getpwnam($user);
+            $( = $gid; $) = "$gid $gid"; $< = $> = $uid;
+            die "cannot become $user" if $> != $uid || $< != $uid;
+            exec { $cmd[0] } @cmd or die "exec $cmd[0]: $!";
+            """;
+
+    /** The last value of each key of a systemd unit file. */
+    static Map<String, String> unitKeys(Path unit) throws IOException {
+        Map<String, String> keys = new java.util.HashMap<>();
+        for (String line : Files.readAllLines(unit)) {
+            int eq = line.indexOf('=');
+            if (!line.startsWith("#") && !line.startsWith("[") && eq > 0) {
+                keys.put(line.substring(0, eq).trim(), line.substring(eq + 1).trim());
+            }
+        }
+        return keys;
     }
 
     /** Until the log says "serving (pid N)" with this process's pid (the launcher execs java). */

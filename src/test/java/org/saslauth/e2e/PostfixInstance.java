@@ -91,6 +91,15 @@ final class PostfixInstance implements AutoCloseable {
             "/usr/bin/python3", "python3",
             "/usr/bin/doveadm", "dovecot-core");
 
+    /**
+     * System property: the launcher of an installed saslauth (the Debian package's
+     * {@code /usr/sbin/saslauth}) to use in master.cf instead of {@code examples/saslauth} and
+     * {@code target/saslauth.jar} copied into the instance; see {@code DebianPackageIT}.
+     */
+    static final String INSTALLED_LAUNCHER = "saslauth.e2e.launcher";
+    /** System property: the jar that launcher runs, by which the helpers are found. */
+    static final String INSTALLED_JAR = "saslauth.e2e.jar";
+
     private static final Path POSTFIX = Path.of("/usr/sbin/postfix");
     private static final Path SPAWN = Path.of("/usr/lib/postfix/sbin/spawn");
     private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(60);
@@ -109,6 +118,8 @@ final class PostfixInstance implements AutoCloseable {
     private final Map<String, Integer> servicePorts = new java.util.HashMap<>();
     private final Path opt;
     private final Path log;
+    /** The installed launcher under test, or null for the built jar copied into {@link #opt}. */
+    private final String installedLauncher = System.getProperty(INSTALLED_LAUNCHER);
     private final Map<Variant, Integer> ports;
     private final Thread shutdownHook;
     private Optional<ProcessHandle> master = Optional.empty();
@@ -349,18 +360,20 @@ final class PostfixInstance implements AutoCloseable {
         // The helpers run as HELPER_USER and append to their log files there.
         Files.setOwner(log, log.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(HELPER_USER));
 
-        // As the README installs it: /opt/saslauth/{saslauth,saslauth.jar}, /etc/saslauth/*.
-        Files.copy(jar, opt.resolve("saslauth.jar"), StandardCopyOption.REPLACE_EXISTING);
-        Files.copy(examples.resolve("saslauth"), opt.resolve("saslauth"), StandardCopyOption.REPLACE_EXISTING);
         Files.copy(examples.resolve("users.passwd"), etc.resolve("users.passwd"), StandardCopyOption.REPLACE_EXISTING);
-        Files.setPosixFilePermissions(opt.resolve("saslauth"), PosixFilePermissions.fromString("rwxr-xr-x"));
-        Files.setPosixFilePermissions(opt.resolve("saslauth.jar"), PosixFilePermissions.fromString("rw-r--r--"));
         Files.setPosixFilePermissions(etc.resolve("users.passwd"), PosixFilePermissions.fromString("rw-r--r--"));
-        // The README's last install step: the class-data-sharing archive, made as root.
-        Result cds = run(runtime == null ? Map.of() : Map.of("SASLAUTH_JAVA", runtime.toString()),
-                opt.resolve("saslauth").toString(), "cds");
-        if (cds.status() != 0 || !Files.isRegularFile(opt.resolve("saslauth.jsa"))) {
-            throw new IllegalStateException("saslauth cds failed: " + cds.output());
+        if (installedLauncher == null) {
+            // As the README installs it by hand: /opt/saslauth/{saslauth,saslauth.jar}, /etc/saslauth/*.
+            Files.copy(jar, opt.resolve("saslauth.jar"), StandardCopyOption.REPLACE_EXISTING);
+            Files.copy(examples.resolve("saslauth"), opt.resolve("saslauth"), StandardCopyOption.REPLACE_EXISTING);
+            Files.setPosixFilePermissions(opt.resolve("saslauth"), PosixFilePermissions.fromString("rwxr-xr-x"));
+            Files.setPosixFilePermissions(opt.resolve("saslauth.jar"), PosixFilePermissions.fromString("rw-r--r--"));
+            // The README's last install step: the class-data-sharing archive, made as root.
+            Result cds = run(runtime == null ? Map.of() : Map.of("SASLAUTH_JAVA", runtime.toString()),
+                    opt.resolve("saslauth").toString(), "cds");
+            if (cds.status() != 0 || !Files.isRegularFile(opt.resolve("saslauth.jsa"))) {
+                throw new IllegalStateException("saslauth cds failed: " + cds.output());
+            }
         }
 
         String properties = paths(Files.readString(examples.resolve("saslauth.properties")))
@@ -404,6 +417,9 @@ final class PostfixInstance implements AutoCloseable {
 
     /** The example's absolute paths, moved under this instance's directory. */
     private String paths(String text) {
+        if (installedLauncher != null) {
+            text = text.replace("/opt/saslauth/saslauth ", installedLauncher + " ");
+        }
         return text.replace("/opt/saslauth/", opt + "/")
                 .replace("/etc/saslauth/", etc + "/")
                 .replace("/var/log/saslauth/", log + "/");
@@ -623,7 +639,8 @@ final class PostfixInstance implements AutoCloseable {
 
     /** Running saslauth helpers of one variant (all variants for null), found by command line. */
     List<ProcessHandle> helpers(Variant v) {
-        String jar = opt.resolve("saslauth.jar").toString();
+        String jar = installedLauncher == null ? opt.resolve("saslauth.jar").toString()
+                : System.getProperty(INSTALLED_JAR, "/usr/share/saslauth/saslauth.jar");
         try (Stream<ProcessHandle> all = ProcessHandle.allProcesses()) {
             return all.filter(p -> {
                 ProcessHandle.Info info = p.info();
