@@ -634,7 +634,8 @@ final class PostfixInstance implements AutoCloseable {
 
     /** The start-up cache that {@code saslauth cds} made at install time. */
     Path startupCache() {
-        return opt.resolve("saslauth.jsa");
+        // the Debian package's launcher keeps it where its postinst makes it
+        return installedLauncher == null ? opt.resolve("saslauth.jsa") : Path.of("/var/cache/saslauth/saslauth.jsa");
     }
 
     /** Running saslauth helpers of one variant (all variants for null), found by command line. */
