@@ -117,17 +117,11 @@ final class DaemonCommand implements Callable<Integer> {
         }
         var log = Log.LOG;
         try {
-            for (String warning : configWarnings) {
-                log.warn(warning);
-            }
             Settings settings;
-            try {
-                settings = Saslauth.settings(options, workers, false); // one pool, retried while down
+            try { // one pool for the store, retried while its server is down
+                settings = Saslauth.startServing(options, configWarnings, workers, false);
             } catch (StartupError e) {
                 return cannotStart(err, e.getMessage());
-            }
-            if (settings.mechanisms().contains("OREORE")) {
-                Logging.warnAtAnyLevel("OREORE is enabled: any client can log in as any user name without a password");
             }
             ThreadPoolExecutor checks = new ThreadPoolExecutor(workers, workers, 60, TimeUnit.SECONDS,
                     new LinkedBlockingQueue<>(10_000), threads("saslauth-check", 0));
@@ -146,7 +140,6 @@ final class DaemonCommand implements Callable<Integer> {
             } catch (IOException e) {
                 return cannotStart(err, e.toString());
             }
-            log.debug("serving {}", settings.mechanisms());
             daemon.serveUntilStopped();
             checks.shutdown();
             finisher.shutdown();

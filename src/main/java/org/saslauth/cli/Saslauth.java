@@ -148,12 +148,9 @@ public final class Saslauth implements Callable<Integer> {
         }
         var log = Log.LOG;
         try {
-            for (String warning : configWarnings) {
-                log.warn(warning);
-            }
             Settings settings;
             try {
-                settings = settings(options);
+                settings = startServing(options, configWarnings, 1, true);
             } catch (StartupError e) {
                 log.error("cannot start: {}", e.getMessage());
                 if (!underSpawn) {
@@ -161,10 +158,6 @@ public final class Saslauth implements Callable<Integer> {
                 }
                 return ExitCodes.CONFIG;
             }
-            if (settings.mechanisms().contains("OREORE")) {
-                Logging.warnAtAnyLevel("OREORE is enabled: any client can log in as any user name without a password");
-            }
-            log.debug("serving {}", settings.mechanisms());
             InputStream in = new FileInputStream(FileDescriptor.in);
             try {
                 return new AuthServer(settings).serve(in, protocolOut);
@@ -178,6 +171,23 @@ public final class Saslauth implements Callable<Integer> {
         } finally {
             Logging.flush();
         }
+    }
+
+    /**
+     * What every serving command does once its log is open: logs what the config file warned
+     * about, opens the store, and warns at any log level when OREORE is on.
+     */
+    static Settings startServing(Options options, List<String> configWarnings, int poolSize, boolean failFast)
+            throws StartupError {
+        for (String warning : configWarnings) {
+            Log.LOG.warn(warning);
+        }
+        Settings settings = settings(options, poolSize, failFast);
+        if (settings.mechanisms().contains("OREORE")) {
+            Logging.warnAtAnyLevel("OREORE is enabled: any client can log in as any user name without a password");
+        }
+        Log.LOG.debug("serving {}", settings.mechanisms());
+        return settings;
     }
 
     /** A spawn-mode helper's settings: a store of one connection, which must answer at start. */
