@@ -736,7 +736,7 @@ def run(a, b, table, only):
 
     challenge_conf = config("challenge", b.path("challenge.passwd"), "PLAIN,CRAM-MD5,SCRAM-SHA-256")
 
-    if "3" in only or "4" in only or "6" in only:
+    if "3" in only or "4" in only or "6" in only or "8" in only:
         progress("starting a throwaway dovecot")
         sock = b.start_dovecot(b.path("all.passwd"))
 
@@ -784,7 +784,7 @@ def run(a, b, table, only):
             def dovecot_conn(dsock=dsock):
                 c = Conn.of_socket(dsock)
                 return c, c.close
-            r = b.rate([("saslauth", helper(b.saslauth_cmd(conf))), ("dovecot", dovecot_conn)], lines,
+            r = b.rate([("saslauth", helper(b.saslauth_cmd(b.runtimes[0], conf))), ("dovecot", dovecot_conn)], lines,
                        a.rounds, 1000, 64)
             table.add("%s %s PLAIN logins/s, 64 in flight, %s" % (row, kind, label), "Dovecot passdb " + kind,
                       r["saslauth"], r["dovecot"], "/s", budget, False)
@@ -837,7 +837,7 @@ def run(a, b, table, only):
 
             r = {"saslauth": [], "dovecot": []}
             for rnd in range(a.rounds):
-                order = [("saslauth", helper(b.saslauth_cmd(challenge_conf))), ("dovecot", dovecot)]
+                order = [("saslauth", helper(b.saslauth_cmd(b.runtimes[0], challenge_conf))), ("dovecot", dovecot)]
                 for name, connect in (order if rnd % 2 == 0 else order[::-1]):
                     r[name].append(rate(connect))
             table.add("8 %s logins/s, 8 in flight" % label, "Dovecot auth", statistics.median(r["saslauth"]),
