@@ -131,17 +131,7 @@ class CramMd5MechanismTest {
 
     @Test
     void storesThatCannotAnswerFailAsTheySay() {
-        Credentials down = new Credentials(new CredentialStore() {
-            @Override
-            public Verdict verify(String user, byte[] password) {
-                return Verdict.UNAVAILABLE;
-            }
-
-            @Override
-            public Lookup lookup(String user) {
-                return new Lookup.Unavailable();
-            }
-        }, UserNameFormat.AS_IS);
+        Credentials down = new Credentials(EntryStore.DOWN, UserNameFormat.AS_IS);
         Exchange ex = new CramMd5Mechanism(() -> bytes(CHALLENGE)).newExchange(down);
         ex.start(Optional.empty());
         Step.Failure f = assertInstanceOf(Step.Failure.class, ex.next(bytes("tim " + DIGEST)));

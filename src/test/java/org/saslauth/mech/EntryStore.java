@@ -26,4 +26,17 @@ final class EntryStore implements CredentialStore {
         PasswordHash h = users.get(user);
         return h == null ? new Lookup.UnknownUser() : new Lookup.Found(h);
     }
+
+    /** A store whose server is down: every check and lookup is unavailable. */
+    static final CredentialStore DOWN = new CredentialStore() {
+        @Override
+        public Verdict verify(String user, byte[] password) {
+            return Verdict.UNAVAILABLE;
+        }
+
+        @Override
+        public Lookup lookup(String user) {
+            return new Lookup.Unavailable();
+        }
+    };
 }

@@ -263,17 +263,7 @@ class ScramMechanismTest {
 
     @Test
     void aStoreThatIsDownFailsAtOnceAndTemporarily() {
-        Credentials down = new Credentials(new CredentialStore() {
-            @Override
-            public Verdict verify(String user, byte[] password) {
-                return Verdict.UNAVAILABLE;
-            }
-
-            @Override
-            public Lookup lookup(String user) {
-                return new Lookup.Unavailable();
-            }
-        }, UserNameFormat.AS_IS);
+        Credentials down = new Credentials(EntryStore.DOWN, UserNameFormat.AS_IS);
         Exchange ex = new ScramMechanism(ScramHash.SHA_256).newExchange(down);
         Step.Failure f = assertInstanceOf(Step.Failure.class, ex.start(Optional.of(bytes("n,,n=plain,r=abc"))));
         assertTrue(f.reason().temporary());
