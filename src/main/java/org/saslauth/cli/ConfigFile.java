@@ -81,7 +81,7 @@ final class ConfigFile {
                 bytes = in.readNBytes(MAX_SIZE + 1);
             }
         } catch (IOException e) {
-            throw new Invalid("cannot read config file " + path + ": " + describe(e));
+            throw new Invalid("cannot read config file " + path + ": " + org.saslauth.Log.describe(e));
         }
         if (bytes.length > MAX_SIZE) {
             throw new Invalid("config file " + path + " is larger than " + MAX_SIZE + " bytes");
@@ -118,16 +118,6 @@ final class ConfigFile {
             raw.put(key, props.getProperty(key).strip());
         }
         return raw;
-    }
-
-    private static String describe(IOException e) {
-        if (e instanceof java.nio.file.NoSuchFileException) {
-            return "no such file";
-        }
-        if (e instanceof java.nio.file.AccessDeniedException) {
-            return "permission denied";
-        }
-        return e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
     }
 
     /** A key as it may appear in a message: printable ASCII, at most 64 characters. */

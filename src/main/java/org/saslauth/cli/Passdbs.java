@@ -84,9 +84,7 @@ final class Passdbs {
         try {
             bytes = Files.readAllBytes(file);
         } catch (IOException e) {
-            throw new InvalidStoreConfig(option + ": cannot read " + file + ": "
-                    + (e instanceof java.nio.file.NoSuchFileException ? "no such file"
-                    : e instanceof java.nio.file.AccessDeniedException ? "permission denied" : e.getClass().getSimpleName()));
+            throw new InvalidStoreConfig(option + ": cannot read " + file + ": " + org.saslauth.Log.describe(e));
         }
         try {
             int end = 0;

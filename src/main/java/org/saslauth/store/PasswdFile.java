@@ -147,7 +147,7 @@ public final class PasswdFile implements CredentialStore {
                 content = in.readNBytes(MAX_BYTES + 1);
             }
         } catch (IOException e) {
-            throw new Invalid("cannot read passwd file " + path + ": " + describe(e));
+            throw new Invalid("cannot read passwd file " + path + ": " + Log.describe(e));
         }
         if (content.length > MAX_BYTES) {
             throw new Invalid(tooLarge(path));
@@ -214,7 +214,7 @@ public final class PasswdFile implements CredentialStore {
                 }
             }
         } catch (IOException e) { // from the decoder: the bytes are in memory
-            throw new Invalid("cannot read passwd file " + path + ": " + describe(e));
+            throw new Invalid("cannot read passwd file " + path + ": " + Log.describe(e));
         }
         for (String duplicate : duplicates) {
             LOG.warn("{}", duplicate);
@@ -247,19 +247,6 @@ public final class PasswdFile implements CredentialStore {
             // no unix view: say less
         }
         return "a special file";
-    }
-
-    private static String describe(IOException e) {
-        if (e instanceof java.nio.file.NoSuchFileException) {
-            return "no such file";
-        }
-        if (e instanceof java.nio.file.AccessDeniedException) {
-            return "permission denied";
-        }
-        if (e instanceof java.nio.charset.MalformedInputException) {
-            return "not UTF-8";
-        }
-        return e.toString();
     }
 
     public int size() {
