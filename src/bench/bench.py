@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import os
 import platform
+import resource
 import shutil
 import socket
 import statistics
@@ -230,6 +231,8 @@ class Bench:
         self.dovecot_pid = None
         self.dovecots = []  # configs of the Dovecot instances started
         self.servers = []   # how to stop the PostgreSQL and slapd started
+        self.daemons = []   # saslauth daemons running
+        self.postfix = None  # the config directory of the Postfix started, if any
 
     def path(self, name):
         return os.path.join(self.tmp, name)
@@ -416,6 +419,7 @@ protocols =
 auth_failure_delay = 0
 auth_mechanisms = plain login cram-md5 scram-sha-256
 disable_plaintext_auth = no
+default_client_limit = 2000
 {cache or "auth_cache_size = 0"}
 passdb {{
 {passdb}}}
@@ -450,6 +454,14 @@ service anvil {{
         return sock
 
     def stop_dovecot(self):
+        for p in list(self.daemons):
+            p.kill()
+            p.wait()
+        self.daemons = []
+        if self.postfix:
+            subprocess.run(["postfix", "-c", self.postfix, "stop"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+            self.postfix = None
         for conf in self.dovecots:
             subprocess.run(["dovecot", "-c", conf, "stop"], stderr=subprocess.DEVNULL)
         self.dovecots = []
@@ -511,6 +523,181 @@ service anvil {{
             except OSError:
                 time.sleep(0.05)
         return port
+
+
+    # --- saslauth daemon and Postfix, for row 9 --------------------------------------------------
+
+    def start_daemon(self, rt, config, name="daemon"):
+        """saslauth daemon as the launcher runs it (its long-lived JVM flags), on a UNIX socket
+        anyone may connect to; returns (process, socket path). Its output goes to a file."""
+        sock = self.path(name + ".sock")
+        with open(self.path(name + ".out"), "ab") as out:
+            p = subprocess.Popen([self.a.launcher, "daemon", "--config", config, "--listen", "unix:" + sock,
+                                  "--socket-mode", "0666", "--max-connections", "1100"],
+                                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                 env=dict(self.env, SASLAUTH_JAVA=rt.java))
+        self.daemons.append(p)
+        for _ in range(400):
+            if p.poll() is not None:
+                raise SystemExit("saslauth daemon exited with %d; see %s" % (p.returncode, self.path(name + ".out")))
+            try:
+                Conn.of_socket(sock).close()
+                return p, sock
+            except OSError:
+                time.sleep(0.05)
+        raise SystemExit("saslauth daemon did not listen on " + sock)
+
+    def stop_daemon(self, p):
+        p.terminate()
+        try:
+            rc = p.wait(15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            raise SystemExit("saslauth daemon did not stop within 15 s of SIGTERM")
+        self.daemons.remove(p)
+        if rc != 0:
+            raise SystemExit("saslauth daemon exited with %d on SIGTERM" % rc)
+
+    def start_postfix(self, sasl_paths):
+        """A throwaway Postfix on loopback with one smtpd service per entry of sasl_paths
+        (label -> auth socket), each smtpd serving one session (max_use=1), so that every
+        session is a new smtpd that connects to its auth server before it greets. Returns
+        label -> port."""
+        d = self.path("postfix")
+        etc, queue = d + "/etc", d + "/queue"
+        for x in (d, etc, queue):
+            os.makedirs(x, 0o755, exist_ok=True)
+        ports = {label: free_port() for label in sasl_paths}
+        self.write("postfix/etc/main.cf", f"""\
+compatibility_level = 3.6
+queue_directory = {queue}
+data_directory = {d}/data
+mail_owner = postfix
+setgid_group = postdrop
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = mail.saslauth.test
+mydestination = localhost
+mynetworks = 192.0.2.1/32
+alias_maps =
+alias_database =
+smtpd_peername_lookup = no
+maillog_file = {d}/maillog
+maillog_file_prefixes = {d}
+smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = dovecot
+smtpd_client_connection_count_limit = 0
+smtpd_client_connection_rate_limit = 0
+""")
+        services = "".join("127.0.0.1:%d inet n - n - - smtpd\n  -o smtpd_sasl_path=%s\n  -o max_use=1\n"
+                           % (ports[label], path) for label, path in sasl_paths.items())
+        self.write("postfix/etc/master.cf", services + """\
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+smtp      unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+""")
+        r = subprocess.run(["postfix", "-c", etc, "start"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if r.returncode != 0:
+            raise SystemExit("postfix start failed: " + r.stdout)
+        self.postfix = etc
+        for port in ports.values():
+            for _ in range(200):
+                try:
+                    socket.create_connection(("127.0.0.1", port), 1).close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            else:
+                raise SystemExit("postfix does not listen on %d; see %s/maillog" % (port, d))
+        return ports
+
+    def banner(self, port):
+        """Seconds from connect to smtpd's 220 greeting; then checks that EHLO offers AUTH (the
+        auth server answered) and quits."""
+        t0 = time.perf_counter()
+        s = socket.create_connection(("127.0.0.1", port), 10)
+        f = s.makefile("rb")
+        greeting = f.readline()
+        dt = time.perf_counter() - t0
+        if not greeting.startswith(b"220 "):
+            raise SystemExit("smtpd on %d greeted %r" % (port, greeting))
+        s.sendall(b"EHLO bench.test\r\n")
+        ehlo = []
+        while True:
+            line = f.readline()
+            ehlo.append(line)
+            if not line.startswith(b"250-"):
+                break
+        if not any(l[4:].startswith(b"AUTH PLAIN") or l[4:].startswith(b"AUTH ") for l in ehlo):
+            raise SystemExit("smtpd on %d offered no AUTH: %r (see %s/maillog)" % (port, ehlo, self.path("postfix")))
+        s.sendall(b"QUIT\r\n")
+        f.readline()
+        f.close()
+        s.close()
+        return dt
+
+    def load_client(self, sock, connections, window, warmup, logins):
+        """PLAIN logins/s over `connections` connections, `window` in flight on each (LoadClient)."""
+        out = subprocess.run([self.runtimes[0].java, "-cp", self.a.bench_classes, "LoadClient", sock,
+                              str(connections), str(window), str(warmup), str(logins)],
+                             stdout=subprocess.PIPE, text=True, check=True).stdout.split()
+        if int(out[1]):
+            raise SystemExit("%s: %s logins failed" % (sock, out[1]))
+        return float(out[0])
+
+
+def hold_clients(sock, n, login):
+    """n connections, each after its handshake and one login, held open; returns them."""
+    conns = []
+    for _ in range(n):
+        c = Conn.of_socket(sock)
+        c.handshake()
+        c.send(login)
+        if not c.read_line().startswith(b"OK\t"):
+            raise SystemExit("%s: a login failed" % sock)
+        conns.append(c)
+    return conns
+
+
+def dovecot_pss_kb(sock):
+    """(PSS of Dovecot's auth processes, PSS of all its processes) in KiB, for the instance whose
+    auth-client socket is sock."""
+    with open(os.path.join(os.path.dirname(sock), "master.pid")) as f:
+        master = int(f.read().strip())
+    total, auth = pss_kb(master), 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                stat = f.read()
+            ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+            if ppid != master:
+                continue
+            with open("/proc/%s/comm" % pid) as f:
+                comm = f.read().strip()
+            kb = pss_kb(int(pid))
+        except (OSError, ValueError):
+            continue
+        total += kb
+        if comm == "auth":
+            auth += kb
+    return auth, total
 
 
 def free_port():
@@ -623,10 +810,15 @@ def main():
                     help="timed logins per latency round, after 3 untimed ones")
     ap.add_argument("--challenge-logins", type=int, default=3000,
                     help="timed logins per round of the CRAM-MD5 and SCRAM rows (8)")
-    ap.add_argument("--only", default="1,2,3,4,5,6,7,8", help="rows to run, e.g. 1,3")
+    ap.add_argument("--banners", type=int, default=100,
+                    help="SMTP sessions per server timed in row 9's connect-to-banner")
+    ap.add_argument("--only", default="1,2,3,4,5,6,7,8,9", help="rows to run, e.g. 1,3")
     a = ap.parse_args()
     a.java = a.java or ["java"]
     only = set(a.only.split(","))
+    # Row 9 holds 1,000 connections to each server; the servers started inherit this limit.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 8192)), hard))
 
     b = Bench(a)
     table = Table()
@@ -736,7 +928,7 @@ def run(a, b, table, only):
 
     challenge_conf = config("challenge", b.path("challenge.passwd"), "PLAIN,CRAM-MD5,SCRAM-SHA-256")
 
-    if "3" in only or "4" in only or "6" in only or "8" in only:
+    if "3" in only or "4" in only or "6" in only or "8" in only or "9" in only:
         progress("starting a throwaway dovecot")
         sock = b.start_dovecot(b.path("all.passwd"))
 
@@ -843,6 +1035,10 @@ def run(a, b, table, only):
             table.add("8 %s logins/s, 8 in flight" % label, "Dovecot auth", statistics.median(r["saslauth"]),
                       statistics.median(r["dovecot"]), "/s", budget, False)
 
+    if "9" in only:
+        daemon_rows(a, b, table, plain, hashed, sock, dovecot, plain_lines(plain, 1)[0],
+                    b.saslauth_cmd(b.runtimes[0], plain_conf), config)
+
     if "5" in only:
         progress("OREORE logins/s, pipelined")
 
@@ -854,6 +1050,160 @@ def run(a, b, table, only):
                    lambda n, start: oreore_lines(n, start), a.rounds, 2000, 64)
         table.add("5 OREORE logins/s, pipelined 64", "Ruby oreore.rb", r["saslauth"], r["ruby"], "/s",
                   ">= 2.0", False)
+
+
+def daemon_rows(a, b, table, plain, hashed, dovecot_sock, dovecot, login, spawn_cmd, config):
+    """Row 9: saslauth daemon (one JVM for every client, on a socket) against Dovecot's auth
+    server, both serving the same passwd file."""
+    rt = b.runtimes[0]
+    conf = config("daemon", b.path("all.passwd"), "PLAIN,LOGIN")
+
+    def daemon_conn(sock):
+        def connect():
+            c = Conn.of_socket(sock)
+            return c, c.close
+        return connect
+
+    # Memory: a new daemon per round, with 30 and then 1,000 clients connected, each after one
+    # login; Dovecot's auth process with as many. Its other processes are counted separately.
+    progress("PSS with 30 and 1000 clients connected")
+    pss = {(who, n): [] for who in ("saslauth", "dovecot", "dovecot-all") for n in (30, 1000)}
+    for r in range(3):
+        for who in (("saslauth", "dovecot") if r % 2 == 0 else ("dovecot", "saslauth")):
+            if who == "saslauth":
+                p, sock = b.start_daemon(rt, conf)
+            for n in (30, 1000):
+                conns = hold_clients(sock if who == "saslauth" else dovecot_sock, n, login)
+                time.sleep(0.5)
+                if who == "saslauth":
+                    pss[(who, n)].append(pss_kb(p.pid))
+                else:
+                    auth, total = dovecot_pss_kb(dovecot_sock)
+                    pss[(who, n)].append(auth)
+                    pss[("dovecot-all", n)].append(total)
+                for c in conns:
+                    c.close()
+                time.sleep(0.2)
+            if who == "saslauth":
+                b.stop_daemon(p)
+    m = {k: statistics.median(v) for k, v in pss.items()}
+    progress("PSS of 30 spawned helpers alive at once, for comparison")
+    spawn = b.pss_many([("spawn", spawn_cmd, login)], 30, 3)["spawn"] * 30
+    for n in (30, 1000):
+        what = "9 daemon PSS, %d clients connected" % n
+        table.add(what, "Dovecot auth process", m[("saslauth", n)], m[("dovecot", n)], "MiB", "none", True)
+        table.add(what, "all Dovecot processes", m[("saslauth", n)], m[("dovecot-all", n)], "MiB", "none", True)
+    table.add("9 daemon PSS, 30 clients connected", "30 spawned helpers (sum)", m[("saslauth", 30)], spawn, "MiB",
+              "<= 0.1", True)
+    table.add("9 daemon PSS, 1000 clients connected", "80 MiB (limit)", m[("saslauth", 1000)], 80 * 1024, "MiB",
+              "<= 1.0", True)
+
+    # One daemon for the rest of the row, as it would run: warmed up by what it serves.
+    p, sock = b.start_daemon(rt, conf)
+
+    progress("connect to the 220 banner through Postfix (a new smtpd per session)")
+    ports = b.start_postfix({"saslauth": sock, "dovecot": dovecot_sock})
+    times = {"saslauth": [], "dovecot": []}
+    for label in times:  # the first sessions start Postfix's own services
+        b.banner(ports[label])
+    for r in range(a.banners):
+        for label in (("saslauth", "dovecot") if r % 2 == 0 else ("dovecot", "saslauth")):
+            times[label].append(b.banner(ports[label]))
+    table.add("9 connect to 220 banner through Postfix (median of %d)" % a.banners, "Dovecot auth",
+              statistics.median(times["saslauth"]), statistics.median(times["dovecot"]), "ms", "<= 1.2", True)
+
+    progress("PLAIN logins/s, 64 connections with 8 in flight each")
+    rates = {"saslauth": [], "dovecot": []}
+    for r in range(a.rounds):
+        for label in (("saslauth", "dovecot") if r % 2 == 0 else ("dovecot", "saslauth")):
+            rates[label].append(b.load_client(sock if label == "saslauth" else dovecot_sock, 64, 8,
+                                              a.logins * 2, a.logins * 10))
+    table.add("9 PLAIN logins/s, 64 connections x 8 in flight", "Dovecot auth", statistics.median(rates["saslauth"]),
+              statistics.median(rates["dovecot"]), "/s", ">= 2.0", False)
+
+    # Hashed logins once the daemon is warm: its C2 compiler has compiled the hash loops.
+    warm = {"SHA512-CRYPT": 300, "BLF-CRYPT": 300, "ARGON2ID": 40}
+    for scheme, (user, pw, h) in hashed.items():
+        progress("latency of one %s login after %d to warm up" % (scheme, warm[scheme]))
+        line = lambda i, user=user, pw=pw: auth_line(i, "PLAIN", b"\0" + user + b"\0" + pw)
+        for connect in (daemon_conn(sock), dovecot):
+            c, done = connect()
+            c.handshake()
+            _, fails = c.one_at_a_time([line(i + 1) for i in range(warm[scheme])])
+            done()
+            if fails:
+                raise SystemExit("%s: %d warm-up logins failed" % (scheme, fails))
+        lat = b.latency([("saslauth", daemon_conn(sock)), ("dovecot", dovecot)], line, max(a.rounds // 2, 3), 3)
+        table.add("9 latency of one {%s} login, warm daemon" % scheme, "Dovecot auth", lat["saslauth"],
+                  lat["dovecot"], "ms", "<= 1.5" if scheme == "ARGON2ID" else "<= 1.0", True)
+
+    # PLAIN logins one at a time on one connection while ARGON2ID logins run back to back on
+    # as many others as there are CPUs. Dovecot's auth process checks one password at a time,
+    # so its PLAIN logins wait; the row's limit is on saslauth's p99 alone.
+    argon_user, argon_pw, _ = hashed["ARGON2ID"]
+    argon = lambda i: auth_line(i, "PLAIN", b"\0" + argon_user + b"\0" + argon_pw)
+    p99 = {}
+    for label, target in (("saslauth", sock), ("dovecot", dovecot_sock)):
+        progress("p99 of PLAIN logins while ARGON2ID logins run on %d other connections (%s)"
+                 % (os.cpu_count(), label))
+        p99[label], count, hashed_done = plain_under_load(target, plain, argon, os.cpu_count(), 3000, 20.0)
+        progress("  %d PLAIN logins, %d ARGON2ID logins meanwhile" % (count, hashed_done))
+    table.add("9 p99 PLAIN login while ARGON2ID runs on %d connections" % os.cpu_count(), "5 ms (limit)",
+              p99["saslauth"], 0.005, "ms", "<= 1.0", True)
+    table.add("9 p99 PLAIN login while ARGON2ID runs on %d connections" % os.cpu_count(), "Dovecot auth",
+              p99["saslauth"], p99["dovecot"], "ms", "none", True)
+    b.stop_daemon(p)
+
+
+def plain_under_load(sock, plain, hashed_line, hashers, logins, limit):
+    """p99 seconds of PLAIN logins sent one at a time on one connection while `hashers` other
+    connections send hashed logins back to back; stops after `logins` or `limit` seconds.
+    Returns (p99, PLAIN logins done, hashed logins done)."""
+    import threading
+    stop = threading.Event()
+    done = [0] * hashers
+    errors = []
+
+    def hasher(k):
+        try:
+            c = Conn.of_socket(sock)
+            c.handshake()
+            i = 0
+            while not stop.is_set():
+                i += 1
+                c.send(hashed_line(i))
+                if not c.read_line().startswith(b"OK\t"):
+                    raise RuntimeError("a hashed login failed")
+                done[k] += 1
+            c.close()
+        except Exception as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=hasher, args=(k,), daemon=True) for k in range(hashers)]
+    for t in threads:
+        t.start()
+    while sum(done) < hashers and not errors:  # every hasher under way
+        time.sleep(0.05)
+    c = Conn.of_socket(sock)
+    c.handshake()
+    lat = []
+    end = time.perf_counter() + limit
+    for i, line in enumerate(plain_lines(plain, logins)):
+        t0 = time.perf_counter()
+        c.send(line)
+        if not c.read_line().startswith(b"OK\t"):
+            raise SystemExit("%s: a PLAIN login failed under load" % sock)
+        lat.append(time.perf_counter() - t0)
+        if t0 > end:
+            break
+    c.close()
+    stop.set()
+    for t in threads:
+        t.join(30)
+    if errors:
+        raise SystemExit("%s: %s" % (sock, errors[0]))
+    lat.sort()
+    return lat[min(len(lat) - 1, int(len(lat) * 0.99))], len(lat), sum(done)
 
 
 if __name__ == "__main__":

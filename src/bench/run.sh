@@ -3,7 +3,7 @@
 # own auth server. Prints the machine and one table; see "## Benchmark" in README.md.
 # Not part of the build or of CI. Run as root (it starts a throwaway Dovecot):
 #   src/bench/run.sh [--starts 31] [--rounds 5] [--logins 20000] [--challenge-logins 3000]
-#                    [--only 1,2,3,4,5,6,7,8] [--java PATH]...
+#                    [--banners 100] [--only 1,2,3,4,5,6,7,8,9] [--java PATH]...
 # The Java helpers run on each --java runtime given; by default on `java` and on the newest
 # JDK 25 or later under /usr/lib/jvm, if there is one (rows 1 and 2 show both, the others
 # run on the first).
@@ -20,6 +20,8 @@ fi
 missing=
 command -v dovecot >/dev/null 2>&1 && command -v doveadm >/dev/null 2>&1 || missing="$missing dovecot-core"
 command -v ruby >/dev/null 2>&1 || missing="$missing ruby"
+# row 9: connect-to-banner through a throwaway Postfix
+command -v postfix >/dev/null 2>&1 || missing="$missing postfix"
 # rows 6 and 7: Dovecot's passdb sql and ldap against a throwaway PostgreSQL and slapd
 for pkg in dovecot-pgsql dovecot-ldap postgresql slapd; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $pkg"
@@ -28,6 +30,7 @@ if [ -n "$missing" ]; then
   echo "run.sh: installing$missing" >&2
   apt-get update -qq >&2
   echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >&2
 fi
 
@@ -36,7 +39,7 @@ if [ ! -f target/saslauth.jar ] || [ -n "$(find src/main pom.xml -newer target/s
   mvn -q package -DskipTests >&2
 fi
 mkdir -p target/bench
-javac --release 17 -d target/bench src/bench/BareHelper.java
+javac --release 17 -d target/bench src/bench/BareHelper.java src/bench/LoadClient.java
 
 runtimes=
 case " $* " in

@@ -25,6 +25,7 @@ import org.saslauth.daemon.ListenAddress;
 import org.saslauth.daemon.Signals;
 import org.saslauth.daemon.SocketFile;
 import org.saslauth.daemon.UserdbHandler;
+import org.saslauth.password.CostlyChecks;
 import org.saslauth.protocol.AuthService;
 import org.saslauth.protocol.Scheduler;
 import org.saslauth.protocol.Settings;
@@ -50,6 +51,9 @@ import picocli.CommandLine.Model.CommandSpec;
             "  2   bad option or option value",
             "  3   unusable configuration or socket (another server listening on it, a bad user...)"})
 final class DaemonCommand implements Callable<Integer> {
+
+    /** Threads for checks and lookups at the least, whatever --workers says. */
+    private static final int MIN_THREADS = 16;
 
     @Spec
     CommandSpec spec;
@@ -85,7 +89,8 @@ final class DaemonCommand implements Callable<Integer> {
     int maxConnections = 1000;
 
     @Option(names = "--workers", paramLabel = "N",
-            description = "Threads for password checks and user lookups (default: ${DEFAULT-VALUE}).")
+            description = "Slow password hashes (crypt, bcrypt, Argon2, PBKDF2) computed at once; other checks and"
+                    + " lookups run beside them on up to 4 times as many threads, at least 16 (default: the CPUs, at least 2).")
     int workers = Math.max(2, Runtime.getRuntime().availableProcessors());
 
     /** What the config file warned about, logged once the log is open. */
@@ -117,13 +122,17 @@ final class DaemonCommand implements Callable<Integer> {
         }
         var log = Log.LOG;
         try {
+            // --workers slow hashes at once; more threads than that, so that a {PLAIN} login or a
+            // lookup never waits for a thread behind them.
+            CostlyChecks.limit(workers);
+            int threads = Math.max(MIN_THREADS, 4 * workers);
             Settings settings;
-            try { // one pool for the store, retried while its server is down
-                settings = Saslauth.startServing(options, configWarnings, workers, false);
+            try { // one pool of database or directory connections, retried while its server is down
+                settings = Saslauth.startServing(options, configWarnings, threads / 2, false);
             } catch (StartupError e) {
                 return cannotStart(err, e.getMessage());
             }
-            ThreadPoolExecutor checks = new ThreadPoolExecutor(workers, workers, 60, TimeUnit.SECONDS,
+            ThreadPoolExecutor checks = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS,
                     new LinkedBlockingQueue<>(10_000), threads("saslauth-check", 0));
             checks.allowCoreThreadTimeOut(true);
             // End of input waits for held FAILs there: a thread while a connection drains, few at once.

@@ -175,7 +175,7 @@ public final class PasswordSchemes {
     private record Parsed(String scheme, Scheme.Check check) implements PasswordHash {
         @Override
         public boolean matches(byte[] password) {
-            return check.matches(password);
+            return CostlyChecks.matches(check, password);
         }
 
         @Override
