@@ -240,6 +240,27 @@ class CliTest {
         assertTrue(t.out().contains("auth succeeded: user=alice"), t.out());
     }
 
+    /** The daemon's keys in the file keep a helper on the fast path: no picocli, no daemon class. */
+    @Test
+    void aHelperPassingOverTheDaemonsKeysLoadsNoPicocliOrDaemonClass() throws Exception {
+        Path users = passwd("alice:{PLAIN}secret");
+        Path config = dir.resolve("saslauth.properties");
+        Files.writeString(config, "passwd-file = " + users + "\nfailure-delay = 0\nlisten = unix:/run/saslauth/auth\n"
+                + "socket-mode = 0660\nallow-from = 127.0.0.1\nuserdb-listen = unix:/run/saslauth/userdb\nworkers = 2\n");
+        Path classes = dir.resolve("classes.txt");
+        Result r = exec(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xlog:class+load=info:file=" + classes, "-cp", System.getProperty("java.class.path"),
+                Saslauth.class.getName(), "--config", config.toString()),
+                SESSION_HEAD + "AUTH\t1\tPLAIN\tresp=" + plain("alice", "secret") + "\n");
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.out().endsWith("OK\t1\tuser=alice\n"), r.out());
+        String loaded = Files.readString(classes);
+        assertTrue(loaded.contains(" org.saslauth.cli.ServingArgs "), "the log lists classes");
+        for (String prefix : new String[] {"picocli.", "org.saslauth.daemon.", "org.saslauth.cli.OptionTable"}) {
+            assertFalse(loaded.contains(" " + prefix), prefix + " was loaded");
+        }
+    }
+
     @Test
     void hashThenTest() throws Exception {
         Result h = run("pässword 1\n", "hash");
