@@ -1,13 +1,22 @@
 package org.saslauth.cli;
 
+import static org.saslauth.cli.ServingOption.ALLOW_FROM;
+import static org.saslauth.cli.ServingOption.LISTEN;
 import static org.saslauth.cli.ServingOption.LOG_FILE;
 import static org.saslauth.cli.ServingOption.LOG_LEVEL;
+import static org.saslauth.cli.ServingOption.MAX_CONNECTIONS;
+import static org.saslauth.cli.ServingOption.SOCKET_GROUP;
+import static org.saslauth.cli.ServingOption.SOCKET_MODE;
+import static org.saslauth.cli.ServingOption.SOCKET_USER;
+import static org.saslauth.cli.ServingOption.USERDB_LISTEN;
+import static org.saslauth.cli.ServingOption.WORKERS;
 
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.ArrayList;
+import java.nio.file.attribute.PosixFilePermission;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -30,20 +39,21 @@ import org.saslauth.protocol.AuthService;
 import org.saslauth.protocol.Scheduler;
 import org.saslauth.protocol.Settings;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code saslauth daemon}: one long-lived process serving every client of the host on sockets,
- * instead of one helper per smtpd process. Takes the serving options of the {@link ServingOption}
- * table as well; its own options are command-line only for now.
+ * instead of one helper per smtpd process. Its options are the serving options of the
+ * {@link ServingOption} table and its own ({@link ServingOption.Applies#DAEMON}), config-file keys
+ * like the others.
  */
 @Command(name = "daemon", mixinStandardHelpOptions = true, versionProvider = Version.class, sortOptions = false,
         description = {
             "Serve the protocol on sockets to every client of the host (Postfix, Exim, chasquid,",
             "doveadm) from one process, with one penalty, one set of users and one pool of",
-            "password checks for all. Takes every serving option of saslauth as well.",
+            "password checks for all. Takes every serving option of saslauth as well. Its own",
+            "options, --listen to --workers, may also be keys of the --config file.",
             "Runs until SIGTERM, which stops accepting, answers what is in flight and exits 0.",
             "Without --log-file, log lines go to stderr (the journal under systemd)."
         },
@@ -58,40 +68,8 @@ final class DaemonCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    /** Where picocli writes the serving options' values. */
-    final Options options = Options.defaults();
-
-    @Option(names = "--listen", paramLabel = "ADDRESS",
-            description = "unix:PATH or tcp:HOST:PORT; repeatable. Without it, the listening socket given as stdin"
-                    + " by systemd (StandardInput=socket).")
-    List<String> listen = new ArrayList<>();
-
-    @Option(names = "--socket-mode", paramLabel = "MODE",
-            description = "Permissions of the UNIX sockets, octal (default: ${DEFAULT-VALUE}).")
-    String socketMode = "0660";
-
-    @Option(names = "--socket-user", paramLabel = "USER", description = "Owner of the UNIX sockets.")
-    String socketUser;
-
-    @Option(names = "--socket-group", paramLabel = "GROUP", description = "Group of the UNIX sockets.")
-    String socketGroup;
-
-    @Option(names = "--allow-from", paramLabel = "CIDR,...",
-            description = "Client addresses allowed on TCP listeners; required for a non-loopback tcp: address.")
-    String allowFrom;
-
-    @Option(names = "--userdb-listen", paramLabel = "unix:PATH",
-            description = "Also answer Dovecot auth-master USER lookups (does a user exist) on this socket.")
-    String userdbListen;
-
-    @Option(names = "--max-connections", paramLabel = "N",
-            description = "Connections served at once; beyond it new ones are refused (default: ${DEFAULT-VALUE}).")
-    int maxConnections = 1000;
-
-    @Option(names = "--workers", paramLabel = "N",
-            description = "Slow password hashes (crypt, bcrypt, Argon2, PBKDF2) computed at once; other checks and"
-                    + " lookups run beside them on up to 4 times as many threads, at least 16 (default: the CPUs, at least 2).")
-    int workers = Math.max(2, Runtime.getRuntime().availableProcessors());
+    /** Where picocli writes the values of the table's options, the daemon's own included. */
+    final Options options = Options.defaults(ServingOption.For.DAEMON);
 
     /** What the config file warned about, logged once the log is open. */
     List<String> configWarnings = List.of();
@@ -101,13 +79,6 @@ final class DaemonCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter err = spec.commandLine().getErr();
-        Daemon.Options daemonOptions;
-        try {
-            daemonOptions = daemonOptions();
-        } catch (IllegalArgumentException e) {
-            err.println("saslauth daemon: " + e.getMessage());
-            return ExitCodes.USAGE;
-        }
         Path logFile = options.path(LOG_FILE);
         if (logFile != null) {
             logToFile = true;
@@ -122,6 +93,8 @@ final class DaemonCommand implements Callable<Integer> {
         }
         var log = Log.LOG;
         try {
+            int workers = options.get(WORKERS) == null
+                    ? Math.max(2, Runtime.getRuntime().availableProcessors()) : options.count(WORKERS);
             // --workers slow hashes at once; more threads than that, so that a {PLAIN} login or a
             // lookup never waits for a thread behind them.
             CostlyChecks.limit(workers);
@@ -142,7 +115,7 @@ final class DaemonCommand implements Callable<Integer> {
             Signals.onStop(stop::countDown, settings.credentials()::reload);
             Daemon daemon;
             try {
-                daemon = Daemon.bind(daemonOptions, new AuthHandler(service, finisher),
+                daemon = Daemon.bind(daemonOptions(), new AuthHandler(service, finisher),
                         new UserdbHandler(settings.credentials(), checks), AuthHandler.FINISH.plusSeconds(1), stop);
             } catch (SocketFile.Unusable e) {
                 return cannotStart(err, e.getMessage());
@@ -180,28 +153,13 @@ final class DaemonCommand implements Callable<Integer> {
         return ExitCodes.CONFIG;
     }
 
+    /** The daemon's own options, converted by the table's types. */
+    @SuppressWarnings("unchecked")
     private Daemon.Options daemonOptions() {
-        List<ListenAddress> addresses = new ArrayList<>();
-        for (String l : listen) {
-            for (String one : l.split(",")) {
-                addresses.add(ListenAddress.parse(one.strip()));
-            }
-        }
-        Path userdb = null;
-        if (userdbListen != null) {
-            if (!(ListenAddress.parse(userdbListen) instanceof ListenAddress.Unix u)) {
-                throw new IllegalArgumentException("--userdb-listen takes unix:PATH only");
-            }
-            userdb = u.path();
-        }
-        if (maxConnections < 1) {
-            throw new IllegalArgumentException("--max-connections must be at least 1");
-        }
-        if (workers < 1) {
-            throw new IllegalArgumentException("--workers must be at least 1");
-        }
-        SocketFile.Access access = new SocketFile.Access(SocketFile.parseMode(socketMode), socketUser, socketGroup);
-        return new Daemon.Options(addresses, access, allowFrom == null ? null : AllowFrom.parse(allowFrom),
-                userdb, maxConnections, true);
+        List<ListenAddress> listen = (List<ListenAddress>) options.get(LISTEN);
+        SocketFile.Access access = new SocketFile.Access((Set<PosixFilePermission>) options.get(SOCKET_MODE),
+                options.string(SOCKET_USER), options.string(SOCKET_GROUP));
+        return new Daemon.Options(listen == null ? List.of() : listen, access, (AllowFrom) options.get(ALLOW_FROM),
+                options.path(USERDB_LISTEN), options.count(MAX_CONNECTIONS), true);
     }
 }

@@ -10,11 +10,13 @@ final class Options {
 
     private final Map<ServingOption, Object> values = new EnumMap<>(ServingOption.class);
 
-    /** Every option at its default. */
-    static Options defaults() {
+    /** Every option that {@code command} takes, at its default. */
+    static Options defaults(ServingOption.For command) {
         Options o = new Options();
         for (ServingOption option : ServingOption.values()) {
-            o.set(option, option.defaultValue == null ? null : option.type.convert(option.defaultValue));
+            if (option.applies.takenBy(command)) {
+                o.set(option, option.defaultValue == null ? null : option.type.convert(option.defaultValue));
+            }
         }
         return o;
     }

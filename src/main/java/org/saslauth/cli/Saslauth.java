@@ -52,7 +52,7 @@ import picocli.CommandLine.Model.OptionSpec;
 public final class Saslauth implements Callable<Integer> {
 
     /** Where picocli writes the serving options' values. */
-    final Options options = Options.defaults();
+    final Options options = Options.defaults(ServingOption.For.SERVE);
 
     /** What the config file warned about, logged once the log is open. */
     List<String> configWarnings = List.of();
@@ -66,11 +66,12 @@ public final class Saslauth implements Callable<Integer> {
     static CommandLine commandLine() {
         Saslauth root = new Saslauth();
         CommandLine cl = new CommandLine(root);
-        OptionTable.addTo(cl.getCommandSpec(), root.options, false);
+        OptionTable.addTo(cl.getCommandSpec(), root.options, ServingOption.For.SERVE);
         CommandLine test = cl.getSubcommands().get("test");
-        OptionTable.addTo(test.getCommandSpec(), ((TestCommand) test.getCommand()).options, true);
+        OptionTable.addTo(test.getCommandSpec(), ((TestCommand) test.getCommand()).options, ServingOption.For.TEST);
         CommandLine daemon = cl.getSubcommands().get("daemon");
-        OptionTable.addTo(daemon.getCommandSpec(), ((DaemonCommand) daemon.getCommand()).options, false);
+        OptionTable.addTo(daemon.getCommandSpec(), ((DaemonCommand) daemon.getCommand()).options,
+                ServingOption.For.DAEMON);
         return cl;
     }
 

@@ -11,7 +11,7 @@ import java.util.Map;
  *
  * <p>{@link #parse} takes only the plain serving command line: {@link ServingOption}s as
  * {@code --name value} or {@code --name=value}, each at most once, and {@code --config FILE}
- * with known keys. Anything else, including every error, returns null so that picocli parses
+ * with known keys, of which those of the daemon alone are passed over, as picocli does. Anything else, including every error, returns null so that picocli parses
  * the command line and says what is wrong. {@link #find} looks up one option leniently, for
  * what must be known before picocli runs: where the config file and the log file are.
  */
@@ -37,10 +37,12 @@ final class ServingArgs {
                 return null; // picocli's path logs them
             }
             for (Map.Entry<ServingOption, String> e : contents.values().entrySet()) {
-                given.putIfAbsent(e.getKey(), e.getValue());
+                if (e.getKey().applies.takenBy(ServingOption.For.SERVE)) {
+                    given.putIfAbsent(e.getKey(), e.getValue());
+                }
             }
         }
-        Options options = Options.defaults();
+        Options options = Options.defaults(ServingOption.For.SERVE);
         try {
             for (Map.Entry<ServingOption, String> e : given.entrySet()) {
                 options.set(e.getKey(), e.getKey().type.convert(e.getValue()));
@@ -69,7 +71,7 @@ final class ServingArgs {
             } else {
                 return null;
             }
-            if (option == null || value.isEmpty() || value.startsWith("-") || value.startsWith("@")
+            if (option == null || !option.applies.takenBy(ServingOption.For.SERVE) || value.isEmpty() || value.startsWith("-") || value.startsWith("@")
                     || given.put(option, value) != null) {
                 return null;
             }

@@ -2,7 +2,12 @@ package org.saslauth.cli;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
+import org.saslauth.daemon.AllowFrom;
+import org.saslauth.daemon.ListenAddress;
+import org.saslauth.daemon.SocketFile;
 
 /**
  * Every option of the serving commands, one entry each: its name (also its key in a config
@@ -10,6 +15,9 @@ import java.util.Locale;
  * path ({@link ServingArgs}), picocli's model ({@link OptionTable}: help, errors, the manual),
  * the config file ({@link ConfigFile}) and the tests all read this table, so a new option is
  * one entry here.
+ *
+ * <p>The options of {@code saslauth daemon} alone ({@link Applies#DAEMON}) are values of daemon
+ * classes; only the daemon converts them, so that a helper never loads those classes.
  */
 enum ServingOption {
 
@@ -69,20 +77,58 @@ enum ServingOption {
             "Append log lines to FILE. Without it, logs are dropped: stdout and stderr belong to the protocol."),
     LOG_LEVEL("log-level", "LEVEL", Type.LOG_LEVEL, "info", Applies.SERVING,
             "trace, debug, info, warn, error or off (default: ${DEFAULT-VALUE})."),
+    LISTEN("listen", "ADDRESS", Type.LISTEN, null, Applies.DAEMON,
+            "unix:PATH or tcp:HOST:PORT, several separated by commas; repeatable. Without it, the listening"
+                    + " socket given as stdin by systemd (StandardInput=socket)."),
+    SOCKET_MODE("socket-mode", "MODE", Type.MODE, "0660", Applies.DAEMON,
+            "Permissions of the UNIX sockets, octal (default: ${DEFAULT-VALUE})."),
+    SOCKET_USER("socket-user", "USER", Type.STRING, null, Applies.DAEMON, "Owner of the UNIX sockets."),
+    SOCKET_GROUP("socket-group", "GROUP", Type.STRING, null, Applies.DAEMON, "Group of the UNIX sockets."),
+    ALLOW_FROM("allow-from", "CIDR,...", Type.ALLOW_FROM, null, Applies.DAEMON,
+            "Client addresses allowed on TCP listeners; required for a non-loopback tcp: address."),
+    USERDB_LISTEN("userdb-listen", "unix:PATH", Type.UNIX_SOCKET, null, Applies.DAEMON,
+            "Also answer Dovecot auth-master USER lookups (does a user exist) on this socket."),
+    MAX_CONNECTIONS("max-connections", "N", Type.POSITIVE, "1000", Applies.DAEMON,
+            "Connections served at once; beyond it new ones are refused (default: ${DEFAULT-VALUE})."),
+    WORKERS("workers", "N", Type.POSITIVE, null, Applies.DAEMON,
+            "Slow password hashes (crypt, bcrypt, Argon2, PBKDF2) computed at once; other checks and lookups run"
+                    + " beside them on 4 times as many threads, at least 16 (default: the number of CPUs, at least 2)."),
     CONFIG("config", "FILE", Type.PATH, null, Applies.EVERYWHERE,
             "Read options from a properties file; options on the command line win.");
 
+    /** The commands that take options of the table. */
+    enum For {
+        /** {@code saslauth} with no command: a helper serving stdin/stdout. */
+        SERVE,
+        /** {@code saslauth test}. */
+        TEST,
+        /** {@code saslauth daemon}. */
+        DAEMON
+    }
+
     /** Which commands take an option. */
     enum Applies {
-        /** Serving only. */
+        /** Serving only: the helper and the daemon. */
         SERVING,
         /** Serving, and {@code test}, which must find users as the server does. */
         STORE,
         /** Every command that reads options: {@code --config}. */
-        EVERYWHERE;
+        EVERYWHERE,
+        /**
+         * The daemon only: its sockets and pools. A helper reading the same config file passes
+         * over these keys.
+         */
+        DAEMON;
 
-        boolean test() {
-            return this != SERVING;
+        boolean takenBy(For command) {
+            switch (command) {
+                case SERVE:
+                    return this != DAEMON;
+                case TEST:
+                    return this == STORE || this == EVERYWHERE;
+                default:
+                    return true;
+            }
         }
     }
 
@@ -102,12 +148,30 @@ enum ServingOption {
     /** How a value is read; the same code for the fast path, picocli and the config file. */
     enum Type {
         PATH(Path.class), STRING(String.class), DURATION(Duration.class), COUNT(Integer.class),
-        BOOLEAN(Boolean.class), NAME_FORMAT(NameFormat.class), LOG_LEVEL(String.class);
+        BOOLEAN(Boolean.class), NAME_FORMAT(NameFormat.class), LOG_LEVEL(String.class),
+        /** Daemon: a whole number of at least 1. */
+        POSITIVE(Integer.class),
+        /** Daemon: a list of {@link ListenAddress}es, each given value a comma list, repeatable. */
+        LISTEN(List.class),
+        /**
+         * Daemon: an octal mode of socket files, as a set of {@code PosixFilePermission}s (the
+         * type for picocli is Object: a Set would make the option repeatable).
+         */
+        MODE(Object.class),
+        /** Daemon: an {@link AllowFrom} (Object here: a class literal would load it in every helper). */
+        ALLOW_FROM(Object.class),
+        /** Daemon: the path of a {@code unix:PATH} address. */
+        UNIX_SOCKET(Path.class);
 
         final Class<?> javaType;
 
         Type(Class<?> javaType) {
             this.javaType = javaType;
+        }
+
+        /** Whether the option may be given more than once, its values adding up. */
+        boolean repeatable() {
+            return this == LISTEN;
         }
 
         /**
@@ -141,8 +205,43 @@ enum ServingOption {
                         }
                     }
                     throw new BadValue("'" + value + "' is not one of " + String.join(", ", Logging.LEVELS));
+                case POSITIVE:
+                    Integer n = count(value);
+                    if (n < 1) {
+                        throw new BadValue("'" + value + "': must be at least 1");
+                    }
+                    return n;
                 default:
-                    throw new IllegalStateException(name());
+                    return daemonValue(value);
+            }
+        }
+
+        /** The daemon's types, apart so that the helper's conversions never touch daemon classes. */
+        private Object daemonValue(String value) {
+            try {
+                switch (this) {
+                    case LISTEN:
+                        List<ListenAddress> addresses = new ArrayList<>();
+                        for (String one : value.split(",")) {
+                            addresses.add(ListenAddress.parse(one.strip()));
+                        }
+                        return addresses;
+                    case MODE:
+                        return SocketFile.parseMode(value);
+                    case ALLOW_FROM:
+                        return AllowFrom.parse(value);
+                    case UNIX_SOCKET:
+                        if (ListenAddress.parse(value) instanceof ListenAddress.Unix u) {
+                            return u.path();
+                        }
+                        throw new BadValue("'" + value + "': unix:PATH only");
+                    default:
+                        throw new IllegalStateException(name());
+                }
+            } catch (BadValue e) {
+                throw e;
+            } catch (IllegalArgumentException e) {
+                throw new BadValue(e.getMessage());
             }
         }
 

@@ -28,7 +28,7 @@ final class TestCommand implements Callable<Integer> {
     CommandSpec spec;
 
     /** Where picocli writes the table options that {@code test} takes (passwd file, name rules, config). */
-    final Options options = Options.defaults();
+    final Options options = Options.defaults(ServingOption.For.TEST);
 
     @Parameters(paramLabel = "USER", description = "The user name, as a client would send it.")
     String user;

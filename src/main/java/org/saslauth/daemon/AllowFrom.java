@@ -32,13 +32,13 @@ public final class AllowFrom implements Predicate<InetAddress> {
             int slash = e.indexOf('/');
             String host = slash < 0 ? e : e.substring(0, slash);
             if (!host.matches("[0-9a-fA-F:.]+")) { // an address, never a name to resolve
-                throw new IllegalArgumentException("--allow-from: '" + e + "' is not an address or CIDR block");
+                throw new IllegalArgumentException("'" + e + "' is not an address or CIDR block");
             }
             byte[] addr;
             try {
                 addr = InetAddress.getByName(host).getAddress();
             } catch (UnknownHostException ex) {
-                throw new IllegalArgumentException("--allow-from: '" + e + "' is not an address or CIDR block");
+                throw new IllegalArgumentException("'" + e + "' is not an address or CIDR block");
             }
             int bits = addr.length * 8;
             if (slash >= 0) {
@@ -48,13 +48,13 @@ public final class AllowFrom implements Predicate<InetAddress> {
                     bits = -1;
                 }
                 if (bits < 0 || bits > addr.length * 8) {
-                    throw new IllegalArgumentException("--allow-from: bad prefix length in '" + e + "'");
+                    throw new IllegalArgumentException("bad prefix length in '" + e + "'");
                 }
             }
             blocks.add(new Block(addr, bits));
         }
         if (blocks.isEmpty()) {
-            throw new IllegalArgumentException("--allow-from: no address given");
+            throw new IllegalArgumentException("no address given");
         }
         return new AllowFrom(List.copyOf(blocks));
     }

@@ -130,7 +130,7 @@ public final class SocketFile {
     /** {@code 0660} and the like: octal, at most {@code 0777}. */
     public static Set<PosixFilePermission> parseMode(String octal) {
         if (!octal.matches("0?[0-7]{3}")) {
-            throw new IllegalArgumentException("--socket-mode: '" + octal + "' is not an octal mode such as 0660");
+            throw new IllegalArgumentException("'" + octal + "' is not an octal mode such as 0660");
         }
         int bits = Integer.parseInt(octal, 8);
         Set<PosixFilePermission> mode = EnumSet.noneOf(PosixFilePermission.class);

@@ -213,6 +213,54 @@ class CliTest {
         assertTrue(r.out().contains("user=alice@example.org"), r.out());
     }
 
+    /**
+     * The packaged config file is shared by the helpers, {@code test} and the daemon: the
+     * daemon's keys, even values the daemon would refuse, are passed over by the others, on
+     * the fast path and on picocli's (taken when the file has something to warn about).
+     */
+    @ParameterizedTest
+    @CsvSource({"fast path, ''", "picocli, log-level = info"})
+    void aHelperAndTestReadTheDaemonsConfigFile(String path, String extraLine) throws Exception {
+        Path users = passwd("alice:{PLAIN}secret");
+        Path log = dir.resolve("saslauth.log");
+        Path config = dir.resolve("saslauth.properties");
+        Files.writeString(config, "passwd-file = " + users + "\nfailure-delay = 0\nlog-file = " + log + "\nlog-level = info\n"
+                + "listen = unix:" + dir.resolve("auth") + ", tcp:127.0.0.1:12345\nuserdb-listen = unix:" + dir.resolve("userdb")
+                + "\nsocket-mode = 0999\nsocket-group = saslauth-clients\nallow-from = 192.0.2.0/24\n"
+                + "max-connections = 0\nworkers = 4\n" + extraLine + "\n");
+        Result r = runUnderSpawn(SESSION_HEAD + "AUTH\t1\tPLAIN\tservice=smtp\tresp=" + plain("alice", "secret") + "\n",
+                "--config", config.toString());
+        assertEquals(0, r.status(), r.out());
+        assertTrue(r.out().startsWith("VERSION\t1\t2\n") && r.out().endsWith("DONE\nOK\t1\tuser=alice\n"), r.out());
+        assertEquals(!extraLine.isEmpty(), Files.readString(log).contains("'log-level' is set more than once"),
+                "the " + path + " was taken");
+        assertFalse(Files.exists(dir.resolve("auth")), "a helper binds nothing");
+        Result t = run("secret\n", "test", "--config", config.toString(), "alice");
+        assertEquals(0, t.status(), t.out() + t.err());
+        assertTrue(t.out().contains("auth succeeded: user=alice"), t.out());
+    }
+
+    /** The daemon's keys in the file keep a helper on the fast path: no picocli, no daemon class. */
+    @Test
+    void aHelperPassingOverTheDaemonsKeysLoadsNoPicocliOrDaemonClass() throws Exception {
+        Path users = passwd("alice:{PLAIN}secret");
+        Path config = dir.resolve("saslauth.properties");
+        Files.writeString(config, "passwd-file = " + users + "\nfailure-delay = 0\nlisten = unix:/run/saslauth/auth\n"
+                + "socket-mode = 0660\nallow-from = 127.0.0.1\nuserdb-listen = unix:/run/saslauth/userdb\nworkers = 2\n");
+        Path classes = dir.resolve("classes.txt");
+        Result r = exec(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xlog:class+load=info:file=" + classes, "-cp", System.getProperty("java.class.path"),
+                Saslauth.class.getName(), "--config", config.toString()),
+                SESSION_HEAD + "AUTH\t1\tPLAIN\tresp=" + plain("alice", "secret") + "\n");
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.out().endsWith("OK\t1\tuser=alice\n"), r.out());
+        String loaded = Files.readString(classes);
+        assertTrue(loaded.contains(" org.saslauth.cli.ServingArgs "), "the log lists classes");
+        for (String prefix : new String[] {"picocli.", "org.saslauth.daemon.", "org.saslauth.cli.OptionTable"}) {
+            assertFalse(loaded.contains(" " + prefix), prefix + " was loaded");
+        }
+    }
+
     @Test
     void hashThenTest() throws Exception {
         Result h = run("pässword 1\n", "hash");

@@ -1,6 +1,7 @@
 package org.saslauth.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -37,8 +38,9 @@ class DaemonCommandTest {
         "--socket-mode 0999 --listen unix:/tmp/x | 2 | not an octal mode",
         "--allow-from example.com --listen unix:/tmp/x | 2 | not an address or CIDR block",
         "--userdb-listen tcp:127.0.0.1:1 | 2 | unix:PATH only",
-        "--max-connections 0 --listen unix:/tmp/x | 2 | --max-connections must be at least 1",
-        "--workers 0 --listen unix:/tmp/x | 2 | --workers must be at least 1",
+        "--max-connections 0 --listen unix:/tmp/x | 2 | '--max-connections': '0': must be at least 1",
+        "--workers 0 --listen unix:/tmp/x | 2 | '--workers': '0': must be at least 1",
+        "--workers 1x --listen unix:/tmp/x | 2 | '--workers': '1x' is not a whole number",
         "--failure-delay 9s --listen unix:/tmp/x | 3 | at most 5s",
         "--listen tcp:0.0.0.0:1 | 3 | --allow-from must name the clients",
         "'' | 3 | nothing to listen on",
@@ -53,6 +55,40 @@ class DaemonCommandTest {
         CliTest.Result r = CliTest.run("", argv.toArray(new String[0]));
         assertEquals(status, r.status(), r.out() + r.err());
         assertTrue(r.err().contains(message), r.err());
+    }
+
+    /** The daemon's own keys in a config file: a bad value is a usage error there too, naming the option. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "listen = udp:127.0.0.1:1 | '--listen' (ADDRESS): 'udp:127.0.0.1:1': expected unix:PATH or tcp:HOST:PORT",
+        "listen = unix:/tmp/x, unix:relative | '--listen' (ADDRESS): 'unix:relative': unix: needs an absolute path",
+        "socket-mode = 0999 | '--socket-mode': '0999' is not an octal mode",
+        "allow-from = 192.0.2.0/24, example.com | '--allow-from': 'example.com' is not an address or CIDR block",
+        "userdb-listen = tcp:127.0.0.1:1 | '--userdb-listen': 'tcp:127.0.0.1:1': unix:PATH only",
+        "max-connections = 0 | '--max-connections': '0': must be at least 1",
+        "workers = many | '--workers': 'many' is not a whole number",
+    })
+    void badDaemonValuesInTheConfigFileAreUsageErrors(String line, String message) throws Exception {
+        Path config = dir.resolve("saslauth.properties");
+        Files.writeString(config, "mechanisms = OREORE\nlisten = unix:" + dir.resolve("auth") + "\n" + line + "\n");
+        CliTest.Result r = CliTest.run("", "daemon", "--config", config.toString());
+        assertEquals(ExitCodes.USAGE, r.status(), r.out() + r.err());
+        assertTrue(r.err().contains("Invalid value for option " + message), r.err());
+        assertFalse(Files.exists(dir.resolve("auth")), "nothing bound");
+    }
+
+    /** Only the daemon takes its options: the helper and test refuse them on the command line. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "--listen unix:/tmp/x",
+        "--workers 2",
+        "test --socket-mode 0660 alice",
+        "test --allow-from 127.0.0.1 alice",
+    })
+    void theDaemonsOptionsAreItsAlone(String args) throws Exception {
+        CliTest.Result r = CliTest.run("", args.split(" "));
+        assertEquals(ExitCodes.USAGE, r.status(), r.out() + r.err());
+        assertTrue(r.err().contains("Unknown option"), r.err());
     }
 
     @Test

@@ -241,7 +241,9 @@ public final class PackageFiles {
                     .replace("{", "\\{");
             keys.append('*').append(o.longName).append("* = _").append(o.label).append("_::\n  ")
                     .append(description);
-            if (o.applies.test()) {
+            if (o.applies == ServingOption.Applies.DAEMON) {
+                keys.append(" Read by *saslauth daemon* only; helpers pass over it.");
+            } else if (o.applies.takenBy(ServingOption.For.TEST)) {
                 keys.append(" Also read by *saslauth test*.");
             }
             keys.append("\n\n");
@@ -268,8 +270,11 @@ public final class PackageFiles {
                 properties). The file is a regular file of at most 64 KiB of UTF-8. An unknown
                 key stops saslauth with exit status 3, naming it; a bad value is a usage error
                 (exit status 2), as on the command line; a key set twice is warned about in the
-                log and the last one wins. The keys are the serving options of `saslauth --help`
-                but `--config` itself, `--help` and `--version`.
+                log and the last one wins. The keys are the options of `saslauth --help` and
+                `saslauth daemon --help` but `--config` itself, `--help` and `--version`. One
+                file may serve both: helpers pass over the keys of the daemon alone, and
+                *saslauth test* over those of serving. A repeatable option (`listen`) takes
+                its values as one comma-separated list.
 
                 == Keys
 

@@ -53,6 +53,20 @@ class PackageFilesTest {
             assertEquals(o != ServingOption.CONFIG, properties.contains("*" + o.longName + "* = _" + o.label + "_::"), o.longName);
         }
         assertFalse(properties.contains("${DEFAULT-VALUE}"), "defaults filled in");
+        assertTrue(properties.contains("*listen* = _ADDRESS_::\n  unix:PATH or tcp:HOST:PORT, several separated by commas;"),
+                properties);
+        for (ServingOption o : ServingOption.values()) {
+            if (o == ServingOption.CONFIG) {
+                continue;
+            }
+            int at = properties.indexOf("*" + o.longName + "* = _");
+            String entry = properties.substring(at, properties.indexOf("\n\n", at));
+            assertEquals(o.applies == ServingOption.Applies.DAEMON, entry.contains("Read by *saslauth daemon* only"), entry);
+        }
+        String daemonPage = Files.readString(out.resolve("adoc/saslauth-daemon.adoc"));
+        for (String option : new String[] {"--listen", "--socket-mode", "--workers", "--max-connections", "--passwd-file"}) {
+            assertTrue(daemonPage.contains("*" + option + "*"), option);
+        }
         assertTrue(Files.readString(out.resolve("completion/saslauth")).contains("--passwd-file"));
         String service = Files.readString(out.resolve("systemd/saslauth.service"));
         assertTrue(service.contains("\nExecStart=/usr/sbin/saslauth daemon --config /etc/saslauth/saslauth.properties\n"), service);

@@ -64,7 +64,7 @@ class ServingArgsTest {
         "--max-pending x", "--max-pending 010", "--failure-delay soon", "--username-format upper",
         "--passwd-file a --passwd-file b", "--no-such-option 1", "@args.txt", "--passwd-file --log-file",
         "--config /nonexistent/saslauth.properties", "--auth-penalty", "--auth-penalty off", "--no-auth-penalty",
-        "--log-level loud", "--max-pending +5",
+        "--log-level loud", "--max-pending +5", "--listen unix:/run/auth", "--workers 2", "--socket-mode=0660",
     })
     void leavesEverythingElseToPicocli(String line) {
         assertNull(ServingArgs.parse(line.split(" ")));
@@ -122,25 +122,109 @@ class ServingArgsTest {
         assertNull(ServingArgs.find(new String[] {"--log-file"}, ServingOption.LOG_FILE));
     }
 
-    /** Every table option is in picocli's model, once, and nothing else is. */
+    /**
+     * A helper reading the daemon's config file passes over the daemon's keys, bad values
+     * included, as picocli does, and serves on the fast path.
+     */
     @Test
-    void picocliHasEveryOptionOfTheTable() {
-        Set<String> model = new TreeSet<>();
-        for (var o : Saslauth.commandLine().getCommandSpec().options()) {
+    void theDaemonsKeysInTheConfigFileArePassedOver() throws IOException {
+        Path config = dir.resolve("saslauth.properties");
+        Files.writeString(config, "passwd-file = /etc/users\nlisten = unix:/run/a, tcp:127.0.0.1:12345\n"
+                + "socket-mode = 0999\nworkers = 0\nallow-from = nowhere\n");
+        String[] args = {"--config", config.toString()};
+        Options fast = ServingArgs.parse(args);
+        assertNotNull(fast, "the fast path");
+        assertEquals(picocli(args), fast);
+        assertEquals(Path.of("/etc/users"), fast.path(ServingOption.PASSWD_FILE));
+        assertNull(fast.get(ServingOption.LISTEN));
+        assertEquals(Options.defaults(ServingOption.For.SERVE), ServingArgs.parse(new String[0]));
+    }
+
+    /** Each command's picocli model has the table's options that it takes, once, and nothing else. */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(ServingOption.For.class)
+    void picocliHasEveryOptionOfTheTableThatTheCommandTakes(ServingOption.For command) {
+        CommandLine cl = Saslauth.commandLine();
+        CommandLine.Model.CommandSpec spec = switch (command) {
+            case SERVE -> cl.getCommandSpec();
+            case TEST -> cl.getSubcommands().get("test").getCommandSpec();
+            case DAEMON -> cl.getSubcommands().get("daemon").getCommandSpec();
+        };
+        java.util.List<String> model = new java.util.ArrayList<>();
+        for (var o : spec.options()) {
             if (!o.usageHelp() && !o.versionHelp()) {
                 model.add(o.longestName().replaceFirst("^--", ""));
             }
         }
         Set<String> table = new TreeSet<>();
         for (ServingOption o : ServingOption.values()) {
-            table.add(o.longName);
+            if (o.applies.takenBy(command)) {
+                table.add(o.longName);
+            }
         }
-        assertEquals(table, model);
+        assertEquals(table, new TreeSet<>(model));
+        assertEquals(table.size(), model.size(), "each once");
+    }
+
+    @Test
+    void theDaemonAloneTakesItsOwnOptions() {
+        Set<ServingOption> daemonOnly = new TreeSet<>();
+        for (ServingOption o : ServingOption.values()) {
+            if (o.applies.takenBy(ServingOption.For.DAEMON) && !o.applies.takenBy(ServingOption.For.SERVE)) {
+                daemonOnly.add(o);
+            }
+        }
+        assertEquals(Set.of(ServingOption.LISTEN, ServingOption.SOCKET_MODE, ServingOption.SOCKET_USER,
+                ServingOption.SOCKET_GROUP, ServingOption.ALLOW_FROM, ServingOption.USERDB_LISTEN,
+                ServingOption.MAX_CONNECTIONS, ServingOption.WORKERS), daemonOnly);
+        for (ServingOption o : daemonOnly) {
+            assertEquals(false, o.applies.takenBy(ServingOption.For.TEST), o.longName);
+        }
+    }
+
+    /** {@code --listen} adds up over its occurrences and comma lists; the command line's replace the file's. */
+    @Test
+    void listenIsRepeatableAndTheCommandLineReplacesTheFile() throws IOException {
+        Path config = dir.resolve("saslauth.properties");
+        Files.writeString(config, "listen = unix:/run/a, tcp:127.0.0.1:12345\nsocket-mode = 0600\nworkers = 3\n");
+        Options fromFile = daemon("--config", config.toString());
+        assertEquals("[unix:/run/a, tcp:127.0.0.1:12345]", fromFile.get(ServingOption.LISTEN).toString());
+        assertEquals(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"),
+                fromFile.get(ServingOption.SOCKET_MODE));
+        assertEquals(3, fromFile.count(ServingOption.WORKERS));
+        Options both = daemon("--config", config.toString(), "--listen", "unix:/run/b,unix:/run/c",
+                "--listen=tcp:[::1]:7", "--socket-mode", "0666");
+        assertEquals("[unix:/run/b, unix:/run/c, tcp:[0:0:0:0:0:0:0:1]:7]", both.get(ServingOption.LISTEN).toString());
+        assertEquals(java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw-rw-"),
+                both.get(ServingOption.SOCKET_MODE));
+        assertEquals(3, both.count(ServingOption.WORKERS), "from the file");
+        Options none = daemon();
+        assertEquals(Options.defaults(ServingOption.For.DAEMON), none);
+        assertNull(none.get(ServingOption.LISTEN));
+        assertNull(none.get(ServingOption.WORKERS), "the number of CPUs, found at start");
+        assertEquals(1000, none.count(ServingOption.MAX_CONNECTIONS));
+    }
+
+    private static Options daemon(String... args) {
+        String[] all = new String[args.length + 1];
+        all[0] = "daemon";
+        System.arraycopy(args, 0, all, 1, args.length);
+        CommandLine cl = Saslauth.commandLine();
+        withConfig(cl, all);
+        cl.parseArgs(all);
+        return ((DaemonCommand) cl.getSubcommands().get("daemon").getCommand()).options;
     }
 
     private static Options picocli(String[] args) {
         CommandLine cl = Saslauth.commandLine();
         Saslauth root = cl.getCommand();
+        withConfig(cl, args);
+        cl.parseArgs(args);
+        return root.options;
+    }
+
+    /** The config file as Saslauth.run gives it to picocli. */
+    private static void withConfig(CommandLine cl, String[] args) {
         String config = ServingArgs.find(args, ServingOption.CONFIG);
         if (config != null) {
             try {
@@ -151,7 +235,5 @@ class ServingArgsTest {
                 throw new AssertionError(e);
             }
         }
-        cl.parseArgs(args);
-        return root.options;
     }
 }

@@ -234,6 +234,61 @@ class DaemonIT {
         }
     }
 
+    /**
+     * The daemon's own options as keys of its config file (listen as a comma list), and the
+     * command line over them: its --listen replaces the file's list, its --socket-mode the mode.
+     */
+    @Test
+    void theDaemonsOptionsFromAConfigFileUnderTheCommandLine() throws Exception {
+        Path dir = Files.createTempDirectory("saslauth-daemon-it-");
+        int port = freePort();
+        Path auth = dir.resolve("auth");
+        Path userdb = dir.resolve("userdb");
+        Path config = dir.resolve("saslauth.properties");
+        Files.writeString(config, "passwd-file = " + USERS + "\nfailure-delay = 0\n"
+                + "listen = unix:" + auth + ", tcp:127.0.0.1:" + port + "\nuserdb-listen = unix:" + userdb + "\n"
+                + "socket-mode = 0600\nmax-connections = 2\nworkers = 1\n");
+        try (DaemonProcess d = DaemonProcess.start(dir, userdb, "--config", config.toString())) {
+            awaitLog(d, "serving (pid");
+            assertEquals(PosixFilePermissions.fromString("rw-------"), Files.getPosixFilePermissions(auth));
+            assertEquals(PosixFilePermissions.fromString("rw-------"), Files.getPosixFilePermissions(userdb));
+            try (AuthClient unix = AuthClient.unix(auth); AuthClient tcp = AuthClient.tcp(port)) {
+                unix.handshake();
+                unix.send(authPlain(1, "alice", "alice-password"));
+                assertEquals("OK\t1\tuser=alice", unix.readLine());
+                tcp.handshake();
+                tcp.send(authPlain(2, "bob", "bob-password"));
+                assertEquals("OK\t2\tuser=bob", tcp.readLine());
+                try (AuthClient third = AuthClient.unix(auth)) {
+                    assertTrue(third.closedByServer(), "max-connections = 2 from the file");
+                }
+                awaitLog(d, "--max-connections 2 reached");
+            }
+            assertEquals(0, d.terminate(Duration.ofSeconds(10)));
+        }
+        Path cli = dir.resolve("cli");
+        Files.delete(dir.resolve("daemon.log"));
+        try (DaemonProcess d = DaemonProcess.start(dir, cli, "--config", config.toString(),
+                "--listen", "unix:" + cli, "--socket-mode", "0640")) {
+            awaitLog(d, "serving (pid");
+            assertEquals(PosixFilePermissions.fromString("rw-r-----"), Files.getPosixFilePermissions(cli));
+            assertEquals(PosixFilePermissions.fromString("rw-r-----"), Files.getPosixFilePermissions(userdb),
+                    "userdb-listen still from the file, the mode from the command line");
+            assertFalse(Files.exists(auth), "the file's listen list is replaced");
+            try (AuthClient c = AuthClient.tcp(port)) {
+                throw new AssertionError("the file's tcp: listener is still there");
+            } catch (IOException expected) {
+                // nothing listens on it
+            }
+            try (AuthClient c = AuthClient.unix(cli)) {
+                c.handshake();
+                c.send(authPlain(3, "carol", "carol-password"));
+                assertEquals("OK\t3\tuser=carol", c.readLine());
+            }
+            assertEquals(0, d.terminate(Duration.ofSeconds(10)));
+        }
+    }
+
     // --- lifecycle ------------------------------------------------------------------------------
 
     @Test
