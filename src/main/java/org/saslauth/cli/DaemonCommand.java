@@ -19,8 +19,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -108,14 +106,12 @@ final class DaemonCommand implements Callable<Integer> {
             ThreadPoolExecutor checks = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS,
                     new LinkedBlockingQueue<>(10_000), threads("saslauth-check", 0));
             checks.allowCoreThreadTimeOut(true);
-            // End of input waits for held FAILs there: a thread while a connection drains, few at once.
-            ExecutorService finisher = Executors.newCachedThreadPool(threads("saslauth-finish", 256 * 1024));
             AuthService service = new AuthService(settings, Scheduler.system(), checks);
             CountDownLatch stop = new CountDownLatch(1);
             Signals.onStop(stop::countDown, settings.credentials()::reload);
             Daemon daemon;
             try {
-                daemon = Daemon.bind(daemonOptions(), new AuthHandler(service, finisher),
+                daemon = Daemon.bind(daemonOptions(), new AuthHandler(service),
                         new UserdbHandler(settings.credentials(), checks), AuthHandler.FINISH.plusSeconds(1), stop);
             } catch (SocketFile.Unusable e) {
                 return cannotStart(err, e.getMessage());
@@ -124,7 +120,6 @@ final class DaemonCommand implements Callable<Integer> {
             }
             daemon.serveUntilStopped();
             checks.shutdown();
-            finisher.shutdown();
             return ExitCodes.OK;
         } catch (RuntimeException e) {
             log.error("internal error", e);

@@ -6,7 +6,6 @@ import static org.saslauth.Log.quote;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.concurrent.Executor;
 import org.saslauth.protocol.AuthConnection;
 import org.saslauth.protocol.AuthService;
 import org.saslauth.protocol.ReplyChannel;
@@ -14,8 +13,8 @@ import org.saslauth.protocol.ReplyChannel;
 /**
  * Dovecot's auth client protocol on the daemon's connections: one {@link AuthConnection} of the
  * shared {@link AuthService} per connection, fed the lines the connection layer reads. At the
- * end of input the engine waits for the replies still due (held FAILs, running checks), which
- * blocks: that wait runs on {@code finisher}, never on the connection thread.
+ * end of input the connection is closed once the replies still due (held FAILs, running checks)
+ * are out, without a thread waiting for them.
  */
 public final class AuthHandler implements ConnectionHandler {
 
@@ -23,11 +22,9 @@ public final class AuthHandler implements ConnectionHandler {
     public static final Duration FINISH = Duration.ofSeconds(6);
 
     private final AuthService service;
-    private final Executor finisher;
 
-    public AuthHandler(AuthService service, Executor finisher) {
+    public AuthHandler(AuthService service) {
         this.service = service;
-        this.finisher = finisher;
     }
 
     @Override
@@ -67,13 +64,9 @@ public final class AuthHandler implements ConnectionHandler {
                 }
                 ended = true;
                 String pid = cpid;
-                finisher.execute(() -> {
-                    try {
-                        connection.finish(FINISH);
-                    } finally {
-                        out.close();
-                        LOG.debug("connection {} done (client pid {})", peer, pid);
-                    }
+                connection.finishThen(FINISH, () -> {
+                    out.close();
+                    LOG.debug("connection {} done (client pid {})", peer, pid);
                 });
             }
         };

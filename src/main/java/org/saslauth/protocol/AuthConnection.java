@@ -76,6 +76,8 @@ public final class AuthConnection implements Flushable {
     private final Map<String, Pending> pending = new LinkedHashMap<>();
     /** Ids whose FAIL waits for the failure delay: that FAIL is the id's one reply. */
     private final Set<String> held = new HashSet<>();
+    /** What {@link #finishThen} runs once the last reply due is out; null when nothing waits. */
+    private Runnable afterLastReply;
     private final RateLimit rate;
     private int running;
     /** Set while a pushed line is handled: replies written then wait for {@link #flush()}. */
@@ -195,6 +197,50 @@ public final class AuthConnection implements Flushable {
         }
     }
 
+    /**
+     * End of input, without waiting: starts nothing new, and runs {@code done} (once, on whichever
+     * thread sends the last reply due, or on the timer after {@code max}) when the steps running
+     * and the failure replies held back are out. A daemon ends connections this way, so that one
+     * whose replies are still due holds no thread.
+     */
+    public void finishThen(Duration max, Runnable done) {
+        synchronized (lock) {
+            ending = true;
+            out.flush();
+            afterLastReply = done;
+        }
+        service.scheduler.schedule(() -> {
+            synchronized (lock) {
+                out.flush();
+            }
+            runAfterLastReply();
+        }, max.toNanos());
+        settle();
+    }
+
+    /** Runs the {@link #finishThen} task if nothing more is due (or the peer is gone). */
+    private void settle() {
+        synchronized (lock) {
+            if (afterLastReply == null || ((running > 0 || !held.isEmpty()) && !out.isBroken() && !closed)) {
+                return;
+            }
+            out.flush();
+            LOG.debug("end of input, {} exchange(s) left unfinished", pending.size());
+        }
+        runAfterLastReply();
+    }
+
+    private void runAfterLastReply() {
+        Runnable done;
+        synchronized (lock) {
+            done = afterLastReply;
+            afterLastReply = null;
+        }
+        if (done != null) {
+            done.run();
+        }
+    }
+
     /** The peer is gone: nothing more is written, results still on their way are dropped. */
     public void close() {
         synchronized (lock) {
@@ -202,6 +248,7 @@ public final class AuthConnection implements Flushable {
             closed = true;
             pending.clear();
         }
+        settle();
     }
 
     /** 0, or {@link AuthServer#UNSUPPORTED_VERSION} when the client spoke another version. */
@@ -394,13 +441,18 @@ public final class AuthConnection implements Flushable {
 
         @Override
         public void run() {
+            boolean dropped = false;
             synchronized (lock) {
                 if (closed || flooded) {
                     running--;
                     p.busy = false;
+                    dropped = true;
                     lock.notifyAll();
-                    return;
                 }
+            }
+            if (dropped) {
+                settle();
+                return;
             }
             Step result;
             if (service.scheduler.nanoTime() - arrival > AuthService.MAX_QUEUE_WAIT.toNanos()) {
@@ -431,6 +483,7 @@ public final class AuthConnection implements Flushable {
                 }
                 lock.notifyAll();
             }
+            settle();
         }
     }
 
@@ -506,6 +559,7 @@ public final class AuthConnection implements Flushable {
                 }
                 lock.notifyAll();
             }
+            settle();
         }
     }
 

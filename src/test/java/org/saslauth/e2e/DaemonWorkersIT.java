@@ -67,6 +67,49 @@ class DaemonWorkersIT {
         }
     }
 
+    /** A connection that ends with its FAIL still held by the failure delay holds no thread. */
+    @Test
+    void connectionsEndingWithHeldFailsHoldNoThread() throws Exception {
+        Path dir = Files.createTempDirectory("saslauth-workers-it-");
+        Path users = dir.resolve("users");
+        Files.writeString(users, "quick:{PLAIN}quick-password\n");
+        Path socket = dir.resolve("auth");
+        try (DaemonProcess d = DaemonProcess.start(dir, socket, "--passwd-file", users.toString(),
+                "--failure-delay", "3s", "--auth-penalty", "false", "--listen", "unix:" + socket)) {
+            DaemonIT.awaitLog(d, "serving (pid");
+            int before = threads(d.process.pid());
+            List<AuthClient> clients = new ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                AuthClient c = AuthClient.unix(socket);
+                clients.add(c);
+                c.handshake();
+                c.send(authPlain(1, "quick", "wrong"));
+            }
+            for (AuthClient c : clients) {
+                c.close(); // the FAIL is held for 3 s: the connection drains after
+            }
+            Thread.sleep(1000);
+            // the check pool may have grown to its 16 threads meanwhile; one thread per
+            // draining connection would add 100
+            int draining = threads(d.process.pid());
+            assertEquals(true, draining < before + 50, "threads: " + before + " before, " + draining + " while 100 drain");
+            try (AuthClient c = AuthClient.unix(socket)) {
+                c.handshake();
+                c.send(authPlain(2, "quick", "quick-password"));
+                assertEquals("OK\t2\tuser=quick", c.readLine());
+            }
+        }
+    }
+
+    private static int threads(long pid) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+            if (line.startsWith("Threads:")) {
+                return Integer.parseInt(line.substring(8).strip());
+            }
+        }
+        throw new IOException("no Threads: line for " + pid);
+    }
+
     @Test
     void aBadWorkersValueIsAUsageError() throws Exception {
         Path dir = Files.createTempDirectory("saslauth-workers-it-");

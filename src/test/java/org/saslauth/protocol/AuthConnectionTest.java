@@ -205,6 +205,61 @@ class AuthConnectionTest {
         assertEquals(List.of("FAIL\t1\tuser=alice\treason=Authentication failed"), out2.afterHandshake());
     }
 
+    /** The daemon's end of input: no thread waits; the close comes after the last reply due. */
+    @Test
+    void finishThenRunsOnceAfterTheHeldFailAndTheRunningCheckAreOut() {
+        Replies out = new Replies();
+        AuthConnection c = open(service("PLAIN", Duration.ofSeconds(2), false, 0, later), out);
+        send(c, plain(1, "192.0.2.1", "bob", "wrong"));
+        runChecks(); // bob's FAIL is now held for 2 s
+        send(c, plain(2, "192.0.2.1", "alice", "secret")); // its check waits for a worker
+        List<String> atDone = new ArrayList<>();
+        int[] runs = {0};
+        c.finishThen(Duration.ofSeconds(6), () -> {
+            runs[0]++;
+            atDone.addAll(out.flushed);
+        });
+        assertEquals(0, runs[0], "replies are still due");
+        runChecks();
+        assertEquals(0, runs[0], "the held FAIL is still due");
+        clock.advanceMillis(2000);
+        assertEquals(1, runs[0]);
+        assertEquals(List.of("OK\t2\tuser=alice", "FAIL\t1\tuser=bob\treason=Authentication failed"),
+                atDone.subList(atDone.indexOf("DONE") + 1, atDone.size()), "everything out and flushed first");
+        clock.advanceMillis(6000);
+        assertEquals(1, runs[0], "once only: the time limit finds it done");
+    }
+
+    @Test
+    void finishThenRunsAtOnceWhenNothingIsDueAndAtTheLimitWhenACheckNeverEnds() {
+        Replies out = new Replies();
+        AuthConnection idle = open(service("PLAIN", Duration.ofSeconds(2), false, 0, later), out);
+        int[] runs = {0, 0};
+        idle.finishThen(Duration.ofSeconds(6), () -> runs[0]++);
+        assertEquals(1, runs[0]);
+
+        AuthConnection stuck = open(service("PLAIN", Duration.ofSeconds(2), false, 0, later), new Replies());
+        send(stuck, plain(1, "192.0.2.1", "alice", "secret")); // never run
+        stuck.finishThen(Duration.ofSeconds(6), () -> runs[1]++);
+        clock.advanceMillis(5999);
+        assertEquals(0, runs[1]);
+        clock.advanceMillis(1);
+        assertEquals(1, runs[1]);
+        queued.clear();
+    }
+
+    @Test
+    void finishThenRunsWhenThePeerIsGone() {
+        AuthConnection c = open(service("PLAIN", Duration.ofSeconds(2), false, 0, later), new Replies());
+        send(c, plain(1, "192.0.2.1", "bob", "wrong"));
+        runChecks();
+        int[] runs = {0};
+        c.finishThen(Duration.ofSeconds(6), () -> runs[0]++);
+        assertEquals(0, runs[0]);
+        c.close();
+        assertEquals(1, runs[0]);
+    }
+
     /** A client that piles up failures faster than their delay lets them out is cut off. */
     @Test
     void aFloodOfFailuresClosesTheConnection() throws Exception {
