@@ -96,16 +96,18 @@ final class SodiumArgon2 {
             try {
                 sodium = load();
                 whyNot = "";
-                LOG.debug("Argon2 through libsodium's crypto_pwhash");
             } catch (Unavailable e) {
                 whyNot = e.getMessage();
-            } catch (Exception | LinkageError e) {
-                // also a SecurityException or IllegalCallerException, wrapped or not
+            } catch (Throwable e) {
+                // a SecurityException or IllegalCallerException, wrapped or not, or anything
+                // else: Bouncy Castle still computes, as it would on Java 17
                 whyNot = "the FFM API failed: " + (e.getCause() != null ? e.getCause() : e);
             }
             SODIUM = sodium;
             WHY_NOT = whyNot;
-            if (sodium == null) {
+            if (sodium != null) {
+                LOG.debug("Argon2 through libsodium's crypto_pwhash");
+            } else {
                 LOG.debug("Argon2 through Bouncy Castle: {}", whyNot);
             }
         }
