@@ -13,7 +13,8 @@ import org.bouncycastle.crypto.params.Argon2Parameters;
 /**
  * {@code ARGON2I} and {@code ARGON2ID}, which Dovecot hands to libsodium: the PHC string
  * {@code $argon2id$v=19$m=KiB,t=passes,p=lanes$salt$hash}, salt and hash in unpadded base64.
- * Computed with Bouncy Castle's Argon2.
+ * Computed by libsodium on Java 22 and later where it is installed ({@link SodiumArgon2}), else
+ * by Bouncy Castle's Argon2.
  */
 final class Argon2 implements Scheme {
 
@@ -74,14 +75,7 @@ final class Argon2 implements Scheme {
         int t = (int) passes;
         int mem = (int) memory;
         return Check.costing(Costs.argon2(mem, t), password -> {
-            // Checks run on several threads: together they may not ask for more heap than one may.
-            HeapShare.PERMITS.acquireUninterruptibly(mem);
-            byte[] made;
-            try {
-                made = compute(type, t, mem, lanes, salt, password, hash.length);
-            } finally {
-                HeapShare.PERMITS.release(mem);
-            }
+            byte[] made = compute(type, t, mem, lanes, salt, password, hash.length);
             try {
                 return MessageDigest.isEqual(made, hash);
             } finally {
@@ -119,7 +113,24 @@ final class Argon2 implements Scheme {
         return (bytes + 1_048_575) / 1_048_576;
     }
 
+    /** libsodium's native memory where it computes; else Bouncy Castle's heap, shared out. */
     private static byte[] compute(int type, int passes, int memoryKiB, int lanes, byte[] salt,
+            byte[] password, int length) {
+        Optional<byte[]> made = SodiumArgon2.hash(type == Argon2Parameters.ARGON2_id, passes,
+                memoryKiB, lanes, salt, password, length);
+        if (made.isPresent()) {
+            return made.get();
+        }
+        // Checks run on several threads: together they may not ask for more heap than one may.
+        HeapShare.PERMITS.acquireUninterruptibly(memoryKiB);
+        try {
+            return bouncyCastle(type, passes, memoryKiB, lanes, salt, password, length);
+        } finally {
+            HeapShare.PERMITS.release(memoryKiB);
+        }
+    }
+
+    static byte[] bouncyCastle(int type, int passes, int memoryKiB, int lanes, byte[] salt,
             byte[] password, int length) {
         Argon2Parameters params = new Argon2Parameters.Builder(type)
                 .withVersion(Argon2Parameters.ARGON2_VERSION_13)
