@@ -98,8 +98,11 @@ final class DaemonCommand implements Callable<Integer> {
             CostlyChecks.limit(workers);
             int threads = Math.max(MIN_THREADS, 4 * workers);
             Settings settings;
-            try { // one pool of database or directory connections, retried while its server is down
-                settings = Saslauth.startServing(options, configWarnings, threads / 2, false);
+            // Database or directory connections: a few more than the slow hashes, at most 16 (each
+            // is held open for good), retried while their server is down.
+            int storeConnections = Math.min(16, workers + 4);
+            try {
+                settings = Saslauth.startServing(options, configWarnings, storeConnections, false);
             } catch (StartupError e) {
                 return cannotStart(err, e.getMessage());
             }

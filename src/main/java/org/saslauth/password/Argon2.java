@@ -113,17 +113,20 @@ final class Argon2 implements Scheme {
         return (bytes + 1_048_575) / 1_048_576;
     }
 
-    /** libsodium's native memory where it computes; else Bouncy Castle's heap, shared out. */
+    /**
+     * libsodium's native memory where it computes; else Bouncy Castle's heap. Checks run on several
+     * threads: together they may not ask for more memory than one may (three quarters of -Xmx),
+     * native or heap, so that a daemon's footprint under a burst of Argon2 logins stays bounded.
+     */
     private static byte[] compute(int type, int passes, int memoryKiB, int lanes, byte[] salt,
             byte[] password, int length) {
-        Optional<byte[]> made = SodiumArgon2.hash(type == Argon2Parameters.ARGON2_id, passes,
-                memoryKiB, lanes, salt, password, length);
-        if (made.isPresent()) {
-            return made.get();
-        }
-        // Checks run on several threads: together they may not ask for more heap than one may.
         HeapShare.PERMITS.acquireUninterruptibly(memoryKiB);
         try {
+            Optional<byte[]> made = SodiumArgon2.hash(type == Argon2Parameters.ARGON2_id, passes,
+                    memoryKiB, lanes, salt, password, length);
+            if (made.isPresent()) {
+                return made.get();
+            }
             return bouncyCastle(type, passes, memoryKiB, lanes, salt, password, length);
         } finally {
             HeapShare.PERMITS.release(memoryKiB);

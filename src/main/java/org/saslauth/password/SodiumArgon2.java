@@ -170,8 +170,22 @@ final class SodiumArgon2 {
         } catch (VirtualMachineError e) {
             throw e;
         } catch (Throwable e) {
-            LOG.warn("libsodium's crypto_pwhash failed ({}); Argon2 computed by Bouncy Castle", e.toString());
+            failed("libsodium's crypto_pwhash failed (" + e + "); Argon2 computed by Bouncy Castle");
             return Optional.empty();
+        }
+    }
+
+    /** Failures logged as warnings at most once a minute (then at debug): never a line per login. */
+    private static final java.util.concurrent.atomic.AtomicLong LAST_WARNING =
+            new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - 120_000_000_000L);
+
+    private static void failed(String what) {
+        long now = System.nanoTime();
+        long last = LAST_WARNING.get();
+        if (now - last >= 60_000_000_000L && LAST_WARNING.compareAndSet(last, now)) {
+            LOG.warn(what);
+        } else {
+            LOG.debug(what);
         }
     }
 
@@ -190,8 +204,8 @@ final class SodiumArgon2 {
             int status = (int) pwhash.invoke(out, (long) length, passwd, (long) password.length, saltCopy,
                     (long) passes, memoryBytes, alg);
             if (status != 0) {
-                LOG.warn("libsodium's crypto_pwhash returned {} (out of memory?); Argon2 computed by Bouncy Castle",
-                        status);
+                failed("libsodium's crypto_pwhash returned " + status
+                        + " (out of memory?); Argon2 computed by Bouncy Castle");
                 return Optional.empty();
             }
             return Optional.of((byte[]) toArray.invoke(out));

@@ -20,6 +20,7 @@ import java.util.concurrent.RejectedExecutionException;
 import org.saslauth.mech.Exchange;
 import org.saslauth.mech.Mechanism;
 import org.saslauth.mech.Step;
+import org.saslauth.password.CostlyChecks;
 
 /**
  * One client connection of Dovecot's auth client protocol (version 1): the handshake, the
@@ -209,13 +210,18 @@ public final class AuthConnection implements Flushable {
             out.flush();
             afterLastReply = done;
         }
+        settle();
+        synchronized (lock) {
+            if (afterLastReply == null) {
+                return; // done already: no timer keeps this connection reachable
+            }
+        }
         service.scheduler.schedule(() -> {
             synchronized (lock) {
                 out.flush();
             }
             runAfterLastReply();
         }, max.toNanos());
-        settle();
     }
 
     /** Runs the {@link #finishThen} task if nothing more is due (or the peer is gone). */
@@ -443,7 +449,7 @@ public final class AuthConnection implements Flushable {
         public void run() {
             boolean dropped = false;
             synchronized (lock) {
-                if (closed || flooded) {
+                if (closed || flooded || out.isBroken()) { // nobody to answer
                     running--;
                     p.busy = false;
                     dropped = true;
@@ -460,6 +466,8 @@ public final class AuthConnection implements Flushable {
             } else {
                 try {
                     result = response == null ? p.exchange.start(initial) : p.exchange.next(response);
+                } catch (CostlyChecks.Overloaded e) {
+                    result = Step.Failure.of(Step.Reason.OVERLOADED);
                 } catch (RuntimeException | OutOfMemoryError | StackOverflowError e) {
                     LOG.error("mechanism {} failed on id {}", p.mechanism.name(), p.id, e);
                     result = Step.Failure.of(Step.Reason.INTERNAL_ERROR);

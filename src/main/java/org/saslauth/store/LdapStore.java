@@ -370,15 +370,24 @@ public final class LdapStore implements CredentialStore {
             return e instanceof Entry.None ? Verdict.UNKNOWN_USER : Verdict.UNAVAILABLE;
         }
         if (config.authBind()) {
+            // The task owns its copy of the password and wipes it itself: a login that stopped
+            // waiting must not leave a task behind that binds with a wiped (all-zero) password,
+            // which the directory would count as a failed bind of that user (a lockout risk).
             byte[] copy = password.clone();
-            try {
-                return lookups.call(() -> authBind(found.dn(), copy)).orElseGet(() -> {
-                    outage.failed("no answer to the bind within " + LOOKUP_LIMIT.toMillis() + " ms");
-                    return Verdict.UNAVAILABLE;
-                });
-            } finally {
-                Arrays.fill(copy, (byte) 0);
-            }
+            long deadline = System.nanoTime() + LOOKUP_LIMIT.toNanos();
+            return lookups.call(() -> {
+                try {
+                    if (Thread.currentThread().isInterrupted() || System.nanoTime() > deadline) {
+                        return Verdict.UNAVAILABLE; // its login has stopped waiting: no bind at all
+                    }
+                    return authBind(found.dn(), copy);
+                } finally {
+                    Arrays.fill(copy, (byte) 0);
+                }
+            }).orElseGet(() -> {
+                outage.failed("no answer to the bind within " + LOOKUP_LIMIT.toMillis() + " ms");
+                return Verdict.UNAVAILABLE;
+            });
         }
         Optional<PasswordHash> hash = parse(found.password(), user);
         if (hash.isEmpty()) {

@@ -21,6 +21,7 @@ class CostlyChecksTest {
     void restore() {
         threads.shutdownNow();
         CostlyChecks.limit(Runtime.getRuntime().availableProcessors());
+        CostlyChecks.maxWait = CostlyChecks.MAX_WAIT;
     }
 
     /** A check of the given cost that waits for {@code release} and counts how many run at once. */
@@ -84,6 +85,28 @@ class CostlyChecksTest {
         assertTrue(busy.get(10, TimeUnit.SECONDS));
         assertTrue(waiting.get(10, TimeUnit.SECONDS));
         assertEquals(1, most.get());
+    }
+
+    @Test
+    void aCheckThatFindsNoSlotInTimeIsOverloadedNeverAWrongPassword() throws Exception {
+        CostlyChecks.limit(1);
+        CostlyChecks.maxWait = java.time.Duration.ofMillis(200);
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicInteger running = new AtomicInteger();
+        AtomicInteger most = new AtomicInteger();
+        Scheme.Check slow = blocking(CostlyChecks.COSTLY_MICROS, release, running, most);
+        Future<Boolean> busy = threads.submit(() -> CostlyChecks.matches(slow, new byte[1]));
+        while (running.get() < 1) {
+            Thread.sleep(5);
+        }
+        long t0 = System.nanoTime();
+        org.junit.jupiter.api.Assertions.assertThrows(CostlyChecks.Overloaded.class,
+                () -> CostlyChecks.matches(slow, new byte[1]));
+        long waitedMs = (System.nanoTime() - t0) / 1_000_000;
+        assertTrue(waitedMs >= 150 && waitedMs < 3000, "waited " + waitedMs + " ms");
+        release.countDown();
+        assertTrue(busy.get(10, TimeUnit.SECONDS));
+        assertEquals(1, CostlyChecks.available(), "the slot is back, none lost");
     }
 
     @Test

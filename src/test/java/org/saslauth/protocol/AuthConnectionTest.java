@@ -14,6 +14,7 @@ import java.util.concurrent.Executor;
 import org.junit.jupiter.api.Test;
 import org.saslauth.mech.Credentials;
 import org.saslauth.mech.Mechanisms;
+import org.saslauth.password.CostlyChecks;
 import org.saslauth.store.CredentialStore.Verdict;
 import org.saslauth.store.UserNameFormat;
 
@@ -28,6 +29,9 @@ class AuthConnectionTest {
     /** alice/secret; checking alice's password takes {@link #hashMillis}. */
     long hashMillis;
     final Credentials credentials = new Credentials((user, password) -> {
+        if (user.equals("busy")) {
+            throw new CostlyChecks.Overloaded(); // every slot for slow hashes taken too long
+        }
         if (!user.equals("alice")) {
             return Verdict.UNKNOWN_USER;
         }
@@ -185,6 +189,21 @@ class AuthConnectionTest {
         clock.advanceMillis(AuthService.MAX_QUEUE_WAIT.toMillis() + 1);
         runChecks();
         assertEquals(List.of("FAIL\t1\treason=Temporary authentication failure\tcode=temp_fail"), out.afterHandshake());
+    }
+
+    /** No slot for a slow hash in time: a temporary failure at once, never "wrong password". */
+    @Test
+    void aCheckThatFoundNoSlotForItsHashIsATemporaryFailure() throws Exception {
+        Replies out = new Replies();
+        AuthConnection c = open(service("PLAIN", Duration.ZERO, false, 0, later), out);
+        var run = CapturedLog.capture(() -> {
+            send(c, plain(1, "192.0.2.1", "busy", "secret"));
+            runChecks();
+            return null;
+        });
+        assertEquals(List.of("FAIL\t1\treason=Temporary authentication failure\tcode=temp_fail"), out.afterHandshake());
+        assertTrue(run.log().raw().contains("server too busy"), run.log().raw());
+        assertFalse(run.log().raw().contains("ERROR"), "an overload is no internal error: " + run.log().raw());
     }
 
     /** Issue 10, finding 4: one reply per id; reusing an id whose reply is on its way ends the connection. */
