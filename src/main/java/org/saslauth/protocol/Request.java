@@ -38,7 +38,7 @@ sealed interface Request {
      * @param id the request's id when it has a valid one, which then gets a FAIL
      * @param what what is wrong, for the log
      */
-    record Malformed(String command, Optional<String> id, String what, int idLength) implements Request {}
+    record Malformed(Optional<String> id, String what, int idLength) implements Request {}
 
     /** Any other line: only its first word, when it is one, and its length reach the log. */
     record Unknown(String command, int length) implements Request {}
@@ -51,11 +51,11 @@ sealed interface Request {
             case "AUTH": {
                 String[] f = line.split("\t", -1);
                 if (f.length < 2 || !validId(f[1])) {
-                    return new Request.Malformed(command, Optional.empty(), "AUTH with an invalid id",
+                    return new Request.Malformed(Optional.empty(), "AUTH with an invalid id",
                             f.length < 2 ? 0 : f[1].length());
                 }
                 if (f.length < 3) {
-                    return new Request.Malformed(command, Optional.of(f[1]), "AUTH without mechanism", f[1].length());
+                    return new Request.Malformed(Optional.of(f[1]), "AUTH without mechanism", f[1].length());
                 }
                 String rip = "";
                 String resp = null;
@@ -72,7 +72,7 @@ sealed interface Request {
             case "CONT": {
                 String[] f = line.split("\t", -1);
                 if (f.length < 2 || !validId(f[1])) {
-                    return new Request.Malformed(command, Optional.empty(), "CONT with an invalid id",
+                    return new Request.Malformed(Optional.empty(), "CONT with an invalid id",
                             f.length < 2 ? 0 : f[1].length());
                 }
                 return new Request.Cont(f[1], f.length > 2 ? f[2] : "");
