@@ -38,23 +38,6 @@ public final class Log {
         return out.append('"').toString();
     }
 
-    /**
-     * An I/O error as a log line or message names it: the usual ones in words, the rest by
-     * class and message (which names a path, never a file's content).
-     */
-    public static String describe(java.io.IOException e) {
-        if (e instanceof java.nio.file.NoSuchFileException) {
-            return "no such file";
-        }
-        if (e instanceof java.nio.file.AccessDeniedException) {
-            return "permission denied";
-        }
-        if (e instanceof java.nio.charset.MalformedInputException) {
-            return "not UTF-8";
-        }
-        return e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
-    }
-
     public static String quote(String value) {
         return quote(value, 256);
     }

@@ -3,10 +3,7 @@ package org.saslauth.cli;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.StringReader;
-import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
@@ -81,17 +78,14 @@ final class ConfigFile {
                 bytes = in.readNBytes(MAX_SIZE + 1);
             }
         } catch (IOException e) {
-            throw new Invalid("cannot read config file " + path + ": " + org.saslauth.Log.describe(e));
+            throw new Invalid("cannot read config file " + path + ": " + org.saslauth.Text.describe(e));
         }
         if (bytes.length > MAX_SIZE) {
             throw new Invalid("config file " + path + " is larger than " + MAX_SIZE + " bytes");
         }
         String text;
         try {
-            text = StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(bytes)).toString();
+            text = org.saslauth.Text.utf8(bytes);
         } catch (CharacterCodingException e) {
             throw new Invalid("config file " + path + " is not UTF-8");
         }

@@ -107,7 +107,7 @@ final class DaemonCommand implements Callable<Integer> {
                 return cannotStart(err, e.getMessage());
             }
             ThreadPoolExecutor checks = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS,
-                    new LinkedBlockingQueue<>(10_000), threads("saslauth-check", 0));
+                    new LinkedBlockingQueue<>(10_000), threads("saslauth-check"));
             checks.allowCoreThreadTimeOut(true);
             AuthService service = new AuthService(settings, Scheduler.system(), checks);
             CountDownLatch stop = new CountDownLatch(1);
@@ -132,10 +132,10 @@ final class DaemonCommand implements Callable<Integer> {
         }
     }
 
-    private static ThreadFactory threads(String name, long stackSize) {
+    private static ThreadFactory threads(String name) {
         AtomicInteger n = new AtomicInteger();
         return r -> {
-            Thread t = new Thread(null, r, name + "-" + n.incrementAndGet(), stackSize);
+            Thread t = new Thread(r, name + "-" + n.incrementAndGet());
             t.setDaemon(true);
             return t;
         };

@@ -84,7 +84,7 @@ final class Passdbs {
         try {
             bytes = Files.readAllBytes(file);
         } catch (IOException e) {
-            throw new InvalidStoreConfig(option + ": cannot read " + file + ": " + org.saslauth.Log.describe(e));
+            throw new InvalidStoreConfig(option + ": cannot read " + file + ": " + org.saslauth.Text.describe(e));
         }
         try {
             int end = 0;

@@ -191,11 +191,6 @@ public final class Saslauth implements Callable<Integer> {
         return settings;
     }
 
-    /** A spawn-mode helper's settings: a store of one connection, which must answer at start. */
-    static Settings settings(Options options) throws StartupError {
-        return settings(options, 1, true);
-    }
-
     /**
      * @param poolSize connections a database or directory store keeps
      * @param failFast whether a server that cannot be reached at start is an error

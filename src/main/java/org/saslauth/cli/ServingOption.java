@@ -234,12 +234,10 @@ enum ServingOption {
                         if (ListenAddress.parse(value) instanceof ListenAddress.Unix u) {
                             return u.path();
                         }
-                        throw new BadValue("'" + value + "': unix:PATH only");
+                        throw new IllegalArgumentException("'" + value + "': unix:PATH only");
                     default:
                         throw new IllegalStateException(name());
                 }
-            } catch (BadValue e) {
-                throw e;
             } catch (IllegalArgumentException e) {
                 throw new BadValue(e.getMessage());
             }

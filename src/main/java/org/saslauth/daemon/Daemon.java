@@ -140,7 +140,7 @@ public final class Daemon {
      */
     public void serveUntilStopped() {
         start();
-        LOG.info("serving (pid {})", ProcessHandle.current().pid());
+        LOG.info("serving (pid {})", org.saslauth.Pid.CURRENT);
         try {
             stopRequested.await();
         } catch (InterruptedException e) {

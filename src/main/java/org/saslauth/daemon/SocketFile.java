@@ -66,7 +66,7 @@ public final class SocketFile {
             }
             // stale: nothing listens; replaced by the rename below
         }
-        Path tmp = path.resolveSibling("." + path.getFileName() + "." + ProcessHandle.current().pid() + ".new");
+        Path tmp = path.resolveSibling("." + path.getFileName() + "." + org.saslauth.Pid.CURRENT + ".new");
         Files.deleteIfExists(tmp);
         ServerSocketChannel ch = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         try {

@@ -39,7 +39,7 @@ public final class UserdbHandler implements ConnectionHandler {
     public UserdbHandler(Credentials credentials, Executor workers) {
         this.credentials = credentials;
         this.workers = workers;
-        this.greeting = ("VERSION\t1\t0\nSPID\t" + ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII);
+        this.greeting = ("VERSION\t1\t0\nSPID\t" + org.saslauth.Pid.CURRENT + "\n").getBytes(StandardCharsets.US_ASCII);
     }
 
     @Override

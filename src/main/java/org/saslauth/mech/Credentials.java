@@ -1,8 +1,6 @@
 package org.saslauth.mech;
 
-import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
@@ -12,6 +10,7 @@ import java.util.Arrays;
 import java.util.Optional;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
+import org.saslauth.Text;
 import org.saslauth.store.CredentialStore;
 import org.saslauth.store.UserNameFormat;
 
@@ -51,11 +50,7 @@ public final class Credentials {
         }
         String name;
         try {
-            name = StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(rawName))
-                    .toString();
+            name = Text.utf8(rawName);
         } catch (CharacterCodingException e) {
             return Optional.empty();
         }

@@ -1,8 +1,6 @@
 package org.saslauth.mech;
 
-import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
@@ -14,6 +12,7 @@ import java.util.Set;
 import java.util.function.Supplier;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
+import org.saslauth.Text;
 import org.saslauth.mech.Step.Failure;
 import org.saslauth.mech.Step.Reason;
 import org.saslauth.password.PasswordHash;
@@ -190,7 +189,7 @@ public final class ScramMechanism implements Mechanism {
             if (clientNonce.isEmpty() || clientNonce.length() > MAX_NONCE || !printable(clientNonce)) {
                 throw new Malformed("nonce is empty, longer than " + MAX_NONCE + " or not printable ASCII");
             }
-            extensions(attrs, 2, attrs.length);
+            extensions(attrs, 2);
 
             Optional<String> canonical = credentials.canonical(authcid);
             if (canonical.isEmpty()) {
@@ -248,7 +247,7 @@ public final class ScramMechanism implements Mechanism {
                     nonce.getBytes(StandardCharsets.US_ASCII))) {
                 throw new Malformed("nonce is not the one sent");
             }
-            extensions(attrs, 2, attrs.length);
+            extensions(attrs, 2);
             byte[] proof = base64(message.substring(proofAt + 3), "proof");
             if (proof.length != hash.length()) {
                 throw new Malformed("proof is " + proof.length + " bytes, not " + hash.length());
@@ -312,11 +311,7 @@ public final class ScramMechanism implements Mechanism {
     /** The message as UTF-8, strictly: SCRAM messages are UTF-8 and saslnames must be. */
     static String text(byte[] message) throws Malformed {
         try {
-            return StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(message))
-                    .toString();
+            return Text.utf8(message);
         } catch (CharacterCodingException e) {
             throw new Malformed("message is not UTF-8");
         }
@@ -331,8 +326,8 @@ public final class ScramMechanism implements Mechanism {
     }
 
     /** Extensions are {@code letter=value}; none is understood, so each is skipped. */
-    private static void extensions(String[] attrs, int from, int to) throws Malformed {
-        for (int i = from; i < to; i++) {
+    private static void extensions(String[] attrs, int from) throws Malformed {
+        for (int i = from; i < attrs.length; i++) {
             String a = attrs[i];
             char c = a.isEmpty() ? 0 : a.charAt(0);
             if (a.length() < 2 || !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) || a.charAt(1) != '=') {

@@ -32,15 +32,11 @@ final class Scram implements Scheme {
     private static final int MIN_ITERATIONS = 4096;
 
     private final ScramHash hash;
-    private final String name;
     private final Supplier<Digest> digest;
-    private final int length;
 
     private Scram(ScramHash hash, Supplier<Digest> digest) {
         this.hash = hash;
-        this.name = hash.mechanism();
         this.digest = digest;
-        this.length = hash.length();
     }
 
     static Scram of(ScramHash hash) {
@@ -72,14 +68,14 @@ final class Scram implements Scheme {
             salt = Base64.getDecoder().decode(fields[1]);
             storedKey = Base64.getDecoder().decode(fields[2]);
             serverKey = Base64.getDecoder().decode(fields[3]);
-            if (iterations < MIN_ITERATIONS || storedKey.length != length || serverKey.length != length) {
+            if (iterations < MIN_ITERATIONS || storedKey.length != hash.length() || serverKey.length != hash.length()) {
                 throw new IllegalArgumentException();
             }
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("{" + name + "} data is not iterations,salt,storedkey,serverkey"
+            throw new IllegalArgumentException("{" + hash.mechanism() + "} data is not iterations,salt,storedkey,serverkey"
                     + " with " + MIN_ITERATIONS + " or more iterations");
         }
-        Costs.require(iterations <= Costs.MAX_ITERATIONS, name, iterations + " iterations",
+        Costs.require(iterations <= Costs.MAX_ITERATIONS, hash.mechanism(), iterations + " iterations",
                 Integer.toString(Costs.MAX_ITERATIONS));
         return new Stored(iterations, salt, storedKey, serverKey);
     }
@@ -138,7 +134,7 @@ final class Scram implements Scheme {
 
     @Override
     public byte[] generate(byte[] password, Params params) {
-        int iterations = params.roundsOr(MIN_ITERATIONS, MIN_ITERATIONS, Costs.MAX_ITERATIONS, name + " iterations");
+        int iterations = params.roundsOr(MIN_ITERATIONS, MIN_ITERATIONS, Costs.MAX_ITERATIONS, hash.mechanism() + " iterations");
         byte[] salt = Salts.bytes(16);
         byte[] salted = salted(password, salt, iterations);
         byte[] stored = storedKey(salted);
@@ -157,14 +153,14 @@ final class Scram implements Scheme {
     private byte[] salted(byte[] password, byte[] salt, int iterations) {
         PKCS5S2ParametersGenerator generator = new PKCS5S2ParametersGenerator(digest.get());
         generator.init(password, salt, iterations);
-        return ((KeyParameter) generator.generateDerivedParameters(length * 8)).getKey();
+        return ((KeyParameter) generator.generateDerivedParameters(hash.length() * 8)).getKey();
     }
 
     private byte[] storedKey(byte[] salted) {
         byte[] clientKey = hmac(salted, "Client Key");
         Digest h = digest.get();
         h.update(clientKey, 0, clientKey.length);
-        byte[] out = new byte[length];
+        byte[] out = new byte[hash.length()];
         h.doFinal(out, 0);
         Arrays.fill(clientKey, (byte) 0);
         return out;
@@ -175,7 +171,7 @@ final class Scram implements Scheme {
         mac.init(new KeyParameter(key));
         byte[] data = text.getBytes(StandardCharsets.US_ASCII);
         mac.update(data, 0, data.length);
-        byte[] out = new byte[length];
+        byte[] out = new byte[hash.length()];
         mac.doFinal(out, 0);
         return out;
     }

@@ -17,6 +17,7 @@ import java.util.OptionalInt;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.RejectedExecutionException;
+import org.saslauth.Pid;
 import org.saslauth.mech.Exchange;
 import org.saslauth.mech.Mechanism;
 import org.saslauth.mech.Step;
@@ -115,8 +116,8 @@ public final class AuthConnection implements Flushable {
         }
         // COOKIE only matters to master REQUEST lookups, which saslauth does not serve; Dovecot's
         // strict client library still insists on seeing one.
-        SplittableRandom random = new SplittableRandom(System.nanoTime() ^ (service.pid << 32));
-        hs.append("SPID\t").append(service.pid).append('\n')
+        SplittableRandom random = new SplittableRandom(System.nanoTime() ^ (Pid.CURRENT << 32));
+        hs.append("SPID\t").append(Pid.CURRENT).append('\n')
                 .append("CUID\t1\n")
                 .append("COOKIE\t");
         appendHex(hs, random.nextLong()); // not String.format: its parser is slow to start
@@ -184,8 +185,7 @@ public final class AuthConnection implements Flushable {
             ending = true;
             out.flush();
             long left;
-            while ((running > 0 || !held.isEmpty()) && !out.isBroken()
-                    && (left = deadline - System.nanoTime()) > 0) {
+            while (repliesDue() && (left = deadline - System.nanoTime()) > 0) {
                 try {
                     lock.wait(left / 1_000_000 + 1);
                 } catch (InterruptedException e) {
@@ -224,10 +224,15 @@ public final class AuthConnection implements Flushable {
         }, max.toNanos());
     }
 
+    /** Whether a step is running or a FAIL held back, and the client can still be written to. */
+    private boolean repliesDue() {
+        return (running > 0 || !held.isEmpty()) && !out.isBroken();
+    }
+
     /** Runs the {@link #finishThen} task if nothing more is due (or the peer is gone). */
     private void settle() {
         synchronized (lock) {
-            if (afterLastReply == null || ((running > 0 || !held.isEmpty()) && !out.isBroken() && !closed)) {
+            if (afterLastReply == null || (repliesDue() && !closed)) {
                 return;
             }
             out.flush();

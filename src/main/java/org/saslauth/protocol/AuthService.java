@@ -25,7 +25,6 @@ public final class AuthService {
     final Executor checks;
     final Penalty penalty = new Penalty();
     final AddressRates addressRates;
-    final long pid = org.saslauth.Pid.CURRENT;
 
     /**
      * @param checks runs exchange steps; it may throw {@link java.util.concurrent.RejectedExecutionException}

@@ -428,17 +428,8 @@ public final class LdapStore implements CredentialStore {
     }
 
     private Optional<PasswordHash> parse(Optional<String> stored, String user) {
-        if (stored.isEmpty() || stored.get().isEmpty()) {
-            LOG.warn("user {} has no {} in the directory", Log.quote(user), config.passwordAttribute());
-            return Optional.empty();
-        }
-        try {
-            return Optional.of(StoredPassword.parse(stored.get(), user, config.defaultScheme()));
-        } catch (IllegalArgumentException e) {
-            LOG.error("user {}: the stored {} cannot be used: {}", Log.quote(user), config.passwordAttribute(),
-                    e.getMessage());
-            return Optional.empty();
-        }
+        return StoredPassword.read(stored.orElse(null), user, config.defaultScheme(), config.passwordAttribute(),
+                "directory");
     }
 
     /** The stored password, with the password attribute; with auth bind the directory keeps it. */

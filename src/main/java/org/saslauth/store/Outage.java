@@ -34,10 +34,6 @@ final class Outage {
         }
     }
 
-    boolean isDown() {
-        return down.get();
-    }
-
     /** The innermost cause's message, which is where drivers say what happened. */
     static String describe(Throwable e) {
         Throwable root = e;

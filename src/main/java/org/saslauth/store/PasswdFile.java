@@ -21,6 +21,7 @@ import java.util.function.LongSupplier;
 import org.saslauth.password.PasswordHash;
 import org.saslauth.password.PasswordSchemes;
 import org.saslauth.Log;
+import org.saslauth.Text;
 
 /**
  * Users from a file in Dovecot's passwd-file format:
@@ -147,7 +148,7 @@ public final class PasswdFile implements CredentialStore {
                 content = in.readNBytes(MAX_BYTES + 1);
             }
         } catch (IOException e) {
-            throw new Invalid("cannot read passwd file " + path + ": " + Log.describe(e));
+            throw new Invalid("cannot read passwd file " + path + ": " + Text.describe(e));
         }
         if (content.length > MAX_BYTES) {
             throw new Invalid(tooLarge(path));
@@ -214,7 +215,7 @@ public final class PasswdFile implements CredentialStore {
                 }
             }
         } catch (IOException e) { // from the decoder: the bytes are in memory
-            throw new Invalid("cannot read passwd file " + path + ": " + Log.describe(e));
+            throw new Invalid("cannot read passwd file " + path + ": " + Text.describe(e));
         }
         for (String duplicate : duplicates) {
             LOG.warn("{}", duplicate);

@@ -212,16 +212,7 @@ public final class SqlStore implements CredentialStore {
 
     /** The stored password, or empty (logged) when the row holds none that can be read. */
     private Optional<PasswordHash> parse(String stored, String user) {
-        if (stored == null || stored.isEmpty()) {
-            LOG.warn("user {} has no password in the database", Log.quote(user));
-            return Optional.empty();
-        }
-        try {
-            return Optional.of(StoredPassword.parse(stored, user, defaultScheme));
-        } catch (IllegalArgumentException e) {
-            LOG.error("user {}: the stored password cannot be used: {}", Log.quote(user), e.getMessage());
-            return Optional.empty();
-        }
+        return StoredPassword.read(stored, user, defaultScheme, "password", "database");
     }
 
     @Override

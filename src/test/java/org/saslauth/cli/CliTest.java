@@ -378,26 +378,36 @@ class CliTest {
     }
 
     /**
-     * Runs the command with stdin, stdout and stderr all one UNIX socket, as spawn(8) does, and
-     * returns everything that came back on the socket. python3 makes the socket pair.
+     * python3 running {@code argv[1:]} with stdin, stdout and stderr all one UNIX socket, as
+     * spawn(8) does: sends its own stdin down the socket, prints everything that came back, and
+     * exits with the command's status (124 when it still ran 30 s after its input ended).
      */
+    static final String SPAWN_SOCKET = String.join("\n",
+            "import socket, subprocess, sys",
+            "a, b = socket.socketpair()",
+            "p = subprocess.Popen(sys.argv[1:], stdin=b, stdout=b, stderr=b)",
+            "b.close()",
+            "a.sendall(sys.stdin.buffer.read())",
+            "a.shutdown(socket.SHUT_WR)",
+            "a.settimeout(30)",
+            "out = b''",
+            "try:",
+            "    while True:",
+            "        d = a.recv(65536)",
+            "        if not d: break",
+            "        out += d",
+            "except (ConnectionResetError, socket.timeout):  # it exited without reading all, or hangs",
+            "    pass",
+            "try:",
+            "    status = p.wait(timeout=30)",
+            "except subprocess.TimeoutExpired:",
+            "    p.kill(); p.wait(); status = 124",
+            "sys.stdout.buffer.write(out)",
+            "sys.exit(status)");
+
+    /** Runs saslauth's main class under {@link #SPAWN_SOCKET}; returns what came back on the socket. */
     static Result runUnderSpawn(String stdin, String... args) throws IOException, InterruptedException {
-        String script = String.join("\n",
-                "import socket, subprocess, sys",
-                "a, b = socket.socketpair()",
-                "p = subprocess.Popen(sys.argv[1:], stdin=b, stdout=b, stderr=b)",
-                "b.close()",
-                "a.sendall(sys.stdin.buffer.read())",
-                "a.shutdown(socket.SHUT_WR)",
-                "out = b''",
-                "while True:",
-                "    try: d = a.recv(65536)",
-                "    except ConnectionResetError: break  # it exited without reading all",
-                "    if not d: break",
-                "    out += d",
-                "sys.stdout.buffer.write(out)",
-                "sys.exit(p.wait())");
-        List<String> cmd = new ArrayList<>(List.of("python3", "-c", script,
+        List<String> cmd = new ArrayList<>(List.of("python3", "-c", SPAWN_SOCKET,
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), Saslauth.class.getName()));
         cmd.addAll(List.of(args));

@@ -102,34 +102,9 @@ class JarHardeningIT {
         return run(stdin.getBytes(StandardCharsets.UTF_8), Map.of(), args);
     }
 
-    /**
-     * Runs with stdin, stdout and stderr one UNIX socket, as spawn(8) does; a helper still running
-     * after 30 s is killed and reported as status 124. Returns what came back on the socket.
-     */
+    /** Runs the jar under {@link CliTest#SPAWN_SOCKET}; returns what came back on the socket. */
     static Result runUnderSpawn(String stdin, String... args) throws Exception {
-        String script = String.join("\n",
-                "import socket, subprocess, sys",
-                "a, b = socket.socketpair()",
-                "p = subprocess.Popen(sys.argv[1:], stdin=b, stdout=b, stderr=b)",
-                "b.close()",
-                "a.sendall(sys.stdin.buffer.read())",
-                "a.shutdown(socket.SHUT_WR)",
-                "a.settimeout(30)",
-                "out = b''",
-                "try:",
-                "    while True:",
-                "        d = a.recv(65536)",
-                "        if not d: break",
-                "        out += d",
-                "except (ConnectionResetError, socket.timeout):",
-                "    pass",
-                "try:",
-                "    status = p.wait(timeout=30)",
-                "except subprocess.TimeoutExpired:",
-                "    p.kill(); p.wait(); status = 124",
-                "sys.stdout.buffer.write(out)",
-                "sys.exit(status)");
-        List<String> cmd = new ArrayList<>(List.of("python3", "-c", script));
+        List<String> cmd = new ArrayList<>(List.of("python3", "-c", CliTest.SPAWN_SOCKET));
         cmd.addAll(command(args));
         Process p = builder(cmd).start();
         p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
