@@ -18,7 +18,7 @@ import javax.crypto.spec.SecretKeySpec;
  * <p>An entry holds the canonical user name and an HMAC-SHA256 of the password under a key made
  * at random when the cache is, never the password. A login whose password does not match the
  * entry asks the store again (the password may have changed), and a wrong password is never
- * remembered. A store that is unavailable is never remembered either. At most {@code size}
+ * remembered. A store that is unavailable is never remembered either, nor an answer that was being computed when the cache was flushed. At most {@code size}
  * users are kept, the least recently used leaving first. {@link #clear} empties it (a daemon
  * calls it on SIGHUP).
  */
@@ -32,6 +32,12 @@ public final class CachedStore implements CredentialStore {
     private final long negativeTtlNanos;
     private final Map<String, Entry> entries;
     private final SecretKeySpec key;
+    /**
+     * Counts the flushes ({@link #clear}), guarded by {@code entries}: an answer is remembered
+     * only if no flush came while the store computed it, so that a check that started before a
+     * password change and a SIGHUP cannot put the old password back.
+     */
+    private long generation;
 
     public CachedStore(CredentialStore store, Duration ttl, Duration negativeTtl, int size) {
         this.store = store;
@@ -59,8 +65,10 @@ public final class CachedStore implements CredentialStore {
         byte[] mac = mac(user, password);
         long now = System.nanoTime();
         Entry e;
+        long asked;
         synchronized (entries) {
             e = entries.get(user);
+            asked = generation;
         }
         if (e != null && e.expiresNanos() - now > 0) {
             if (e.mac() == null) {
@@ -72,9 +80,9 @@ public final class CachedStore implements CredentialStore {
         }
         Checked answer = store.check(user, password);
         if (answer.verdict() == Verdict.ACCEPTED) {
-            put(user, new Entry(answer.user(), mac, now + ttlNanos));
+            put(user, new Entry(answer.user(), mac, now + ttlNanos), asked);
         } else if (answer.verdict() == Verdict.UNKNOWN_USER && negativeTtlNanos > 0) {
-            put(user, new Entry(user, null, now + negativeTtlNanos));
+            put(user, new Entry(user, null, now + negativeTtlNanos), asked);
         } else if (answer.verdict() == Verdict.UNKNOWN_USER || answer.verdict() == Verdict.WRONG_PASSWORD) {
             if (e != null && e.mac() != null && answer.verdict() == Verdict.UNKNOWN_USER) {
                 remove(user); // the user is gone
@@ -99,6 +107,7 @@ public final class CachedStore implements CredentialStore {
     public void clear() {
         synchronized (entries) {
             entries.clear();
+            generation++;
         }
     }
 
@@ -108,9 +117,12 @@ public final class CachedStore implements CredentialStore {
         }
     }
 
-    private void put(String user, Entry e) {
+    /** Remembers {@code e} unless the cache was flushed since generation {@code asked}. */
+    private void put(String user, Entry e, long asked) {
         synchronized (entries) {
-            entries.put(user, e);
+            if (generation == asked) {
+                entries.put(user, e);
+            }
         }
     }
 

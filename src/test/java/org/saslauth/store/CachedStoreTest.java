@@ -4,6 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
@@ -109,5 +113,51 @@ class CachedStoreTest {
         assertEquals(3, cache.size());
         cache.clear();
         assertEquals(0, cache.size());
+    }
+
+    /**
+     * Regression (issue 19, finding 9): a check in flight when SIGHUP flushed the cache stored the
+     * old password afterwards, and the next login with it was OK from the cache.
+     */
+    @Test
+    void aCheckInFlightDuringAFlushIsNotRemembered() throws Exception {
+        CountDownLatch inStore = new CountDownLatch(1);
+        CountDownLatch flushed = new CountDownLatch(1);
+        CredentialStore slow = new CredentialStore() {
+            @Override
+            public Verdict verify(String user, byte[] password) {
+                return check(user, password).verdict();
+            }
+
+            @Override
+            public Checked check(String user, byte[] password) {
+                String now = alicePassword.get(); // read before the change, as a slow query would
+                inStore.countDown();
+                try {
+                    flushed.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                asked.incrementAndGet();
+                return new Checked(new String(password, StandardCharsets.UTF_8).equals(now)
+                        ? Verdict.ACCEPTED : Verdict.WRONG_PASSWORD, user);
+            }
+        };
+        CachedStore cache = new CachedStore(slow, Duration.ofMinutes(1), Duration.ZERO, 100);
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try {
+            Future<Verdict> inFlight = pool.submit(() -> cache.verify("alice@example.org", pw("alice-password")));
+            inStore.await();
+            alicePassword.set("new-password"); // the password changes, then SIGHUP
+            cache.reload();
+            flushed.countDown();
+            assertEquals(Verdict.ACCEPTED, inFlight.get(), "the answer of its time");
+            assertEquals(0, cache.size(), "not remembered: computed before the flush");
+            assertEquals(Verdict.WRONG_PASSWORD, cache.verify("alice@example.org", pw("alice-password")),
+                    "the old password asks the store again");
+            assertEquals(2, asked.get());
+        } finally {
+            pool.shutdownNow();
+        }
     }
 }
