@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.OptionalInt;
+import org.saslauth.Log;
 
 /**
  * Dovecot's password schemes ({@code doveadm pw -l}): parsing the {@code {SCHEME}data} field of
@@ -166,7 +167,8 @@ public final class PasswordSchemes {
             Optional<Encoding> suffix = dot < 0 ? Optional.empty() : Encoding.ofSuffix(name.substring(dot + 1));
             Optional<Scheme> scheme = SchemeNames.lookup(base);
             if (scheme.isEmpty() || (dot >= 0 && suffix.isEmpty())) {
-                throw new IllegalArgumentException("unknown password scheme {" + name + "}");
+                // quoted: the name comes from a stored value, which a user may set (an LDAP password)
+                throw new IllegalArgumentException("unknown password scheme " + Log.quote("{" + name + "}", 64));
             }
             return new Named(base, scheme.get(), suffix);
         }

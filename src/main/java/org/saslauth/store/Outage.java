@@ -1,5 +1,7 @@
 package org.saslauth.store;
 
+import org.saslauth.Text;
+
 import static org.saslauth.Log.LOG;
 
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -42,6 +44,13 @@ final class Outage {
         }
         String message = root.getMessage();
         String kind = root.getClass().getSimpleName();
-        return message == null || message.isBlank() ? kind : kind + ": " + message.strip().replace('\n', ' ');
+        return message == null || message.isBlank() ? kind : kind + ": " + printable(message.strip());
+    }
+
+    /** A driver's message may repeat a value from the server or the user: no control character gets through. */
+    private static String printable(String message) {
+        StringBuilder out = new StringBuilder(message.length());
+        message.codePoints().forEach(c -> out.appendCodePoint(Text.isControl(c) ? ' ' : c));
+        return out.toString();
     }
 }

@@ -189,7 +189,7 @@ public final class PasswdFile implements CredentialStore {
                 int end = line.indexOf(':', colon + 1);
                 String field = end < 0 ? line.substring(colon + 1) : line.substring(colon + 1, end);
                 if (field.isEmpty()) {
-                    throw new Invalid(where + ": user '" + user + "' has an empty password field");
+                    throw new Invalid(where + ": user " + Log.quote(user) + " has an empty password field");
                 }
                 Integer first = firstLine.get(user);
                 if (first != null) {
@@ -206,7 +206,7 @@ public final class PasswdFile implements CredentialStore {
                 try {
                     hash = PasswordSchemes.parse(field, user);
                 } catch (IllegalArgumentException e) {
-                    throw new Invalid(where + ": user '" + user + "': " + e.getMessage());
+                    throw new Invalid(where + ": user " + Log.quote(user) + ": " + e.getMessage());
                 }
                 users.put(user, hash);
                 firstLine.put(user, number);

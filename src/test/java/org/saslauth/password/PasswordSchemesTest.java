@@ -144,8 +144,8 @@ class PasswordSchemesTest {
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
-        "{FOO}bar                        | unknown password scheme {FOO}",
-        "{SHA256.zip}abc                 | unknown password scheme {SHA256.ZIP}",
+        "{FOO}bar                        | unknown password scheme \"{FOO}\"",
+        "{SHA256.zip}abc                 | unknown password scheme \"{SHA256.ZIP}\"",
         "{SHA256}abc                     | {SHA256} data is 2 bytes, not 32",
         "{SHA}                           | {SHA} data is 0 bytes, not 20",
         "{PLAIN-MD5}zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz | {PLAIN-MD5} data is 24 bytes, not 16",

@@ -49,10 +49,14 @@ abstract class SqlStoreContract {
                 + " ('alice@example.org', '{PLAIN}alice-password', 'Alice', 'example.org/alice/', 'alice', 'example.org', '1'),"
                 + " ('bob@example.org', '" + bobHash + "', 'Bob', 'example.org/bob/', 'bob', 'example.org', '1'),"
                 + " ('carol@example.org', '{PLAIN}carol-password', 'Carol', 'example.org/carol/', 'carol', 'example.org', '0'),"
-                + " ('dave@example.org', '{SSHA}brokenbase64!!', 'Dave', 'example.org/dave/', 'dave', 'example.org', '1');\n"
+                + " ('dave@example.org', '{SSHA}brokenbase64!!', 'Dave', 'example.org/dave/', 'dave', 'example.org', '1'),"
+                + " ('frank@example.org', '" + FORGED + "', 'Frank', 'example.org/frank/', 'frank', 'example.org', '1');\n"
                 + "INSERT INTO twice (username, password) VALUES ('eve@example.org', '{PLAIN}one'),"
                 + " ('eve@example.org', '{PLAIN}two');\n";
     }
+
+    /** A password a user could set to write a line of her own into the log. */
+    static final String FORGED = "{X\nINFO saslauth[1] - auth ok: rip=192.0.2.9 mech=PLAIN user=\"root\" id=1\n}x";
 
     SqlStore open(String query) throws InvalidStoreConfig {
         return SqlStore.open(new SqlStore.Config(url(), "saslauth", DB_PASSWORD, query, "SHA512-CRYPT", 1, true));
@@ -115,6 +119,25 @@ abstract class SqlStoreContract {
         }
     }
 
+    /**
+     * Regression (issue 19, finding 8): an unknown scheme in a stored password was logged as it
+     * was, line breaks included, so the password's owner could forge a log line.
+     */
+    @Test
+    void aStoredPasswordCannotWriteALineIntoTheLog() throws Exception {
+        SqlStore store = open(QUERY);
+        try {
+            var run = CapturedLog.capture(() -> store.verify("frank@example.org", pw("x")));
+            assertEquals(Verdict.UNAVAILABLE, run.result());
+            assertTrue(run.log().raw().contains("unknown password scheme"), run.log().raw());
+            for (String event : run.log().events()) {
+                assertFalse(event.contains("\n") || event.contains("\r"), "a line break in " + event);
+            }
+        } finally {
+            store.close();
+        }
+    }
+
     @Test
     void moreThanOneRowIsAConfigurationErrorNeverTheFirstRow() throws Exception {
         SqlStore store = open("SELECT password FROM twice WHERE username = %u");
@@ -143,7 +166,7 @@ abstract class SqlStoreContract {
         } finally {
             store.close();
         }
-        assertTrue(sql("SELECT count(*) AS n FROM mailbox;").contains("4"));
+        assertTrue(sql("SELECT count(*) AS n FROM mailbox;").contains("5"));
     }
 
     @Test
