@@ -4,6 +4,7 @@ import static org.saslauth.cli.ServingOption.AUTH_PENALTY;
 import static org.saslauth.cli.ServingOption.FAILURE_DELAY;
 import static org.saslauth.cli.ServingOption.LOG_FILE;
 import static org.saslauth.cli.ServingOption.LOG_LEVEL;
+import static org.saslauth.cli.ServingOption.IPV6_PREFIX;
 import static org.saslauth.cli.ServingOption.MAX_AUTH_RATE;
 import static org.saslauth.cli.ServingOption.MAX_PENDING;
 import static org.saslauth.cli.ServingOption.MECHANISMS;
@@ -209,6 +210,9 @@ public final class Saslauth implements Callable<Integer> {
         if (options.count(MAX_PENDING) < 1) {
             throw new StartupError("--max-pending must be at least 1");
         }
+        if (options.count(IPV6_PREFIX) < 1 || options.count(IPV6_PREFIX) > 128) {
+            throw new StartupError("--ipv6-prefix must be between 1 and 128 (bits of an IPv6 address)");
+        }
         CredentialStore credentialStore = CredentialStore.NONE;
         if (Stores.configured(options)) {
             credentialStore = Stores.open(options, poolSize, failFast);
@@ -216,7 +220,8 @@ public final class Saslauth implements Callable<Integer> {
             throw new StartupError("--passwd-file or --passdb is required for " + mechs);
         }
         return new Settings(mechs, new Credentials(credentialStore, Stores.format(options)),
-                failureDelay, options.count(MAX_PENDING), options.bool(AUTH_PENALTY), options.count(MAX_AUTH_RATE));
+                failureDelay, options.count(MAX_PENDING), options.bool(AUTH_PENALTY), options.count(MAX_AUTH_RATE),
+                options.count(IPV6_PREFIX));
     }
 
     /** Whether standard input is a socket, as under spawn(8), rather than a terminal or pipe. */

@@ -73,6 +73,8 @@ enum ServingOption {
             "AUTH requests a second allowed on one connection, 0 for no limit; beyond it they get FAIL (default: ${DEFAULT-VALUE})."),
     AUTH_PENALTY("auth-penalty", "true|false", Type.BOOLEAN, "true", Applies.SERVING,
             "Grow the failure delay for repeated failures from one client address, up to 5s in all (default: ${DEFAULT-VALUE})."),
+    IPV6_PREFIX("ipv6-prefix", "BITS", Type.COUNT, "64", Applies.SERVING,
+            "Count the IPv6 addresses of one /BITS prefix as one client for the penalty and --max-auth-rate, 1-128 (default: ${DEFAULT-VALUE})."),
     LOG_FILE("log-file", "FILE", Type.PATH, null, Applies.SERVING,
             "Append log lines to FILE. Without it, logs are dropped: stdout and stderr belong to the protocol."),
     LOG_LEVEL("log-level", "LEVEL", Type.LOG_LEVEL, "info", Applies.SERVING,

@@ -4,7 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * One {@link RateLimit} per client address, shared by every connection of the process: in a
+ * One {@link RateLimit} per client ({@link ClientAddress}: an IPv4 address, an IPv6 prefix), shared by every connection of the process: in a
  * daemon, an address spread over many smtpd processes meets one limit. The least recently
  * seen addresses are forgotten beyond {@link #MAX_ADDRESSES}.
  */
@@ -24,15 +24,15 @@ final class AddressRates {
         this.perSecond = perSecond;
     }
 
-    /** Whether a request from {@code rip} is allowed now; always for an unknown address. */
-    synchronized boolean tryAcquire(String rip, long now) {
-        if (perSecond == 0 || rip.isEmpty()) {
+    /** Whether a request from {@code client}, a {@link ClientAddress} key, is allowed now. */
+    synchronized boolean tryAcquire(String client, long now) {
+        if (perSecond == 0) {
             return true;
         }
-        RateLimit limit = byAddress.get(rip);
+        RateLimit limit = byAddress.get(client);
         if (limit == null) {
             limit = new RateLimit(perSecond, now);
-            byAddress.put(rip, limit);
+            byAddress.put(client, limit);
         }
         return limit.tryAcquire(now);
     }

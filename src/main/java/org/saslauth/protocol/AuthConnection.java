@@ -52,16 +52,19 @@ public final class AuthConnection implements Flushable {
         final Mechanism mechanism;
         final Exchange exchange;
         final String rip;
+        /** The client as the penalty counts it: {@link ClientAddress#key}. */
+        final String client;
         /** Whether a step of it is running; its reply is then on its way. */
         boolean busy;
         /** CONTs that came while a step was running, handled in order once it is answered. */
         final ArrayDeque<Early> early = new ArrayDeque<>(2);
 
-        Pending(String id, Mechanism mechanism, Exchange exchange, String rip) {
+        Pending(String id, Mechanism mechanism, Exchange exchange, String rip, String client) {
             this.id = id;
             this.mechanism = mechanism;
             this.exchange = exchange;
             this.rip = rip;
+            this.client = client;
         }
     }
 
@@ -314,7 +317,8 @@ public final class AuthConnection implements Flushable {
             return;
         }
         long now = service.scheduler.nanoTime();
-        if (!rate.tryAcquire(now) || !service.addressRates.tryAcquire(a.rip(), now)) {
+        String client = ClientAddress.key(a.rip(), settings.ipv6Prefix());
+        if (!rate.tryAcquire(now) || !service.addressRates.tryAcquire(client, now)) {
             if (rate.shouldLog(now)) {
                 LOG.warn("more than {} AUTH requests a second: refusing them (rip={})",
                         settings.maxAuthRate(), ResultLog.address(a.rip()));
@@ -338,13 +342,13 @@ public final class AuthConnection implements Flushable {
             byte[] decoded = decode(resp);
             if (decoded == null) {
                 ResultLog.failed(id, mech.get().name(), a.rip(), Optional.empty(), "invalid base64");
-                fail(id, a.rip(), Optional.empty(), "Invalid base64 data in initial response", false,
+                fail(id, client, Optional.empty(), "Invalid base64 data in initial response", false,
                         OptionalInt.empty(), arrival);
                 return;
             }
             initial = Optional.of(decoded);
         }
-        Pending p = new Pending(id, mech.get(), mech.get().newExchange(settings.credentials()), a.rip());
+        Pending p = new Pending(id, mech.get(), mech.get().newExchange(settings.credentials()), a.rip(), client);
         pending.put(id, p);
         LOG.debug("AUTH id={} mech={} rip={} initial response: {}", id, p.mechanism.name(),
                 ResultLog.address(a.rip()), initial.isPresent() ? "yes" : "no");
@@ -375,7 +379,7 @@ public final class AuthConnection implements Flushable {
         if (response == null) {
             pending.remove(id);
             ResultLog.failed(id, p.mechanism.name(), p.rip, Optional.empty(), "invalid base64");
-            fail(id, p.rip, Optional.empty(), "Invalid base64 data in continued response", false,
+            fail(id, p.client, Optional.empty(), "Invalid base64 data in continued response", false,
                     OptionalInt.empty(), arrival);
             return;
         }
@@ -510,24 +514,24 @@ public final class AuthConnection implements Flushable {
         } else if (step instanceof Step.Success s) {
             pending.remove(p.id);
             if (settings.penalty()) {
-                service.penalty.succeeded(p.rip);
+                service.penalty.succeeded(p.client);
             }
             ResultLog.ok(p.id, p.mechanism.name(), p.rip, s.user());
             send("OK\t" + p.id + "\tuser=" + Escaping.escape(s.user()));
         } else if (step instanceof Step.Failure fl) {
             pending.remove(p.id);
             ResultLog.failed(p.id, p.mechanism.name(), p.rip, fl.user(), fl.logText());
-            fail(p.id, p.rip, fl.user(), fl.reason().clientText(), fl.reason().temporary(), fl.guess(), arrival);
+            fail(p.id, p.client, fl.user(), fl.reason().clientText(), fl.reason().temporary(), fl.guess(), arrival);
         }
     }
 
-    /** A FAIL held back by the failure delay (and the penalty), counted from {@code arrival}. */
-    private void fail(String id, String rip, Optional<String> user, String reason, boolean temporary,
+    /** A FAIL held back by the failure delay (and the penalty of {@code client}), counted from {@code arrival}. */
+    private void fail(String id, String client, Optional<String> user, String reason, boolean temporary,
             OptionalInt guess, long arrival) {
         Duration delay = settings.failureDelay();
         long now = service.scheduler.nanoTime();
         if (settings.penalty() && !temporary) {
-            delay = service.penalty.failed(rip, guess, delay, now);
+            delay = service.penalty.failed(client, guess, delay, now);
         }
         // Counted from the request's arrival, so that the time spent checking a password (a
         // known user) does not set its FAIL apart from an unknown user's.

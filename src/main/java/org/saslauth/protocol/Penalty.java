@@ -6,7 +6,8 @@ import java.util.Map;
 import java.util.OptionalInt;
 
 /**
- * A growing delay for repeated failures from one client address, like Dovecot's auth penalty:
+ * A growing delay for repeated failures from one client (a {@link ClientAddress} key: an IPv4
+ * address, an IPv6 prefix, or the clients that sent no address), like Dovecot's auth penalty:
  * the first two failures cost nothing extra, the third one second, then each doubles, and the
  * whole reply delay is capped at {@link #CAP} because Postfix gives up after ten seconds.
  * Repeating the same wrong password (a client retrying saved credentials) does not count again.
@@ -58,14 +59,11 @@ final class Penalty {
      * @param base the configured failure delay
      * @param guess the keyed digest of the password tried, when there was one
      */
-    synchronized Duration failed(String rip, OptionalInt guess, Duration base, long nowNanos) {
-        if (rip.isEmpty()) {
-            return min(base, CAP);
-        }
-        Entry e = byAddress.get(rip);
+    synchronized Duration failed(String client, OptionalInt guess, Duration base, long nowNanos) {
+        Entry e = byAddress.get(client);
         if (e == null || nowNanos - e.last > FORGET.toNanos()) {
             e = new Entry();
-            byAddress.put(rip, e);
+            byAddress.put(client, e);
         }
         e.last = nowNanos;
         if (guess.isEmpty() || !e.seen(guess.getAsInt())) {
@@ -75,12 +73,12 @@ final class Penalty {
         return min(base.plus(extra(e.failures)), CAP);
     }
 
-    synchronized void succeeded(String rip) {
-        byAddress.remove(rip);
+    synchronized void succeeded(String client) {
+        byAddress.remove(client);
     }
 
-    synchronized int failures(String rip) {
-        Entry e = byAddress.get(rip);
+    synchronized int failures(String client) {
+        Entry e = byAddress.get(client);
         return e == null ? 0 : e.failures;
     }
 

@@ -159,6 +159,8 @@ class CliTest {
         "--mechanisms=PLAIN;DIGEST-MD5, 3",
         "--failure-delay=11s, 3",
         "--failure-delay=soon, 2",
+        "--ipv6-prefix=0, 3",
+        "--ipv6-prefix=129, 3",
         "--log-level=loud, 2",
         "--bogus, 2",
     })

@@ -125,6 +125,43 @@ class AuthConnectionTest {
         assertEquals(List.of(2000L, 2000L, 2000L, 3000L), clock.pendingMillis());
     }
 
+    /**
+     * Regression (issue 19, finding 3): five failures from five addresses of one /64 were each
+     * delayed by the failure delay alone, as if from five clients.
+     */
+    @Test
+    void thePenaltyCountsAnIpv6PrefixAsOneClient() {
+        AuthService service = service("PLAIN", Duration.ofMillis(200), true, 0, Runnable::run);
+        AuthConnection c = open(service, new Replies());
+        for (int i = 1; i <= 5; i++) {
+            send(c, plain(i, "2001:db8:7:9::" + Integer.toHexString(i * 0x1111), "alice", "guess" + i));
+        }
+        send(c, plain(6, "2001:db8:7:a::1", "alice", "guess6")); // the next /64
+        send(c, plain(7, "::ffff:192.0.2.44", "alice", "guess7"));
+        send(c, plain(8, "192.0.2.44", "alice", "guess8"));
+        send(c, plain(9, "192.0.2.44", "alice", "guess9")); // the third from that IPv4 address
+        // in the order they are due: the /64's 200, 200, 1200, 2200, 4200; 200 for the next /64;
+        // 200, 200 and 1200 for the IPv4 address, mapped or not
+        assertEquals(List.of(200L, 200L, 200L, 200L, 200L, 1200L, 1200L, 2200L, 4200L), clock.pendingMillis());
+    }
+
+    /** Regression (issue 19, finding 3): with a limit of 5 a second, 20 AUTHs from one /64 had none refused. */
+    @Test
+    void theRateLimitCountsAnIpv6PrefixAsOneClient() {
+        AuthService service = service("PLAIN", Duration.ZERO, false, 5, Runnable::run);
+        List<Replies> replies = new ArrayList<>();
+        for (int k = 0; k < 4; k++) {
+            Replies r = new Replies();
+            replies.add(r);
+            AuthConnection c = open(service, r);
+            for (int i = 0; i < 5; i++) {
+                send(c, plain(i + 1, "2001:db8:7:9:" + k + "::" + i, "alice", "secret"));
+            }
+        }
+        long ok = replies.stream().flatMap(r -> r.afterHandshake().stream()).filter(l -> l.startsWith("OK")).count();
+        assertEquals(5, ok, "5 a second for the /64 as a whole");
+    }
+
     @Test
     void rateLimitRefillsWithTheClockAndCountsPerAddressAcrossConnections() {
         AuthService service = service("PLAIN", Duration.ZERO, false, 2, Runnable::run);

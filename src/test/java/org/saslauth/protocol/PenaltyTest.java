@@ -56,11 +56,13 @@ class PenaltyTest {
         assertEquals(BASE, fail("192.0.2.1", 100));
     }
 
+    /** Clients that sent no address are one client of their own (issue 19, finding 3). */
     @Test
-    void noAddressNoPenaltyAndNeverAboveTheCap() {
-        for (int i = 0; i < 10; i++) {
-            assertEquals(BASE, fail("", i));
-        }
+    void noAddressIsOneClientAndNeverAboveTheCap() {
+        assertEquals(BASE, fail("", 1));
+        assertEquals(BASE, fail("", 2));
+        assertEquals(BASE.plusSeconds(1), fail("", 3));
+        assertEquals(BASE, fail("192.0.2.1", 4), "apart from the clients that sent one");
         assertEquals(Penalty.CAP, penalty.failed("192.0.2.9", OptionalInt.empty(), Duration.ofSeconds(9), now));
     }
 }
