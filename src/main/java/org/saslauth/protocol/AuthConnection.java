@@ -56,6 +56,10 @@ public final class AuthConnection implements Flushable {
         final String client;
         /** Whether a step of it is running; its reply is then on its way. */
         boolean busy;
+        /** When its last challenge went out: it waits for a CONT since. */
+        long idleSince;
+        /** What it holds of the service's {@link PendingBudget}, given back when it ends. */
+        long charged;
         /** CONTs that came while a step was running, handled in order once it is answered. */
         final ArrayDeque<Early> early = new ArrayDeque<>(2);
 
@@ -85,6 +89,8 @@ public final class AuthConnection implements Flushable {
     private Runnable afterLastReply;
     private final RateLimit rate;
     private int running;
+    /** Whether a {@link Sweep} for idle exchanges is on the timer. */
+    private boolean sweepScheduled;
     /** Set while a pushed line is handled: replies written then wait for {@link #flush()}. */
     private boolean receiving;
     /** The connection ends: the reader stops, nothing new is started. */
@@ -186,6 +192,7 @@ public final class AuthConnection implements Flushable {
         long deadline = System.nanoTime() + max.toNanos();
         synchronized (lock) {
             ending = true;
+            dropWaiting();
             out.flush();
             long left;
             while (repliesDue() && (left = deadline - System.nanoTime()) > 0) {
@@ -210,6 +217,7 @@ public final class AuthConnection implements Flushable {
     public void finishThen(Duration max, Runnable done) {
         synchronized (lock) {
             ending = true;
+            dropWaiting();
             out.flush();
             afterLastReply = done;
         }
@@ -260,6 +268,7 @@ public final class AuthConnection implements Flushable {
         synchronized (lock) {
             ending = true;
             closed = true;
+            pending.values().forEach(this::release);
             pending.clear();
         }
         settle();
@@ -305,7 +314,7 @@ public final class AuthConnection implements Flushable {
         String id = a.id();
         Pending old = pending.get(id);
         if (old != null && !old.busy) {
-            pending.remove(id);
+            end(id);
             warn("id {} reused while its exchange was pending: both ended", id);
             sendFail(id, Optional.empty(), "Duplicate request id", false);
             return;
@@ -348,7 +357,14 @@ public final class AuthConnection implements Flushable {
             }
             initial = Optional.of(decoded);
         }
+        long cost = PendingBudget.EXCHANGE + (resp == null ? 0 : resp.length());
+        if (!service.budget.take(cost, now)) {
+            ResultLog.failed(id, mech.get().name(), a.rip(), Optional.empty(), "too many unfinished exchanges");
+            sendFail(id, Optional.empty(), Step.Reason.OVERLOADED.clientText(), true);
+            return;
+        }
         Pending p = new Pending(id, mech.get(), mech.get().newExchange(settings.credentials()), a.rip(), client);
+        p.charged = cost;
         pending.put(id, p);
         LOG.debug("AUTH id={} mech={} rip={} initial response: {}", id, p.mechanism.name(),
                 ResultLog.address(a.rip()), initial.isPresent() ? "yes" : "no");
@@ -370,14 +386,17 @@ public final class AuthConnection implements Flushable {
         if (p.busy) {
             if (p.early.size() >= MAX_EARLY) {
                 warn("more than {} CONTs for id {} ahead of its challenges: ignored", MAX_EARLY, id);
+            } else if (!service.budget.take(c.response().length(), arrival)) {
+                warn("CONT for id {} ahead of its challenge: ignored, unfinished exchanges hold too much", id);
             } else { // pipelined ahead of the challenge: handled in order once the step is done
+                p.charged += c.response().length();
                 p.early.add(new Early(c, arrival));
             }
             return;
         }
         byte[] response = decode(c.response());
         if (response == null) {
-            pending.remove(id);
+            end(id);
             ResultLog.failed(id, p.mechanism.name(), p.rip, Optional.empty(), "invalid base64");
             fail(id, p.client, Optional.empty(), "Invalid base64 data in continued response", false,
                     OptionalInt.empty(), arrival);
@@ -389,7 +408,7 @@ public final class AuthConnection implements Flushable {
     private void malformed(Request.Malformed m) {
         Optional<String> id = m.id();
         if (id.isPresent() && !held.contains(id.get()) && !isBusy(id.get())) {
-            pending.remove(id.get());
+            end(id.get());
             warn("{} for id {}", m.what(), id.get());
             sendFail(id.get(), Optional.empty(), "Malformed request", false);
         } else if (id.isPresent()) {
@@ -404,7 +423,7 @@ public final class AuthConnection implements Flushable {
         warn("line longer than {} bytes from client", AuthServer.MAX_LINE);
         boolean request = f[0].equals("AUTH") || f[0].equals("CONT");
         if (request && f.length > 2 && Request.validId(f[1]) && !held.contains(f[1]) && !isBusy(f[1])) {
-            Pending p = pending.remove(f[1]);
+            Pending p = end(f[1]);
             ResultLog.failed(f[1], p == null ? (f[0].equals("AUTH") ? f[2] : "?") : p.mechanism.name(),
                     p == null ? "" : p.rip, Optional.empty(), "line too long");
             sendFail(f[1], Optional.empty(), "Line too long", false);
@@ -434,7 +453,7 @@ public final class AuthConnection implements Flushable {
             service.checks.execute(step);
         } catch (RejectedExecutionException e) {
             running--;
-            pending.remove(p.id);
+            end(p.id);
             ResultLog.failed(p.id, p.mechanism.name(), p.rip, Optional.empty(), "no worker free");
             sendFail(p.id, Optional.empty(), Step.Reason.OVERLOADED.clientText(), true);
         }
@@ -489,6 +508,9 @@ public final class AuthConnection implements Flushable {
                     answer(p, result, arrival);
                     Early next;
                     while ((next = p.early.poll()) != null) { // one step at a time while it lasts
+                        long back = Math.min(next.cont().response().length(), p.charged);
+                        service.budget.give(back);
+                        p.charged -= back;
                         cont(next.cont(), next.arrival());
                         if (pending.get(p.id) == p) {
                             break;
@@ -510,16 +532,18 @@ public final class AuthConnection implements Flushable {
         }
         if (step instanceof Step.Challenge c) {
             send("CONT\t" + p.id + "\t" + BASE64_OUT.encodeToString(c.data()));
+            p.idleSince = service.scheduler.nanoTime();
+            scheduleSweep(AuthService.EXCHANGE_TIMEOUT.toNanos());
             evictOldest();
         } else if (step instanceof Step.Success s) {
-            pending.remove(p.id);
+            end(p.id);
             if (settings.penalty()) {
                 service.penalty.succeeded(p.client);
             }
             ResultLog.ok(p.id, p.mechanism.name(), p.rip, s.user());
             send("OK\t" + p.id + "\tuser=" + Escaping.escape(s.user()));
         } else if (step instanceof Step.Failure fl) {
-            pending.remove(p.id);
+            end(p.id);
             ResultLog.failed(p.id, p.mechanism.name(), p.rip, fl.user(), fl.logText());
             fail(p.id, p.client, fl.user(), fl.reason().clientText(), fl.reason().temporary(), fl.guess(), arrival);
         }
@@ -589,9 +613,90 @@ public final class AuthConnection implements Flushable {
                 continue;
             }
             it.remove();
+            release(old);
             LOG.info("dropping abandoned exchange id={} mech={} ({} pending is the limit)",
                     old.id, old.mechanism.name(), settings.maxPending());
             sendFail(old.id, Optional.empty(), "Abandoned request", false);
+        }
+    }
+
+    /** At the end of input: exchanges waiting for a CONT will never have one, and hold nothing more. */
+    private void dropWaiting() {
+        int dropped = 0;
+        for (Iterator<Pending> it = pending.values().iterator(); it.hasNext(); ) {
+            Pending p = it.next();
+            if (!p.busy) {
+                it.remove();
+                release(p);
+                dropped++;
+            }
+        }
+        if (dropped > 0) {
+            LOG.debug("end of input, {} exchange(s) waiting for a CONT dropped", dropped);
+        }
+    }
+
+    /** Ends the exchange of {@code id}, if there is one, and gives back what it held. */
+    private Pending end(String id) {
+        Pending p = pending.remove(id);
+        if (p != null) {
+            release(p);
+        }
+        return p;
+    }
+
+    private void release(Pending p) {
+        service.budget.give(p.charged);
+        p.charged = 0;
+    }
+
+    private void scheduleSweep(long delayNanos) {
+        if (!sweepScheduled) {
+            sweepScheduled = true;
+            service.scheduler.schedule(new Sweep(), delayNanos);
+        }
+    }
+
+    /**
+     * Ends the exchanges that have waited {@link AuthService#EXCHANGE_TIMEOUT} for a CONT, and
+     * comes back when the next one would. One per connection is on the timer at most.
+     */
+    private final class Sweep implements Runnable {
+        @Override
+        public void run() {
+            synchronized (lock) {
+                sweepScheduled = false;
+                if (ending) {
+                    return; // dropped at the end of input
+                }
+                long timeout = AuthService.EXCHANGE_TIMEOUT.toNanos();
+                long now = service.scheduler.nanoTime();
+                long next = Long.MAX_VALUE;
+                boolean wrote = false;
+                for (Iterator<Pending> it = pending.values().iterator(); it.hasNext(); ) {
+                    Pending p = it.next();
+                    if (p.busy) {
+                        continue;
+                    }
+                    long idle = now - p.idleSince;
+                    if (idle < timeout) {
+                        next = Math.min(next, timeout - idle);
+                        continue;
+                    }
+                    it.remove();
+                    release(p);
+                    LOG.info("ending exchange id={} mech={}: no answer to its challenge for {} s",
+                            p.id, p.mechanism.name(), AuthService.EXCHANGE_TIMEOUT.toSeconds());
+                    sendFail(p.id, Optional.empty(), "Request timed out", false);
+                    wrote = true;
+                }
+                if (next != Long.MAX_VALUE) {
+                    scheduleSweep(next);
+                }
+                if (wrote) {
+                    out.flush();
+                }
+            }
         }
     }
 

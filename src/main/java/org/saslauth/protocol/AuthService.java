@@ -20,8 +20,16 @@ public final class AuthService {
      */
     public static final Duration MAX_QUEUE_WAIT = Duration.ofSeconds(5);
 
+    /**
+     * An exchange that waits this long for the client's next CONT is ended with a FAIL, as
+     * Dovecot ends an unfinished request after 150 s: a client answers a challenge at once, and
+     * one that never does must not hold memory for the life of its connection.
+     */
+    public static final Duration EXCHANGE_TIMEOUT = Duration.ofSeconds(150);
+
     final Settings settings;
     final Scheduler scheduler;
+    final PendingBudget budget;
     final Executor checks;
     final Penalty penalty = new Penalty();
     final AddressRates addressRates;
@@ -31,6 +39,11 @@ public final class AuthService {
      *     when full, which the client sees as a temporary failure
      */
     public AuthService(Settings settings, Scheduler scheduler, Executor checks) {
+        this(settings, scheduler, checks, PendingBudget.ofHeap());
+    }
+
+    AuthService(Settings settings, Scheduler scheduler, Executor checks, PendingBudget budget) {
+        this.budget = budget;
         this.settings = settings;
         this.scheduler = scheduler;
         this.checks = checks;

@@ -162,6 +162,76 @@ class AuthConnectionTest {
         assertEquals(5, ok, "5 a second for the /64 as a whole");
     }
 
+    static String b64(String s) {
+        return Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Regression (issue 19, finding 1): an exchange that never had its CONT stayed pending for
+     * the life of the connection; now it ends after {@link AuthService#EXCHANGE_TIMEOUT} without
+     * one, counted from its last challenge.
+     */
+    @Test
+    void anExchangeWithoutAnAnswerToItsChallengeEndsAfterTheTimeout() {
+        Replies out = new Replies();
+        AuthConnection c = open(service("LOGIN", Duration.ZERO, false, 0, Runnable::run), out);
+        long timeout = AuthService.EXCHANGE_TIMEOUT.toMillis();
+        send(c, "AUTH\t1\tLOGIN\tservice=smtp");
+        clock.advanceMillis(100_000);
+        send(c, "AUTH\t2\tLOGIN\tservice=smtp");   // waits from 100 s
+        clock.advanceMillis(20_000);
+        send(c, "CONT\t1\t" + b64("alice")); // a new challenge: 1 waits again, from 120 s
+        assertEquals(List.of("CONT\t1\tVXNlcm5hbWU6", "CONT\t2\tVXNlcm5hbWU6", "CONT\t1\tUGFzc3dvcmQ6"),
+                out.afterHandshake());
+        clock.advanceMillis(timeout - 20_000 - 1);
+        assertEquals(3, out.afterHandshake().size(), "nothing ends before its time");
+        clock.advanceMillis(1);
+        assertEquals(List.of("FAIL\t2\treason=Request timed out"), out.afterHandshake().subList(3, 4));
+        assertEquals(4, out.flushed.size() - out.flushed.indexOf("DONE") - 1, "flushed from the timer");
+        clock.advanceMillis(20_000);
+        assertEquals(List.of("FAIL\t2\treason=Request timed out", "FAIL\t1\treason=Request timed out"),
+                out.afterHandshake().subList(3, 5));
+        send(c, "CONT\t1\t" + b64("secret"));
+        assertEquals("FAIL\t1\treason=Unknown request id", out.afterHandshake().get(5), "ended: its id is free");
+        assertEquals(List.of(), clock.pendingMillis(), "no timer left once nothing waits");
+    }
+
+    /**
+     * Unfinished exchanges of all connections share one memory budget: past it an AUTH gets a
+     * temporary failure, and every way an exchange ends gives its share back.
+     */
+    @Test
+    void theBudgetForUnfinishedExchangesIsSharedAndGivenBack() {
+        PendingBudget budget = new PendingBudget(3L * PendingBudget.EXCHANGE + 100);
+        AuthService service = new AuthService(new Settings(Mechanisms.parse("PLAIN,LOGIN"), credentials,
+                Duration.ZERO, 32), clock, Runnable::run, budget);
+        Replies ra = new Replies();
+        Replies rb = new Replies();
+        AuthConnection a = open(service, ra);
+        AuthConnection b = open(service, rb);
+        send(a, "AUTH\t1\tLOGIN");
+        send(a, "AUTH\t2\tLOGIN");
+        send(b, "AUTH\t1\tLOGIN");
+        send(b, "AUTH\t2\tLOGIN");
+        send(b, plain(3, "192.0.2.1", "alice", "secret"));
+        assertEquals(List.of("CONT\t1\tVXNlcm5hbWU6",
+                "FAIL\t2\treason=Temporary authentication failure\tcode=temp_fail",
+                "FAIL\t3\treason=Temporary authentication failure\tcode=temp_fail"), rb.afterHandshake());
+        send(a, "CONT\t1\t" + b64("alice"));
+        send(a, "CONT\t1\t" + b64("secret"));
+        assertEquals("OK\t1\tuser=alice", ra.afterHandshake().get(3));
+        send(b, plain(4, "192.0.2.1", "alice", "secret"));
+        assertEquals("OK\t4\tuser=alice", rb.afterHandshake().get(3), "room again once one ended");
+        send(a, "CONT\t2\t!!");          // invalid base64 ends it
+        clock.advanceMillis(AuthService.EXCHANGE_TIMEOUT.toMillis()); // b's 1 times out
+        assertEquals(0, budget.used(), "everything given back");
+        send(a, "AUTH\t5\tLOGIN");
+        a.finish(Duration.ZERO);           // end of input drops what waits for a CONT
+        assertEquals(0, budget.used());
+        b.close();
+        assertEquals(0, budget.used());
+    }
+
     @Test
     void rateLimitRefillsWithTheClockAndCountsPerAddressAcrossConnections() {
         AuthService service = service("PLAIN", Duration.ZERO, false, 2, Runnable::run);
