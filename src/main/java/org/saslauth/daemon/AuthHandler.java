@@ -4,7 +4,6 @@ import static org.saslauth.Log.LOG;
 import static org.saslauth.Log.quote;
 
 import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import org.saslauth.protocol.AuthConnection;
 import org.saslauth.protocol.AuthService;
@@ -33,20 +32,20 @@ public final class AuthHandler implements ConnectionHandler {
         AuthConnection connection = service.connect(channel);
         connection.start();
         return new Session() {
-            private String cpid = "-";
+            private boolean greeted;
             private boolean ended;
 
             @Override
             public void line(byte[] line, boolean overflow) {
-                if (!overflow && line.length > 5 && line[0] == 'C' && line[1] == 'P' && line[2] == 'I'
-                        && line[3] == 'D' && line[4] == '\t') {
-                    cpid = quote(new String(line, 5, line.length - 5, StandardCharsets.UTF_8), 16);
-                    out.handshakeDone(); // VERSION and CPID: the client's handshake
-                }
                 if (ended) {
                     return;
                 }
-                if (connection.receive(line, overflow)) {
+                boolean more = connection.receive(line, overflow);
+                if (!greeted && connection.handshakeDone()) {
+                    greeted = true;
+                    out.handshakeDone(); // VERSION and CPID: the client's handshake
+                }
+                if (more) {
                     connection.flush();
                 } else {
                     end();
@@ -63,10 +62,9 @@ public final class AuthHandler implements ConnectionHandler {
                     return;
                 }
                 ended = true;
-                String pid = cpid;
                 connection.finishThen(FINISH, () -> {
                     out.close();
-                    LOG.debug("connection {} done (client pid {})", peer, pid);
+                    LOG.debug("connection {} done (client pid {})", peer, quote(connection.clientPid(), 16));
                 });
             }
         };

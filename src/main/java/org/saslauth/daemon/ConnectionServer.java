@@ -75,9 +75,9 @@ public final class ConnectionServer {
     private volatile int open;
     private boolean finished;
     private long numbers;
-    private long lastRefusalLog;
     private long lastAcceptErrorLog;
-    private int refusedSinceLog;
+    private final Refusals tooMany;
+    private final Refusals notAllowed = new Refusals("not in --allow-from");
     /** The connection whose input the selector thread is handling now. */
     private Connection reading;
 
@@ -87,6 +87,7 @@ public final class ConnectionServer {
         }
         this.maxConnections = maxConnections;
         this.handshakeNanos = handshakeTimeout.toNanos();
+        this.tooMany = new Refusals("--max-connections " + maxConnections + " reached");
         this.selector = Selector.open();
         this.thread = new Thread(this::run, "saslauth-connections");
     }
@@ -272,15 +273,14 @@ public final class ConnectionServer {
             if (remote instanceof InetSocketAddress inet) {
                 address = inet.getAddress().getHostAddress() + ":" + inet.getPort();
                 if (!l.allowed().test(inet.getAddress())) {
-                    LOG.warn("refused a connection from {} on {}: not in --allow-from",
-                            inet.getAddress().getHostAddress(), l.name());
+                    notAllowed.refused(l.name(), inet.getAddress().getHostAddress());
                     closeQuietly(ch);
                     return;
                 }
                 ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
             }
             if (connections.size() >= maxConnections) {
-                refuse(l, address);
+                tooMany.refused(l.name(), address);
                 closeQuietly(ch);
                 return;
             }
@@ -315,14 +315,29 @@ public final class ConnectionServer {
         }
     }
 
-    private void refuse(Listening l, String address) {
-        refusedSinceLog++;
-        long now = System.nanoTime();
-        if (now - lastRefusalLog > 10_000_000_000L || lastRefusalLog == 0) {
-            LOG.warn("refused {} connection(s) on {} (last from {}): --max-connections {} reached",
-                    refusedSinceLog, l.name(), address, maxConnections);
-            lastRefusalLog = now;
-            refusedSinceLog = 0;
+    /**
+     * Refused connections as the log tells them: the first at once, then at most one line every
+     * 10 s with the count since, so that a client connecting in a loop cannot fill the disk.
+     */
+    private static final class Refusals {
+        private final String why;
+        private long lastLog;
+        private boolean logged;
+        private int since;
+
+        Refusals(String why) {
+            this.why = why;
+        }
+
+        void refused(String listener, String address) {
+            since++;
+            long now = System.nanoTime();
+            if (!logged || now - lastLog > 10_000_000_000L) {
+                LOG.warn("refused {} connection(s) on {} (last from {}): {}", since, listener, address, why);
+                logged = true;
+                lastLog = now;
+                since = 0;
+            }
         }
     }
 

@@ -57,6 +57,18 @@ public final class Daemon {
             if (o.inherit()) {
                 Channel inherited = System.inheritedChannel();
                 if (inherited instanceof ServerSocketChannel ssc) {
+                    // The same rule as for --listen tcp:, however the socket was made (ListenStream=P)
+                    if (ssc.getLocalAddress() instanceof java.net.InetSocketAddress inet
+                            && !inet.getAddress().isLoopbackAddress()) {
+                        if (o.allowFrom() == null) {
+                            throw new SocketFile.Unusable("the socket inherited as stdin (" + ssc.getLocalAddress()
+                                    + ") is not on a loopback address: the protocol is plaintext, so --allow-from"
+                                    + " must name the clients (or ListenStream=127.0.0.1:PORT in the socket unit)");
+                        }
+                        LOG.warn("listening on the socket inherited as stdin ({}), reachable from other hosts: the"
+                                + " protocol is plaintext (passwords in base64); clients allowed: --allow-from",
+                                ssc.getLocalAddress());
+                    }
                     server.listen("inherited", ssc, auth, allowed, () -> { });
                     LOG.info("listening on the socket inherited as stdin ({})", ssc.getLocalAddress());
                     listeners++;

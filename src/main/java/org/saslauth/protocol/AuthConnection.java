@@ -100,6 +100,9 @@ public final class AuthConnection implements Flushable {
     /** Too many failures held back: steps not yet started are dropped, held FAILs still go out. */
     private boolean flooded;
     private int status;
+    /** Whether the client sent {@code VERSION 1}, and its {@code CPID}: together, its handshake. */
+    private boolean versionSeen;
+    private String clientPid;
     private int warnings;
     private long foldedSince;
     private int folded;
@@ -274,6 +277,23 @@ public final class AuthConnection implements Flushable {
         settle();
     }
 
+    /**
+     * Whether the client's handshake is complete: {@code VERSION 1} and {@code CPID}, as Dovecot
+     * requires both before anything else counts (a daemon closes a connection without them).
+     */
+    public boolean handshakeDone() {
+        synchronized (lock) {
+            return versionSeen && clientPid != null;
+        }
+    }
+
+    /** The client's {@code CPID} as sent, or "-" before it came. */
+    public String clientPid() {
+        synchronized (lock) {
+            return clientPid == null ? "-" : clientPid;
+        }
+    }
+
     /** 0, or {@link AuthServer#UNSUPPORTED_VERSION} when the client spoke another version. */
     public int status() {
         synchronized (lock) {
@@ -295,8 +315,13 @@ public final class AuthConnection implements Flushable {
                 LOG.error("client speaks protocol version {}, only 1 is supported; closing", quote(v.major(), 16));
                 status = AuthServer.UNSUPPORTED_VERSION;
                 ending = true;
+            } else {
+                versionSeen = true;
             }
         } else if (request instanceof Request.Cpid c) {
+            if (clientPid == null) {
+                clientPid = c.pid();
+            }
             if (isNumber(c.pid())) {
                 LOG.debug("client pid {}", c.pid());
             } else {
@@ -358,8 +383,7 @@ public final class AuthConnection implements Flushable {
             initial = Optional.of(decoded);
         }
         long cost = PendingBudget.EXCHANGE + (resp == null ? 0 : resp.length());
-        if (!service.budget.take(cost, now)) {
-            ResultLog.failed(id, mech.get().name(), a.rip(), Optional.empty(), "too many unfinished exchanges");
+        if (!service.budget.take(cost, now)) { // logged by the budget, not as a failed login
             sendFail(id, Optional.empty(), Step.Reason.OVERLOADED.clientText(), true);
             return;
         }

@@ -207,6 +207,61 @@ class DaemonIT {
         }
     }
 
+    /**
+     * Regression (issue 19, finding 4): a public TCP socket handed over as stdin (systemd's
+     * {@code ListenStream=PORT}) was served to any host, where {@code --listen} refuses it
+     * without {@code --allow-from}.
+     */
+    @Test
+    void aPublicSocketHandedOverAsStdinNeedsAllowFrom() throws Exception {
+        Path dir = Files.createTempDirectory("saslauth-daemon-it-");
+        String python = String.join("\n",
+                "import socket, subprocess, sys",
+                "s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)",
+                "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)",
+                "s.bind(('0.0.0.0', 0)); s.listen(64)",
+                "p = subprocess.Popen(sys.argv[1:], stdin=s)",
+                "s.close()",
+                "sys.exit(p.wait())");
+        List<String> cmd = new ArrayList<>(List.of("python3", "-c", python));
+        cmd.addAll(DaemonProcess.command("--passwd-file", USERS.toString(),
+                "--log-file", dir.resolve("daemon.log").toString()));
+        Process p = DaemonProcess.builder(dir, cmd).start();
+        try {
+            assertTrue(p.waitFor(20, TimeUnit.SECONDS), "still running: served a public socket");
+            assertEquals(3, p.exitValue());
+            assertTrue(Files.readString(dir.resolve("stderr")).contains("--allow-from must name the clients"),
+                    Files.readString(dir.resolve("stderr")));
+        } finally {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+        }
+    }
+
+    /**
+     * Regression (issue 19, finding 5): 2,000 connections from outside {@code --allow-from}
+     * wrote 2,001 warnings in under 3 s; they are folded like the {@code --max-connections} ones.
+     */
+    @Test
+    void refusedConnectionsAreFoldedInTheLog() throws Exception {
+        int port = freePort();
+        Path dir = Files.createTempDirectory("saslauth-daemon-it-");
+        try (DaemonProcess d = DaemonProcess.start(dir, dir.resolve("daemon.log"), "--passwd-file", USERS.toString(),
+                "--listen", "tcp:127.0.0.1:" + port, "--allow-from", "192.0.2.0/24")) {
+            for (int i = 0; i < 2000; i++) {
+                try (java.net.Socket s = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), port)) {
+                    s.getInputStream().read(); // closed at once
+                } catch (IOException e) {
+                    // reset: refused all the same
+                }
+            }
+            awaitLog(d, "(last from 127.0.0.1): not in --allow-from");
+            assertEquals(0, d.terminate(Duration.ofSeconds(10)));
+            long lines = d.count("not in --allow-from");
+            assertTrue(lines >= 1 && lines <= 3, lines + " lines for 2,000 refusals\n" + d.logText());
+        }
+    }
+
     @Test
     void tcpListenerAndItsAddressRules() throws Exception {
         try (AuthClient c = AuthClient.tcp(sharedPort)) {
@@ -229,7 +284,7 @@ class DaemonIT {
             try (AuthClient c = AuthClient.tcp(port)) {
                 assertTrue(c.closedByServer(), "a client outside --allow-from is closed at once");
             }
-            awaitLog(d, "refused a connection from 127.0.0.1");
+            awaitLog(d, "(last from 127.0.0.1): not in --allow-from");
             assertEquals(0, d.terminate(Duration.ofSeconds(10)));
         }
     }
