@@ -9,6 +9,9 @@ import static org.saslauth.cli.ServingOption.SOCKET_GROUP;
 import static org.saslauth.cli.ServingOption.SOCKET_MODE;
 import static org.saslauth.cli.ServingOption.SOCKET_USER;
 import static org.saslauth.cli.ServingOption.USERDB_LISTEN;
+import static org.saslauth.cli.ServingOption.USERDB_SOCKET_GROUP;
+import static org.saslauth.cli.ServingOption.USERDB_SOCKET_MODE;
+import static org.saslauth.cli.ServingOption.USERDB_SOCKET_USER;
 import static org.saslauth.cli.ServingOption.WORKERS;
 
 import java.io.IOException;
@@ -151,13 +154,24 @@ final class DaemonCommand implements Callable<Integer> {
         return ExitCodes.CONFIG;
     }
 
-    /** The daemon's own options, converted by the table's types. */
+    /**
+     * The daemon's own options, converted by the table's types. The userdb socket's mode, user
+     * and group are the auth sockets' unless given.
+     */
     @SuppressWarnings("unchecked")
-    private Daemon.Options daemonOptions() {
+    Daemon.Options daemonOptions() {
         List<ListenAddress> listen = (List<ListenAddress>) options.get(LISTEN);
         SocketFile.Access access = new SocketFile.Access((Set<PosixFilePermission>) options.get(SOCKET_MODE),
                 options.string(SOCKET_USER), options.string(SOCKET_GROUP));
-        return new Daemon.Options(listen == null ? List.of() : listen, access, (AllowFrom) options.get(ALLOW_FROM),
-                options.path(USERDB_LISTEN), options.count(MAX_CONNECTIONS), true);
+        Set<PosixFilePermission> userdbMode = (Set<PosixFilePermission>) options.get(USERDB_SOCKET_MODE);
+        SocketFile.Access userdbAccess = new SocketFile.Access(userdbMode == null ? access.mode() : userdbMode,
+                orElse(options.string(USERDB_SOCKET_USER), access.user()),
+                orElse(options.string(USERDB_SOCKET_GROUP), access.group()));
+        return new Daemon.Options(listen == null ? List.of() : listen, access, userdbAccess,
+                (AllowFrom) options.get(ALLOW_FROM), options.path(USERDB_LISTEN), options.count(MAX_CONNECTIONS), true);
+    }
+
+    private static String orElse(String value, String fallback) {
+        return value != null ? value : fallback;
     }
 }

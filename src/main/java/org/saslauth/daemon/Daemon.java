@@ -23,9 +23,12 @@ import java.util.function.Predicate;
  */
 public final class Daemon {
 
-    /** What to listen on and how; see the {@code daemon} command's options of the same names. */
-    public record Options(List<ListenAddress> listen, SocketFile.Access access, AllowFrom allowFrom,
-            Path userdbListen, int maxConnections, boolean inherit) {}
+    /**
+     * What to listen on and how; see the {@code daemon} command's options of the same names.
+     * {@code access} is for the {@code listen} sockets, {@code userdbAccess} for {@code userdbListen}.
+     */
+    public record Options(List<ListenAddress> listen, SocketFile.Access access, SocketFile.Access userdbAccess,
+            AllowFrom allowFrom, Path userdbListen, int maxConnections, boolean inherit) {}
 
     private final ConnectionServer server;
     private final Duration drain;
@@ -78,11 +81,11 @@ public final class Daemon {
                 }
             }
             for (ListenAddress a : o.listen()) {
-                listen(server, a, o, auth, allowed, undo);
+                listen(server, a, o, o.access(), auth, allowed, undo);
                 listeners++;
             }
             if (o.userdbListen() != null) {
-                listen(server, new ListenAddress.Unix(o.userdbListen()), o, userdb, allowed, undo);
+                listen(server, new ListenAddress.Unix(o.userdbListen()), o, o.userdbAccess(), userdb, allowed, undo);
             }
             if (listeners == 0) {
                 throw new SocketFile.Unusable("nothing to listen on: give --listen, or start it from a systemd"
@@ -97,10 +100,11 @@ public final class Daemon {
         }
     }
 
-    private static void listen(ConnectionServer server, ListenAddress a, Options o, ConnectionHandler handler,
-            Predicate<InetAddress> allowed, List<Runnable> undo) throws SocketFile.Unusable, IOException {
+    private static void listen(ConnectionServer server, ListenAddress a, Options o, SocketFile.Access access,
+            ConnectionHandler handler, Predicate<InetAddress> allowed, List<Runnable> undo)
+            throws SocketFile.Unusable, IOException {
         if (a instanceof ListenAddress.Unix u) {
-            SocketFile file = SocketFile.bind(u.path(), o.access());
+            SocketFile file = SocketFile.bind(u.path(), access);
             undo.add(() -> {
                 file.remove();
                 closeQuietly(file.channel());

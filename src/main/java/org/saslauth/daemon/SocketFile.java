@@ -6,25 +6,60 @@ import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.SecureDirectoryStream;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.GroupPrincipal;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
 import java.nio.file.attribute.UserPrincipalLookupService;
 import java.nio.file.attribute.UserPrincipalNotFoundException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
 import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import org.saslauth.Pid;
 
 /**
  * A listening UNIX-domain socket file, as Dovecot's {@code unix_listener} makes one: mode, owner
- * and group set before a client can reach it (bound under a temporary name, then renamed into
- * place), a stale file from a crashed server replaced, a live server left alone, and the file
- * removed at exit if it is still this server's.
+ * and group set before a client can reach it, a stale file from a crashed server replaced, a
+ * live server left alone, and the file removed at exit if it is still this server's.
+ *
+ * <p><b>Where the owner, group and mode are set.</b> Java cannot set the umask, Linux ignores
+ * {@code fchmod} on a socket descriptor, and Java's no-follow attribute calls open the file,
+ * which a socket refuses ({@code ENXIO}); so they are set by path, and that path must be one no
+ * other account can swap. The socket's own directory is often not such a place: Postfix's
+ * {@code private/} belongs to postfix, which could rename the new socket away and leave a
+ * symbolic link to a file of root's in its place, to be given the socket's owner and mode. So
+ * the socket is bound in a fresh 0700 directory ({@code .saslauth.PID.RANDOM}) made in a
+ * <i>staging</i> directory: the deepest directory on the way from {@code /} to the socket's
+ * that is on the same filesystem (rename(2) cannot cross one) and that, like every directory
+ * above it, belongs to root or to this process's user and is not group- or other-writable
+ * ({@code /var/spool/postfix} for {@code private/saslauth}; the socket's directory itself when
+ * it qualifies; never below a sticky {@code /tmp}, which everyone may write). There its owner,
+ * group and mode are set, then it is renamed into place, and the private directory removed,
+ * whatever failed. The rename goes through directory descriptors opened from the staging
+ * directory down without following a symbolic link ({@code renameat}), so a directory swapped
+ * below the staging directory cannot send the socket, or its replacing of a name, elsewhere.
+ *
+ * <p>Without a staging directory, root refuses ({@link Unusable}, saying what to fix). Another
+ * user binds in place, under {@code .NAME.PID.new} in the socket's directory, as a privilege
+ * it does not have cannot be abused: at worst a writer of that directory turns the new name
+ * into a link, and the daemon's user changes the mode of one of its own files.
  */
 public final class SocketFile {
 
@@ -37,6 +72,11 @@ public final class SocketFile {
 
     /** How clients may reach the socket: {@code --socket-mode}, {@code --socket-user}, {@code --socket-group}. */
     public record Access(Set<PosixFilePermission> mode, String user, String group) {}
+
+    /** The longest path a socket can be bound to: {@code sun_path} is 108 bytes, the NUL included. */
+    private static final int MAX_SOCKET_PATH = 107;
+
+    private static final Set<PosixFilePermission> PRIVATE = PosixFilePermissions.fromString("rwx------");
 
     private final Path path;
     private final Object fileKey;
@@ -52,42 +92,193 @@ public final class SocketFile {
         return channel;
     }
 
+    /** The socket file, its directory's path resolved (no symbolic link). */
     public Path path() {
         return path;
     }
 
+    /**
+     * Binds the socket file {@code path}, with {@code access} set before it appears there.
+     *
+     * @throws Unusable when a server listens on it, it is not a socket, the user or group is
+     *     unknown, or (as root) there is no directory to stage it in
+     */
     public static SocketFile bind(Path path, Access access) throws Unusable, IOException {
-        if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
-            if (!isSocket(path)) {
+        Path name = path.getFileName();
+        Path parent = path.toAbsolutePath().getParent();
+        if (name == null || parent == null) {
+            throw new Unusable(path + " is not a file name");
+        }
+        Path dir = parent.toRealPath();
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+            throw new Unusable(parent + " is not a directory");
+        }
+        Path target = dir.resolve(name);
+        if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+            if (!isSocket(target)) {
                 throw new Unusable(path + " exists and is not a socket");
             }
-            if (isLive(path)) {
+            if (isLive(target)) {
                 throw new Unusable("another server is listening on " + path);
             }
-            // stale: nothing listens; replaced by the rename below
+            // stale: nothing listens; replaced by the rename
         }
-        Path tmp = path.resolveSibling("." + path.getFileName() + "." + org.saslauth.Pid.CURRENT + ".new");
+        int euid = effectiveUid();
+        Path staging = stagingDirectory(dir, name, euid);
+        if (staging != null) {
+            return bindStaged(staging, dir, name, access);
+        }
+        if (euid == 0) {
+            throw new Unusable("no directory on the path to " + dir + " that only root can write is on its"
+                    + " filesystem (root's, not group- or other-writable, and so is every directory above it), so"
+                    + " the owner, group and mode of " + path + " cannot be set out of other users' reach; make"
+                    + " the socket's directory, or one above it on its filesystem, such a directory (as"
+                    + " /var/spool/postfix is for private/), or run the daemon as another user than root");
+        }
+        return bindInPlace(dir, name, access);
+    }
+
+    /** Binds in a private directory made in {@code staging}, sets the access there, and renames into {@code dir}. */
+    private static SocketFile bindStaged(Path staging, Path dir, Path name, Access access)
+            throws Unusable, IOException {
+        Path privateDir = createPrivateDirectory(staging);
+        Path staged = privateDir.resolve(name);
+        ServerSocketChannel ch = null;
+        boolean done = false;
+        try {
+            ch = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+            ch.bind(UnixDomainSocketAddress.of(staged), 512);
+            // By path, following links: nobody else can reach a name in the private directory.
+            setAccess(staged, access);
+            Object key = fileKey(staged); // a rename keeps the inode
+            renameInto(staging, privateDir.getFileName(), name, staging.relativize(dir));
+            done = true;
+            return new SocketFile(dir.resolve(name), key, ch);
+        } finally {
+            if (!done && ch != null) {
+                ch.close();
+            }
+            deleteQuietly(staged);
+            deleteQuietly(privateDir);
+        }
+    }
+
+    /** Binds under a temporary name in {@code dir} itself, then renames: for a user other than root only. */
+    private static SocketFile bindInPlace(Path dir, Path name, Access access) throws Unusable, IOException {
+        Path tmp = dir.resolve("." + name + "." + Pid.CURRENT + ".new");
         Files.deleteIfExists(tmp);
         ServerSocketChannel ch = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         try {
             ch.bind(UnixDomainSocketAddress.of(tmp), 512);
-            // Following links: Java's no-follow variant opens the file, which a socket refuses (ENXIO).
-            PosixFileAttributeView view = Files.getFileAttributeView(tmp, PosixFileAttributeView.class);
-            UserPrincipalLookupService users = tmp.getFileSystem().getUserPrincipalLookupService();
-            if (access.user() != null) {
-                view.setOwner(lookup(users, access.user(), false));
-            }
-            if (access.group() != null) {
-                view.setGroup((GroupPrincipal) lookup(users, access.group(), true));
-            }
-            view.setPermissions(access.mode());
-            Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            return new SocketFile(path, Files.readAttributes(path, "unix:ino", LinkOption.NOFOLLOW_LINKS).get("ino"), ch);
+            setAccess(tmp, access);
+            Path target = dir.resolve(name);
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            return new SocketFile(target, fileKey(target), ch);
         } catch (IOException | Unusable | RuntimeException e) {
             ch.close();
             Files.deleteIfExists(tmp);
             throw e;
         }
+    }
+
+    /**
+     * The deepest directory from {@code /} down to {@code dir} that is on {@code dir}'s
+     * filesystem and where a socket named {@code name} in a private directory still fits in
+     * {@code sun_path}, among those that, as each above them, belong to root or to {@code euid}
+     * and are not group- or other-writable; null if there is none.
+     */
+    static Path stagingDirectory(Path dir, Path name, int euid) throws IOException {
+        Object dev = Files.getAttribute(dir, "unix:dev", LinkOption.NOFOLLOW_LINKS);
+        List<Path> candidates = new ArrayList<>();
+        Path d = dir.getRoot();
+        for (int i = 0; ; i++) {
+            Map<String, Object> a = Files.readAttributes(d, "unix:uid,mode,dev", LinkOption.NOFOLLOW_LINKS);
+            int uid = (Integer) a.get("uid");
+            int mode = (Integer) a.get("mode");
+            boolean onlyOwnerWrites = (mode & 0170000) == 0040000 && (mode & 0022) == 0;
+            if (!onlyOwnerWrites || (uid != 0 && uid != euid)) {
+                break;
+            }
+            if (dev.equals(a.get("dev"))) {
+                candidates.add(d);
+            }
+            if (i == dir.getNameCount()) {
+                break;
+            }
+            d = d.resolve(dir.getName(i));
+        }
+        for (int i = candidates.size() - 1; i >= 0; i--) {
+            Path staged = candidates.get(i).resolve(privateName(Integer.MAX_VALUE)).resolve(name);
+            if (staged.toString().getBytes(StandardCharsets.UTF_8).length <= MAX_SOCKET_PATH) {
+                return candidates.get(i);
+            }
+        }
+        return null;
+    }
+
+    /** {@code .saslauth.PID.RANDOM}, eight hexadecimal digits of RANDOM. */
+    private static String privateName(int random) {
+        return ".saslauth." + Pid.CURRENT + "." + String.format("%08x", random);
+    }
+
+    /** A new directory only this user can enter, made 0700 by mkdir(2) itself (a umask only takes bits away). */
+    private static Path createPrivateDirectory(Path staging) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            Path p = staging.resolve(privateName(ThreadLocalRandom.current().nextInt()));
+            try {
+                return Files.createDirectory(p, PosixFilePermissions.asFileAttribute(PRIVATE));
+            } catch (FileAlreadyExistsException e) {
+                if (attempt == 10) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    /**
+     * Renames {@code staging/privateDir/name} to {@code staging/below/name} with renameat(2) on
+     * directories opened one by one from {@code staging}, none through a symbolic link.
+     */
+    private static void renameInto(Path staging, Path privateDir, Path name, Path below)
+            throws Unusable, IOException {
+        Deque<DirectoryStream<Path>> open = new ArrayDeque<>();
+        try {
+            DirectoryStream<Path> top = Files.newDirectoryStream(staging);
+            open.push(top);
+            if (!(top instanceof SecureDirectoryStream<Path> from)) {
+                throw new IOException("no directory descriptors (openat, renameat) on this platform");
+            }
+            SecureDirectoryStream<Path> into = from;
+            from = from.newDirectoryStream(privateDir, LinkOption.NOFOLLOW_LINKS);
+            open.push(from);
+            for (Path component : below) {
+                if (component.toString().isEmpty()) {
+                    continue; // staging is the socket's directory itself
+                }
+                into = into.newDirectoryStream(component, LinkOption.NOFOLLOW_LINKS);
+                open.push(into);
+            }
+            from.move(name, into, name);
+        } catch (AtomicMoveNotSupportedException e) {
+            throw new Unusable("cannot rename the socket from " + staging + " into " + staging.resolve(below)
+                    + ": not the same mount (a bind mount?)");
+        } finally {
+            while (!open.isEmpty()) {
+                open.pop().close();
+            }
+        }
+    }
+
+    private static void setAccess(Path file, Access access) throws Unusable, IOException {
+        PosixFileAttributeView view = Files.getFileAttributeView(file, PosixFileAttributeView.class);
+        UserPrincipalLookupService users = file.getFileSystem().getUserPrincipalLookupService();
+        if (access.user() != null) {
+            view.setOwner(lookup(users, access.user(), false));
+        }
+        if (access.group() != null) {
+            view.setGroup((GroupPrincipal) lookup(users, access.group(), true));
+        }
+        view.setPermissions(access.mode());
     }
 
     private static UserPrincipal lookup(UserPrincipalLookupService users, String name, boolean group)
@@ -99,11 +290,39 @@ public final class SocketFile {
         }
     }
 
+    private static Object fileKey(Path file) throws IOException {
+        return Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException e) {
+            // left behind; nothing else to do about it
+        }
+    }
+
+    /**
+     * The effective user id, from {@code /proc/self/status} (its {@code Uid:} line: real,
+     * effective, saved, filesystem); the owner of {@code /proc/self} if that cannot be read.
+     */
+    static int effectiveUid() throws IOException {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"), StandardCharsets.US_ASCII)) {
+                if (line.startsWith("Uid:")) {
+                    return Integer.parseInt(line.substring(4).strip().split("\\s+")[1]);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // below
+        }
+        return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+    }
+
     /** Removes the file if it is still the one this server bound (not a successor's). */
     public void remove() {
         try {
-            Object now = Files.readAttributes(path, "unix:ino", LinkOption.NOFOLLOW_LINKS).get("ino");
-            if (Objects.equals(now, fileKey)) {
+            if (Objects.equals(fileKey(path), fileKey)) {
                 Files.delete(path);
             }
         } catch (IOException e) {

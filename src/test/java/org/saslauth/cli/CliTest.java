@@ -229,6 +229,7 @@ class CliTest {
         Files.writeString(config, "passwd-file = " + users + "\nfailure-delay = 0\nlog-file = " + log + "\nlog-level = info\n"
                 + "listen = unix:" + dir.resolve("auth") + ", tcp:127.0.0.1:12345\nuserdb-listen = unix:" + dir.resolve("userdb")
                 + "\nsocket-mode = 0999\nsocket-group = saslauth-clients\nallow-from = 192.0.2.0/24\n"
+                + "userdb-socket-mode = 0999\nuserdb-socket-user = no-such-user\n"
                 + "max-connections = 0\nworkers = 4\n" + extraLine + "\n");
         Result r = runUnderSpawn(SESSION_HEAD + "AUTH\t1\tPLAIN\tservice=smtp\tresp=" + plain("alice", "secret") + "\n",
                 "--config", config.toString());
@@ -248,7 +249,8 @@ class CliTest {
         Path users = passwd("alice:{PLAIN}secret");
         Path config = dir.resolve("saslauth.properties");
         Files.writeString(config, "passwd-file = " + users + "\nfailure-delay = 0\nlisten = unix:/run/saslauth/auth\n"
-                + "socket-mode = 0660\nallow-from = 127.0.0.1\nuserdb-listen = unix:/run/saslauth/userdb\nworkers = 2\n");
+                + "socket-mode = 0660\nallow-from = 127.0.0.1\nuserdb-listen = unix:/run/saslauth/userdb\nworkers = 2\n"
+                + "userdb-socket-mode = 0600\nuserdb-socket-group = mail\n");
         Path classes = dir.resolve("classes.txt");
         Result r = exec(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xlog:class+load=info:file=" + classes, "-cp", System.getProperty("java.class.path"),

@@ -24,7 +24,8 @@ class DaemonCommandTest {
         CliTest.Result r = CliTest.run("", "daemon", "--help");
         assertEquals(0, r.status(), r.err());
         for (String option : new String[] {"--listen", "--socket-mode", "--socket-user", "--socket-group",
-            "--allow-from", "--userdb-listen", "--max-connections", "--workers", "--passwd-file", "--failure-delay",
+            "--allow-from", "--userdb-listen", "--userdb-socket-mode", "--userdb-socket-user", "--userdb-socket-group",
+            "--max-connections", "--workers", "--passwd-file", "--failure-delay",
             "--log-file", "--config"}) {
             assertTrue(r.out().contains(option), option + " in\n" + r.out());
         }
@@ -38,6 +39,7 @@ class DaemonCommandTest {
         "--socket-mode 0999 --listen unix:/tmp/x | 2 | not an octal mode",
         "--allow-from example.com --listen unix:/tmp/x | 2 | not an address or CIDR block",
         "--userdb-listen tcp:127.0.0.1:1 | 2 | unix:PATH only",
+        "--userdb-socket-mode 660x --listen unix:/tmp/x | 2 | '--userdb-socket-mode': '660x' is not an octal mode",
         "--max-connections 0 --listen unix:/tmp/x | 2 | '--max-connections': '0': must be at least 1",
         "--workers 0 --listen unix:/tmp/x | 2 | '--workers': '0': must be at least 1",
         "--workers 1x --listen unix:/tmp/x | 2 | '--workers': '1x' is not a whole number",
@@ -65,6 +67,7 @@ class DaemonCommandTest {
         "socket-mode = 0999 | '--socket-mode': '0999' is not an octal mode",
         "allow-from = 192.0.2.0/24, example.com | '--allow-from': 'example.com' is not an address or CIDR block",
         "userdb-listen = tcp:127.0.0.1:1 | '--userdb-listen': 'tcp:127.0.0.1:1': unix:PATH only",
+        "userdb-socket-mode = 1777 | '--userdb-socket-mode': '1777' is not an octal mode",
         "max-connections = 0 | '--max-connections': '0': must be at least 1",
         "workers = many | '--workers': 'many' is not a whole number",
     })
@@ -84,6 +87,7 @@ class DaemonCommandTest {
         "--workers 2",
         "test --socket-mode 0660 alice",
         "test --allow-from 127.0.0.1 alice",
+        "--userdb-socket-group mail",
     })
     void theDaemonsOptionsAreItsAlone(String args) throws Exception {
         CliTest.Result r = CliTest.run("", args.split(" "));

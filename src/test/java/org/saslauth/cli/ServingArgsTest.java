@@ -7,12 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Set;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.saslauth.daemon.Daemon;
+import org.saslauth.daemon.SocketFile;
 import picocli.CommandLine;
 
 /** The fast serving path must read a command line exactly as picocli does, or leave it alone. */
@@ -65,6 +68,7 @@ class ServingArgsTest {
         "--passwd-file a --passwd-file b", "--no-such-option 1", "@args.txt", "--passwd-file --log-file",
         "--config /nonexistent/saslauth.properties", "--auth-penalty", "--auth-penalty off", "--no-auth-penalty",
         "--log-level loud", "--max-pending +5", "--listen unix:/run/auth", "--workers 2", "--socket-mode=0660",
+        "--userdb-socket-mode 0600",
     })
     void leavesEverythingElseToPicocli(String line) {
         assertNull(ServingArgs.parse(line.split(" ")));
@@ -130,7 +134,8 @@ class ServingArgsTest {
     void theDaemonsKeysInTheConfigFileArePassedOver() throws IOException {
         Path config = dir.resolve("saslauth.properties");
         Files.writeString(config, "passwd-file = /etc/users\nlisten = unix:/run/a, tcp:127.0.0.1:12345\n"
-                + "socket-mode = 0999\nworkers = 0\nallow-from = nowhere\n");
+                + "socket-mode = 0999\nworkers = 0\nallow-from = nowhere\nuserdb-socket-mode = 9\n"
+                + "userdb-socket-user = nobody\n");
         String[] args = {"--config", config.toString()};
         Options fast = ServingArgs.parse(args);
         assertNotNull(fast, "the fast path");
@@ -176,6 +181,7 @@ class ServingArgsTest {
         }
         assertEquals(Set.of(ServingOption.LISTEN, ServingOption.SOCKET_MODE, ServingOption.SOCKET_USER,
                 ServingOption.SOCKET_GROUP, ServingOption.ALLOW_FROM, ServingOption.USERDB_LISTEN,
+                ServingOption.USERDB_SOCKET_MODE, ServingOption.USERDB_SOCKET_USER, ServingOption.USERDB_SOCKET_GROUP,
                 ServingOption.MAX_CONNECTIONS, ServingOption.WORKERS), daemonOnly);
         for (ServingOption o : daemonOnly) {
             assertEquals(false, o.applies.takenBy(ServingOption.For.TEST), o.longName);
@@ -205,14 +211,52 @@ class ServingArgsTest {
         assertEquals(1000, none.count(ServingOption.MAX_CONNECTIONS));
     }
 
+    /** The userdb socket has the auth sockets' mode, user and group, each unless given its own. */
+    @Test
+    void theUserdbSocketTakesTheAuthSocketsAccessUnlessGivenItsOwn() throws IOException {
+        SocketFile.Access defaults = new SocketFile.Access(PosixFilePermissions.fromString("rw-rw----"), null, null);
+        assertEquals(defaults, daemonCommand().daemonOptions().access());
+        assertEquals(defaults, daemonCommand().daemonOptions().userdbAccess());
+        Options none = daemon();
+        assertNull(none.get(ServingOption.USERDB_SOCKET_MODE), "no default of its own");
+        assertNull(none.get(ServingOption.USERDB_SOCKET_USER));
+        assertNull(none.get(ServingOption.USERDB_SOCKET_GROUP));
+
+        SocketFile.Access auth = new SocketFile.Access(PosixFilePermissions.fromString("rw-rw-rw-"), "nobody", "postfix");
+        Daemon.Options inherited = daemonCommand("--socket-mode", "0666", "--socket-user", "nobody",
+                "--socket-group", "postfix").daemonOptions();
+        assertEquals(auth, inherited.access());
+        assertEquals(auth, inherited.userdbAccess());
+
+        Daemon.Options own = daemonCommand("--socket-mode", "0666", "--socket-user", "nobody", "--socket-group",
+                "postfix", "--userdb-socket-mode", "0600", "--userdb-socket-group=mail").daemonOptions();
+        assertEquals(auth, own.access(), "the auth sockets keep theirs");
+        assertEquals(new SocketFile.Access(PosixFilePermissions.fromString("rw-------"), "nobody", "mail"),
+                own.userdbAccess());
+
+        Path config = dir.resolve("saslauth.properties");
+        Files.writeString(config, "socket-group = postfix\nuserdb-socket-mode = 0640\nuserdb-socket-user = mail\n"
+                + "userdb-socket-group = mail\n");
+        Daemon.Options fromFile = daemonCommand("--config", config.toString(), "--userdb-socket-user", "nobody")
+                .daemonOptions();
+        assertEquals(new SocketFile.Access(PosixFilePermissions.fromString("rw-rw----"), null, "postfix"),
+                fromFile.access());
+        assertEquals(new SocketFile.Access(PosixFilePermissions.fromString("rw-r-----"), "nobody", "mail"),
+                fromFile.userdbAccess(), "the command line over the file");
+    }
+
     private static Options daemon(String... args) {
+        return daemonCommand(args).options;
+    }
+
+    private static DaemonCommand daemonCommand(String... args) {
         String[] all = new String[args.length + 1];
         all[0] = "daemon";
         System.arraycopy(args, 0, all, 1, args.length);
         CommandLine cl = Saslauth.commandLine();
         withConfig(cl, all);
         cl.parseArgs(all);
-        return ((DaemonCommand) cl.getSubcommands().get("daemon").getCommand()).options;
+        return (DaemonCommand) cl.getSubcommands().get("daemon").getCommand();
     }
 
     private static Options picocli(String[] args) {

@@ -2,6 +2,7 @@ package org.saslauth.daemon;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,17 +10,54 @@ import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.AnnotatedElementContext;
+import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.io.TempDirFactory;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** Making, replacing and removing the socket file. */
 class SocketFileTest {
 
-    @TempDir
+    @TempDir(factory = UnderTarget.class)
     Path dir;
+
+    /**
+     * Test directories under {@code target/}: a temporary directory in {@code /tmp} would hang
+     * under a directory everyone may write, where a root daemon stages no socket.
+     */
+    static final class UnderTarget implements TempDirFactory {
+        @Override
+        public Path createTempDirectory(AnnotatedElementContext element, ExtensionContext context) throws IOException {
+            Path target = Files.createDirectories(Path.of(System.getProperty("basedir", "."), "target")).toRealPath();
+            return Files.createTempDirectory(target, "socket-file-");
+        }
+    }
+
+    static boolean root() throws IOException {
+        return Integer.valueOf(0).equals(Files.getAttribute(Path.of("/proc/self"), "unix:uid"));
+    }
+
+    /** Skips unless {@code dir} and every directory above it belong to root and only root may write them. */
+    static void assumeOnlyRootWrites(Path dir) throws IOException {
+        for (Path d = dir.toRealPath(); d != null; d = d.getParent()) {
+            int uid = (Integer) Files.getAttribute(d, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+            int mode = (Integer) Files.getAttribute(d, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+            Assumptions.assumeTrue(uid == 0 && (mode & 0022) == 0,
+                    "needs a test directory that only root can write, and all above it: " + d + " is not");
+        }
+    }
 
     private static SocketFile.Access mode(String octal) {
         return new SocketFile.Access(SocketFile.parseMode(octal), null, null);
@@ -85,6 +123,31 @@ class SocketFileTest {
         assertEquals("precious", Files.readString(path));
     }
 
+    /** A link at the path is not a socket, whatever it points to; a link above the path is followed. */
+    @Test
+    void aSymbolicLinkIsNeverReplaced() throws Exception {
+        Path elsewhere = Files.createDirectory(dir.resolve("elsewhere"));
+        SocketFile real = SocketFile.bind(elsewhere.resolve("auth"), mode("0660"));
+        real.channel().close();
+        Path link = Files.createSymbolicLink(dir.resolve("auth"), elsewhere.resolve("auth"));
+        SocketFile.Unusable e = assertThrows(SocketFile.Unusable.class, () -> SocketFile.bind(link, mode("0666")));
+        assertEquals(link + " exists and is not a socket", e.getMessage());
+        assertTrue(Files.isSymbolicLink(link));
+        assertEquals(PosixFilePermissions.fromString("rw-rw----"), Files.getPosixFilePermissions(elsewhere.resolve("auth")));
+        Files.delete(link);
+        Path linkedDir = Files.createSymbolicLink(dir.resolve("linked"), elsewhere);
+        SocketFile viaLink = SocketFile.bind(linkedDir.resolve("auth"), mode("0600")); // replaces the stale one
+        try {
+            assertEquals(elsewhere.toRealPath().resolve("auth"), viaLink.path());
+            assertEquals(PosixFilePermissions.fromString("rw-------"), Files.getPosixFilePermissions(elsewhere.resolve("auth")));
+        } finally {
+            viaLink.channel().close();
+            viaLink.remove();
+        }
+        assertEquals(List.of("elsewhere", "linked"), names(dir));
+        assertEquals(List.of(), names(elsewhere));
+    }
+
     @Test
     void aSuccessorsSocketIsNotRemoved() throws Exception {
         Path path = dir.resolve("auth");
@@ -98,22 +161,121 @@ class SocketFileTest {
         assertFalse(Files.exists(path));
     }
 
+    /**
+     * Postfix's layout: the socket's directory belongs to another account, so the socket is
+     * staged in the directory above, which only root can write, and nothing is left there.
+     */
     @Test
     void ownerAndGroupAreSetWhenRoot() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(
-                Integer.valueOf(0).equals(Files.getAttribute(Path.of("/proc/self"), "unix:uid")), "needs root");
-        Path path = dir.resolve("auth");
+        Assumptions.assumeTrue(root(), "needs root");
+        assumeOnlyRootWrites(dir);
+        Path spool = ownedByNobody(dir.resolve("private"));
+        assertEquals(dir.toRealPath(), SocketFile.stagingDirectory(spool.toRealPath(), Path.of("auth"), 0));
+        Path path = spool.resolve("auth");
         SocketFile f = SocketFile.bind(path, new SocketFile.Access(SocketFile.parseMode("0660"), "nobody", "nogroup"));
         try {
-            assertEquals("nobody", Files.getOwner(path).getName());
-            assertEquals("nogroup", Files.readAttributes(path, java.nio.file.attribute.PosixFileAttributes.class).group().getName());
+            PosixFileAttributes a = Files.readAttributes(path, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            assertEquals("rw-rw---- nobody:nogroup", PosixFilePermissions.toString(a.permissions()) + " "
+                    + a.owner().getName() + ":" + a.group().getName());
+            assertEquals(List.of("private"), names(dir), "the private directory is gone");
+            assertEquals(List.of("auth"), names(spool));
+            try (SocketChannel c = SocketChannel.open(UnixDomainSocketAddress.of(path))) {
+                assertTrue(c.isConnected());
+            }
         } finally {
             f.channel().close();
             f.remove();
         }
-        SocketFile.Unusable e = assertThrows(SocketFile.Unusable.class, () -> SocketFile.bind(path,
-                new SocketFile.Access(SocketFile.parseMode("0660"), "no-such-user-here", null)));
-        assertEquals("no such user: no-such-user-here", e.getMessage());
         assertFalse(Files.exists(path));
+    }
+
+    /** An unknown user or group fails after the bind: the staged socket and its directory go too. */
+    @ParameterizedTest
+    @CsvSource({"no-such-user-here, , no such user: no-such-user-here",
+        ", no-such-group-here, no such group: no-such-group-here"})
+    void aFailedBindLeavesNothingBehind(String user, String group, String message) throws Exception {
+        Assumptions.assumeTrue(root(), "needs root");
+        assumeOnlyRootWrites(dir);
+        Path spool = ownedByNobody(dir.resolve("private"));
+        Path path = spool.resolve("auth");
+        SocketFile.Unusable e = assertThrows(SocketFile.Unusable.class, () -> SocketFile.bind(path,
+                new SocketFile.Access(SocketFile.parseMode("0660"), user, group)));
+        assertEquals(message, e.getMessage());
+        assertEquals(List.of("private"), names(dir), "no private directory left");
+        assertEquals(List.of(), names(spool));
+        SocketFile.Unusable inDir = assertThrows(SocketFile.Unusable.class, () -> SocketFile.bind(dir.resolve("auth"),
+                new SocketFile.Access(SocketFile.parseMode("0660"), user, group)));
+        assertEquals(message, inDir.getMessage());
+        assertEquals(List.of("private"), names(dir), "staged in the socket's own directory: nothing left there either");
+    }
+
+    /**
+     * A directory under a sticky, world-writable {@code /tmp}-like directory on a filesystem of
+     * its own ({@code /dev/shm}): nowhere to stage, and root refuses rather than bind in place.
+     */
+    @Test
+    void rootRefusesWithoutADirectoryOnlyRootCanWrite() throws Exception {
+        Assumptions.assumeTrue(root(), "needs root");
+        Path shm = Path.of("/dev/shm");
+        Assumptions.assumeTrue(Files.isDirectory(shm), "needs /dev/shm");
+        Object dev = Files.getAttribute(shm, "unix:dev");
+        Assumptions.assumeTrue(((Integer) Files.getAttribute(shm, "unix:mode") & 0002) != 0
+                && !dev.equals(Files.getAttribute(Path.of("/"), "unix:dev"))
+                && !dev.equals(Files.getAttribute(Path.of("/dev"), "unix:dev")),
+                "needs /dev/shm world-writable and a filesystem of its own, as on Debian");
+        Path tmp = Files.createTempDirectory(shm, "saslauth-socket-file-");
+        try {
+            assertNull(SocketFile.stagingDirectory(tmp, Path.of("auth"), 0));
+            Path path = tmp.resolve("auth");
+            SocketFile.Unusable e = assertThrows(SocketFile.Unusable.class, () -> SocketFile.bind(path, mode("0666")));
+            assertTrue(e.getMessage().startsWith("no directory on the path to " + tmp + " that only root can write"
+                    + " is on its filesystem"), e.getMessage());
+            assertTrue(e.getMessage().contains("the owner, group and mode of " + path + " cannot be set"), e.getMessage());
+            assertEquals(List.of(), names(tmp));
+            try (var all = Files.list(shm)) {
+                assertEquals(List.of(), all.filter(p -> p.getFileName().toString().startsWith(".saslauth.")).toList());
+            }
+        } finally {
+            Files.delete(tmp);
+        }
+    }
+
+    /** The staging directory: the deepest on the way down that only its owner, root or this user, can write. */
+    @Test
+    void theStagingDirectoryIsTheDeepestOnlyRootOrThisUserCanWrite() throws Exception {
+        assumeOnlyRootWrites(dir);
+        Path real = dir.toRealPath();
+        Path auth = Path.of("auth");
+        assertEquals(real, SocketFile.stagingDirectory(real, auth, 0), "the socket's directory itself");
+        Path shared = Files.createDirectory(dir.resolve("shared"));
+        Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rwxrwxr-x"));
+        Path below = Files.createDirectory(shared.resolve("below"));
+        assertEquals(real, SocketFile.stagingDirectory(below.toRealPath(), auth, 0),
+                "not in or below a group-writable directory");
+        if (root()) {
+            Path nobodys = ownedByNobody(dir.resolve("nobodys"));
+            assertEquals(real, SocketFile.stagingDirectory(nobodys.toRealPath(), auth, 0), "not in another user's");
+            assertEquals(nobodys.toRealPath(), SocketFile.stagingDirectory(nobodys.toRealPath(), auth, 65534),
+                    "in this process's user's own");
+        }
+        String staged = real + "/.saslauth." + org.saslauth.Pid.CURRENT + ".01234567/";
+        String longName = "a".repeat(107 - staged.length() + 1); // one byte over sun_path's 107
+        Path higher = SocketFile.stagingDirectory(real, Path.of(longName), 0);
+        assertTrue(higher != null && real.startsWith(higher) && !higher.equals(real),
+                "a socket path too long there is staged higher up: " + higher);
+    }
+
+    private static Path ownedByNobody(Path newDir) throws IOException {
+        Files.createDirectory(newDir);
+        PosixFileAttributeView view = Files.getFileAttributeView(newDir, PosixFileAttributeView.class);
+        view.setOwner(newDir.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("nobody"));
+        view.setPermissions(PosixFilePermissions.fromString("rwx------"));
+        return newDir;
+    }
+
+    private static List<String> names(Path d) throws IOException {
+        try (var files = Files.list(d)) {
+            return files.map(p -> p.getFileName().toString()).sorted().toList();
+        }
     }
 }

@@ -135,6 +135,34 @@ class DaemonIT {
         assertEquals(PosixFilePermissions.fromString("rw-rw-rw-"), Files.getPosixFilePermissions(shared));
     }
 
+    /** The userdb socket's own mode and owner; its group, not given, is the auth socket's. */
+    @Test
+    void theUserdbSocketHasItsOwnModeOwnerAndGroup() throws Exception {
+        Path dir = Files.createTempDirectory("saslauth-daemon-it-");
+        Path auth = dir.resolve("auth");
+        Path userdb = dir.resolve("userdb");
+        try (DaemonProcess d = DaemonProcess.start(dir, userdb, "--passwd-file", USERS.toString(),
+                "--listen", "unix:" + auth, "--userdb-listen", "unix:" + userdb, "--socket-mode", "0666",
+                "--socket-group", "nogroup", "--userdb-socket-mode", "0600", "--userdb-socket-user", "nobody")) {
+            String daemonsUser = Files.getOwner(dir).getName();
+            PosixFileAttributes a = Files.readAttributes(auth, PosixFileAttributes.class);
+            assertEquals("rw-rw-rw- " + daemonsUser + ":nogroup", PosixFilePermissions.toString(a.permissions())
+                    + " " + a.owner().getName() + ":" + a.group().getName());
+            PosixFileAttributes u = Files.readAttributes(userdb, PosixFileAttributes.class);
+            assertEquals("rw------- nobody:nogroup", PosixFilePermissions.toString(u.permissions())
+                    + " " + u.owner().getName() + ":" + u.group().getName());
+            try (AuthClient c = AuthClient.unix(userdb)) {
+                assertEquals("VERSION\t1\t0", c.readLine(), "the userdb socket serves");
+            }
+            assertEquals(0, d.terminate(Duration.ofSeconds(10)));
+        }
+        assertFalse(Files.exists(userdb));
+        try (var left = Files.list(dir)) {
+            assertEquals(List.of(), left.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(".")).toList(),
+                    "no staging directory or temporary name left");
+        }
+    }
+
     @Test
     void aSecondDaemonOnTheSameSocketExitsWith3() throws Exception {
         Path dir = Files.createTempDirectory("saslauth-daemon-it-");
