@@ -48,6 +48,14 @@ public final class ScramMechanism implements Mechanism {
 
     /** Longest client nonce taken; RFC 5802 sets none, real clients send 24 to 32 characters. */
     static final int MAX_NONCE = 256;
+    /**
+     * Longest client-first message taken, in bytes: what an exchange keeps of it (the GS2 header
+     * and the bare message, for the channel binding and the AuthMessage) stays within it until
+     * the client's next step, however many exchanges are half done. RFC 5802 sets no limit; GNU
+     * SASL sends {@code n,a=authzid,n=user,r=} and 24 characters of nonce, under 100 bytes for a
+     * usual address, and an authzid and a user of 253 characters each still fit.
+     */
+    static final int MAX_CLIENT_FIRST = 1024;
     private static final int SERVER_NONCE_BYTES = 18;
     private static final int FAKE_SALT_BYTES = 16;
 
@@ -136,7 +144,7 @@ public final class ScramMechanism implements Mechanism {
             awaiting = Awaiting.NOTHING; // until a step succeeds
             try {
                 return switch (now) {
-                    case CLIENT_FIRST -> clientFirst(text(response));
+                    case CLIENT_FIRST -> clientFirst(response);
                     case CLIENT_FINAL -> clientFinal(text(response));
                     case ACKNOWLEDGEMENT -> acknowledgement(response);
                     case START, NOTHING -> malformed("message after the exchange ended");
@@ -156,7 +164,11 @@ public final class ScramMechanism implements Mechanism {
         }
 
         /** {@code gs2-header client-first-message-bare}. */
-        private Step clientFirst(String message) throws Malformed {
+        private Step clientFirst(byte[] response) throws Malformed {
+            if (response.length > MAX_CLIENT_FIRST) {
+                throw new Malformed("client-first message over " + MAX_CLIENT_FIRST + " bytes (" + response.length + ")");
+            }
+            String message = text(response);
             int flagEnd = message.indexOf(',');
             int headerEnd = flagEnd < 0 ? -1 : message.indexOf(',', flagEnd + 1);
             if (headerEnd < 0) {

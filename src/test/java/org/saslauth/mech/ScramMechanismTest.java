@@ -213,6 +213,62 @@ class ScramMechanismTest {
         assertEquals("FAIL INVALID_USER_NAME", outcome(ex3.start(Optional.of(bytes("n,,n=" + "u".repeat(300) + ",r=abc")))));
     }
 
+    /**
+     * What an exchange keeps between steps, in characters and bytes: its own String and byte[]
+     * fields, and those in Optionals.
+     */
+    static int kept(Exchange ex) throws IllegalAccessException {
+        int total = 0;
+        for (java.lang.reflect.Field field : ex.getClass().getDeclaredFields()) {
+            field.setAccessible(true);
+            Object value = field.get(ex);
+            if (value instanceof Optional<?> o) {
+                value = o.orElse(null);
+            }
+            if (value instanceof String s) {
+                total += s.length();
+            } else if (value instanceof byte[] b) {
+                total += b.length;
+            }
+        }
+        return total;
+    }
+
+    /** What GNU SASL 2.2 sends, with an authzid; a long name; and the bound of 1 KiB either side. */
+    @ParameterizedTest(name = "{0} bytes of client-first -> {1}")
+    @CsvSource(delimiter = '|', value = {
+        "0    | CONT",
+        "1024 | CONT",
+        "1025 | FAIL MALFORMED",
+        "12300 | FAIL MALFORMED",
+    })
+    void aClientFirstMessageOverOneKibibyteIsRefused(int size, String expected) throws Exception {
+        String head = "n,a=plain,n=plain,r=gFOFbh4Dv9CagxEwlrOl4atM";
+        String message = size == 0 ? head : head + ",x=" + "A".repeat(size - head.length() - 3);
+        Exchange ex = new ScramMechanism(ScramHash.SHA_256).newExchange(credentials);
+        Step step = ex.start(Optional.of(bytes(message)));
+        String got = outcome(step);
+        assertEquals(expected, got.startsWith("CONT ") ? "CONT" : got);
+        if (step instanceof Step.Failure f) {
+            assertTrue(f.logText().contains("over 1024 bytes"), f.logText());
+            assertEquals("FAIL MALFORMED", outcome(ex.next(bytes("c=biws,r=x,p=AAAA"))), "the exchange is over");
+        }
+        assertTrue(kept(ex) <= 1024 + 2 * ScramMechanism.MAX_NONCE + 128, "kept " + kept(ex));
+    }
+
+    @Test
+    void aLongUserNameWithAnAuthzidFitsTheBudget() throws Exception {
+        String user = "u".repeat(64) + "@" + "d".repeat(180) + ".example"; // an address of 253 characters
+        EntryStore store = new EntryStore().with(user, "{PLAIN}pencil");
+        ScramClient client = new ScramClient(ScramHash.SHA_256, user, "pencil", "gFOFbh4Dv9CagxEwlrOl4atM");
+        client.gs2 = "n,a=" + user + ",";
+        Exchange ex = new ScramMechanism(ScramHash.SHA_256).newExchange(new Credentials(store, UserNameFormat.AS_IS));
+        String serverFirst = text(ex.start(Optional.of(bytes(client.first()))));
+        String last = client.last(serverFirst);
+        assertEquals(client.expectedServerSignature, text(ex.next(bytes(last))));
+        assertEquals("OK " + user, outcome(ex.next(new byte[0])));
+    }
+
     /** A client-final message built from a good one by {@code edit}, for a user with the right password. */
     String clientFinal(java.util.function.UnaryOperator<String> edit) throws Exception {
         ScramClient client = new ScramClient(ScramHash.SHA_256, "plain", "pencil", "n0nce");
