@@ -26,4 +26,12 @@ public interface ScramSecret {
      * {@code {SCRAM-SHA-N}} entry this costs a key derivation, so ask only once the proof holds.
      */
     boolean emptyPassword();
+
+    /**
+     * How many SaltedPassword derivations (PBKDF2, the costly part of SCRAM) have run on the
+     * calling thread: what a step cost, counted rather than timed.
+     */
+    static long derivationsOnThisThread() {
+        return Scram.derivations();
+    }
 }
