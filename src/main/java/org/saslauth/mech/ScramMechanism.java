@@ -18,7 +18,9 @@ import org.saslauth.mech.Step.Reason;
 import org.saslauth.password.PasswordHash;
 import org.saslauth.password.ScramHash;
 import org.saslauth.password.ScramKeys;
+import org.saslauth.password.ScramSalt;
 import org.saslauth.password.ScramSecret;
+import org.saslauth.password.ScramShape;
 import org.saslauth.store.CredentialStore.Lookup;
 
 /**
@@ -41,8 +43,16 @@ import org.saslauth.store.CredentialStore.Lookup;
  * as a challenge, answered by an empty response, because Postfix does not take data with OK.
  *
  * <p>A user that is unknown, or whose entry cannot serve the mechanism, gets a server-first
- * message like any other (a salt that stays the same for the name in this process, Dovecot's
- * 4096 iterations) and fails only at the proof.
+ * message like any other and fails only at the proof. A user without keys of its own (unknown,
+ * {@code {PLAIN}}, a one-way hash) is sent Dovecot's 4096 iterations and a salt that stays the
+ * same for the name in this process. No key is derived before the server-first message, for any user. At the
+ * proof, a {@code {PLAIN}} entry's keys are derived (with the iterations sent), an entry that
+ * holds keys has them, and a user without an entry that serves costs what a {@code {PLAIN}}
+ * entry does (a derivation of a random password's keys).
+ *
+ * <p>Between its steps an exchange keeps the GS2 header and the bare client-first message, at
+ * most {@link #MAX_CLIENT_FIRST} bytes together, the canonical name, the nonce, the server-first
+ * message and a reference to the user's entry; never a key.
  */
 public final class ScramMechanism implements Mechanism {
 
@@ -57,7 +67,6 @@ public final class ScramMechanism implements Mechanism {
      */
     static final int MAX_CLIENT_FIRST = 1024;
     private static final int SERVER_NONCE_BYTES = 18;
-    private static final int FAKE_SALT_BYTES = 16;
 
     private final ScramHash hash;
     /** Set server nonces, for the RFCs' examples; null for fresh ones. */
@@ -120,9 +129,12 @@ public final class ScramMechanism implements Mechanism {
         private String clientFirstBare;
         private String serverFirst;
         private String nonce;
-        /** The user's keys, or empty when the exchange can only fail, for {@link #refusal}. */
-        private Optional<ScramKeys> keys = Optional.empty();
+        /** The iterations and salt sent, which the keys are derived with. */
+        private ScramSalt salt;
+        /** The user's entry, or empty when the exchange can only fail, for {@link #refusal}. */
         private Optional<ScramSecret> secret = Optional.empty();
+        /** Whether the store's usual entry derives keys at the proof, as a stand-in for a user without one must. */
+        private boolean usualDerives;
         private Failure refusal;
 
         ScramExchange(Credentials credentials) {
@@ -151,10 +163,6 @@ public final class ScramMechanism implements Mechanism {
                 };
             } catch (Malformed e) {
                 return malformed(e.getMessage());
-            } finally {
-                if (awaiting == Awaiting.NOTHING) {
-                    keys.ifPresent(ScramKeys::wipe);
-                }
             }
         }
 
@@ -215,12 +223,16 @@ public final class ScramMechanism implements Mechanism {
             if (found instanceof Lookup.Unavailable) {
                 return Failure.of(Reason.UNAVAILABLE, user);
             }
-            byte[] salt = credentials.stableSalt(user, hash.mechanism(), FAKE_SALT_BYTES);
+            // No key is derived here, for any user: the salt and iterations are all this message
+            // needs, and what a user without keys of its own is sent reads like an entry.
+            ScramShape usual = ScramShape.DEFAULT;
+            ScramSalt usualSalt = new ScramSalt(usual.iterations(),
+                    credentials.stableSalt(user, hash.mechanism(), usual.saltBytes()));
+            usualDerives = usual.derived();
             if (found instanceof Lookup.Found f) {
                 PasswordHash stored = f.stored();
-                secret = stored.scram();
-                keys = secret.flatMap(s -> s.keys(hash, salt));
-                if (keys.isEmpty()) {
+                secret = stored.scram().filter(s -> s.serves(hash));
+                if (secret.isEmpty()) {
                     refusal = Failure.of(Reason.UNSUITABLE_ENTRY, Optional.of(user),
                             "{" + stored.scheme() + "} cannot serve " + hash.mechanism());
                 }
@@ -230,11 +242,11 @@ public final class ScramMechanism implements Mechanism {
                 refusal = Failure.of(Reason.UNSUITABLE_ENTRY, Optional.of(user),
                         "the credential store cannot hand out stored passwords");
             }
-            int iterations = keys.map(ScramKeys::iterations).orElse(ScramSecret.DERIVED_ITERATIONS);
-            byte[] saltSent = keys.map(ScramKeys::salt).orElse(salt);
+            salt = secret.flatMap(s -> s.ownSalt(hash)).orElse(usualSalt);
 
             nonce = clientNonce + serverNonce();
-            serverFirst = "r=" + nonce + ",s=" + Base64.getEncoder().encodeToString(saltSent) + ",i=" + iterations;
+            serverFirst = "r=" + nonce + ",s=" + Base64.getEncoder().encodeToString(salt.salt()) + ",i="
+                    + salt.iterations();
             awaiting = Awaiting.CLIENT_FINAL;
             return new Step.Challenge(serverFirst.getBytes(StandardCharsets.US_ASCII));
         }
@@ -264,23 +276,31 @@ public final class ScramMechanism implements Mechanism {
             if (proof.length != hash.length()) {
                 throw new Malformed("proof is " + proof.length + " bytes, not " + hash.length());
             }
-            if (keys.isEmpty()) {
-                return refusal;
-            }
-            ScramKeys k = keys.get();
-            byte[] authMessage = (clientFirstBare + "," + serverFirst + "," + withoutProof).getBytes(StandardCharsets.UTF_8);
-            byte[] clientKey = hmac(k.storedKey(), authMessage);
-            for (int i = 0; i < clientKey.length; i++) {
-                clientKey[i] ^= proof[i];
-            }
-            byte[] storedKey = digest(clientKey);
+            // An entry that holds the password derives its keys here, at the iterations sent, one
+            // that holds keys has them; a user without an entry that serves costs what the
+            // store's usual entry does.
+            ScramSecret source = secret.isPresent() ? secret.get() : ScramSecret.nobody(usualDerives);
+            ScramKeys k = source.keys(hash, salt);
+            byte[] clientKey = null;
+            byte[] storedKey = null;
             try {
-                if (!MessageDigest.isEqual(storedKey, k.storedKey())) {
+                byte[] authMessage = (clientFirstBare + "," + serverFirst + "," + withoutProof)
+                        .getBytes(StandardCharsets.UTF_8);
+                clientKey = hmac(k.storedKey(), authMessage);
+                for (int i = 0; i < clientKey.length; i++) {
+                    clientKey[i] ^= proof[i];
+                }
+                storedKey = digest(clientKey);
+                boolean proven = MessageDigest.isEqual(storedKey, k.storedKey());
+                if (refusal != null) {
+                    return refusal;
+                }
+                if (!proven) {
                     // No guess for the penalty: a wrong proof says nothing stable about the
                     // password tried, so every failure counts.
                     return Failure.of(Reason.WRONG_PASSWORD, user);
                 }
-                if (secret.get().emptyPassword()) {
+                if (source.emptyPassword()) {
                     return Failure.of(Reason.WRONG_PASSWORD, Optional.of(user), "the stored password is empty");
                 }
                 byte[] signature = hmac(k.serverKey(), authMessage);
@@ -288,8 +308,13 @@ public final class ScramMechanism implements Mechanism {
                 return new Step.Challenge(("v=" + Base64.getEncoder().encodeToString(signature))
                         .getBytes(StandardCharsets.US_ASCII));
             } finally {
-                Arrays.fill(clientKey, (byte) 0);
-                Arrays.fill(storedKey, (byte) 0);
+                k.wipe();
+                if (clientKey != null) {
+                    Arrays.fill(clientKey, (byte) 0);
+                }
+                if (storedKey != null) {
+                    Arrays.fill(storedKey, (byte) 0);
+                }
             }
         }
 
