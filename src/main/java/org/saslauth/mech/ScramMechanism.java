@@ -44,11 +44,13 @@ import org.saslauth.store.CredentialStore.Lookup;
  *
  * <p>A user that is unknown, or whose entry cannot serve the mechanism, gets a server-first
  * message like any other and fails only at the proof. A user without keys of its own (unknown,
- * {@code {PLAIN}}, a one-way hash) is sent Dovecot's 4096 iterations and a salt that stays the
- * same for the name in this process. No key is derived before the server-first message, for any user. At the
+ * {@code {PLAIN}}, a one-way hash) is sent the iterations and salt length of the store's most
+ * common SCRAM entry ({@link Credentials#scramSalt}) and a salt that stays the same for the name
+ * in this process. No key is derived before the server-first message, for any user. At the
  * proof, a {@code {PLAIN}} entry's keys are derived (with the iterations sent), an entry that
- * holds keys has them, and a user without an entry that serves costs what a {@code {PLAIN}}
- * entry does (a derivation of a random password's keys).
+ * holds keys has them, and a user without an entry that serves costs what the store's usual
+ * entry does (a derivation of a random password's keys, or none): in a store whose entries are
+ * of one kind, a proof's time does not tell users apart either.
  *
  * <p>Between its steps an exchange keeps the GS2 header and the bare client-first message, at
  * most {@link #MAX_CLIENT_FIRST} bytes together, the canonical name, the nonce, the server-first
@@ -225,9 +227,8 @@ public final class ScramMechanism implements Mechanism {
             }
             // No key is derived here, for any user: the salt and iterations are all this message
             // needs, and what a user without keys of its own is sent reads like an entry.
-            ScramShape usual = ScramShape.DEFAULT;
-            ScramSalt usualSalt = new ScramSalt(usual.iterations(),
-                    credentials.stableSalt(user, hash.mechanism(), usual.saltBytes()));
+            ScramShape usual = credentials.scramShape(hash);
+            ScramSalt usualSalt = credentials.scramSalt(user, hash, usual);
             usualDerives = usual.derived();
             if (found instanceof Lookup.Found f) {
                 PasswordHash stored = f.stored();

@@ -8,10 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Random;
+import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -201,12 +204,52 @@ class ScramMechanismTest {
     }
 
     /**
+     * Unknown users, {@code {PLAIN}} and crypt users get the salt length and iterations of the
+     * store's most common entry, so that they look like it, and the users of that entry cannot
+     * be told from them; a {@code {PLAIN}} user logs in with them.
+     */
+    @ParameterizedTest(name = "{0} asked for {1} -> {2}")
+    @CsvSource(delimiter = '|', value = {
+        "1xPLAIN 3x10000/16 1x4096/16 | SHA_256 | 16/10000 | s0 s1 s2",
+        "1xPLAIN 1x10000/16 3x4096/16 | SHA_256 | 16/4096  | s1 s2 s3",
+        "1xPLAIN 2x15000/32 1x4096/16 | SHA_256 | 32/15000 | s0 s1",
+        "1xPLAIN 2x5000/48            | SHA_256 | 48/5000  | s0 s1",
+        "3xPLAIN 1x10000/16           | SHA_256 | 16/10000 | s0",
+        "1xPLAIN 3x10000/16           | SHA_1   | 16/4096  | s0 s1 s2",
+        "1xPLAIN                      | SHA_256 | 16/4096  | ''",
+    })
+    void usersWithoutTheirOwnKeysLookLikeTheMostCommonEntry(String entries, ScramHash hash, String expected,
+            String common, @TempDir Path dir) throws Exception {
+        Credentials fromFile = passwdFile(dir, entries);
+        Function<String, String> serverFirst = user -> text(new ScramMechanism(hash)
+                .newExchange(fromFile).start(Optional.of(bytes("n,,n=" + user + ",r=abc"))));
+
+        List<String> alike = new ArrayList<>(List.of("nobody", "somebody", "p0", "crypt"));
+        if (!common.isEmpty()) {
+            alike.addAll(List.of(common.split(" ")));
+        }
+        for (String user : alike) {
+            assertEquals(expected, shape(serverFirst.apply(user)), user);
+        }
+        String nobody = ScramClient.attributes(serverFirst.apply("nobody")).get('s');
+        assertEquals(nobody, ScramClient.attributes(serverFirst.apply("nobody")).get('s'), "the same salt each time");
+        assertNotEquals(nobody, ScramClient.attributes(serverFirst.apply("somebody")).get('s'), "another salt for another name");
+
+        ScramClient client = new ScramClient(hash, "p0", "pencil", "n0nce");
+        Exchange ex = new ScramMechanism(hash).newExchange(fromFile);
+        String last = client.last(text(ex.start(Optional.of(bytes(client.first())))));
+        assertEquals(client.expectedServerSignature, text(ex.next(bytes(last))), "the {PLAIN} user logs in with that shape");
+        assertEquals("OK p0", outcome(ex.next(new byte[0])));
+    }
+
+    /**
      * The key derivations (PBKDF2) of each step, counted rather than timed, at two logins in a
      * row: none before the server-first message, for any user; at the proof, one for a
      * {@code {PLAIN}} user, none for a {@code {SCRAM-SHA-256}} one (but the check, once, that its
      * entry is not of the empty password, after a good proof), and for a user without an entry
-     * that serves, what a {@code {PLAIN}} entry costs. So in a store of {@code {PLAIN}} entries
-     * (passdb sql, postfixadmin), neither answer's time tells an unknown user from a known one.
+     * that serves, what the usual entry of the store costs. So in a store of {@code {PLAIN}}
+     * entries (passdb sql, postfixadmin) or of {@code {SCRAM-SHA-256}} ones, neither answer's
+     * time tells an unknown user from a known one.
      */
     @ParameterizedTest(name = "{0}: {1} {2}/{3} -> {4}")
     @CsvSource(delimiter = '|', value = {
@@ -218,6 +261,8 @@ class ScramMechanismTest {
         "3xPLAIN 1x4096/16  | SHA_1   | nobody | pencil | FAIL UNKNOWN_USER     | 1 1",
         "3xPLAIN 1x4096/16  | SHA_1   | s0     | pencil | FAIL UNSUITABLE_ENTRY | 1 1",
         "1xPLAIN 3x10000/16 | SHA_256 | s0     | crayon | FAIL WRONG_PASSWORD   | 0 0",
+        "1xPLAIN 3x10000/16 | SHA_256 | nobody | pencil | FAIL UNKNOWN_USER     | 0 0",
+        "1xPLAIN 3x10000/16 | SHA_256 | crypt  | pencil | FAIL UNSUITABLE_ENTRY | 0 0",
         "1xPLAIN 3x10000/16 | SHA_256 | s0     | pencil | CONT                  | 1 0",
         "1xPLAIN 3x10000/16 | SHA_256 | p0     | pencil | CONT                  | 1 1",
     })
