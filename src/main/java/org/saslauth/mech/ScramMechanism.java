@@ -45,7 +45,7 @@ import org.saslauth.store.CredentialStore.Lookup;
  * <p>A user that is unknown, or whose entry cannot serve the mechanism, gets a server-first
  * message like any other and fails only at the proof. A user without keys of its own (unknown,
  * {@code {PLAIN}}, a one-way hash) is sent the iterations and salt length of the store's most
- * common SCRAM entry ({@link Credentials#scramSalt}) and a salt that stays the same for the name
+ * common SCRAM entry ({@link Credentials#scramShape}) and a salt that stays the same for the name
  * in this process. No key is derived before the server-first message, for any user. At the
  * proof, a {@code {PLAIN}} entry's keys are derived (with the iterations sent), an entry that
  * holds keys has them, and a user without an entry that serves costs what the store's usual
