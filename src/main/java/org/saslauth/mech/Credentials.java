@@ -6,11 +6,13 @@ import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
-import java.util.Arrays;
 import java.util.Optional;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import org.saslauth.Text;
+import org.saslauth.password.ScramHash;
+import org.saslauth.password.ScramSalt;
+import org.saslauth.password.ScramShape;
 import org.saslauth.store.CredentialStore;
 import org.saslauth.store.UserNameFormat;
 
@@ -84,18 +86,46 @@ public final class Credentials {
     }
 
     /**
-     * A salt for a user whose entry has none to give: an unknown user, or an entry a SCRAM
-     * mechanism cannot use. Keyed with a key of this process and the name, so that asking twice
-     * gives the same salt, as for a real entry, and other processes' salts say nothing of it.
+     * What the store's usual SCRAM entry for {@code hash} looks like ({@link
+     * CredentialStore#scramShape}): what SCRAM makes of a user without keys of its own.
      */
-    public byte[] stableSalt(String user, String purpose, int length) {
+    public ScramShape scramShape(ScramHash hash) {
+        return store.scramShape(hash);
+    }
+
+    /**
+     * The iterations and salt a SCRAM client is sent for a user whose entry has none of its own
+     * for {@code hash}: an unknown user, a {@code {PLAIN}} entry (whose keys are derived with
+     * them), or an entry that cannot serve the mechanism. The iterations and salt length are
+     * {@code shape}'s, the salt is {@link #stableSalt}: such a user reads like one with an entry
+     * of that shape.
+     */
+    public ScramSalt scramSalt(String user, ScramHash hash, ScramShape shape) {
+        return new ScramSalt(shape.iterations(), stableSalt(user, hash.mechanism(), shape.saltBytes()));
+    }
+
+    /**
+     * A salt of {@code length} bytes keyed with a key of this process and the name, so that
+     * asking twice gives the same salt, as for a real entry, and other processes' salts say
+     * nothing of it: HMAC-SHA256 blocks of the purpose, the name and a block number.
+     */
+    static byte[] stableSalt(String user, String purpose, int length) {
         try {
             Mac mac = Mac.getInstance("HmacSHA256");
             mac.init(new SecretKeySpec(GuessKey.KEY, "HmacSHA256"));
-            mac.update(purpose.getBytes(StandardCharsets.UTF_8));
-            mac.update((byte) 0);
-            mac.update(user.getBytes(StandardCharsets.UTF_8));
-            return Arrays.copyOf(mac.doFinal(), length);
+            byte[] out = new byte[length];
+            for (int at = 0, block = 0; at < length; block++) {
+                mac.update(purpose.getBytes(StandardCharsets.UTF_8));
+                mac.update((byte) 0);
+                mac.update(user.getBytes(StandardCharsets.UTF_8));
+                mac.update((byte) 0);
+                mac.update((byte) block);
+                byte[] b = mac.doFinal();
+                int n = Math.min(b.length, length - at);
+                System.arraycopy(b, 0, out, at, n);
+                at += n;
+            }
+            return out;
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException(e);
         }

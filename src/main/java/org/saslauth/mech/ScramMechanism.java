@@ -18,7 +18,9 @@ import org.saslauth.mech.Step.Reason;
 import org.saslauth.password.PasswordHash;
 import org.saslauth.password.ScramHash;
 import org.saslauth.password.ScramKeys;
+import org.saslauth.password.ScramSalt;
 import org.saslauth.password.ScramSecret;
+import org.saslauth.password.ScramShape;
 import org.saslauth.store.CredentialStore.Lookup;
 
 /**
@@ -41,15 +43,32 @@ import org.saslauth.store.CredentialStore.Lookup;
  * as a challenge, answered by an empty response, because Postfix does not take data with OK.
  *
  * <p>A user that is unknown, or whose entry cannot serve the mechanism, gets a server-first
- * message like any other (a salt that stays the same for the name in this process, Dovecot's
- * 4096 iterations) and fails only at the proof.
+ * message like any other and fails only at the proof. A user without keys of its own (unknown,
+ * {@code {PLAIN}}, a one-way hash) is sent the iterations and salt length of the store's most
+ * common SCRAM entry ({@link Credentials#scramShape}) and a salt that stays the same for the name
+ * in this process. No key is derived before the server-first message, for any user. At the
+ * proof, a {@code {PLAIN}} entry's keys are derived (with the iterations sent), an entry that
+ * holds keys has them, and a user without an entry that serves costs what the store's usual
+ * entry does (a derivation of a random password's keys, or none): in a store whose entries are
+ * of one kind, a proof's time does not tell users apart either.
+ *
+ * <p>Between its steps an exchange keeps the GS2 header and the bare client-first message, at
+ * most {@link #MAX_CLIENT_FIRST} bytes together, the canonical name, the nonce, the server-first
+ * message and a reference to the user's entry; never a key.
  */
 public final class ScramMechanism implements Mechanism {
 
     /** Longest client nonce taken; RFC 5802 sets none, real clients send 24 to 32 characters. */
     static final int MAX_NONCE = 256;
+    /**
+     * Longest client-first message taken, in bytes: what an exchange keeps of it (the GS2 header
+     * and the bare message, for the channel binding and the AuthMessage) stays within it until
+     * the client's next step, however many exchanges are half done. RFC 5802 sets no limit; GNU
+     * SASL sends {@code n,a=authzid,n=user,r=} and 24 characters of nonce, under 100 bytes for a
+     * usual address, and an authzid and a user of 253 characters each still fit.
+     */
+    static final int MAX_CLIENT_FIRST = 1024;
     private static final int SERVER_NONCE_BYTES = 18;
-    private static final int FAKE_SALT_BYTES = 16;
 
     private final ScramHash hash;
     /** Set server nonces, for the RFCs' examples; null for fresh ones. */
@@ -112,9 +131,12 @@ public final class ScramMechanism implements Mechanism {
         private String clientFirstBare;
         private String serverFirst;
         private String nonce;
-        /** The user's keys, or empty when the exchange can only fail, for {@link #refusal}. */
-        private Optional<ScramKeys> keys = Optional.empty();
+        /** The iterations and salt sent, which the keys are derived with. */
+        private ScramSalt salt;
+        /** The user's entry, or empty when the exchange can only fail, for {@link #refusal}. */
         private Optional<ScramSecret> secret = Optional.empty();
+        /** Whether the store's usual entry derives keys at the proof, as a stand-in for a user without one must. */
+        private boolean usualDerives;
         private Failure refusal;
 
         ScramExchange(Credentials credentials) {
@@ -136,17 +158,13 @@ public final class ScramMechanism implements Mechanism {
             awaiting = Awaiting.NOTHING; // until a step succeeds
             try {
                 return switch (now) {
-                    case CLIENT_FIRST -> clientFirst(text(response));
+                    case CLIENT_FIRST -> clientFirst(response);
                     case CLIENT_FINAL -> clientFinal(text(response));
                     case ACKNOWLEDGEMENT -> acknowledgement(response);
                     case START, NOTHING -> malformed("message after the exchange ended");
                 };
             } catch (Malformed e) {
                 return malformed(e.getMessage());
-            } finally {
-                if (awaiting == Awaiting.NOTHING) {
-                    keys.ifPresent(ScramKeys::wipe);
-                }
             }
         }
 
@@ -156,7 +174,11 @@ public final class ScramMechanism implements Mechanism {
         }
 
         /** {@code gs2-header client-first-message-bare}. */
-        private Step clientFirst(String message) throws Malformed {
+        private Step clientFirst(byte[] response) throws Malformed {
+            if (response.length > MAX_CLIENT_FIRST) {
+                throw new Malformed("client-first message over " + MAX_CLIENT_FIRST + " bytes (" + response.length + ")");
+            }
+            String message = text(response);
             int flagEnd = message.indexOf(',');
             int headerEnd = flagEnd < 0 ? -1 : message.indexOf(',', flagEnd + 1);
             if (headerEnd < 0) {
@@ -203,12 +225,15 @@ public final class ScramMechanism implements Mechanism {
             if (found instanceof Lookup.Unavailable) {
                 return Failure.of(Reason.UNAVAILABLE, user);
             }
-            byte[] salt = credentials.stableSalt(user, hash.mechanism(), FAKE_SALT_BYTES);
+            // No key is derived here, for any user: the salt and iterations are all this message
+            // needs, and what a user without keys of its own is sent reads like an entry.
+            ScramShape usual = credentials.scramShape(hash);
+            ScramSalt usualSalt = credentials.scramSalt(user, hash, usual);
+            usualDerives = usual.derived();
             if (found instanceof Lookup.Found f) {
                 PasswordHash stored = f.stored();
-                secret = stored.scram();
-                keys = secret.flatMap(s -> s.keys(hash, salt));
-                if (keys.isEmpty()) {
+                secret = stored.scram().filter(s -> s.serves(hash));
+                if (secret.isEmpty()) {
                     refusal = Failure.of(Reason.UNSUITABLE_ENTRY, Optional.of(user),
                             "{" + stored.scheme() + "} cannot serve " + hash.mechanism());
                 }
@@ -218,11 +243,11 @@ public final class ScramMechanism implements Mechanism {
                 refusal = Failure.of(Reason.UNSUITABLE_ENTRY, Optional.of(user),
                         "the credential store cannot hand out stored passwords");
             }
-            int iterations = keys.map(ScramKeys::iterations).orElse(ScramSecret.DERIVED_ITERATIONS);
-            byte[] saltSent = keys.map(ScramKeys::salt).orElse(salt);
+            salt = secret.flatMap(s -> s.ownSalt(hash)).orElse(usualSalt);
 
             nonce = clientNonce + serverNonce();
-            serverFirst = "r=" + nonce + ",s=" + Base64.getEncoder().encodeToString(saltSent) + ",i=" + iterations;
+            serverFirst = "r=" + nonce + ",s=" + Base64.getEncoder().encodeToString(salt.salt()) + ",i="
+                    + salt.iterations();
             awaiting = Awaiting.CLIENT_FINAL;
             return new Step.Challenge(serverFirst.getBytes(StandardCharsets.US_ASCII));
         }
@@ -252,23 +277,31 @@ public final class ScramMechanism implements Mechanism {
             if (proof.length != hash.length()) {
                 throw new Malformed("proof is " + proof.length + " bytes, not " + hash.length());
             }
-            if (keys.isEmpty()) {
-                return refusal;
-            }
-            ScramKeys k = keys.get();
-            byte[] authMessage = (clientFirstBare + "," + serverFirst + "," + withoutProof).getBytes(StandardCharsets.UTF_8);
-            byte[] clientKey = hmac(k.storedKey(), authMessage);
-            for (int i = 0; i < clientKey.length; i++) {
-                clientKey[i] ^= proof[i];
-            }
-            byte[] storedKey = digest(clientKey);
+            // An entry that holds the password derives its keys here, at the iterations sent, one
+            // that holds keys has them; a user without an entry that serves costs what the
+            // store's usual entry does.
+            ScramSecret source = secret.isPresent() ? secret.get() : ScramSecret.nobody(usualDerives);
+            ScramKeys k = source.keys(hash, salt);
+            byte[] clientKey = null;
+            byte[] storedKey = null;
             try {
-                if (!MessageDigest.isEqual(storedKey, k.storedKey())) {
+                byte[] authMessage = (clientFirstBare + "," + serverFirst + "," + withoutProof)
+                        .getBytes(StandardCharsets.UTF_8);
+                clientKey = hmac(k.storedKey(), authMessage);
+                for (int i = 0; i < clientKey.length; i++) {
+                    clientKey[i] ^= proof[i];
+                }
+                storedKey = digest(clientKey);
+                boolean proven = MessageDigest.isEqual(storedKey, k.storedKey());
+                if (refusal != null) {
+                    return refusal;
+                }
+                if (!proven) {
                     // No guess for the penalty: a wrong proof says nothing stable about the
                     // password tried, so every failure counts.
                     return Failure.of(Reason.WRONG_PASSWORD, user);
                 }
-                if (secret.get().emptyPassword()) {
+                if (source.emptyPassword()) {
                     return Failure.of(Reason.WRONG_PASSWORD, Optional.of(user), "the stored password is empty");
                 }
                 byte[] signature = hmac(k.serverKey(), authMessage);
@@ -276,8 +309,13 @@ public final class ScramMechanism implements Mechanism {
                 return new Step.Challenge(("v=" + Base64.getEncoder().encodeToString(signature))
                         .getBytes(StandardCharsets.US_ASCII));
             } finally {
-                Arrays.fill(clientKey, (byte) 0);
-                Arrays.fill(storedKey, (byte) 0);
+                k.wipe();
+                if (clientKey != null) {
+                    Arrays.fill(clientKey, (byte) 0);
+                }
+                if (storedKey != null) {
+                    Arrays.fill(storedKey, (byte) 0);
+                }
             }
         }
 

@@ -3,7 +3,6 @@ package org.saslauth.password;
 import java.security.MessageDigest;
 import java.util.Arrays;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /** {@code PLAIN}, {@code CLEAR}, {@code CLEARTEXT}: the password itself. */
 final class Plaintext implements Scheme {
@@ -17,15 +16,29 @@ final class Plaintext implements Scheme {
         return new Stored(raw);
     }
 
+    /** {@link ScramSecret#nobody} for a store whose usual entry holds the password, made on first use. */
+    static ScramSecret nobody() {
+        return Nobody.SECRET;
+    }
+
+    private static final class Nobody {
+        static final Stored SECRET = make();
+
+        private static Stored make() {
+            byte[] password = new byte[32];
+            new java.security.SecureRandom().nextBytes(password);
+            return new Stored(password);
+        }
+    }
+
     /**
-     * The password itself, from which any mechanism's key can be made. The keys made are kept
-     * with it: the CRAM-MD5 key state, and the SCRAM keys last derived, one set per hash (a
-     * mechanism asks with the same salt for the same user every time in one process, and a
-     * derivation costs milliseconds).
+     * The password itself, from which any mechanism's key can be made: the CRAM-MD5 key state,
+     * kept once made, and SCRAM's keys, derived again at each proof (with the salt and iterations
+     * the client was sent, which follow the store's usual entry) and never kept, so that every
+     * proof costs one derivation, as an unknown user's does in a store of such entries.
      */
     private static final class Stored implements Check, CramMd5Secret, ScramSecret {
         private final byte[] password;
-        private final AtomicReferenceArray<ScramKeys> derived = new AtomicReferenceArray<>(ScramHash.values().length);
         /** The HMAC-MD5 key state, made on first use. */
         private volatile byte[] cramState;
 
@@ -49,14 +62,18 @@ final class Plaintext implements Scheme {
         }
 
         @Override
-        public Optional<ScramKeys> keys(ScramHash hash, byte[] salt) {
-            ScramKeys last = derived.get(hash.ordinal());
-            if (last == null || !Arrays.equals(last.salt(), salt)) {
-                last = Scram.of(hash).derive(password, salt, DERIVED_ITERATIONS);
-                derived.set(hash.ordinal(), last);
-            }
-            return Optional.of(new ScramKeys(last.iterations(), last.salt().clone(), last.storedKey().clone(),
-                    last.serverKey().clone()));
+        public boolean serves(ScramHash hash) {
+            return true;
+        }
+
+        @Override
+        public Optional<ScramSalt> ownSalt(ScramHash hash) {
+            return Optional.empty();
+        }
+
+        @Override
+        public ScramKeys keys(ScramHash hash, ScramSalt salt) {
+            return Scram.of(hash).derive(password, salt.salt(), salt.iterations());
         }
 
         @Override

@@ -114,11 +114,22 @@ final class Scram implements Scheme {
         }
 
         @Override
-        public Optional<ScramKeys> keys(ScramHash wanted, byte[] ignored) {
+        public boolean serves(ScramHash wanted) {
+            return wanted == hash;
+        }
+
+        @Override
+        public Optional<ScramSalt> ownSalt(ScramHash wanted) {
+            return wanted == hash ? Optional.of(new ScramSalt(iterations, salt.clone())) : Optional.empty();
+        }
+
+        /** The keys held, whatever {@code ignored} says: it is {@link #ownSalt}. */
+        @Override
+        public ScramKeys keys(ScramHash wanted, ScramSalt ignored) {
             if (wanted != hash) {
-                return Optional.empty();
+                throw new IllegalArgumentException("a {" + hash.mechanism() + "} entry has no keys for " + wanted.mechanism());
             }
-            return Optional.of(new ScramKeys(iterations, salt.clone(), storedKey.clone(), serverKey.clone()));
+            return new ScramKeys(iterations, salt.clone(), storedKey.clone(), serverKey.clone());
         }
 
         @Override
@@ -129,6 +140,42 @@ final class Scram implements Scheme {
                 empty = e;
             }
             return e;
+        }
+    }
+
+    /** {@link ScramSecret#nobody} for a store whose usual entry holds keys, made on first use. */
+    static ScramSecret nobodyWithKeys() {
+        return NobodyWithKeys.SECRET;
+    }
+
+    /** Random keys for each hash, from a key of the process: nothing to derive, nothing they let in. */
+    private static final class NobodyWithKeys implements ScramSecret {
+        static final NobodyWithKeys SECRET = new NobodyWithKeys();
+        private final byte[] key = new byte[32];
+
+        private NobodyWithKeys() {
+            new java.security.SecureRandom().nextBytes(key);
+        }
+
+        @Override
+        public boolean serves(ScramHash hash) {
+            return true;
+        }
+
+        @Override
+        public Optional<ScramSalt> ownSalt(ScramHash hash) {
+            return Optional.empty();
+        }
+
+        @Override
+        public ScramKeys keys(ScramHash hash, ScramSalt salt) {
+            Scram scram = of(hash);
+            return new ScramKeys(salt.iterations(), salt.salt().clone(), scram.storedKey(key), scram.hmac(key, "Server Key"));
+        }
+
+        @Override
+        public boolean emptyPassword() {
+            return false;
         }
     }
 
@@ -146,11 +193,24 @@ final class Scram implements Scheme {
         return out.getBytes(StandardCharsets.US_ASCII);
     }
 
+    /** SaltedPassword derivations run on each thread, for {@link ScramSecret#derivationsOnThisThread}. */
+    private static final ThreadLocal<long[]> DERIVATIONS = new ThreadLocal<>() {
+        @Override
+        protected long[] initialValue() {
+            return new long[1];
+        }
+    };
+
+    static long derivations() {
+        return DERIVATIONS.get()[0];
+    }
+
     /**
      * SaltedPassword, on Bouncy Castle: under the launcher's C1-only JIT it runs about twice as
      * fast as the JDK's HMAC, whose SHA intrinsics only C2 has.
      */
     private byte[] salted(byte[] password, byte[] salt, int iterations) {
+        DERIVATIONS.get()[0]++;
         PKCS5S2ParametersGenerator generator = new PKCS5S2ParametersGenerator(digest.get());
         generator.init(password, salt, iterations);
         return ((KeyParameter) generator.generateDerivedParameters(hash.length() * 8)).getKey();

@@ -8,6 +8,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
+import org.saslauth.password.ScramHash;
+import org.saslauth.password.ScramShape;
 
 /**
  * A cache in front of a database, directory or program, like Dovecot's auth cache
@@ -95,6 +97,11 @@ public final class CachedStore implements CredentialStore {
     @Override
     public Lookup lookup(String user) {
         return store.lookup(user);
+    }
+
+    @Override
+    public ScramShape scramShape(ScramHash hash) {
+        return store.scramShape(hash);
     }
 
     /** Forgets every entry. */

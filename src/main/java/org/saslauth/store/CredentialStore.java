@@ -1,6 +1,8 @@
 package org.saslauth.store;
 
 import org.saslauth.password.PasswordHash;
+import org.saslauth.password.ScramHash;
+import org.saslauth.password.ScramShape;
 
 /**
  * Where users and their passwords live. Implementations must be safe to call from several
@@ -34,6 +36,18 @@ public interface CredentialStore {
      */
     default Lookup lookup(String user) {
         return new Lookup.Unsupported();
+    }
+
+    /**
+     * The iterations and salt length of this store's most common SCRAM entry for {@code hash},
+     * which SCRAM shows users without keys of their own (unknown users, {@code {PLAIN}} entries,
+     * one-way hashes), so that they read like the users with one; and whether entries that hold
+     * the password are the usual ones, so that an unknown user's proof derives keys as theirs
+     * does. {@link ScramShape#DEFAULT}, what Dovecot makes, for a store without such entries or
+     * that cannot tell.
+     */
+    default ScramShape scramShape(ScramHash hash) {
+        return ScramShape.DEFAULT;
     }
 
     /**

@@ -38,6 +38,8 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocketFactory;
 import javax.net.ssl.TrustManagerFactory;
 import org.saslauth.password.PasswordHash;
+import org.saslauth.password.ScramHash;
+import org.saslauth.password.ScramShape;
 import org.saslauth.Log;
 
 /**
@@ -84,8 +86,10 @@ public final class LdapStore implements CredentialStore {
     private final Pool binds;
     private final Outage outage = new Outage("LDAP directory");
     private final Bounded lookups;
+    private final ScramTally scramTally;
 
-    private LdapStore(Config config, NameTemplate filter, SSLSocketFactory tls) {
+    private LdapStore(Config config, NameTemplate filter, SSLSocketFactory tls, ScramTally scramTally) {
+        this.scramTally = scramTally;
         this.lookups = new Bounded("saslauth-ldap", Math.max(1, config.poolSize()) + 2, LOOKUP_LIMIT);
         this.config = config;
         this.filter = filter;
@@ -95,6 +99,11 @@ public final class LdapStore implements CredentialStore {
     }
 
     public static LdapStore open(Config c) throws InvalidStoreConfig {
+        return open(c, ScramTally.PROCESS);
+    }
+
+    /** {@link #open(Config)}, counting SCRAM entries in {@code scramTally} rather than the process's. */
+    static LdapStore open(Config c, ScramTally scramTally) throws InvalidStoreConfig {
         String[] urls = c.urls().trim().split("\\s+");
         for (String url : urls) {
             String lower = url.toLowerCase(java.util.Locale.ROOT);
@@ -124,7 +133,7 @@ public final class LdapStore implements CredentialStore {
             CaSockets.factory = tls;
         }
         JulLoggers.off("com.sun.jndi.ldap");
-        LdapStore store = new LdapStore(c, filter, tls);
+        LdapStore store = new LdapStore(c, filter, tls, scramTally);
         if (c.failFast()) {
             try {
                 store.searches.keep(store.connect(true));
@@ -367,7 +376,11 @@ public final class LdapStore implements CredentialStore {
         }
         Entry e = find(user);
         if (!(e instanceof Entry.Found found)) {
-            return e instanceof Entry.None ? Verdict.UNKNOWN_USER : Verdict.UNAVAILABLE;
+            if (e instanceof Entry.None) {
+                scramTally.saw(user, Optional.empty());
+                return Verdict.UNKNOWN_USER;
+            }
+            return Verdict.UNAVAILABLE;
         }
         if (config.authBind()) {
             // The task owns its copy of the password and wipes it itself: a login that stopped
@@ -427,9 +440,12 @@ public final class LdapStore implements CredentialStore {
         }
     }
 
+    /** The stored password, or empty (logged); a SCRAM entry is counted in the {@link ScramTally}. */
     private Optional<PasswordHash> parse(Optional<String> stored, String user) {
-        return StoredPassword.read(stored.orElse(null), user, config.defaultScheme(), config.passwordAttribute(),
-                "directory");
+        Optional<PasswordHash> hash = StoredPassword.read(stored.orElse(null), user, config.defaultScheme(),
+                config.passwordAttribute(), "directory");
+        scramTally.saw(user, hash);
+        return hash;
     }
 
     /** The stored password, with the password attribute; with auth bind the directory keeps it. */
@@ -442,7 +458,20 @@ public final class LdapStore implements CredentialStore {
         if (e instanceof Entry.Found found) {
             return parse(found.password(), user).<Lookup>map(Lookup.Found::new).orElseGet(Lookup.Unavailable::new);
         }
-        return e instanceof Entry.None ? new Lookup.UnknownUser() : new Lookup.Unavailable();
+        if (e instanceof Entry.None) {
+            scramTally.saw(user, Optional.empty());
+            return new Lookup.UnknownUser();
+        }
+        return new Lookup.Unavailable();
+    }
+
+    /**
+     * The most common SCRAM entry among those read so far ({@link ScramTally}, the process's):
+     * a directory cannot be listed. With auth bind none is read: every user gets the default.
+     */
+    @Override
+    public ScramShape scramShape(ScramHash hash) {
+        return scramTally.mostCommon(hash);
     }
 
     private static String describe(Exception e) {

@@ -17,9 +17,12 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.LongSupplier;
 import org.saslauth.password.PasswordHash;
 import org.saslauth.password.PasswordSchemes;
+import org.saslauth.password.ScramHash;
+import org.saslauth.password.ScramShape;
 import org.saslauth.Log;
 import org.saslauth.Text;
 
@@ -79,10 +82,13 @@ public final class PasswdFile implements CredentialStore {
     }
 
     /**
-     * The users of one version of the file, how that version looked on disk, and its costliest
-     * entry (null for a file without users), which an unknown user's password is checked against.
+     * The users of one version of the file, how that version looked on disk, its costliest
+     * entry (null for a file without users), which an unknown user's password is checked against,
+     * and the shape of its most common SCRAM entry of each hash, which SCRAM shows users without
+     * keys of their own.
      */
-    private record Snapshot(Map<String, PasswordHash> users, Stamp stamp, PasswordHash costliest) {}
+    private record Snapshot(Map<String, PasswordHash> users, Stamp stamp, PasswordHash costliest,
+            Map<ScramHash, ScramShape> scramShapes) {}
 
     /** What tells one version of the file from the next without reading it. */
     private record Stamp(long modifiedNanos, long size, Object fileKey) {
@@ -170,6 +176,7 @@ public final class PasswdFile implements CredentialStore {
         List<String> duplicates = new ArrayList<>();
         int duplicateCount = 0;
         PasswordHash costliest = null;
+        ScramShapes scramShapes = new ScramShapes();
         int number = 0;
         try {
             for (String line; (line = lines.readLine()) != null; ) {
@@ -213,6 +220,10 @@ public final class PasswdFile implements CredentialStore {
                 if (costliest == null || hash.cost() > costliest.cost()) {
                     costliest = hash;
                 }
+                Optional<ScramShapes.Kind> kind = ScramShapes.of(hash);
+                if (kind.isPresent()) {
+                    scramShapes.add(kind.get());
+                }
             }
         } catch (IOException e) { // from the decoder: the bytes are in memory
             throw new Invalid("cannot read passwd file " + path + ": " + Text.describe(e));
@@ -223,7 +234,7 @@ public final class PasswdFile implements CredentialStore {
         if (duplicateCount > DUPLICATES_NAMED) {
             LOG.warn("passwd file {}: {} more users listed again", path, duplicateCount - DUPLICATES_NAMED);
         }
-        return new Snapshot(Map.copyOf(users), stamp, costliest);
+        return new Snapshot(Map.copyOf(users), stamp, costliest, scramShapes.mostCommon());
     }
 
     /** What a path that is not a regular file is, for the log: FIFO, device, directory... */
@@ -277,6 +288,12 @@ public final class PasswdFile implements CredentialStore {
     public Lookup lookup(String user) {
         PasswordHash hash = snapshot().users().get(user);
         return hash == null ? new Lookup.UnknownUser() : new Lookup.Found(hash);
+    }
+
+    /** The shape of the file's most common SCRAM entry for {@code hash}, found when it was read. */
+    @Override
+    public ScramShape scramShape(ScramHash hash) {
+        return snapshot().scramShapes().get(hash);
     }
 
     /** Reads the file again now if it changed, however recent the last look or the change. */

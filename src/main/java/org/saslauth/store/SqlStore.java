@@ -13,6 +13,8 @@ import java.time.Duration;
 import java.util.Locale;
 import java.util.Optional;
 import org.saslauth.password.PasswordHash;
+import org.saslauth.password.ScramHash;
+import org.saslauth.password.ScramShape;
 import org.saslauth.Log;
 
 /**
@@ -61,9 +63,12 @@ public final class SqlStore implements CredentialStore {
     private final String defaultScheme;
     private final Outage outage = new Outage("SQL database");
     private final Bounded lookups;
+    private final ScramTally scramTally;
 
-    private SqlStore(HikariDataSource pool, NameTemplate query, String defaultScheme, int poolSize) {
+    private SqlStore(HikariDataSource pool, NameTemplate query, String defaultScheme, int poolSize,
+            ScramTally scramTally) {
         this.pool = pool;
+        this.scramTally = scramTally;
         this.lookups = new Bounded("saslauth-sql", poolSize + 2, LOOKUP_LIMIT);
         this.query = query;
         this.sql = query.join("?");
@@ -71,6 +76,11 @@ public final class SqlStore implements CredentialStore {
     }
 
     public static SqlStore open(Config c) throws InvalidStoreConfig {
+        return open(c, ScramTally.PROCESS);
+    }
+
+    /** {@link #open(Config)}, counting SCRAM entries in {@code scramTally} rather than the process's. */
+    static SqlStore open(Config c, ScramTally scramTally) throws InvalidStoreConfig {
         NameTemplate query;
         try {
             query = NameTemplate.parse(c.passwordQuery(), true);
@@ -115,7 +125,7 @@ public final class SqlStore implements CredentialStore {
         } catch (RuntimeException e) { // HikariPool.PoolInitializationException and config errors
             throw new InvalidStoreConfig("cannot connect to the SQL database: " + Outage.describe(e));
         }
-        return new SqlStore(ds, query, c.defaultScheme(), Math.max(1, c.poolSize()));
+        return new SqlStore(ds, query, c.defaultScheme(), Math.max(1, c.poolSize()), scramTally);
     }
 
     private static String driverFor(String url) throws InvalidStoreConfig {
@@ -210,9 +220,14 @@ public final class SqlStore implements CredentialStore {
         return out.toString();
     }
 
-    /** The stored password, or empty (logged) when the row holds none that can be read. */
+    /**
+     * The stored password, or empty (logged) when the row holds none that can be read; a SCRAM
+     * entry is counted in the {@link ScramTally}.
+     */
     private Optional<PasswordHash> parse(String stored, String user) {
-        return StoredPassword.read(stored, user, defaultScheme, "password", "database");
+        Optional<PasswordHash> hash = StoredPassword.read(stored, user, defaultScheme, "password", "database");
+        scramTally.saw(user, hash);
+        return hash;
     }
 
     @Override
@@ -232,7 +247,11 @@ public final class SqlStore implements CredentialStore {
             return hash.get().matches(password) ? new Checked(Verdict.ACCEPTED, f.user())
                     : new Checked(Verdict.WRONG_PASSWORD, user);
         }
-        return new Checked(row instanceof Row.None ? Verdict.UNKNOWN_USER : Verdict.UNAVAILABLE, user);
+        if (row instanceof Row.None) {
+            scramTally.saw(user, Optional.empty());
+            return new Checked(Verdict.UNKNOWN_USER, user);
+        }
+        return new Checked(Verdict.UNAVAILABLE, user);
     }
 
     @Override
@@ -241,7 +260,20 @@ public final class SqlStore implements CredentialStore {
         if (row instanceof Row.Found f) {
             return parse(f.password(), user).<Lookup>map(Lookup.Found::new).orElseGet(Lookup.Unavailable::new);
         }
-        return row instanceof Row.None ? new Lookup.UnknownUser() : new Lookup.Unavailable();
+        if (row instanceof Row.None) {
+            scramTally.saw(user, Optional.empty());
+            return new Lookup.UnknownUser();
+        }
+        return new Lookup.Unavailable();
+    }
+
+    /**
+     * The most common SCRAM entry among those read so far ({@link ScramTally}, the process's):
+     * a database cannot be listed.
+     */
+    @Override
+    public ScramShape scramShape(ScramHash hash) {
+        return scramTally.mostCommon(hash);
     }
 
     /** Closes the pool's connections. */

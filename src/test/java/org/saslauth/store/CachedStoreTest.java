@@ -11,6 +11,8 @@ import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
+import org.saslauth.password.ScramHash;
+import org.saslauth.password.ScramShape;
 import org.saslauth.store.CredentialStore.Checked;
 import org.saslauth.store.CredentialStore.Verdict;
 
@@ -159,5 +161,24 @@ class CachedStoreTest {
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    /** The shape SCRAM shows users without keys is the store's: the cache keeps no entries. */
+    @Test
+    void theScramShapeIsTheStores() {
+        CredentialStore store = new CredentialStore() {
+            @Override
+            public Verdict verify(String user, byte[] password) {
+                return Verdict.UNKNOWN_USER;
+            }
+
+            @Override
+            public ScramShape scramShape(ScramHash hash) {
+                return new ScramShape(hash == ScramHash.SHA_256 ? 10000 : 5000, 24, false);
+            }
+        };
+        CachedStore cache = new CachedStore(store, Duration.ofMinutes(1), Duration.ofMinutes(1), 3);
+        assertEquals(new ScramShape(10000, 24, false), cache.scramShape(ScramHash.SHA_256));
+        assertEquals(new ScramShape(5000, 24, false), cache.scramShape(ScramHash.SHA_1));
     }
 }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.OptionalInt;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.saslauth.mech.Credentials;
 import org.saslauth.password.PasswordSchemes;
 import org.saslauth.protocol.CapturedLog;
 import org.saslauth.servers.SlapdServer;
@@ -37,6 +39,7 @@ class LdapStoreIT {
                 .replaceFirst("^\\{SHA512-CRYPT\\}", "{CRYPT}");
         slapd = SlapdServer.start("dn: ou=people," + SlapdServer.BASE + "\nobjectClass: organizationalUnit\nou: people\n\n"
                 + person("alice", alice) + person("bob", bob)
+                + person("frank", PasswordSchemes.hash("SCRAM-SHA-256", pw("frank-password"), OptionalInt.of(10000)))
                 + person("eve", "{PLAIN}eve-password") + person("eve2", "{PLAIN}eve-password").replace(
                         "mail: eve2@example.org", "mail: eve@example.org")
                 + "dn: uid=nopw,ou=people," + SlapdServer.BASE + "\nobjectClass: inetOrgPerson\nuid: nopw\ncn: n\nsn: n\n"
@@ -101,6 +104,26 @@ class LdapStoreIT {
         assertTrue(found.stored().matches(pw("bob-password")));
         assertInstanceOf(CredentialStore.Lookup.UnknownUser.class, open(false, FILTER).lookup("zed@example.org"));
         assertInstanceOf(CredentialStore.Lookup.Unsupported.class, open(true, FILTER).lookup("bob@example.org"));
+    }
+
+    /**
+     * A directory cannot be listed: SCRAM shows unknown and crypt users the shape of the most
+     * common SCRAM entry read so far; with auth bind no entry is read, and every user gets the
+     * default.
+     */
+    @Test
+    void scramShowsUsersWithoutKeysTheShapeOfTheEntriesRead() throws Exception {
+        for (boolean authBind : new boolean[] {false, true}) {
+            LdapStore store = LdapStore.open(new LdapStore.Config(slapd.url(), false, null, SlapdServer.SERVICE_DN,
+                    pw(SERVICE_PASSWORD), SlapdServer.BASE, FILTER, authBind, "userPassword", "SHA512-CRYPT", 1, true),
+                    new ScramTally(ScramTally.USERS));
+            String expected = authBind ? "16/4096" : "16/10000";
+            Credentials credentials = new Credentials(store, UserNameFormat.AS_IS);
+            assertEquals("16/4096", SqlStoreContract.scramShape(credentials, "zed@example.org"), "no SCRAM entry read yet");
+            for (String user : List.of("frank@example.org", "zed@example.org", "bob@example.org")) {
+                assertEquals(expected, SqlStoreContract.scramShape(credentials, user), user + ", auth bind " + authBind);
+            }
+        }
     }
 
     @ParameterizedTest

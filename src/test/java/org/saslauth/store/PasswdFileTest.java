@@ -11,11 +11,15 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
+import java.util.OptionalInt;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.saslauth.password.PasswordSchemes;
+import org.saslauth.password.ScramHash;
+import org.saslauth.password.ScramShape;
 import org.saslauth.store.CredentialStore.Verdict;
 
 class PasswdFileTest {
@@ -133,6 +137,26 @@ class PasswdFileTest {
         assertEquals(Verdict.UNKNOWN_USER, users.verify("bob", bytes("b")), "looked again too soon");
         users.reload();
         assertEquals(Verdict.ACCEPTED, users.verify("bob", bytes("b")));
+    }
+
+    /**
+     * What SCRAM makes of users without keys: the most common entry's iterations and salt length,
+     * and whether {@code {PLAIN}} entries are at least as many (keys derived at the proof),
+     * found again at each reload.
+     */
+    @Test
+    void theMostCommonScramEntryIsFoundAtEachLoad() throws Exception {
+        String at4096 = PasswordSchemes.hash("SCRAM-SHA-256", bytes("a"), OptionalInt.of(4096));
+        String at10000 = PasswordSchemes.hash("SCRAM-SHA-256", bytes("a"), OptionalInt.of(10000));
+        String sha1 = PasswordSchemes.hash("SCRAM-SHA-1", bytes("a"), OptionalInt.of(5000));
+        Path file = write("alice:{PLAIN}a\nbob:" + at4096 + "\ncarol:" + sha1 + "\n");
+        PasswdFile users = load(file);
+        assertEquals(new ScramShape(4096, 16, true), users.scramShape(ScramHash.SHA_256), "one {PLAIN}, one SCRAM-SHA-256");
+        assertEquals(new ScramShape(5000, 16, true), users.scramShape(ScramHash.SHA_1));
+        edit(file, "alice:{PLAIN}a\nbob:" + at4096 + "\ncarol:" + at10000 + "\ndave:" + at10000 + "\n");
+        users.reload();
+        assertEquals(new ScramShape(10000, 16, false), users.scramShape(ScramHash.SHA_256), "more with keys than {PLAIN}");
+        assertEquals(ScramShape.DEFAULT, users.scramShape(ScramHash.SHA_1), "no SCRAM-SHA-1 entry left");
     }
 
     @Test

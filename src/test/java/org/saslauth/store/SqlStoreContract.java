@@ -9,13 +9,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.saslauth.mech.Credentials;
+import org.saslauth.mech.ScramMechanism;
+import org.saslauth.mech.Step;
 import org.saslauth.password.PasswordSchemes;
+import org.saslauth.password.ScramHash;
 import org.saslauth.protocol.CapturedLog;
 import org.saslauth.store.CredentialStore.Verdict;
 
@@ -28,6 +33,9 @@ abstract class SqlStoreContract {
 
     static final String DB_PASSWORD = "db-secret-Xq7";
     static final String QUERY = "SELECT password FROM mailbox WHERE username = %u AND active = '1'";
+
+    /** A password a user could set to write a line of her own into the log. */
+    static final String FORGED = "{X\nINFO saslauth[1] - auth ok: rip=192.0.2.9 mech=PLAIN user=\"root\" id=1\n}x";
 
     /** The JDBC URL of database {@code mail}. */
     abstract String url();
@@ -45,18 +53,18 @@ abstract class SqlStoreContract {
     static String usersSql() {
         String bobHash = PasswordSchemes.hash("SHA512-CRYPT", "bob-password".getBytes(StandardCharsets.UTF_8),
                 OptionalInt.of(5000));
+        String frankHash = PasswordSchemes.hash("SCRAM-SHA-256", "frank-password".getBytes(StandardCharsets.UTF_8),
+                OptionalInt.of(10000));
         return "INSERT INTO mailbox (username, password, name, maildir, local_part, domain, active) VALUES"
                 + " ('alice@example.org', '{PLAIN}alice-password', 'Alice', 'example.org/alice/', 'alice', 'example.org', '1'),"
                 + " ('bob@example.org', '" + bobHash + "', 'Bob', 'example.org/bob/', 'bob', 'example.org', '1'),"
                 + " ('carol@example.org', '{PLAIN}carol-password', 'Carol', 'example.org/carol/', 'carol', 'example.org', '0'),"
                 + " ('dave@example.org', '{SSHA}brokenbase64!!', 'Dave', 'example.org/dave/', 'dave', 'example.org', '1'),"
-                + " ('frank@example.org', '" + FORGED + "', 'Frank', 'example.org/frank/', 'frank', 'example.org', '1');\n"
+                + " ('frank@example.org', '" + frankHash + "', 'Frank', 'example.org/frank/', 'frank', 'example.org', '1'),"
+                + " ('mallory@example.org', '" + FORGED + "', 'Mallory', 'example.org/mallory/', 'mallory', 'example.org', '1');\n"
                 + "INSERT INTO twice (username, password) VALUES ('eve@example.org', '{PLAIN}one'),"
                 + " ('eve@example.org', '{PLAIN}two');\n";
     }
-
-    /** A password a user could set to write a line of her own into the log. */
-    static final String FORGED = "{X\nINFO saslauth[1] - auth ok: rip=192.0.2.9 mech=PLAIN user=\"root\" id=1\n}x";
 
     SqlStore open(String query) throws InvalidStoreConfig {
         return SqlStore.open(new SqlStore.Config(url(), "saslauth", DB_PASSWORD, query, "SHA512-CRYPT", 1, true));
@@ -119,6 +127,36 @@ abstract class SqlStoreContract {
         }
     }
 
+    /** Salt length and iterations of SCRAM's server-first message for {@code user}: {@code 16/4096}. */
+    static String scramShape(Credentials credentials, String user) {
+        Step step = new ScramMechanism(ScramHash.SHA_256).newExchange(credentials)
+                .start(Optional.of(pw("n,,n=" + user + ",r=abc")));
+        String serverFirst = new String(assertInstanceOf(Step.Challenge.class, step).data(), StandardCharsets.UTF_8);
+        String salt = serverFirst.replaceAll(".*,s=([^,]*),.*", "$1");
+        return Base64.getDecoder().decode(salt).length + "/" + serverFirst.replaceAll(".*,i=", "");
+    }
+
+    /**
+     * A database cannot be listed: SCRAM shows unknown users, {@code {PLAIN}} and crypt users
+     * the shape of the most common SCRAM entry read so far (frank's, made with
+     * {@code saslauth hash --rounds 10000}), and the default before any.
+     */
+    @Test
+    void scramShowsUsersWithoutKeysTheShapeOfTheEntriesRead() throws Exception {
+        SqlStore store = SqlStore.open(new SqlStore.Config(url(), "saslauth", DB_PASSWORD, QUERY, "SHA512-CRYPT", 1, true),
+                new ScramTally(ScramTally.USERS));
+        try {
+            Credentials credentials = new Credentials(store, UserNameFormat.AS_IS);
+            assertEquals("16/4096", scramShape(credentials, "nobody@example.org"), "no SCRAM entry read yet");
+            assertEquals("16/10000", scramShape(credentials, "frank@example.org"));
+            for (String user : List.of("nobody@example.org", "alice@example.org", "bob@example.org")) {
+                assertEquals("16/10000", scramShape(credentials, user), user);
+            }
+        } finally {
+            store.close();
+        }
+    }
+
     /**
      * Regression (issue 19, finding 8): an unknown scheme in a stored password was logged as it
      * was, line breaks included, so the password's owner could forge a log line.
@@ -127,7 +165,7 @@ abstract class SqlStoreContract {
     void aStoredPasswordCannotWriteALineIntoTheLog() throws Exception {
         SqlStore store = open(QUERY);
         try {
-            var run = CapturedLog.capture(() -> store.verify("frank@example.org", pw("x")));
+            var run = CapturedLog.capture(() -> store.verify("mallory@example.org", pw("x")));
             assertEquals(Verdict.UNAVAILABLE, run.result());
             assertTrue(run.log().raw().contains("unknown password scheme"), run.log().raw());
             for (String event : run.log().events()) {
@@ -166,7 +204,7 @@ abstract class SqlStoreContract {
         } finally {
             store.close();
         }
-        assertTrue(sql("SELECT count(*) AS n FROM mailbox;").contains("5"));
+        assertTrue(sql("SELECT count(*) AS n FROM mailbox;").contains("6"));
     }
 
     @Test
