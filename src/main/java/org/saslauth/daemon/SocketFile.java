@@ -185,7 +185,8 @@ public final class SocketFile {
      * The deepest directory from {@code /} down to {@code dir} that is on {@code dir}'s
      * filesystem and where a socket named {@code name} in a private directory still fits in
      * {@code sun_path}, among those that, as each above them, belong to root or to {@code euid}
-     * and are not group- or other-writable; null if there is none.
+     * and are not group- or other-writable, and that belong to {@code euid} itself (where it may
+     * make the private directory); null if there is none.
      */
     static Path stagingDirectory(Path dir, Path name, int euid) throws IOException {
         Object dev = Files.getAttribute(dir, "unix:dev", LinkOption.NOFOLLOW_LINKS);
@@ -199,7 +200,7 @@ public final class SocketFile {
             if (!onlyOwnerWrites || (uid != 0 && uid != euid)) {
                 break;
             }
-            if (dev.equals(a.get("dev"))) {
+            if (dev.equals(a.get("dev")) && uid == euid) { // a directory of root's alone is no place for another user
                 candidates.add(d);
             }
             if (i == dir.getNameCount()) {

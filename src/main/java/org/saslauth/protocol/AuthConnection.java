@@ -60,6 +60,10 @@ public final class AuthConnection implements Flushable {
         long idleSince;
         /** What it holds of the service's {@link PendingBudget}, given back when it ends. */
         long charged;
+        /** The part of {@link #charged} for the initial response, given back once the first step is done. */
+        long initialCharged;
+        /** A CONT sent ahead of its challenge was refused for want of budget: the exchange cannot go on. */
+        boolean starved;
         /** CONTs that came while a step was running, handled in order once it is answered. */
         final ArrayDeque<Early> early = new ArrayDeque<>(2);
 
@@ -260,6 +264,10 @@ public final class AuthConnection implements Flushable {
         synchronized (lock) {
             done = afterLastReply;
             afterLastReply = null;
+            if (done != null) { // the connection is over: whatever is still pending holds nothing more
+                pending.values().forEach(this::release);
+                pending.clear();
+            }
         }
         if (done != null) {
             done.run();
@@ -389,6 +397,7 @@ public final class AuthConnection implements Flushable {
         }
         Pending p = new Pending(id, mech.get(), mech.get().newExchange(settings.credentials()), a.rip(), client);
         p.charged = cost;
+        p.initialCharged = cost - PendingBudget.EXCHANGE;
         pending.put(id, p);
         LOG.debug("AUTH id={} mech={} rip={} initial response: {}", id, p.mechanism.name(),
                 ResultLog.address(a.rip()), initial.isPresent() ? "yes" : "no");
@@ -411,7 +420,7 @@ public final class AuthConnection implements Flushable {
             if (p.early.size() >= MAX_EARLY) {
                 warn("more than {} CONTs for id {} ahead of its challenges: ignored", MAX_EARLY, id);
             } else if (!service.budget.take(c.response().length(), arrival)) {
-                warn("CONT for id {} ahead of its challenge: ignored, unfinished exchanges hold too much", id);
+                p.starved = true; // answered with a temporary failure once its step is done
             } else { // pipelined ahead of the challenge: handled in order once the step is done
                 p.charged += c.response().length();
                 p.early.add(new Early(c, arrival));
@@ -504,6 +513,9 @@ public final class AuthConnection implements Flushable {
                 if (closed || flooded || out.isBroken()) { // nobody to answer
                     running--;
                     p.busy = false;
+                    if (pending.get(p.id) == p) {
+                        end(p.id);
+                    }
                     dropped = true;
                     lock.notifyAll();
                 }
@@ -528,6 +540,12 @@ public final class AuthConnection implements Flushable {
             synchronized (lock) {
                 running--;
                 p.busy = false;
+                if (response == null) { // the initial response is no longer held
+                    long back = Math.min(p.initialCharged, p.charged);
+                    service.budget.give(back);
+                    p.charged -= back;
+                    p.initialCharged = 0;
+                }
                 if (!closed) {
                     answer(p, result, arrival);
                     Early next;
@@ -555,7 +573,16 @@ public final class AuthConnection implements Flushable {
             return; // ended meanwhile (a reused id): its one reply has gone out
         }
         if (step instanceof Step.Challenge c) {
+            if (p.starved) {
+                end(p.id);
+                sendFail(p.id, Optional.empty(), Step.Reason.OVERLOADED.clientText(), true);
+                return;
+            }
             send("CONT\t" + p.id + "\t" + BASE64_OUT.encodeToString(c.data()));
+            if (ending && p.early.isEmpty()) { // sent, but no CONT can come any more
+                end(p.id);
+                return;
+            }
             p.idleSince = service.scheduler.nanoTime();
             scheduleSweep(AuthService.EXCHANGE_TIMEOUT.toNanos());
             evictOldest();
@@ -677,7 +704,7 @@ public final class AuthConnection implements Flushable {
     private void scheduleSweep(long delayNanos) {
         if (!sweepScheduled) {
             sweepScheduled = true;
-            service.scheduler.schedule(new Sweep(), delayNanos);
+            service.scheduler.schedule(new Sweep(this), delayNanos);
         }
     }
 
@@ -685,41 +712,55 @@ public final class AuthConnection implements Flushable {
      * Ends the exchanges that have waited {@link AuthService#EXCHANGE_TIMEOUT} for a CONT, and
      * comes back when the next one would. One per connection is on the timer at most.
      */
-    private final class Sweep implements Runnable {
+    private static final class Sweep implements Runnable {
+        /** Weak: a connection that is gone must not stay in memory until its sweep is due. */
+        private final java.lang.ref.WeakReference<AuthConnection> connection;
+
+        Sweep(AuthConnection connection) {
+            this.connection = new java.lang.ref.WeakReference<>(connection);
+        }
+
         @Override
         public void run() {
-            synchronized (lock) {
-                sweepScheduled = false;
-                if (ending) {
-                    return; // dropped at the end of input
+            AuthConnection c = connection.get();
+            if (c != null) {
+                c.sweep();
+            }
+        }
+    }
+
+    private void sweep() {
+        synchronized (lock) {
+            sweepScheduled = false;
+            if (ending) {
+                return; // dropped at the end of input
+            }
+            long timeout = AuthService.EXCHANGE_TIMEOUT.toNanos();
+            long now = service.scheduler.nanoTime();
+            long next = Long.MAX_VALUE;
+            boolean wrote = false;
+            for (Iterator<Pending> it = pending.values().iterator(); it.hasNext(); ) {
+                Pending p = it.next();
+                if (p.busy) {
+                    continue;
                 }
-                long timeout = AuthService.EXCHANGE_TIMEOUT.toNanos();
-                long now = service.scheduler.nanoTime();
-                long next = Long.MAX_VALUE;
-                boolean wrote = false;
-                for (Iterator<Pending> it = pending.values().iterator(); it.hasNext(); ) {
-                    Pending p = it.next();
-                    if (p.busy) {
-                        continue;
-                    }
-                    long idle = now - p.idleSince;
-                    if (idle < timeout) {
-                        next = Math.min(next, timeout - idle);
-                        continue;
-                    }
-                    it.remove();
-                    release(p);
-                    LOG.info("ending exchange id={} mech={}: no answer to its challenge for {} s",
-                            p.id, p.mechanism.name(), AuthService.EXCHANGE_TIMEOUT.toSeconds());
-                    sendFail(p.id, Optional.empty(), "Request timed out", false);
-                    wrote = true;
+                long idle = now - p.idleSince;
+                if (idle < timeout) {
+                    next = Math.min(next, timeout - idle);
+                    continue;
                 }
-                if (next != Long.MAX_VALUE) {
-                    scheduleSweep(next);
-                }
-                if (wrote) {
-                    out.flush();
-                }
+                it.remove();
+                release(p);
+                LOG.info("ending exchange id={} mech={}: no answer to its challenge for {} s",
+                        p.id, p.mechanism.name(), AuthService.EXCHANGE_TIMEOUT.toSeconds());
+                sendFail(p.id, Optional.empty(), "Request timed out", false);
+                wrote = true;
+            }
+            if (next != Long.MAX_VALUE) {
+                scheduleSweep(next);
+            }
+            if (wrote) {
+                out.flush();
             }
         }
     }

@@ -257,6 +257,11 @@ class SocketFileTest {
             assertEquals(real, SocketFile.stagingDirectory(nobodys.toRealPath(), auth, 0), "not in another user's");
             assertEquals(nobodys.toRealPath(), SocketFile.stagingDirectory(nobodys.toRealPath(), auth, 65534),
                     "in this process's user's own");
+            // A daemon run as another user may not make its private directory in root's: it binds in place.
+            assertNull(SocketFile.stagingDirectory(real, auth, 65534), "never in a directory of root's for another user");
+            Path deeper = Files.createDirectory(nobodys.resolve("deeper"));
+            assertEquals(nobodys.toRealPath(), SocketFile.stagingDirectory(deeper.toRealPath(), auth, 65534),
+                    "the deepest of its own");
         }
         String staged = real + "/.saslauth." + org.saslauth.Pid.CURRENT + ".01234567/";
         String longName = "a".repeat(107 - staged.length() + 1); // one byte over sun_path's 107

@@ -219,7 +219,7 @@ class DebianPackageIT {
 
     private static Set<String> longOptions(String help) {
         Set<String> names = new LinkedHashSet<>();
-        Matcher m = Pattern.compile("(?m)^\\s+(?:-\\w, )?(--[a-z-]+)").matcher(help);
+        Matcher m = Pattern.compile("(?m)^\\s+(?:-\\w, )?(--[a-z0-9-]+)").matcher(help);
         while (m.find()) {
             names.add(m.group(1));
         }

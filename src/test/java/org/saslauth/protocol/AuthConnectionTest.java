@@ -232,6 +232,47 @@ class AuthConnectionTest {
         assertEquals(0, budget.used());
     }
 
+    /**
+     * Exchanges whose step is still running when the input ends give their share back too, as
+     * do initial responses once their step is done; a CONT refused for want of budget ends its
+     * exchange with a temporary failure instead of leaving it hanging.
+     */
+    @Test
+    void theBudgetComesBackFromStepsRunningAtTheEndAndFromInitialResponses() {
+        PendingBudget budget = new PendingBudget(1L << 20);
+        AuthService service = new AuthService(new Settings(Mechanisms.parse("PLAIN,LOGIN"), credentials,
+                Duration.ZERO, 32), clock, later, budget);
+        AuthConnection a = open(service, new Replies());
+        for (int i = 1; i <= 8; i++) {
+            send(a, "AUTH\t" + i + "\tLOGIN");
+        }
+        send(a, "AUTH\t9\tLOGIN\tresp=" + b64("x".repeat(9000)));
+        send(a, "CONT\t9\t" + b64("secret"));  // pipelined ahead of its challenge
+        assertTrue(budget.used() > 9 * PendingBudget.EXCHANGE + 9000);
+        boolean[] done = new boolean[1];
+        a.finishThen(Duration.ofSeconds(6), () -> done[0] = true);
+        runChecks(); // the steps end after the input did: their challenges can never be answered
+        assertTrue(done[0]);
+        assertEquals(0, budget.used(), "nothing kept by a connection that is over");
+
+        Replies rb = new Replies();
+        AuthConnection b = open(service, rb);
+        send(b, "AUTH\t1\tLOGIN\tresp=" + b64("y".repeat(9000)));
+        runChecks();
+        assertEquals(PendingBudget.EXCHANGE, budget.used(), "the initial response given back after its step");
+
+        PendingBudget small = new PendingBudget(PendingBudget.EXCHANGE + 10);
+        AuthService tight = new AuthService(new Settings(Mechanisms.parse("LOGIN"), credentials,
+                Duration.ZERO, 32), clock, later, small);
+        Replies rc = new Replies();
+        AuthConnection c = open(tight, rc);
+        send(c, "AUTH\t1\tLOGIN");
+        send(c, "CONT\t1\t" + b64("alice-with-a-long-name")); // over the budget while the step runs
+        runChecks();
+        assertEquals(List.of("FAIL\t1\treason=Temporary authentication failure\tcode=temp_fail"), rc.afterHandshake());
+        assertEquals(0, small.used());
+    }
+
     @Test
     void rateLimitRefillsWithTheClockAndCountsPerAddressAcrossConnections() {
         AuthService service = service("PLAIN", Duration.ZERO, false, 2, Runnable::run);
