@@ -53,6 +53,33 @@ class AddressesTest {
         assertEquals(allowed, AllowFrom.parse(list).test(InetAddress.getByName(client)));
     }
 
+    /** Addresses as their 16 bytes, never converted by InetAddress: an IPv4-mapped one stays an Inet6Address. */
+    @ParameterizedTest
+    @CsvSource({
+        "192.0.2.0/24, 00000000000000000000ffffc0000209, true",
+        "192.0.2.9, 00000000000000000000ffffc0000209, true",
+        "192.0.2.0/24, 00000000000000000000ffffc0000309, false",
+        "2001:db8::/32, 00000000000000000000ffffc0000209, false",
+        "0.0.0.0/0, 20010db8000000000000000000000001, false",
+        "::ffff:192.0.2.9, 00000000000000000000ffffc0000209, true",
+        // an IPv4-compatible address, NAT64 and 6to4 are IPv6 clients, not the IPv4 one
+        "192.0.2.0/24, 000000000000000000000000c0000209, false",
+        "192.0.2.0/24, 0064ff9b0000000000000000c0000209, false",
+        "192.0.2.0/24, 2002c000020900000000000000000000, false",
+        "2001:db8:8000::/33, 20010db8800000000000000000000001, true",
+        "2001:db8:8000::/33, 20010db87fff00000000000000000001, false",
+        "::1, 00000000000000000000000000000001, true",
+        "::1, 7f000001, false",
+        "127.0.0.1, 00000000000000000000000000000001, false",
+    })
+    void allowFromRawAddresses(String list, String hex, boolean allowed) throws Exception {
+        byte[] bytes = java.util.HexFormat.of().parseHex(hex);
+        InetAddress client = bytes.length == 16 ? java.net.Inet6Address.getByAddress(null, bytes, -1)
+                : InetAddress.getByAddress(bytes);
+        assertEquals(bytes.length, client.getAddress().length, "not converted");
+        assertEquals(allowed, AllowFrom.parse(list).test(client), list + " / " + client);
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"", "mail.example.com", "192.0.2.0/33", "192.0.2.0/x", "2001:db8::/129", ","})
     void badAllowFrom(String list) {

@@ -148,6 +148,65 @@ class SocketFileTest {
         assertEquals(List.of(), names(elsewhere));
     }
 
+    /**
+     * A symbolic link at the socket's path is never followed nor replaced, wherever it points: at a
+     * file, at nothing, at a stale socket, at a directory. The link and its target stay as they were.
+     */
+    @Test
+    void aSymbolicLinkIsNeverFollowedNorReplaced() throws Exception {
+        Path precious = dir.resolve("precious");
+        Files.writeString(precious, "precious");
+        Path stale = dir.resolve("stale");
+        try (ServerSocketChannel crashed = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            crashed.bind(UnixDomainSocketAddress.of(stale));
+        }
+        Path subdir = Files.createDirectory(dir.resolve("subdir"));
+        for (Path target : new Path[] {precious, dir.resolve("nothing-here"), stale, subdir}) {
+            Path link = dir.resolve("auth");
+            Files.deleteIfExists(link);
+            Files.createSymbolicLink(link, target);
+            assertThrows(SocketFile.Unusable.class, () -> SocketFile.bind(link, mode("0666")), "link to " + target);
+            assertTrue(Files.isSymbolicLink(link), "the link is left in place: " + target);
+            assertEquals(target, Files.readSymbolicLink(link));
+        }
+        assertEquals("precious", Files.readString(precious));
+        assertTrue(SocketFile.isSocket(stale), "the link's target is not replaced");
+        assertFalse(Files.exists(dir.resolve("nothing-here"), java.nio.file.LinkOption.NOFOLLOW_LINKS),
+                "nothing is made where a dangling link points");
+        try (var files = Files.list(subdir)) {
+            assertEquals(0, files.count(), "nothing is made in a directory the link points at");
+        }
+        try (var files = Files.list(dir)) {
+            assertEquals(4, files.count(), "no temporary name left behind: " + dir);
+        }
+    }
+
+    @Test
+    void aDirectoryIsNeverReplaced() throws Exception {
+        Path path = Files.createDirectory(dir.resolve("auth"));
+        Files.writeString(path.resolve("inside"), "kept");
+        assertThrows(SocketFile.Unusable.class, () -> SocketFile.bind(path, mode("0660")));
+        assertTrue(Files.isDirectory(path, java.nio.file.LinkOption.NOFOLLOW_LINKS));
+        assertEquals("kept", Files.readString(path.resolve("inside")));
+    }
+
+    /** A live server behind a stale-looking path is still a live server: its socket is kept and serves. */
+    @Test
+    void aLiveServerStaysReachableAfterTheRefusal() throws Exception {
+        Path path = dir.resolve("auth");
+        try (ServerSocketChannel other = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            other.bind(UnixDomainSocketAddress.of(path));
+            Object before = Files.getAttribute(path, "unix:ino", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            assertThrows(SocketFile.Unusable.class, () -> SocketFile.bind(path, mode("0660")));
+            assertEquals(before, Files.getAttribute(path, "unix:ino", java.nio.file.LinkOption.NOFOLLOW_LINKS),
+                    "the other server's socket file is the same file");
+            try (SocketChannel c = SocketChannel.open(UnixDomainSocketAddress.of(path))) {
+                assertTrue(c.isConnected());
+                assertTrue(other.accept() != null, "and the connection reached the other server");
+            }
+        }
+    }
+
     @Test
     void aSuccessorsSocketIsNotRemoved() throws Exception {
         Path path = dir.resolve("auth");

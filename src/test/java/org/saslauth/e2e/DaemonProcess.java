@@ -54,13 +54,18 @@ final class DaemonProcess implements AutoCloseable {
      * {@code ready} (a socket file) must exist.
      */
     static DaemonProcess start(Path dir, Path ready, String... args) throws IOException {
+        return startLogging("debug", dir, ready, args);
+    }
+
+    /** {@link #start} with {@code --log-level level}. */
+    static DaemonProcess startLogging(String level, Path dir, Path ready, String... args) throws IOException {
         Path jar = projectDir().resolve("target/saslauth.jar");
         if (!Files.isReadable(jar)) {
             fail(jar + " is missing: run the integration tests through `mvn verify`");
         }
         Path log = dir.resolve("daemon.log");
         List<String> cmd = command(args);
-        cmd.addAll(List.of("--log-file", log.toString(), "--log-level", "debug"));
+        cmd.addAll(List.of("--log-file", log.toString(), "--log-level", level));
         DaemonProcess d = new DaemonProcess(builder(dir, cmd).start(), dir, log);
         d.awaitServing(Duration.ofSeconds(20));
         d.awaitFile(ready, Duration.ofSeconds(1));

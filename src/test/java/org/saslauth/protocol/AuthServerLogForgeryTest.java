@@ -48,6 +48,35 @@ class AuthServerLogForgeryTest {
         }
     }
 
+    /**
+     * Neither a TAB (the protocol's and many log parsers' field separator) nor any other control
+     * character, a Unicode line or paragraph separator or an ANSI escape from a user name or a
+     * rip reaches a log event as it came: each is escaped inside the quoted value.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"\t", "\u000b", "\f", "\u001b[2K", "\u2028", "\u2029", "\u007f", "\u009b"})
+    void noControlCharacterOfAClientReachesTheLog(String breaker) throws Exception {
+        String rip = "1.2.3.4" + (breaker.equals("\t") ? "\001t" : breaker) + FORGED;
+        TestServer.Result r = TestServer.run("PLAIN,LOGIN,OREORE",
+                "AUTH\t1\tOREORE\tservice=smtp\trip=192.0.2.1\tresp=" + TestServer.b64("mallory" + breaker + FORGED),
+                "AUTH\t2\tPLAIN\tservice=smtp\trip=" + rip + "\tresp="
+                        + TestServer.b64("\0mallory" + breaker + FORGED + "\0pw"),
+                "AUTH\t3\tLOGIN\tservice=smtp\trip=" + rip + "\tresp=" + TestServer.b64("mallory" + breaker + FORGED),
+                "CONT\t3\t" + TestServer.b64("pw"),
+                "CPID\t" + breaker + "1",
+                "AUTH\t4\tPLAIN\tservice=smtp\trip=" + rip + "\tresp=" + TestServer.b64("\0alice\0wrong"));
+
+        assertOneLineEach(r.log());
+        assertTrue(r.log().events().size() >= 4, r.log().raw());
+        for (String event : r.log().events()) {
+            for (int i = 0; i < event.length(); i++) {
+                char c = event.charAt(i);
+                boolean control = c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) || c == '\u2028' || c == '\u2029';
+                assertFalse(control, String.format("U+%04X at %d of: %s", (int) c, i, event));
+            }
+        }
+    }
+
     /** A name may hold quotes and backslashes (OREORE takes it); they are escaped inside user="...". */
     @ParameterizedTest
     @ValueSource(strings = {"mallory\" id=1 auth ok: rip=203.0.113.9", "\\\" auth failed: rip=203.0.113.9 \\"})

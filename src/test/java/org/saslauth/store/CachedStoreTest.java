@@ -59,6 +59,48 @@ class CachedStoreTest {
         assertEquals(2, asked.get());
     }
 
+    /**
+     * With a success remembered and the store refusing everything else (or down), no password but
+     * the remembered one is answered from the cache: not a prefix, an extension, another case, one
+     * byte changed, the empty password, nor the remembered password under another user name.
+     */
+    @Test
+    void onlyTheRememberedPasswordIsServedFromTheCache() {
+        for (boolean storeDown : new boolean[] {false, true}) {
+            asked.set(0);
+            down.set(false);
+            CachedStore cache = new CachedStore(backend, Duration.ofMinutes(1), Duration.ofMinutes(1), 100);
+            assertEquals(Verdict.ACCEPTED, cache.verify("alice@example.org", pw("alice-password")));
+            down.set(storeDown);
+            byte[] nul = pw("alice-password\0");
+            for (byte[] guess : new byte[][] {pw("alice-passwor"), pw("alice-passwordX"), pw("Alice-password"),
+                pw("alice-passwore"), pw(""), nul, pw("alice-password ")}) {
+                Verdict v = cache.verify("alice@example.org", guess);
+                assertEquals(storeDown ? Verdict.UNAVAILABLE : Verdict.WRONG_PASSWORD, v,
+                        "[" + new String(guess, StandardCharsets.UTF_8) + "] is asked of the store");
+            }
+            assertEquals(storeDown ? Verdict.UNAVAILABLE : Verdict.UNKNOWN_USER,
+                    cache.verify("bob@example.org", pw("alice-password")), "another user, the same password");
+            assertEquals(storeDown ? Verdict.UNAVAILABLE : Verdict.UNKNOWN_USER,
+                    cache.verify("alice@example.or", pw("galice-password")), "the same bytes cut elsewhere");
+            assertEquals(10, asked.get(), "every guess went to the store");
+            assertEquals(Verdict.ACCEPTED, cache.verify("alice@example.org", pw("alice-password")),
+                    "the remembered success is still there");
+            assertEquals(10, asked.get());
+        }
+    }
+
+    /** A wrong password given while the entry lives does not make the cache accept it afterwards. */
+    @Test
+    void aWrongPasswordStaysWrongAfterTheStoreAnsweredIt() {
+        CachedStore cache = new CachedStore(backend, Duration.ofMinutes(1), Duration.ofMinutes(1), 100);
+        assertEquals(Verdict.ACCEPTED, cache.verify("alice@example.org", pw("alice-password")));
+        assertEquals(Verdict.WRONG_PASSWORD, cache.verify("alice@example.org", pw("guess")));
+        down.set(true);
+        assertEquals(Verdict.UNAVAILABLE, cache.verify("alice@example.org", pw("guess")), "not remembered as good");
+        assertEquals(Verdict.ACCEPTED, cache.verify("alice@example.org", pw("alice-password")));
+    }
+
     /** SIGHUP in a daemon empties the cache: the next login asks the store. */
     @Test
     void reloadEmptiesTheCache() {

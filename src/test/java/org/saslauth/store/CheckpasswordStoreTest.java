@@ -1,6 +1,7 @@
 package org.saslauth.store;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -58,6 +59,82 @@ class CheckpasswordStoreTest {
             assertEquals(Verdict.WRONG_PASSWORD, store.verify(name, pw("alice-password")), name);
         }
         assertTrue(Files.notExists(dir.resolve("pwned")));
+    }
+
+    /**
+     * What the program is given, as it sees it: the name and password on descriptor 3 only (user
+     * NUL password NUL, then end of input), an argv of itself and the program to run, an
+     * environment of PATH (and the PWD that /bin/sh adds), /dev/null as stdin, and no descriptor
+     * of the server's beyond 0 to 3.
+     */
+    @Test
+    void theProgramGetsTheSecretOnDescriptor3AndNothingElse() throws Exception {
+        Path report = Files.createDirectory(dir.resolve("report"));
+        Path probe = dir.resolve("probe");
+        Files.writeString(probe, String.join("\n",
+                "#!/usr/bin/python3 -I",
+                "import os, sys",
+                "fds = []",
+                "for fd in sorted(os.listdir('/proc/self/fd'), key=int):",
+                "    try:",
+                "        fds.append(fd + ' ' + os.readlink('/proc/self/fd/' + fd))",
+                "    except OSError:",
+                "        pass  # the descriptor of the listing itself, closed by now",
+                "R = '" + report + "/'",
+                "environ = open('/proc/self/environ', 'rb').read()",
+                "cmdline = open('/proc/self/cmdline', 'rb').read()",
+                "stdin = os.read(0, 100)",
+                "fd3 = b''",
+                "while True:",
+                "    chunk = os.read(3, 4096)",
+                "    if not chunk:",
+                "        break",
+                "    fd3 += chunk",
+                "for name, data in (('fds', '\\n'.join(fds).encode()), ('environ', environ), ('cmdline', cmdline),",
+                "                   ('argv', '\\0'.join(sys.argv).encode()), ('stdin', stdin), ('fd3', fd3)):",
+                "    with open(R + name, 'wb') as f:",
+                "        f.write(data)",
+                "os.execv(sys.argv[1], sys.argv[1:])",
+                ""));
+        Files.setPosixFilePermissions(probe, PosixFilePermissions.fromString("rwxr-xr-x"));
+        String user = "alice@example.org";
+        String password = "Pw-\u00e9-$(id)-7Qx";
+        CheckpasswordStore store = CheckpasswordStore.open(probe);
+        assertEquals(Verdict.ACCEPTED, store.verify(user, pw(password)), "the probe ran its argument");
+
+        byte[] expected = (user + "\0" + password + "\0").getBytes(StandardCharsets.UTF_8);
+        assertEquals(java.util.HexFormat.of().formatHex(expected),
+                java.util.HexFormat.of().formatHex(Files.readAllBytes(report.resolve("fd3"))),
+                "descriptor 3: user NUL password NUL, then end of input");
+        assertEquals(0, Files.readAllBytes(report.resolve("stdin")).length, "stdin is empty");
+        assertEquals(java.util.List.of(probe.toString(), "/bin/true"),
+                java.util.List.of(Files.readString(report.resolve("argv")).split("\0")), "argv");
+
+        String cmdline = Files.readString(report.resolve("cmdline"), StandardCharsets.UTF_8);
+        String environ = Files.readString(report.resolve("environ"), StandardCharsets.UTF_8);
+        for (String secret : new String[] {password, "Pw-", "7Qx", user}) {
+            assertFalse(cmdline.contains(secret), "in the command line: " + cmdline.replace('\0', ' '));
+            assertFalse(environ.contains(secret), "in the environment: " + environ.replace('\0', ' '));
+        }
+        java.util.Map<String, String> env = new java.util.TreeMap<>();
+        for (String kv : environ.split("\0")) {
+            if (!kv.isEmpty()) {
+                env.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
+            }
+        }
+        assertEquals("/usr/local/bin:/usr/bin:/bin", env.get("PATH"), env.toString());
+        env.keySet().removeAll(java.util.Set.of("PATH", "PWD"));
+        assertEquals(java.util.Map.of(), env, "nothing of the server's environment");
+
+        java.util.Map<String, String> fds = new java.util.TreeMap<>();
+        for (String line : Files.readAllLines(report.resolve("fds"))) {
+            fds.put(line.substring(0, line.indexOf(' ')), line.substring(line.indexOf(' ') + 1));
+        }
+        assertEquals(java.util.Set.of("0", "1", "2", "3"), fds.keySet(), "descriptors: " + fds);
+        assertEquals("/dev/null", fds.get("0"));
+        assertEquals("/dev/null", fds.get("1"), "stdout discarded");
+        assertEquals("/dev/null", fds.get("2"), "stderr discarded");
+        assertTrue(fds.get("3").startsWith("pipe:"), fds.toString());
     }
 
     @Test

@@ -30,6 +30,8 @@ class LdapStoreIT {
 
     static final String SERVICE_PASSWORD = "service-secret-9z";
     static final String FILTER = "(&(objectClass=inetOrgPerson)(mail=%u))";
+    /** A stored mail address with every character that RFC 4515 escapes but NUL. */
+    static final String SPECIAL = "st*r(x)\\y@example.org";
     static SlapdServer slapd;
 
     @BeforeAll
@@ -43,7 +45,8 @@ class LdapStoreIT {
                 + person("eve", "{PLAIN}eve-password") + person("eve2", "{PLAIN}eve-password").replace(
                         "mail: eve2@example.org", "mail: eve@example.org")
                 + "dn: uid=nopw,ou=people," + SlapdServer.BASE + "\nobjectClass: inetOrgPerson\nuid: nopw\ncn: n\nsn: n\n"
-                + "mail: nopw@example.org\n\n",
+                + "mail: nopw@example.org\n\n"
+                + person("special", PasswordSchemes.hash("SSHA", pw("special-password"), OptionalInt.empty())).replace("mail: special@example.org", "mail: " + SPECIAL),
                 SERVICE_PASSWORD, true);
     }
 
@@ -126,9 +129,16 @@ class LdapStoreIT {
         }
     }
 
+    /**
+     * Names that would widen or rewrite the filter if spliced in unescaped: a wildcard, a
+     * parenthesis, a backslash escape of the name's own making ({@code alice\40example.org} is
+     * alice@example.org to the directory), the escaped form of a stored address, and NUL.
+     */
     @ParameterizedTest
     @ValueSource(strings = {"*", "*)(uid=*", "alice@example.org)(|(mail=*", "*@example.org", "alice*", "\\2a",
-        "alice@example.org\u0000", "long"})
+        "alice@example.org\u0000", "long", "alice\\40example.org", "\\61lice@example.org", "alice@example.or\\67",
+        "st*", "st\\2ar\\28x\\29\\5cy@example.org", "st*r(x)*", "alice@example.org\u0000)(mail=*",
+        "alice\u0000@example.org", "alice@example.org)", "(alice@example.org", "alice@example.org\\"})
     void injectionFindsNoUser(String given) throws Exception {
         String name = given.equals("long") ? "*)(uid=*".repeat(400) : given;
         for (boolean authBind : new boolean[] {false, true}) {
@@ -137,6 +147,31 @@ class LdapStoreIT {
             assertNotEquals(Verdict.ACCEPTED, v);
             assertEquals(Verdict.UNKNOWN_USER, v, name);
         }
+    }
+
+    /** Escaped, a name with *, (, ) and \\ matches the one entry that holds it, in both modes. */
+    @ParameterizedTest(name = "auth bind {0}")
+    @ValueSource(booleans = {false, true})
+    void aNameWithFilterCharactersMatchesItsOwnEntry(boolean authBind) throws Exception {
+        LdapStore store = open(authBind, FILTER);
+        assertEquals(Verdict.ACCEPTED, store.verify(SPECIAL, pw("special-password")));
+        assertEquals(Verdict.WRONG_PASSWORD, store.verify(SPECIAL, pw("alice-password")));
+        assertEquals(Verdict.WRONG_PASSWORD, store.verify(SPECIAL, pw("")), "never an anonymous bind");
+    }
+
+    /**
+     * The empty password never logs in, whatever the entry: one with a password, one without, one
+     * whose DN would bind anonymously; and a password of one NUL is not the empty password.
+     */
+    @ParameterizedTest(name = "auth bind {0}")
+    @ValueSource(booleans = {false, true})
+    void theEmptyPasswordNeverBinds(boolean authBind) throws Exception {
+        LdapStore store = open(authBind, FILTER);
+        for (String user : new String[] {"alice@example.org", "bob@example.org", "nopw@example.org", SPECIAL}) {
+            assertEquals(Verdict.WRONG_PASSWORD, store.verify(user, new byte[0]), user);
+            assertNotEquals(Verdict.ACCEPTED, store.verify(user, new byte[] {0}), user);
+        }
+        assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password")), "still binds");
     }
 
     @Test

@@ -33,6 +33,10 @@ abstract class SqlStoreContract {
 
     static final String DB_PASSWORD = "db-secret-Xq7";
     static final String QUERY = "SELECT password FROM mailbox WHERE username = %u AND active = '1'";
+    /** The same with the variable in quotes, as Dovecot's examples write it: a parameter too. */
+    static final String QUOTED_QUERY = "SELECT password FROM mailbox WHERE username = '%u' AND active = '1'";
+    /** The user name of a row of its own. */
+    static final String HOSTILE = "x' OR '1'='1";
 
     /** A password a user could set to write a line of her own into the log. */
     static final String FORGED = "{X\nINFO saslauth[1] - auth ok: rip=192.0.2.9 mech=PLAIN user=\"root\" id=1\n}x";
@@ -61,7 +65,10 @@ abstract class SqlStoreContract {
                 + " ('carol@example.org', '{PLAIN}carol-password', 'Carol', 'example.org/carol/', 'carol', 'example.org', '0'),"
                 + " ('dave@example.org', '{SSHA}brokenbase64!!', 'Dave', 'example.org/dave/', 'dave', 'example.org', '1'),"
                 + " ('frank@example.org', '" + frankHash + "', 'Frank', 'example.org/frank/', 'frank', 'example.org', '1'),"
-                + " ('mallory@example.org', '" + FORGED + "', 'Mallory', 'example.org/mallory/', 'mallory', 'example.org', '1');\n"
+                + " ('mallory@example.org', '" + FORGED + "', 'Mallory', 'example.org/mallory/', 'mallory', 'example.org', '1'),"
+                // a name that is an injection when spliced into the query, and only data as a parameter
+                + " ('" + HOSTILE.replace("'", "''") + "', '{PLAIN}hostile-password', 'H', 'h/', '"
+                + HOSTILE.replace("'", "''") + "', '', '1');\n"
                 + "INSERT INTO twice (username, password) VALUES ('eve@example.org', '{PLAIN}one'),"
                 + " ('eve@example.org', '{PLAIN}two');\n";
     }
@@ -188,23 +195,53 @@ abstract class SqlStoreContract {
         }
     }
 
+    /**
+     * Each name is bound as a parameter, in both forms of the query: the statement always runs
+     * (never a syntax error, which would be UNAVAILABLE) and finds nobody, since no such name is
+     * stored; spliced into the text, "alice@example.org' --" and its kin would log in as alice.
+     */
     @ParameterizedTest
     @ValueSource(strings = {
         "' OR '1'='1", "alice@example.org' --", "alice@example.org' OR 1=1 -- ", "x' OR 'x'='x",
         "alice@example.org'; DROP TABLE mailbox; --", "*)(uid=*", "alice@example.org\u0000", "%", "_lice@example.org",
-        "\\' OR 1=1 #", "alice@example.org\\",
+        "\\' OR 1=1 #", "alice@example.org\\", "'alice@example.org' --", "'alice@example.org' #",
+        "alice@example.org' #", "alice@example.org' -- ", "' OR username LIKE 'alice%' --",
+        "x' UNION SELECT '{PLAIN}alice-password' --", "x' UNION SELECT '{PLAIN}alice-password' #",
+        "x UNION SELECT '{PLAIN}alice-password'", "alice@example.org\\' --", "$1", "?",
     })
     void injectionFindsNoUserAndChangesNothing(String name) throws Exception {
-        SqlStore store = open(QUERY);
-        try {
-            Verdict v = store.verify(name, pw("alice-password"));
-            assertNotEquals(Verdict.ACCEPTED, v);
-            assertTrue(v == Verdict.UNKNOWN_USER || v == Verdict.UNAVAILABLE, v.toString());
-            assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password")), "table intact");
-        } finally {
-            store.close();
+        String before = sql("SELECT count(*) AS n FROM mailbox;");
+        for (String query : List.of(QUERY, QUOTED_QUERY)) {
+            SqlStore store = open(query);
+            try {
+                Verdict v = store.verify(name, pw("alice-password"));
+                assertNotEquals(Verdict.ACCEPTED, v, query);
+                assertEquals(Verdict.UNKNOWN_USER, v, "bound as a parameter, the name finds nobody: " + query);
+                assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password")), "table intact");
+            } finally {
+                store.close();
+            }
         }
-        assertTrue(sql("SELECT count(*) AS n FROM mailbox;").contains("6"));
+        assertEquals(before, sql("SELECT count(*) AS n FROM mailbox;"));
+    }
+
+    /**
+     * A stored name that is an injection when spliced: as a parameter it matches its own row and
+     * only that one, in every form of the query ({@code %u}, {@code '%u'}, {@code '%n'} and {@code %d}).
+     */
+    @Test
+    void aHostileNameIsMatchedAsDataOnly() throws Exception {
+        for (String query : List.of(QUERY, QUOTED_QUERY,
+                "SELECT password FROM mailbox WHERE local_part = '%n' AND domain = %d AND active = '1'")) {
+            SqlStore store = open(query);
+            try {
+                assertEquals(Verdict.ACCEPTED, store.verify(HOSTILE, pw("hostile-password")), query);
+                assertEquals(Verdict.WRONG_PASSWORD, store.verify(HOSTILE, pw("alice-password")), query);
+                assertEquals(Verdict.UNKNOWN_USER, store.verify("x' OR '1'='2", pw("hostile-password")), query);
+            } finally {
+                store.close();
+            }
+        }
     }
 
     @Test
