@@ -68,7 +68,7 @@ class AllowFromSocketTest {
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
         }
-        Daemon.Options o = new Daemon.Options(List.of(ListenAddress.parse("tcp:[::]:" + port)), null,
+        Daemon.Options o = new Daemon.Options(List.of(ListenAddress.parse("tcp:[::]:" + port)), null, null,
                 AllowFrom.parse(allow), null, 10, false);
         try {
             daemon = Daemon.bind(o, GREETER, GREETER, Duration.ofSeconds(1), new CountDownLatch(1));
