@@ -265,8 +265,7 @@ public final class AuthConnection implements Flushable {
             done = afterLastReply;
             afterLastReply = null;
             if (done != null) { // the connection is over: whatever is still pending holds nothing more
-                pending.values().forEach(this::release);
-                pending.clear();
+                endAll();
             }
         }
         if (done != null) {
@@ -279,8 +278,7 @@ public final class AuthConnection implements Flushable {
         synchronized (lock) {
             ending = true;
             closed = true;
-            pending.values().forEach(this::release);
-            pending.clear();
+            endAll();
         }
         settle();
     }
@@ -685,6 +683,12 @@ public final class AuthConnection implements Flushable {
         if (dropped > 0) {
             LOG.debug("end of input, {} exchange(s) waiting for a CONT dropped", dropped);
         }
+    }
+
+    /** Ends every exchange, giving back what they held. */
+    private void endAll() {
+        pending.values().forEach(this::release);
+        pending.clear();
     }
 
     /** Ends the exchange of {@code id}, if there is one, and gives back what it held. */
