@@ -15,10 +15,12 @@ import java.util.concurrent.TimeUnit;
 public final class AuthService {
 
     /**
-     * A step that has waited this long for a worker is answered with a temporary failure
-     * instead: its reply would come too close to Postfix's 10-second limit.
+     * Every request (an AUTH or a CONT) is answered within this time of its arrival: Postfix
+     * stops waiting for a reply after 10 s, and this leaves a margin for the trip and the write.
+     * A step still queued or running at its deadline is answered with a temporary failure then,
+     * and a FAIL held back by the failure delay goes out by then.
      */
-    public static final Duration MAX_QUEUE_WAIT = Duration.ofSeconds(5);
+    public static final Duration ANSWER_WITHIN = Duration.ofSeconds(9);
 
     /**
      * An exchange that waits this long for the client's next CONT is ended with a FAIL, as

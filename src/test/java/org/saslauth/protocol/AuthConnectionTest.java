@@ -193,7 +193,7 @@ class AuthConnectionTest {
                 out.afterHandshake().subList(3, 5));
         send(c, "CONT\t1\t" + b64("secret"));
         assertEquals("FAIL\t1\treason=Unknown request id", out.afterHandshake().get(5), "ended: its id is free");
-        assertEquals(List.of(), clock.pendingMillis(), "no timer left once nothing waits");
+        assertEquals(List.of(), clock.timersMillis(), "no timer left once nothing waits");
     }
 
     /**
@@ -334,9 +334,90 @@ class AuthConnectionTest {
         Replies out = new Replies();
         AuthConnection c = open(service("PLAIN", Duration.ofSeconds(2), false, 0, later), out);
         send(c, plain(1, "192.0.2.1", "alice", "secret"));
-        clock.advanceMillis(AuthService.MAX_QUEUE_WAIT.toMillis() + 1);
+        clock.advanceMillis(AuthService.ANSWER_WITHIN.toMillis() + 1);
         runChecks();
         assertEquals(List.of("FAIL\t1\treason=Temporary authentication failure\tcode=temp_fail"), out.afterHandshake());
+    }
+
+    /** A step still waiting for a worker at its deadline is answered then, and never checks the password. */
+    @Test
+    void aQueuedStepIsATemporaryFailureAtItsDeadlineNotLater() {
+        Replies out = new Replies();
+        AuthConnection c = open(service("PLAIN", Duration.ofSeconds(2), false, 0, later), out);
+        send(c, plain(1, "192.0.2.1", "alice", "secret"));
+        long deadline = AuthService.ANSWER_WITHIN.toMillis();
+        clock.advanceMillis(deadline - 1);
+        assertEquals(List.of(), out.afterHandshake(), "nothing before the deadline");
+        clock.advanceMillis(1);
+        assertEquals(List.of("FAIL\t1\treason=Temporary authentication failure\tcode=temp_fail"),
+                out.afterHandshake(), "answered at the deadline");
+        assertEquals(out.lines, out.flushed, "and flushed from the timer");
+        hashMillis = 60_000; // a check would move the clock by this much
+        long before = clock.nanoTime();
+        runChecks(); // its turn comes at last
+        assertEquals(before, clock.nanoTime(), "the late step checks no password");
+        assertEquals(1, out.afterHandshake().size(), "one reply per id: the late step writes nothing");
+        hashMillis = 0;
+        send(c, plain(1, "192.0.2.1", "alice", "secret"));
+        runChecks();
+        assertEquals("OK\t1\tuser=alice", out.afterHandshake().get(1), "the id is free again");
+    }
+
+    /** A check that runs past the deadline: temp_fail at the deadline; its result, when it comes, is dropped. */
+    @Test
+    void aStepRunningPastItsDeadlineIsAnsweredAtTheDeadline() {
+        Replies out = new Replies();
+        AuthConnection c = open(service("PLAIN", Duration.ZERO, false, 0, later), out);
+        send(c, plain(1, "192.0.2.1", "alice", "secret"));
+        hashMillis = AuthService.ANSWER_WITHIN.toMillis() + 3_000; // the clock moves while it hashes
+        List<String> seenAtTheDeadline = new ArrayList<>();
+        clock.schedule(() -> seenAtTheDeadline.addAll(out.afterHandshake()),
+                AuthService.ANSWER_WITHIN.toNanos() + 1);
+        runChecks();
+        assertEquals(List.of("FAIL\t1\treason=Temporary authentication failure\tcode=temp_fail"), seenAtTheDeadline,
+                "out at the deadline, while the check still ran");
+        assertEquals(seenAtTheDeadline, out.afterHandshake(), "no OK after it");
+    }
+
+    /** A CONT's deadline counts from the CONT's arrival, not from its AUTH's. */
+    @Test
+    void eachRequestHasItsOwnDeadline() {
+        Replies out = new Replies();
+        AuthConnection c = open(service("LOGIN", Duration.ZERO, false, 0, later), out);
+        send(c, "AUTH\t1\tLOGIN\tservice=smtp");
+        runChecks();
+        clock.advanceMillis(60_000); // the user types slowly
+        send(c, "CONT\t1\t" + b64("alice"));
+        runChecks();
+        send(c, "CONT\t1\t" + b64("secret"));
+        clock.advanceMillis(AuthService.ANSWER_WITHIN.toMillis() - 1);
+        runChecks();
+        assertEquals("OK\t1\tuser=alice", out.afterHandshake().get(2), "checked just inside its own 9 s");
+    }
+
+    /** A failure delay longer than the deadline allows is cut to it: a FAIL that Postfix still reads. */
+    @Test
+    void aHeldFailGoesOutByTheDeadline() {
+        Replies out = new Replies();
+        AuthConnection c = open(service("PLAIN", Duration.ofSeconds(30), false, 0, Runnable::run), out);
+        send(c, plain(1, "192.0.2.1", "alice", "wrong"));
+        assertEquals(List.of(AuthService.ANSWER_WITHIN.toMillis()), clock.pendingMillis());
+        clock.advanceMillis(AuthService.ANSWER_WITHIN.toMillis());
+        assertEquals(List.of("FAIL\t1\tuser=alice\treason=Authentication failed"), out.afterHandshake());
+    }
+
+    /** The end of input does not wait for a step already answered at its deadline. */
+    @Test
+    void theEndOfInputDoesNotWaitForAStepAnsweredAtItsDeadline() {
+        Replies out = new Replies();
+        AuthConnection c = open(service("PLAIN", Duration.ZERO, false, 0, later), out);
+        send(c, plain(1, "192.0.2.1", "alice", "secret"));
+        boolean[] over = new boolean[1];
+        c.finishThen(Duration.ofSeconds(60), () -> over[0] = true);
+        assertFalse(over[0], "its reply is due");
+        clock.advanceMillis(AuthService.ANSWER_WITHIN.toMillis());
+        assertTrue(over[0], "over once the deadline answered it, not 60 s later");
+        assertEquals(1, out.afterHandshake().size());
     }
 
     /** No slot for a slow hash in time: a temporary failure at once, never "wrong password". */
@@ -439,10 +520,10 @@ class AuthConnectionTest {
             }
             return accepted;
         });
-        assertEquals(AuthConnection.MAX_DELAYED, run.result(), "the line that would hold one more ends it");
+        assertEquals(RequestHandler.MAX_DELAYED, run.result(), "the line that would hold one more ends it");
         assertTrue(run.log().raw().contains("failure replies waiting: closing the connection"), run.log().raw());
         clock.advanceMillis(1000);
-        assertEquals(AuthConnection.MAX_DELAYED, out.afterHandshake().size(), "the replies already due go out");
+        assertEquals(RequestHandler.MAX_DELAYED, out.afterHandshake().size(), "the replies already due go out");
     }
 
     /** A flood of junk is logged, but folded after the first warnings. */

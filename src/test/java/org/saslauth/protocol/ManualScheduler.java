@@ -45,8 +45,17 @@ final class ManualScheduler implements Scheduler {
         }
     }
 
-    /** The delays of the tasks waiting, from now, in milliseconds. */
+    /**
+     * The delays of the replies held back, from now, in milliseconds: the tasks waiting, but for
+     * the request handlers' sweeps for deadlines and idle exchanges.
+     */
     synchronized List<Long> pendingMillis() {
+        return tasks.stream().filter(t -> !(t.task() instanceof RequestHandler.Sweep))
+                .map(t -> (t.due() - now) / 1_000_000).sorted().toList();
+    }
+
+    /** The delays of every task waiting, from now, in milliseconds. */
+    synchronized List<Long> timersMillis() {
         return tasks.stream().map(t -> (t.due() - now) / 1_000_000).sorted().toList();
     }
 }
