@@ -1,6 +1,6 @@
 #!/bin/sh
 # Benchmark saslauth against its peers: the Ruby helper it grew from, a bare JVM, and Dovecot's
-# own auth server. Prints the machine and one table; see "## Benchmark" in README.md.
+# own auth server. Prints the machine and one table; see docs/benchmark.md.
 # Not part of the build or of CI. Run as root (it starts a throwaway Dovecot):
 #   src/bench/run.sh [--starts 31] [--rounds 5] [--logins 20000] [--challenge-logins 3000]
 #                    [--banners 100] [--only 1,2,3,4,5,6,7,8,9] [--java PATH]...

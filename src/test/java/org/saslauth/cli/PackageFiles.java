@@ -7,6 +7,7 @@ import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -30,6 +31,8 @@ import picocli.codegen.docgen.manpage.ManPageGenerator;
  *       from the same model; the systemd units and Postfix lines of {@code examples/} with the
  *       package's paths; the doc directory (changelog, copyright, README, examples).
  *   <li>{@code gzip-man ROFF OUT}: the pages Asciidoctor made, as {@code gzip -9n} would.
+ *   <li>{@code man-docs BASEDIR}: the same AsciiDoc pages into {@code docs/man/}, the copy
+ *       that GitHub renders (also {@code -Dsaslauth.man.write=true} on {@code ManPageDocsTest}).
  * </ul>
  */
 public final class PackageFiles {
@@ -44,25 +47,20 @@ public final class PackageFiles {
             sources(Path.of(args[1]), Path.of(args[2]), args[3], args[4]);
         } else if (args.length == 3 && args[0].equals("gzip-man")) {
             gzipMan(Path.of(args[1]), Path.of(args[2]));
+        } else if (args.length == 2 && args[0].equals("man-docs")) {
+            writeManDocs(Path.of(args[1]));
         } else {
-            throw new IllegalArgumentException("usage: sources BASEDIR OUT VERSION MAINTAINER | gzip-man ROFF OUT");
+            throw new IllegalArgumentException(
+                    "usage: sources BASEDIR OUT VERSION MAINTAINER | gzip-man ROFF OUT | man-docs BASEDIR");
         }
     }
 
     static void sources(Path base, Path out, String version, String maintainer) throws IOException {
         Path adoc = Files.createDirectories(out.resolve("adoc"));
-        CommandLine cl = Saslauth.commandLine();
-        StringBuilder commands = new StringBuilder();
-        for (CommandLine sub : cl.getSubcommands().values()) {
-            String page = manPage(sub.getCommandSpec(), version, "\n== See also\n\n*saslauth*(8), *saslauth.properties*(5)\n");
-            write(adoc.resolve("saslauth-" + sub.getCommandName() + ".adoc"), page);
-            commands.append(commandSection(sub.getCommandSpec(), page));
+        for (Map.Entry<String, String> page : manPages(base, version).entrySet()) {
+            write(adoc.resolve(page.getKey().replaceFirst("\\.[1-8]$", "") + ".adoc"), page.getValue());
         }
-        String main = manPage(cl.getCommandSpec(), version, mainExtras());
-        String exitTag = "// tag::picocli-generated-man-section-exit-status[]";
-        write(adoc.resolve("saslauth.adoc"), main.replace(exitTag, commands + exitTag));
-        write(adoc.resolve("saslauth.properties.adoc"),
-                propertiesPage(version, Files.readString(base.resolve("examples/saslauth.properties"))));
+        CommandLine cl = Saslauth.commandLine();
 
         // sourced by bash-completion, not run: no #! line
         write(Files.createDirectories(out.resolve("completion")).resolve("saslauth"),
@@ -88,6 +86,47 @@ public final class PackageFiles {
         Files.write(doc.resolve("changelog.gz"), gzip(Files.readString(src.resolve("changelog"))
                 .replace("@VERSION@", version).replace("@MAINTAINER@", maintainer).getBytes(StandardCharsets.UTF_8)));
         Files.write(doc.resolve("README.md.gz"), gzip(Files.readAllBytes(base.resolve("README.md"))));
+    }
+
+    /**
+     * Every manual page as AsciiDoc, by its name and section ({@code saslauth.8}, ...), in the
+     * order the main page lists the commands. The build turns them into roff; docs/man/ holds
+     * a copy ({@code ManPageDocsTest} keeps it current).
+     */
+    static Map<String, String> manPages(Path base, String version) throws IOException {
+        Map<String, String> pages = new LinkedHashMap<>();
+        CommandLine cl = Saslauth.commandLine();
+        StringBuilder commands = new StringBuilder();
+        for (CommandLine sub : cl.getSubcommands().values()) {
+            String page = manPage(sub.getCommandSpec(), version, "\n== See also\n\n*saslauth*(8), *saslauth.properties*(5)\n");
+            pages.put("saslauth-" + sub.getCommandName() + ".8", page);
+            commands.append(commandSection(sub.getCommandSpec(), page));
+        }
+        String main = manPage(cl.getCommandSpec(), version, mainExtras());
+        String exitTag = "// tag::picocli-generated-man-section-exit-status[]";
+        pages.put("saslauth.8", main.replace(exitTag, commands + exitTag));
+        pages.put("saslauth.properties.5",
+                propertiesPage(version, Files.readString(base.resolve("examples/saslauth.properties"))));
+        return pages;
+    }
+
+    /**
+     * The pages as docs/man/ holds them ({@code saslauth.8.adoc}, ...), for the version the
+     * build filtered into the classes, so that the copy reads as {@code man} would show it.
+     */
+    static Map<String, String> docsManPages(Path base) throws IOException {
+        String version = new Version().getVersion()[0].replaceFirst("^saslauth ", "");
+        Map<String, String> pages = new LinkedHashMap<>();
+        manPages(base, version).forEach((name, text) -> pages.put(name + ".adoc", text));
+        return pages;
+    }
+
+    /** Writes {@link #docsManPages} into BASEDIR/docs/man/, replacing what is there. */
+    static void writeManDocs(Path base) throws IOException {
+        Path dir = Files.createDirectories(base.resolve("docs/man"));
+        for (Map.Entry<String, String> page : docsManPages(base).entrySet()) {
+            write(dir.resolve(page.getKey()), page.getValue());
+        }
     }
 
     /** The example's paths of a manual install (/opt/saslauth) replaced by the package's. */
@@ -207,6 +246,7 @@ public final class PackageFiles {
                 smtpd_sasl_auth_enable = yes
                 smtpd_sasl_type = dovecot
                 smtpd_sasl_path = private/saslauth
+                saslauth_time_limit = 3600s
                 ----
 
                 Add a user:
