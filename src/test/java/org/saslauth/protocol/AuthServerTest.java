@@ -1,6 +1,7 @@
 package org.saslauth.protocol;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.BufferedReader;
@@ -47,12 +48,21 @@ class AuthServerTest {
         final CompletableFuture<Integer> status;
 
         Connection(Settings settings) throws IOException {
+            this(new AuthServer(settings));
+        }
+
+        /** A server on a clock moved by hand, checking passwords on the thread that reads. */
+        Connection(Settings settings, ManualScheduler clock) throws IOException {
+            this(new AuthServer(new AuthService(settings, clock, Runnable::run)));
+        }
+
+        private Connection(AuthServer server) throws IOException {
             PipedInputStream serverIn = new PipedInputStream(toServer, 1 << 16);
             PipedOutputStream serverOut = new PipedOutputStream(fromServer);
             reader = new BufferedReader(new InputStreamReader(fromServer, StandardCharsets.UTF_8));
             status = CompletableFuture.supplyAsync(() -> {
                 try (serverOut) {
-                    return new AuthServer(settings).serve(serverIn, serverOut);
+                    return server.serve(serverIn, serverOut);
                 } catch (IOException e) {
                     throw new RuntimeException(e);
                 }
@@ -71,6 +81,28 @@ class AuthServerTest {
             return reader.readLine();
         }
 
+        /**
+         * Reads the reply to the request just sent, moving {@code clock} over the delay it was
+         * held back by, and returns that delay in milliseconds (0 for a reply sent at once).
+         */
+        long delayOf(ManualScheduler clock, List<String> replies) throws IOException {
+            long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(20); // a guard, not a measure
+            while (System.nanoTime() < giveUp) {
+                if (reader.ready()) {
+                    replies.add(read());
+                    return 0;
+                }
+                List<Long> held = clock.pendingMillis();
+                if (!held.isEmpty()) {
+                    clock.advanceMillis(held.get(0));
+                    replies.add(read());
+                    return held.get(0);
+                }
+                Thread.onSpinWait();
+            }
+            throw new AssertionError("no reply and nothing held back");
+        }
+
         @Override
         public void close() throws Exception {
             toServer.close();
@@ -81,52 +113,60 @@ class AuthServerTest {
     @Test
     void failureDelayHoldsOnlyTheFailedExchange() throws Exception {
         var settings = new Settings(Mechanisms.parse("PLAIN"), ALICE, Duration.ofMillis(400), 32);
-        try (Connection c = new Connection(settings)) {
-            long start = System.nanoTime();
+        ManualScheduler clock = new ManualScheduler();
+        try (Connection c = new Connection(settings, clock)) {
             c.send(auth(1, "192.0.2.1", "wrong") + auth(2, "192.0.2.1", "secret"));
-            assertEquals("OK\t2\tuser=alice", c.read());
-            long ok = System.nanoTime() - start;
+            assertEquals("OK\t2\tuser=alice", c.read(), "OK not held back: out with the clock standing still");
+            assertEquals(List.of(400L), clock.pendingMillis(), "FAIL held for the delay");
+            clock.advanceMillis(399);
+            assertFalse(c.reader.ready(), "not before its time");
+            clock.advanceMillis(1);
             assertEquals("FAIL\t1\tuser=alice\treason=Authentication failed", c.read());
-            long fail = System.nanoTime() - start;
-            assertTrue(ok < 300_000_000L, "OK not held back: " + ok / 1_000_000 + " ms");
-            assertTrue(fail >= 400_000_000L, "FAIL waited for the delay: " + fail / 1_000_000 + " ms");
         }
     }
 
     @Test
     void delayedFailuresStillGoOutAfterEndOfInput() throws Exception {
         var settings = new Settings(Mechanisms.parse("PLAIN"), ALICE, Duration.ofMillis(200), 32);
+        ManualScheduler clock = new ManualScheduler();
         var out = new java.io.ByteArrayOutputStream();
-        long start = System.nanoTime();
-        int status = new AuthServer(settings).serve(
-                new ByteArrayInputStream(auth(7, "192.0.2.1", "wrong").getBytes(StandardCharsets.UTF_8)), out);
-        assertEquals(0, status);
+        var server = new AuthServer(new AuthService(settings, clock, Runnable::run));
+        CompletableFuture<Integer> status = CompletableFuture.supplyAsync(() -> {
+            try {
+                return server.serve(new ByteArrayInputStream(
+                        auth(7, "192.0.2.1", "wrong").getBytes(StandardCharsets.UTF_8)), out);
+            } catch (IOException e) {
+                throw new RuntimeException(e);
+            }
+        });
+        long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(20); // a guard, not a measure
+        while (clock.pendingMillis().size() < 2 && System.nanoTime() < giveUp) { // the FAIL, and the drain's limit
+            Thread.onSpinWait();
+        }
+        assertEquals(200L, clock.pendingMillis().get(0));
+        assertFalse(status.isDone(), "the end of input waits for the held FAIL");
+        clock.advanceMillis(200);
+        assertEquals(0, status.get(20, TimeUnit.SECONDS));
         assertTrue(out.toString(StandardCharsets.UTF_8).endsWith("FAIL\t7\tuser=alice\treason=Authentication failed\n"));
-        assertTrue(System.nanoTime() - start >= 200_000_000L);
     }
 
     @Test
     void penaltyGrowsPerAddressButNotForARepeatedPassword() throws Exception {
         var settings = new Settings(Mechanisms.parse("PLAIN"), ALICE, Duration.ZERO, 32, true, 0);
-        try (Connection c = new Connection(settings)) {
+        ManualScheduler clock = new ManualScheduler();
+        try (Connection c = new Connection(settings, clock)) {
             List<Long> waits = new ArrayList<>();
+            List<String> replies = new ArrayList<>();
             for (int i = 0; i < 4; i++) {
-                long start = System.nanoTime();
                 c.send(auth(10 + i, "192.0.2.66", "guess" + i));
-                assertTrue(c.read().startsWith("FAIL\t" + (10 + i)));
-                waits.add((System.nanoTime() - start) / 1_000_000);
+                waits.add(c.delayOf(clock, replies));
+                assertTrue(replies.get(i).startsWith("FAIL\t" + (10 + i)), replies.toString());
             }
-            assertTrue(waits.get(0) < 500 && waits.get(1) < 500, "first two free: " + waits);
-            assertTrue(waits.get(2) >= 1000 && waits.get(3) >= 2000, "then 1s, 2s: " + waits);
-            long start = System.nanoTime();
+            assertEquals(List.of(0L, 0L, 1000L, 2000L), waits, "first two free, then 1 s, 2 s");
             c.send(auth(20, "192.0.2.66", "guess3")); // the same wrong password again
-            c.read();
-            long repeat = (System.nanoTime() - start) / 1_000_000;
-            assertTrue(repeat >= 2000 && repeat < 3000, "repeat does not grow it: " + repeat);
-            start = System.nanoTime();
+            assertEquals(2000L, c.delayOf(clock, replies), "a repeat does not grow it");
             c.send(auth(21, "192.0.2.67", "other address"));
-            c.read();
-            assertTrue((System.nanoTime() - start) / 1_000_000 < 500, "another address is not punished");
+            assertEquals(0L, c.delayOf(clock, replies), "another address is not punished");
         }
     }
 
@@ -176,16 +216,17 @@ class AuthServerTest {
         assertEquals(0, new AuthServer(settings).serve(endless, closed));
     }
 
+    /** Nothing is held: the end of input returns with the clock standing still (it never moves here). */
     @Test
     void endOfInputInTheMiddleOfAnExchangeEndsPromptly() throws Exception {
         var settings = new Settings(Mechanisms.parse("PLAIN,LOGIN"), ALICE, Duration.ofSeconds(2), 32);
+        ManualScheduler clock = new ManualScheduler();
         var out = new java.io.ByteArrayOutputStream();
-        long start = System.nanoTime();
-        int status = new AuthServer(settings).serve(new ByteArrayInputStream(
+        int status = new AuthServer(new AuthService(settings, clock, Runnable::run)).serve(new ByteArrayInputStream(
                 "VERSION\t1\t0\nAUTH\t1\tLOGIN\tservice=smtp\nCONT\t1\tYWxpY2U=\n".getBytes(StandardCharsets.UTF_8)), out);
         assertEquals(0, status);
         assertTrue(out.toString(StandardCharsets.UTF_8).endsWith("CONT\t1\tUGFzc3dvcmQ6\n"));
-        assertTrue(System.nanoTime() - start < 1_000_000_000L, "no failure delay to wait for");
+        assertEquals(List.of(), clock.pendingMillis(), "no failure delay to wait for");
     }
 
     /**
