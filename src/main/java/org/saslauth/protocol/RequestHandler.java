@@ -571,8 +571,7 @@ final class RequestHandler {
                     p.state = Pending.State.OVERDUE;
                     running--;
                     ResultLog.failed(p.id, p.mechanism.name(), p.rip, Optional.empty(),
-                            "no answer within " + AuthService.ANSWER_WITHIN.toSeconds() + " s, the reply limit: "
-                            + Step.Reason.OVERLOADED.logText());
+                            "server too busy: no answer within " + AuthService.ANSWER_WITHIN.toSeconds() + " s");
                     sendFail(p.id, Optional.empty(), Step.Reason.OVERLOADED.clientText(), true);
                     answered = true;
                 } else if (p.state == Pending.State.WAITING_FOR_CONT && state == AuthConnection.State.OPEN) {
