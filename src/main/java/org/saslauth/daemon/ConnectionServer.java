@@ -568,6 +568,7 @@ public final class ConnectionServer {
             flushOutput(); // one write for the replies to a whole read; pauses reading if they pile up
         }
 
+        /** One line to the handler; returns whether it wants more (it has not closed). */
         private boolean deliver(byte[] line, boolean overflow) {
             try {
                 session.line(line, overflow);
@@ -575,7 +576,9 @@ public final class ConnectionServer {
                 LOG.error("handler failed on a line of connection {}", peer, e);
                 abort(null);
             }
-            return state.reading();
+            synchronized (this) {
+                return state.reading() && output == Output.OPEN;
+            }
         }
 
         /**

@@ -273,6 +273,17 @@ class ConnectionServerTest {
     }
 
     @Test
+    void afterTheHandlerClosesNoMoreLinesReachItAndItsRepliesStillGoOut() throws Exception {
+        SocketChannel c = connect(start(10, Duration.ofSeconds(30)));
+        assertEquals("open", next());
+        write(c, "hi\nclose\nafter\n");
+        assertEquals("line:hi", next());
+        assertEquals("line:close", next());
+        assertEquals("closed", next(), "the line after the close is not handed over");
+        assertEquals(List.of("echo:hi"), readLines(c, 2), "the reply, then the end");
+    }
+
+    @Test
     void aClientThatDoesNotReadIsDisconnectedNotBuffered() throws Exception {
         SocketChannel c = connect(start(10, Duration.ofSeconds(30)));
         assertEquals("open", next());
