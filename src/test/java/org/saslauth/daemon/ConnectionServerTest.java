@@ -67,6 +67,16 @@ class ConnectionServerTest {
                 switch (text) {
                     case "close" -> out.close();
                     case "handshake" -> out.handshakeDone();
+                    case "handshake elsewhere" -> { // as a worker thread would tell it
+                        Thread t = new Thread(out::handshakeDone);
+                        t.start();
+                        try {
+                            t.join();
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                        out.send("told\n".getBytes(StandardCharsets.UTF_8));
+                    }
                     case "linger" -> linger = true;
                     case "flood" -> {
                         byte[] chunk = new byte[64 * 1024];
@@ -233,6 +243,17 @@ class ConnectionServerTest {
         clock.advanceMillis(60_000);
         write(polite, "still here\n");
         assertEquals(List.of("echo:still here"), readLines(polite, 1), "a finished handshake has no timeout");
+    }
+
+    @Test
+    void aHandshakeEndedFromAnotherThreadCountsToo() throws Exception {
+        SocketChannel c = connect(start(10, Duration.ofMillis(300)));
+        assertEquals("open", next());
+        write(c, "handshake elsewhere\n");
+        assertEquals(List.of("told"), readLines(c, 1));
+        clock.advanceMillis(300);
+        write(c, "still here\n");
+        assertEquals(List.of("echo:still here"), readLines(c, 1));
     }
 
     @Test
