@@ -3,11 +3,9 @@ package org.saslauth.daemon;
 import static org.saslauth.Log.LOG;
 import static org.saslauth.Log.quote;
 
-import java.io.ByteArrayOutputStream;
 import java.time.Duration;
 import org.saslauth.protocol.AuthConnection;
 import org.saslauth.protocol.AuthService;
-import org.saslauth.protocol.ReplyChannel;
 
 /**
  * Dovecot's auth client protocol on the daemon's connections: one {@link AuthConnection} of the
@@ -28,7 +26,7 @@ public final class AuthHandler implements ConnectionHandler {
 
     @Override
     public Session open(Replies out, Peer peer) {
-        Lines channel = new Lines(out);
+        BufferedReplies channel = new BufferedReplies(out);
         AuthConnection connection = service.connect(channel);
         connection.start();
         return new Session() {
@@ -68,42 +66,5 @@ public final class AuthHandler implements ConnectionHandler {
                 });
             }
         };
-    }
-
-    /**
-     * The engine's replies, collected until it flushes and then queued on the connection as one
-     * piece. The engine calls it with its connection's lock held, so calls never overlap.
-     */
-    private static final class Lines implements ReplyChannel {
-        private final Replies out;
-        private final ByteArrayOutputStream pending = new ByteArrayOutputStream(256);
-        private volatile boolean broken;
-
-        Lines(Replies out) {
-            this.out = out;
-        }
-
-        @Override
-        public void write(byte[] line) {
-            if (!broken) {
-                pending.writeBytes(line);
-            }
-        }
-
-        @Override
-        public void flush() {
-            if (pending.size() == 0) {
-                return;
-            }
-            if (!out.send(pending.toByteArray())) {
-                broken = true;
-            }
-            pending.reset();
-        }
-
-        @Override
-        public boolean isBroken() {
-            return broken;
-        }
     }
 }

@@ -15,78 +15,80 @@ import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Predicate;
+import org.saslauth.protocol.LineFramer;
+import org.saslauth.protocol.Limits;
+import org.saslauth.protocol.Scheduler;
 
 /**
  * The connection layer of the daemon: listening sockets (TCP or UNIX-domain), and every
- * connection on one selector thread, framed into lines for a {@link ConnectionHandler}. It knows
- * nothing of the auth protocol. A thread per connection would cost some 80 KiB each, and every
- * smtpd process keeps its connection open and idle for its whole life: the number of connections,
- * not of logins, sets the memory, so connections cost a few hundred bytes here until they speak.
+ * connection on one selector thread, framed into lines by a {@link LineFramer} for a
+ * {@link ConnectionHandler}. It knows nothing of the auth protocol. A thread per connection would
+ * cost some 80 KiB each, and every smtpd process keeps its connection open and idle for its whole
+ * life: the number of connections, not of logins, sets the memory, so connections cost a few
+ * hundred bytes here until they speak.
  *
  * <p>Lifecycle as {@code com.sun.net.httpserver.HttpServer}'s: {@link #listen} the bound channels,
  * {@link #start()}, and {@link #stop(Duration)}, which stops accepting, ends the input of every
  * session, lets their handlers answer what is in flight and close, and closes what is left when
  * the drain time runs out.
  *
- * <p>Limits: lines of at most {@link #MAX_LINE} bytes (Dovecot's; a longer line reaches the
- * handler as its head, never buffered whole), at most {@code maxConnections} connections (beyond
- * that a new connection is closed at once, and logged), a handshake within
- * {@link #HANDSHAKE_TIMEOUT}, and at most {@link #MAX_QUEUED} bytes of replies waiting for a
- * client that does not read (the client is disconnected); while more than {@link #READ_PAUSE}
- * wait, its input is not read.
+ * <p>Limits ({@link Limits}): lines of at most {@link Limits#maxLine()} bytes (a longer line
+ * reaches the handler as its head, never buffered whole), at most {@code maxConnections}
+ * connections (beyond that a new connection is closed at once, and logged), a handshake within
+ * {@link Limits#handshakeTimeout()}, and at most {@link Limits#outputBudget()} bytes of replies
+ * waiting for a client that does not read (the client is disconnected); while more than
+ * {@link Limits#readPause()} wait, its input is not read. Every time (the handshake timeout, the
+ * drain, the pace of refusal logs) is read from the {@link Scheduler} given, so that tests move it
+ * by hand.
  */
 public final class ConnectionServer {
 
-    /** Dovecot's limit on an auth protocol line, without its LF. */
-    public static final int MAX_LINE = 16384;
-    /** How much of an overlong line its handler sees. */
-    public static final int OVERFLOW_HEAD = 64;
-    /** A connection that has not finished its handshake by then is closed. */
-    public static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(30);
-    /** Replies waiting for one client beyond which it is disconnected. */
-    static final int MAX_QUEUED = 1 << 20;
-    /** Replies waiting for one client beyond which its input is left unread until it catches up. */
-    static final int READ_PAUSE = 64 * 1024;
+    private static final long LOG_PAUSE_NANOS = 10_000_000_000L;
 
     private record Listening(String name, ServerSocketChannel channel, ConnectionHandler handler,
             Predicate<InetAddress> allowed, Runnable afterClose) {}
 
     private final int maxConnections;
-    private final long handshakeNanos;
+    private final Limits limits;
+    private final Scheduler clock;
     private final Selector selector;
     private final List<Listening> listeners = new ArrayList<>();
     /** Open connections; touched by the selector thread only. */
     private final Set<Connection> connections = new HashSet<>();
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
-    private final ByteBuffer readBuffer = ByteBuffer.allocate(MAX_LINE + 2);
+    private final ByteBuffer readBuffer;
     private final Thread thread;
-    private final Object drained = new Object();
     private volatile boolean stopping;
     private volatile int open;
+    /** Set by the stop on the selector thread: the last connection to close ends the loop. */
+    private boolean draining;
     private boolean finished;
     private long numbers;
     private long lastAcceptErrorLog;
+    private boolean acceptErrorLogged;
     private final Refusals tooMany;
     private final Refusals notAllowed = new Refusals("not in --allow-from");
-    /** The connection whose input the selector thread is handling now. */
+    /** The connection whose input (or opening) the selector thread is handling now. */
     private Connection reading;
+    /** Guards {@link #stopResult} and {@link #looping} between a stop and the selector thread's end. */
+    private final Object stopLock = new Object();
+    private CompletableFuture<Boolean> stopResult;
+    private boolean looping;
 
-    public ConnectionServer(int maxConnections, Duration handshakeTimeout) throws IOException {
+    public ConnectionServer(int maxConnections, Limits limits, Scheduler clock) throws IOException {
         if (maxConnections < 1) {
             throw new IllegalArgumentException("maxConnections must be at least 1");
         }
         this.maxConnections = maxConnections;
-        this.handshakeNanos = handshakeTimeout.toNanos();
+        this.limits = limits;
+        this.clock = clock;
+        this.readBuffer = ByteBuffer.allocate(limits.readBuffer());
         this.tooMany = new Refusals("--max-connections " + maxConnections + " reached");
         this.selector = Selector.open();
         this.thread = new Thread(this::run, "saslauth-connections");
@@ -109,6 +111,9 @@ public final class ConnectionServer {
     }
 
     public void start() {
+        synchronized (stopLock) {
+            looping = true;
+        }
         thread.start();
     }
 
@@ -123,38 +128,7 @@ public final class ConnectionServer {
      * left then. Returns whether every connection finished within the drain time.
      */
     public boolean stop(Duration drain) {
-        if (!thread.isAlive()) {
-            return true;
-        }
-        stopping = true;
-        onLoop(() -> {
-            for (Listening l : listeners) {
-                closeListener(l);
-            }
-            for (Connection c : new ArrayList<>(connections)) {
-                c.endInput(false);
-            }
-        });
-        long deadline = System.nanoTime() + drain.toNanos();
-        boolean clean;
-        synchronized (drained) {
-            long left;
-            while (open > 0 && (left = deadline - System.nanoTime()) > 0) {
-                try {
-                    drained.wait(Math.max(1, left / 1_000_000));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
-            }
-            clean = open == 0;
-        }
-        onLoop(() -> {
-            for (Connection c : new ArrayList<>(connections)) {
-                c.abort("still open when the server stopped");
-            }
-            finished = true;
-        });
+        boolean clean = stopAsync(drain).join();
         try {
             thread.join(5000);
         } catch (InterruptedException e) {
@@ -163,24 +137,42 @@ public final class ConnectionServer {
         return clean;
     }
 
-    /** Runs a task on the selector thread and waits for it. */
-    private void onLoop(Runnable task) {
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        tasks.add(() -> {
-            try {
-                task.run();
-            } finally {
-                done.complete(null);
+    /**
+     * {@link #stop(Duration)} without waiting: the result completes with true when the last
+     * connection closed, with false when {@code drain} ran out on the server's clock (and what was
+     * left has been closed).
+     */
+    public CompletableFuture<Boolean> stopAsync(Duration drain) {
+        CompletableFuture<Boolean> result;
+        synchronized (stopLock) {
+            if (stopResult != null) {
+                return stopResult;
             }
-        });
-        selector.wakeup();
-        try {
-            done.get(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (ExecutionException | TimeoutException e) {
-            LOG.error("connection thread did not answer: {}", e.toString());
+            result = stopResult = new CompletableFuture<>();
+            if (!looping) {
+                result.complete(open == 0);
+                return result;
+            }
         }
+        stopping = true;
+        post(() -> {
+            draining = true;
+            for (Listening l : listeners) {
+                closeListener(l);
+            }
+            for (Connection c : new ArrayList<>(connections)) {
+                c.endInput(false);
+            }
+            drainedIfEmpty();
+        });
+        clock.schedule(() -> post(() -> finish(false)), drain.toNanos());
+        return result;
+    }
+
+    /** Runs a task on the selector thread, soon. */
+    private void post(Runnable task) {
+        tasks.add(task);
+        selector.wakeup();
     }
 
     private void closeListener(Listening l) {
@@ -199,18 +191,12 @@ public final class ConnectionServer {
     // --- the selector thread --------------------------------------------------------------------
 
     private void run() {
-        long nextCheck = System.nanoTime() + 1_000_000_000L;
         try {
             while (!finished) {
-                selector.select(this::ready, 1000);
+                selector.select(this::ready);
                 Runnable task;
                 while ((task = tasks.poll()) != null) {
                     task.run();
-                }
-                long now = System.nanoTime();
-                if (now - nextCheck >= 0) {
-                    nextCheck = now + 1_000_000_000L;
-                    closeSlowHandshakes(now);
                 }
             }
         } catch (IOException | RuntimeException e) {
@@ -227,6 +213,32 @@ public final class ConnectionServer {
             } catch (IOException e) {
                 // nothing left to serve
             }
+            synchronized (stopLock) {
+                looping = false;
+                if (stopResult != null) {
+                    stopResult.complete(connections.isEmpty());
+                }
+            }
+        }
+    }
+
+    /** The end of a stop: what is still open is closed, and the selector thread ends. */
+    private void finish(boolean clean) {
+        if (finished) {
+            return;
+        }
+        finished = true;
+        for (Connection c : new ArrayList<>(connections)) {
+            c.abort("still open when the server stopped");
+        }
+        synchronized (stopLock) {
+            stopResult.complete(clean);
+        }
+    }
+
+    private void drainedIfEmpty() {
+        if (draining && connections.isEmpty()) {
+            finish(true);
         }
     }
 
@@ -252,8 +264,9 @@ public final class ConnectionServer {
             try {
                 ch = l.channel().accept();
             } catch (IOException e) {
-                long now = System.nanoTime();
-                if (now - lastAcceptErrorLog > 10_000_000_000L) {
+                long now = clock.nanoTime();
+                if (!acceptErrorLogged || now - lastAcceptErrorLog > LOG_PAUSE_NANOS) {
+                    acceptErrorLogged = true;
                     lastAcceptErrorLog = now;
                     LOG.error("accepting on {} failed: {}", l.name(), e.toString());
                 }
@@ -290,7 +303,7 @@ public final class ConnectionServer {
             return;
         }
         Peer peer = new Peer(l.name(), address, ++numbers);
-        Connection c = new Connection(ch, peer, System.nanoTime() + handshakeNanos);
+        Connection c = new Connection(ch, peer);
         try {
             c.key = ch.register(selector, SelectionKey.OP_READ, c);
         } catch (IOException e) {
@@ -300,26 +313,25 @@ public final class ConnectionServer {
         connections.add(c);
         open = connections.size();
         LOG.debug("connection {} opened", peer);
-        Session session;
+        clock.schedule(() -> post(c::handshakeDeadline), limits.handshakeTimeout().toNanos());
+        reading = c; // what the handler sends while it opens goes out in one write, after
         try {
-            session = l.handler().open(c, peer);
+            c.session = l.handler().open(c, peer);
         } catch (RuntimeException e) {
             LOG.error("handler of {} failed to open connection {}", l.name(), peer, e);
             c.release();
             return;
+        } finally {
+            reading = null;
         }
-        c.session = session;
-        if (c.gone && !c.closedCalled) { // failed while the handler greeted it
-            c.closedCalled = true;
-            c.callClosed();
-        }
+        c.flushOutput();
     }
 
     /**
      * Refused connections as the log tells them: the first at once, then at most one line every
      * 10 s with the count since, so that a client connecting in a loop cannot fill the disk.
      */
-    private static final class Refusals {
+    private final class Refusals {
         private final String why;
         private long lastLog;
         private boolean logged;
@@ -331,8 +343,8 @@ public final class ConnectionServer {
 
         void refused(String listener, String address) {
             since++;
-            long now = System.nanoTime();
-            if (!logged || now - lastLog > 10_000_000_000L) {
+            long now = clock.nanoTime();
+            if (!logged || now - lastLog > LOG_PAUSE_NANOS) {
                 LOG.warn("refused {} connection(s) on {} (last from {}): {}", since, listener, address, why);
                 logged = true;
                 lastLog = now;
@@ -341,30 +353,10 @@ public final class ConnectionServer {
         }
     }
 
-    private void closeSlowHandshakes(long now) {
-        for (Connection c : new ArrayList<>(connections)) {
-            if (!c.handshakeDone && !c.inputEnded && now - c.handshakeDeadline > 0) {
-                c.abort("no handshake within " + handshakeNanos / 1_000_000 + " ms");
-            }
-        }
-    }
-
-    private void released(Connection c) {
-        connections.remove(c);
-        synchronized (drained) {
-            open = connections.size();
-            if (open == 0) {
-                drained.notifyAll();
-            }
-        }
-    }
-
     /** Asks the selector thread to write a connection's queued output. */
     private void schedule(Connection c) {
         if (Thread.currentThread() == thread) {
-            if (c == reading) {
-                c.writeAfterRead = true; // one write for the replies to a whole read
-            } else {
+            if (c != reading) { // else written once the whole read (or the opening) is handled
                 c.flushOutput();
             }
             return;
@@ -375,8 +367,7 @@ public final class ConnectionServer {
             }
             c.scheduled = true;
         }
-        tasks.add(c::flushOutput);
-        selector.wakeup();
+        post(c::flushOutput);
     }
 
     private static void closeQuietly(SocketChannel ch) {
@@ -387,36 +378,60 @@ public final class ConnectionServer {
         }
     }
 
-    /** One client connection: its framing state (selector thread) and its output queue (locked). */
+    /** Where a connection is in its life; changed on the selector thread only. */
+    private enum State {
+        /** Lines are read; the client has not finished its handshake, and is closed if it takes too long. */
+        HANDSHAKE,
+        /** Lines are read as they come. */
+        SERVING,
+        /**
+         * No more input (the client's end of input, or the server stopping) and the handler told:
+         * its replies still go out until it closes.
+         */
+        DRAINING,
+        /** The socket is closed; the handler was told. */
+        CLOSED;
+
+        boolean reading() {
+            return this == HANDSHAKE || this == SERVING;
+        }
+    }
+
+    /** What may still be queued for the client; changed by any thread, under the connection's lock. */
+    private enum Output {
+        OPEN,
+        /** The handler closed: what is queued is written, then the socket is closed. */
+        CLOSE_WHEN_WRITTEN,
+        /** Over the output budget: the client does not read and is disconnected. */
+        OVERRUN,
+        /** The socket is closed: anything sent is dropped. */
+        GONE
+    }
+
+    /**
+     * One client connection: its input (framer and {@link State}, selector thread) and its output
+     * queue ({@link Output}, locked), which are independent: a handler may close while input
+     * still comes, and a client that ended its input still reads its replies.
+     */
     private final class Connection implements Replies {
         final SocketChannel channel;
         final Peer peer;
-        final long handshakeDeadline;
+        final LineFramer framer;
         SelectionKey key;
         Session session;
-
-        // selector thread only
-        private byte[] partial;
-        private int partialLen;
-        private boolean skipping;
-        private byte[] head;
-        boolean inputEnded;
-        boolean closedCalled;
-        boolean writeAfterRead;
-        volatile boolean handshakeDone;
-        volatile boolean gone;
+        State state = State.HANDSHAKE;
 
         // guarded by this
         private final ArrayDeque<ByteBuffer> out = new ArrayDeque<>(4);
         private int queued;
-        private boolean closeRequested;
-        private boolean overfull;
+        private Output output = Output.OPEN;
+        /** A write is posted to the selector thread already. */
         boolean scheduled;
 
-        Connection(SocketChannel channel, Peer peer, long handshakeDeadline) {
+        Connection(SocketChannel channel, Peer peer) {
             this.channel = channel;
             this.peer = peer;
-            this.handshakeDeadline = handshakeDeadline;
+            this.framer = new LineFramer(limits, this::deliver);
         }
 
         // --- Replies, any thread ----------------------------------------------------------------
@@ -425,15 +440,15 @@ public final class ConnectionServer {
         public boolean send(byte[] data) {
             boolean queuedIt;
             synchronized (this) {
-                if (gone || closeRequested || overfull) {
+                if (output != Output.OPEN) {
                     return false;
                 }
-                queuedIt = queued + data.length <= MAX_QUEUED;
+                queuedIt = queued + data.length <= limits.outputBudget();
                 if (queuedIt) {
                     out.add(ByteBuffer.wrap(data));
                     queued += data.length;
                 } else {
-                    overfull = true;
+                    output = Output.OVERRUN;
                 }
             }
             schedule(this);
@@ -443,36 +458,50 @@ public final class ConnectionServer {
         @Override
         public void close() {
             synchronized (this) {
-                if (gone || closeRequested) {
+                if (output != Output.OPEN) {
                     return;
                 }
-                closeRequested = true;
+                output = Output.CLOSE_WHEN_WRITTEN;
             }
             schedule(this);
         }
 
         @Override
         public void handshakeDone() {
-            handshakeDone = true;
+            if (Thread.currentThread() == thread) {
+                handshakeFinished();
+            } else {
+                post(this::handshakeFinished);
+            }
         }
 
         // --- selector thread --------------------------------------------------------------------
 
+        private void handshakeFinished() {
+            if (state == State.HANDSHAKE) {
+                state = State.SERVING;
+            }
+        }
+
+        void handshakeDeadline() {
+            if (state == State.HANDSHAKE) {
+                abort("no handshake within " + limits.handshakeTimeout().toMillis() + " ms");
+            }
+        }
+
         void flushOutput() {
             ByteBuffer[] pending;
+            Output o;
             synchronized (this) {
                 scheduled = false;
-                if (gone) {
-                    return;
-                }
-                if (overfull) {
-                    pending = null;
-                } else {
-                    pending = out.toArray(new ByteBuffer[0]);
-                }
+                o = output;
+                pending = o == Output.OPEN || o == Output.CLOSE_WHEN_WRITTEN ? out.toArray(new ByteBuffer[0]) : null;
             }
-            if (pending == null) {
-                abort("more than " + MAX_QUEUED + " bytes of replies unread: the client does not read");
+            if (o == Output.GONE || state == State.CLOSED) {
+                return;
+            }
+            if (o == Output.OVERRUN) {
+                abort("more than " + limits.outputBudget() + " bytes of replies unread: the client does not read");
                 return;
             }
             long written = 0;
@@ -485,7 +514,7 @@ public final class ConnectionServer {
                 }
             }
             boolean empty;
-            boolean closeNow;
+            boolean closing;
             int waiting;
             synchronized (this) {
                 while (!out.isEmpty() && !out.peekFirst().hasRemaining()) {
@@ -493,10 +522,10 @@ public final class ConnectionServer {
                 }
                 queued -= (int) written;
                 empty = out.isEmpty();
-                closeNow = empty && closeRequested;
+                closing = output != Output.OPEN;
                 waiting = queued;
             }
-            if (closeNow) {
+            if (closing && empty) {
                 release();
                 return;
             }
@@ -507,13 +536,16 @@ public final class ConnectionServer {
             if (!empty) {
                 ops |= SelectionKey.OP_WRITE;
             }
-            if (!inputEnded && waiting < READ_PAUSE) {
+            if (state.reading() && !closing && waiting < limits.readPause()) {
                 ops |= SelectionKey.OP_READ;
             }
             key.interestOps(ops);
         }
 
         void readInput() {
+            if (!state.reading()) {
+                return;
+            }
             ByteBuffer buf = readBuffer;
             buf.clear();
             int n;
@@ -528,112 +560,24 @@ public final class ConnectionServer {
                 if (n < 0) {
                     endInput(true);
                 } else if (n > 0) {
-                    frame(buf.array(), n);
+                    framer.push(buf.array(), 0, n);
                 }
             } finally {
                 reading = null;
             }
-            if (writeAfterRead) {
-                writeAfterRead = false;
-                flushOutput();
-            }
+            flushOutput(); // one write for the replies to a whole read; pauses reading if they pile up
         }
 
-        private void frame(byte[] b, int n) {
-            int start = 0;
-            for (int i = 0; i < n; i++) {
-                if (b[i] == '\n') {
-                    lineEnd(b, start, i);
-                    start = i + 1;
-                    if (inputEnded || gone) {
-                        return;
-                    }
-                }
-            }
-            if (start < n) {
-                accumulate(b, start, n);
-            }
-            if (!gone && key.isValid()) {
-                synchronized (this) {
-                    if (queued >= READ_PAUSE) {
-                        key.interestOps(key.interestOps() & ~SelectionKey.OP_READ);
-                    }
-                }
-            }
-        }
-
-        /** Bytes of a line whose LF has not come yet. */
-        private void accumulate(byte[] b, int from, int to) {
-            if (skipping) {
-                return;
-            }
-            int len = to - from;
-            if (partialLen + len > MAX_LINE + 1) { // +1: a CR before the LF
-                startSkipping(b, from, to);
-                return;
-            }
-            if (partial == null) {
-                partial = new byte[Math.max(256, len)];
-            } else if (partialLen + len > partial.length) {
-                partial = Arrays.copyOf(partial, Math.min(MAX_LINE + 1, Math.max(partial.length * 2, partialLen + len)));
-            }
-            System.arraycopy(b, from, partial, partialLen, len);
-            partialLen += len;
-        }
-
-        private void startSkipping(byte[] b, int from, int to) {
-            byte[] h = new byte[OVERFLOW_HEAD];
-            int keep = Math.min(OVERFLOW_HEAD, partialLen);
-            if (keep > 0) {
-                System.arraycopy(partial, 0, h, 0, keep);
-            }
-            int more = Math.min(OVERFLOW_HEAD - keep, to - from);
-            System.arraycopy(b, from, h, keep, more);
-            head = Arrays.copyOf(h, keep + more);
-            skipping = true;
-            partial = null;
-            partialLen = 0;
-        }
-
-        private void lineEnd(byte[] b, int from, int lf) {
-            if (!skipping && partialLen + (lf - from) > MAX_LINE + 1) {
-                startSkipping(b, from, lf);
-            }
-            if (skipping) {
-                byte[] h = head;
-                skipping = false;
-                head = null;
-                deliver(h, true);
-                return;
-            }
-            byte[] line;
-            if (partialLen == 0) {
-                line = Arrays.copyOfRange(b, from, lf);
-            } else {
-                line = Arrays.copyOf(partial, partialLen + lf - from);
-                System.arraycopy(b, from, line, partialLen, lf - from);
-                partialLen = 0;
-                if (partial.length > 1024) {
-                    partial = null;
-                }
-            }
-            int len = line.length;
-            if (len > 0 && line[len - 1] == '\r') {
-                line = Arrays.copyOf(line, len - 1);
-            }
-            if (line.length > MAX_LINE) {
-                deliver(Arrays.copyOf(line, OVERFLOW_HEAD), true);
-            } else {
-                deliver(line, false);
-            }
-        }
-
-        private void deliver(byte[] line, boolean overflow) {
+        /** One line to the handler; returns whether it wants more (it has not closed). */
+        private boolean deliver(byte[] line, boolean overflow) {
             try {
                 session.line(line, overflow);
             } catch (RuntimeException e) {
                 LOG.error("handler failed on a line of connection {}", peer, e);
                 abort(null);
+            }
+            synchronized (this) {
+                return state.reading() && output == Output.OPEN;
             }
         }
 
@@ -642,24 +586,28 @@ public final class ConnectionServer {
          * a line), or the server stops (a line the client has not finished is dropped).
          */
         void endInput(boolean eof) {
-            if (inputEnded || gone) {
+            if (!state.reading()) {
                 return;
             }
-            inputEnded = true;
+            if (eof) {
+                framer.end();
+            } else {
+                framer.stop();
+            }
+            if (state == State.CLOSED) {
+                return; // the handler failed on the last line, and heard of the end then
+            }
+            state = State.DRAINING;
             if (key.isValid()) {
                 key.interestOps(key.interestOps() & ~SelectionKey.OP_READ);
             }
-            if (eof && (partialLen > 0 || skipping)) {
-                lineEnd(new byte[0], 0, 0);
-            }
-            partial = null;
-            if (!closedCalled && session != null) {
-                closedCalled = true;
-                callClosed();
-            }
+            callClosed();
         }
 
         void callClosed() {
+            if (session == null) {
+                return; // the handler failed to open it
+            }
             try {
                 session.closed();
             } catch (RuntimeException e) {
@@ -669,7 +617,7 @@ public final class ConnectionServer {
 
         /** Closes at once, logging why (null: nothing worth a line). */
         void abort(String why) {
-            if (gone) {
+            if (state == State.CLOSED) {
                 return;
             }
             if (why != null) {
@@ -678,30 +626,32 @@ public final class ConnectionServer {
             release();
         }
 
-        /** Closes the socket; the session hears of it if it has not heard of the end yet. */
+        /** Closes the socket; the handler hears of it if it has not heard of the end yet. */
         void release() {
+            if (state == State.CLOSED) {
+                return;
+            }
+            boolean tell = state.reading();
+            state = State.CLOSED;
             synchronized (this) {
-                if (gone) {
-                    return;
-                }
-                gone = true;
+                output = Output.GONE;
                 out.clear();
                 queued = 0;
             }
+            framer.stop();
             key.cancel();
             try {
                 channel.close();
             } catch (IOException e) {
                 // closed anyway
             }
-            released(this);
             LOG.debug("connection {} closed", peer);
-            inputEnded = true;
-            partial = null;
-            if (!closedCalled && session != null) {
-                closedCalled = true;
+            connections.remove(this);
+            open = connections.size();
+            if (tell) {
                 callClosed();
             }
+            drainedIfEmpty();
         }
     }
 }

@@ -14,6 +14,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.Predicate;
+import org.saslauth.protocol.Limits;
+import org.saslauth.protocol.Scheduler;
 
 /**
  * The daemon's listeners and lifecycle: binds every {@code --listen} address (and a listening
@@ -33,11 +35,13 @@ public final class Daemon {
     private final ConnectionServer server;
     private final Duration drain;
     private final CountDownLatch stopRequested;
+    private final Scheduler clock;
 
-    private Daemon(ConnectionServer server, Duration drain, CountDownLatch stopRequested) {
+    private Daemon(ConnectionServer server, Duration drain, CountDownLatch stopRequested, Scheduler clock) {
         this.server = server;
         this.drain = drain;
         this.stopRequested = stopRequested;
+        this.clock = clock;
     }
 
     /**
@@ -51,7 +55,14 @@ public final class Daemon {
     public static Daemon bind(Options o, ConnectionHandler auth, ConnectionHandler userdb, Duration drain,
             CountDownLatch stopRequested)
             throws SocketFile.Unusable, IOException {
-        ConnectionServer server = new ConnectionServer(o.maxConnections(), ConnectionServer.HANDSHAKE_TIMEOUT);
+        return bind(o, auth, userdb, drain, stopRequested, Scheduler.system());
+    }
+
+    /** {@link #bind(Options, ConnectionHandler, ConnectionHandler, Duration, CountDownLatch)} on {@code clock}. */
+    public static Daemon bind(Options o, ConnectionHandler auth, ConnectionHandler userdb, Duration drain,
+            CountDownLatch stopRequested, Scheduler clock)
+            throws SocketFile.Unusable, IOException {
+        ConnectionServer server = new ConnectionServer(o.maxConnections(), Limits.DEFAULT, clock);
         List<Runnable> undo = new ArrayList<>();
         boolean done = false;
         try {
@@ -92,7 +103,7 @@ public final class Daemon {
                         + " socket unit (a listening socket as stdin)");
             }
             done = true;
-            return new Daemon(server, drain, stopRequested);
+            return new Daemon(server, drain, stopRequested, clock);
         } finally {
             if (!done) {
                 undo.forEach(Runnable::run);
@@ -168,10 +179,10 @@ public final class Daemon {
     /** Stops accepting, drains, closes; returns whether every connection finished in time. */
     public boolean stop() {
         int before = server.connectionCount();
-        long start = System.nanoTime();
+        long start = clock.nanoTime();
         boolean clean = server.stop(drain);
         LOG.info("stopped: {} connection(s) open at the stop {} in {} ms", before,
-                clean ? "finished" : "did not all finish", (System.nanoTime() - start) / 1_000_000);
+                clean ? "finished" : "did not all finish", (clock.nanoTime() - start) / 1_000_000);
         return clean;
     }
 }

@@ -18,7 +18,7 @@ public interface Replies {
 
     /**
      * The client finished its handshake: the connection is no longer closed by the handshake
-     * timeout ({@link ConnectionServer#HANDSHAKE_TIMEOUT}).
+     * timeout ({@link org.saslauth.protocol.Limits#handshakeTimeout()}). Idempotent.
      */
     void handshakeDone();
 }

@@ -9,8 +9,9 @@ public interface Session {
 
     /**
      * One line, without its LF (and one CR before it). When {@code overflow} is true the line was
-     * longer than {@link ConnectionServer#MAX_LINE} bytes and {@code line} holds only its first
-     * {@link ConnectionServer#OVERFLOW_HEAD} bytes; the rest was skipped unread.
+     * longer than {@link org.saslauth.protocol.Limits#maxLine()} bytes and {@code line} holds only
+     * its first {@link org.saslauth.protocol.Limits#overflowHead()} bytes; the rest was skipped
+     * unread.
      */
     void line(byte[] line, boolean overflow);
 

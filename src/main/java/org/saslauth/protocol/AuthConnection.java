@@ -345,7 +345,7 @@ public final class AuthConnection implements Flushable {
 
     private void overflow(byte[] head) {
         String[] f = new String(head, StandardCharsets.UTF_8).split("\t", -1);
-        warn("line longer than {} bytes from client", AuthServer.MAX_LINE);
+        warn("line longer than {} bytes from client", Limits.MAX_LINE);
         boolean request = f[0].equals("AUTH") || f[0].equals("CONT");
         if (request && f.length > 2 && Request.validId(f[1])) {
             requests.tooLong(f[0], f[1], f[2]);

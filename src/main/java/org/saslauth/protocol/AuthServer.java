@@ -20,9 +20,6 @@ import java.time.Duration;
  */
 public final class AuthServer {
 
-    /** Dovecot's own limit on an auth client line. */
-    public static final int MAX_LINE = 16384;
-
     /** Exit status of {@link #serve} when the client speaks another major version. */
     public static final int UNSUPPORTED_VERSION = 4;
 
@@ -30,19 +27,25 @@ public final class AuthServer {
     private static final Duration DRAIN = Duration.ofSeconds(10);
 
     private final AuthService service;
+    private final Limits limits;
 
     public AuthServer(Settings settings) {
         this(AuthService.forOneConnection(settings));
     }
 
     public AuthServer(AuthService service) {
+        this(service, Limits.DEFAULT);
+    }
+
+    public AuthServer(AuthService service, Limits limits) {
         this.service = service;
+        this.limits = limits;
     }
 
     /**
      * Sends the handshake, then answers lines until end of input, then waits for the replies
-     * still due (steps running, failures held back). Replies are flushed whenever the reader
-     * is about to wait for input. Returns 0, or {@link #UNSUPPORTED_VERSION}.
+     * still due (steps running, failures held back). Replies are flushed before every read, so
+     * that no reply waits for the client's next line. Returns 0, or {@link #UNSUPPORTED_VERSION}.
      *
      * @throws IOException when reading the input fails (a closed output is not an error: the
      *     peer went away)
@@ -50,12 +53,16 @@ public final class AuthServer {
     public int serve(InputStream in, OutputStream out) throws IOException {
         AuthConnection connection = service.connect(new StreamReplies(out));
         connection.start();
-        LineReader reader = new LineReader(in, MAX_LINE, connection);
+        LineFramer framer = new LineFramer(limits, connection::receive);
+        byte[] buf = new byte[limits.readBuffer()];
         try {
-            LineReader.Line line;
-            while ((line = reader.read()) != null) {
-                if (!connection.receive(line.bytes(), line.overflow())) {
-                    break;
+            while (!framer.stopped()) {
+                connection.flush();
+                int n = in.read(buf);
+                if (n < 0) {
+                    framer.end();
+                } else {
+                    framer.push(buf, 0, n);
                 }
             }
         } finally {

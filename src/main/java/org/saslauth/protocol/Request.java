@@ -4,13 +4,15 @@ import java.util.Optional;
 
 /**
  * A line from the client, parsed: the engine's view of the wire, so that nothing after parsing
- * reads fields by position.
+ * reads fields by position. {@link #parse} reads an auth client's lines, {@link #parseMaster}
+ * those of an auth-master (userdb) client.
  *
  * <pre>
  * VERSION major minor
  * CPID pid
  * AUTH id MECH param... [resp=base64]
  * CONT id base64
+ * USER id name param...         (auth-master only)
  * </pre>
  */
 sealed interface Request {
@@ -42,6 +44,12 @@ sealed interface Request {
 
     /** Any other line: only its first word, when it is one, and its length reach the log. */
     record Unknown(String command, int length) implements Request {}
+
+    /** {@code USER} on the auth-master socket: does this user exist? The name is unescaped. */
+    record User(String id, String name) implements Request {}
+
+    /** An auth-master command that is not served, with a valid id to answer FAIL to. */
+    record Unserved(String command, String id) implements Request {}
 
     /** Parses one line (without its LF). */
     static Request parse(String line) {
@@ -88,7 +96,44 @@ sealed interface Request {
         }
     }
 
-    /** An id is an unsigned 32-bit decimal number, as in Dovecot. */
+    /**
+     * Parses one line (without its LF) of an auth-master client, as {@code doveadm user} and
+     * chasquid send them: {@code VERSION}, {@code USER}; {@code CPID} parses so that an auth
+     * client on the wrong socket can be told.
+     */
+    static Request parseMaster(String line) {
+        int tab = line.indexOf('\t');
+        String command = tab < 0 ? line : line.substring(0, tab);
+        switch (command) {
+            case "USER": {
+                String[] f = line.split("\t", -1);
+                if (f.length < 2 || !validId(f[1])) {
+                    return new Request.Malformed(Optional.empty(), "USER with an invalid id",
+                            f.length < 2 ? 0 : f[1].length());
+                }
+                if (f.length < 3) {
+                    return new Request.Malformed(Optional.of(f[1]), "USER without a name", f[1].length());
+                }
+                return new Request.User(f[1], Escaping.unescape(f[2]));
+            }
+            case "VERSION":
+            case "CPID":
+                return parse(line);
+            default: {
+                String[] f = line.split("\t", 3);
+                if (!command.isEmpty() && f.length > 1 && validId(f[1])) {
+                    return new Request.Unserved(command, f[1]);
+                }
+                return new Request.Unknown(command, line.length());
+            }
+        }
+    }
+
+    /**
+     * The one rule for a request id, on the auth and the auth-master sockets alike: an unsigned
+     * 32-bit decimal number, as Dovecot's {@code str_to_uint} reads it (digits only, no sign, no
+     * space; leading zeros allowed, and echoed as sent).
+     */
     static boolean validId(String id) {
         int n = id.length();
         if (n == 0 || n > 10) {

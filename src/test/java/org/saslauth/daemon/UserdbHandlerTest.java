@@ -27,6 +27,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.saslauth.mech.Credentials;
 import org.saslauth.password.PasswordSchemes;
+import org.saslauth.protocol.Limits;
+import org.saslauth.protocol.Scheduler;
 import org.saslauth.store.CredentialStore;
 import org.saslauth.store.UserNameFormat;
 
@@ -67,7 +69,7 @@ class UserdbHandlerTest {
         ch.bind(UnixDomainSocketAddress.of(socket));
         workers = Executors.newFixedThreadPool(2);
         Credentials credentials = new Credentials(STORE, new UserNameFormat(true, Optional.empty()));
-        server = new ConnectionServer(10, Duration.ofSeconds(30));
+        server = new ConnectionServer(10, Limits.DEFAULT, Scheduler.system());
         server.listen("userdb", ch, new UserdbHandler(credentials, workers), a -> true, () -> { });
         server.start();
     }

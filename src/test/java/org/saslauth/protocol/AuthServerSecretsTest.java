@@ -25,7 +25,7 @@ class AuthServerSecretsTest {
     static Stream<Arguments> logins() {
         String plainRight = "\0alice\0" + RIGHT;
         String plainWrong = "alice\0alice\0" + WRONG;
-        String huge = b64(plainRight).repeat(1 + AuthServer.MAX_LINE / 20);
+        String huge = b64(plainRight).repeat(1 + Limits.MAX_LINE / 20);
         return Stream.of(
                 Arguments.of("PLAIN, right, initial response", List.of(
                         "AUTH\t1\tPLAIN\tservice=smtp\tnologin\tlip=::1\trip=192.0.2.1\tresp=" + b64(plainRight))),

@@ -5,7 +5,7 @@ import java.util.Comparator;
 import java.util.List;
 
 /** A clock that moves only when told, and a timer that runs what is due when it does. */
-final class ManualScheduler implements Scheduler {
+public final class ManualScheduler implements Scheduler {
 
     private record Task(long due, long order, Runnable task) {}
 
@@ -24,7 +24,7 @@ final class ManualScheduler implements Scheduler {
     }
 
     /** Moves the clock forward, running every task that falls due on the way, in order. */
-    void advanceMillis(long millis) {
+    public void advanceMillis(long millis) {
         long target;
         synchronized (this) {
             target = now + millis * 1_000_000;
@@ -49,13 +49,13 @@ final class ManualScheduler implements Scheduler {
      * The delays of the replies held back, from now, in milliseconds: the tasks waiting, but for
      * the request handlers' sweeps for deadlines and idle exchanges.
      */
-    synchronized List<Long> pendingMillis() {
+    public synchronized List<Long> pendingMillis() {
         return tasks.stream().filter(t -> !(t.task() instanceof RequestHandler.Sweep))
                 .map(t -> (t.due() - now) / 1_000_000).sorted().toList();
     }
 
     /** The delays of every task waiting, from now, in milliseconds. */
-    synchronized List<Long> timersMillis() {
+    public synchronized List<Long> timersMillis() {
         return tasks.stream().map(t -> (t.due() - now) / 1_000_000).sorted().toList();
     }
 }

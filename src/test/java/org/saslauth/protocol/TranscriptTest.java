@@ -5,112 +5,31 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Optional;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.saslauth.mech.Credentials;
-import org.saslauth.mech.Mechanisms;
-import org.saslauth.store.PasswdFile;
-import org.saslauth.store.UserNameFormat;
 
 /**
- * Golden transcripts under {@code src/test/resources/transcripts}: {@code C:} lines are fed to
- * the engine, {@code S:} lines are what it must answer, in order. In both, {@code \t} is TAB,
- * {@code \xNN} a byte and {@code \\} a backslash; an {@code S:} line ending in {@code *}
- * matches any rest of line. {@code # mechanisms: ...}, {@code # max-pending: N},
- * {@code # username-format: lowercase} and {@code # default-realm: D} set the server up; users
- * come from {@code transcripts/users.passwd}.
+ * Golden transcripts ({@link Transcript}) against the spawn loop: the input on stdin, the
+ * replies on stdout, then the exit status. {@code daemon/DaemonTranscriptTest} runs the same
+ * transcripts through the daemon's connection layer.
  */
 class TranscriptTest {
 
     static Stream<Path> transcripts() throws IOException {
-        Path dir = Path.of("src/test/resources/transcripts");
-        return Files.list(dir).filter(p -> p.toString().endsWith(".txt")).sorted();
+        return Transcript.all();
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("transcripts")
     @Timeout(10)
     void transcript(Path file) throws Exception {
-        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-        ByteArrayOutputStream input = new ByteArrayOutputStream();
-        List<String> expected = new ArrayList<>();
-        String mechanisms = "PLAIN,LOGIN";
-        int maxPending = 32;
-        boolean lowercase = false;
-        Optional<String> realm = Optional.empty();
-        for (String line : lines) {
-            if (line.startsWith("# mechanisms:")) {
-                mechanisms = line.substring(13).strip();
-            } else if (line.startsWith("# max-pending:")) {
-                maxPending = Integer.parseInt(line.substring(14).strip());
-            } else if (line.startsWith("# username-format: lowercase")) {
-                lowercase = true;
-            } else if (line.startsWith("# default-realm:")) {
-                realm = Optional.of(line.substring(16).strip());
-            } else if (line.startsWith("C: ")) {
-                input.write(unescape(line.substring(3)));
-                input.write('\n');
-            } else if (line.startsWith("C! ")) { // a line sent without its LF (end of input)
-                input.write(unescape(line.substring(3)));
-            } else if (line.startsWith("S: ")) {
-                expected.add(new String(unescape(line.substring(3)), StandardCharsets.ISO_8859_1));
-            }
-        }
-        var store = PasswdFile.load(Path.of("src/test/resources/transcripts/users.passwd"));
-        var settings = new Settings(Mechanisms.parse(mechanisms),
-                new Credentials(store, new UserNameFormat(lowercase, realm)), Duration.ZERO, maxPending);
+        Transcript t = Transcript.load(file);
         ByteArrayOutputStream output = new ByteArrayOutputStream();
-        int status = Inline.server(settings).serve(new ByteArrayInputStream(input.toByteArray()), output);
-
-        List<String> actual = List.of(output.toString(StandardCharsets.ISO_8859_1).split("\n", -1));
-        actual = actual.subList(0, actual.size() - 1); // after the last LF
-        String context = file.getFileName() + "\n--- got ---\n" + String.join("\n", actual);
-        assertEquals(expected.size(), actual.size(), "line count of " + context);
-        for (int i = 0; i < expected.size(); i++) {
-            String e = expected.get(i);
-            String a = actual.get(i);
-            if (e.endsWith("*")) {
-                String prefix = e.substring(0, e.length() - 1);
-                assertEquals(prefix, a.substring(0, Math.min(a.length(), prefix.length())), "line " + (i + 1) + " of " + context);
-            } else {
-                assertEquals(e, a, "line " + (i + 1) + " of " + context);
-            }
-        }
-        int expectedStatus = lines.stream().anyMatch(l -> l.startsWith("# status: 4")) ? 4 : 0;
-        assertEquals(expectedStatus, status, "exit status of " + file.getFileName());
-    }
-
-    /** {@code \t}, {@code \n}, {@code \xNN}, {@code \\}; everything else as UTF-8. */
-    static byte[] unescape(String s) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        byte[] b = s.getBytes(StandardCharsets.UTF_8);
-        for (int i = 0; i < b.length; i++) {
-            if (b[i] == '\\' && i + 1 < b.length) {
-                char c = (char) b[++i];
-                switch (c) {
-                    case 't' -> out.write('\t');
-                    case 'n' -> out.write('\n');
-                    case 'r' -> out.write('\r');
-                    case '\\' -> out.write('\\');
-                    case 'x' -> {
-                        out.write(Integer.parseInt(new String(b, i + 1, 2, StandardCharsets.US_ASCII), 16));
-                        i += 2;
-                    }
-                    default -> throw new IllegalArgumentException("bad escape \\" + c + " in " + s);
-                }
-            } else {
-                out.write(b[i]);
-            }
-        }
-        return out.toByteArray();
+        int status = Inline.server(t.settings()).serve(new ByteArrayInputStream(t.input()), output);
+        t.check(output.toByteArray());
+        assertEquals(t.status(), status, "exit status of " + file.getFileName());
     }
 }
