@@ -7,7 +7,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import org.saslauth.Clock;
+import org.saslauth.Deadline;
 import org.saslauth.mech.Credentials;
+import org.saslauth.protocol.AuthService;
 import org.saslauth.protocol.Escaping;
 import org.saslauth.store.CredentialStore;
 
@@ -116,17 +119,18 @@ public final class UserdbHandler implements ConnectionHandler {
                 inFlight++;
             }
             try {
-                workers.execute(() -> answer(id, name.get()));
+                Deadline deadline = Deadline.in(Clock.SYSTEM, AuthService.ANSWER_WITHIN);
+                workers.execute(() -> answer(id, name.get(), deadline));
             } catch (RejectedExecutionException e) {
                 finished();
                 send("FAIL\t" + id + "\treason=Server stopping\n");
             }
         }
 
-        private void answer(String id, String name) {
+        private void answer(String id, String name, Deadline deadline) {
             String reply;
             try {
-                CredentialStore.Lookup found = credentials.lookup(name);
+                CredentialStore.Lookup found = credentials.lookup(name, deadline);
                 if (found instanceof CredentialStore.Lookup.Found) {
                     reply = "USER\t" + id + "\t" + Escaping.escape(name) + "\n";
                     LOG.debug("userdb lookup id={} user={}: found", id, quote(name));

@@ -17,11 +17,11 @@ import java.util.OptionalInt;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.RejectedExecutionException;
+import org.saslauth.Deadline;
 import org.saslauth.Pid;
 import org.saslauth.mech.Exchange;
 import org.saslauth.mech.Mechanism;
 import org.saslauth.mech.Step;
-import org.saslauth.password.CostlyChecks;
 
 /**
  * One client connection of Dovecot's auth client protocol (version 1): the handshake, the
@@ -526,10 +526,9 @@ public final class AuthConnection implements Flushable {
             if (service.scheduler.nanoTime() - arrival > AuthService.MAX_QUEUE_WAIT.toNanos()) {
                 result = Step.Failure.of(Step.Reason.OVERLOADED);
             } else {
+                Deadline due = Deadline.at(service.scheduler, arrival + AuthService.ANSWER_WITHIN.toNanos());
                 try {
-                    result = response == null ? p.exchange.start(initial) : p.exchange.next(response);
-                } catch (CostlyChecks.Overloaded e) {
-                    result = Step.Failure.of(Step.Reason.OVERLOADED);
+                    result = response == null ? p.exchange.start(initial, due) : p.exchange.next(response, due);
                 } catch (RuntimeException | OutOfMemoryError | StackOverflowError e) {
                     LOG.error("mechanism {} failed on id {}", p.mechanism.name(), p.id, e);
                     result = Step.Failure.of(Step.Reason.INTERNAL_ERROR);

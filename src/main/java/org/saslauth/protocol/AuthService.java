@@ -21,6 +21,14 @@ public final class AuthService {
     public static final Duration MAX_QUEUE_WAIT = Duration.ofSeconds(5);
 
     /**
+     * A request is answered this long after it arrived at the latest: Postfix's 10 s, less a
+     * margin for the trip and the write. Each step of an exchange gets the instant as its
+     * {@link org.saslauth.Deadline}, which every wait below it (a slot for a slow hash, a
+     * database) ends at.
+     */
+    public static final Duration ANSWER_WITHIN = Duration.ofSeconds(9);
+
+    /**
      * An exchange that waits this long for the client's next CONT is ended with a FAIL, as
      * Dovecot ends an unfinished request after 150 s: a client answers a challenge at once, and
      * one that never does must not hold memory for the life of its connection.

@@ -14,7 +14,6 @@ import java.util.concurrent.Executor;
 import org.junit.jupiter.api.Test;
 import org.saslauth.mech.Credentials;
 import org.saslauth.mech.Mechanisms;
-import org.saslauth.password.CostlyChecks;
 import org.saslauth.store.CredentialStore.Verdict;
 import org.saslauth.store.UserNameFormat;
 
@@ -28,9 +27,9 @@ class AuthConnectionTest {
 
     /** alice/secret; checking alice's password takes {@link #hashMillis}. */
     long hashMillis;
-    final Credentials credentials = new Credentials((user, password) -> {
+    final Credentials credentials = new Credentials((user, password, slots, deadline) -> {
         if (user.equals("busy")) {
-            throw new CostlyChecks.Overloaded(); // every slot for slow hashes taken too long
+            return Verdict.OVERLOADED; // every slot for slow hashes taken until the deadline
         }
         if (!user.equals("alice")) {
             return Verdict.UNKNOWN_USER;

@@ -14,11 +14,16 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.saslauth.Deadline;
+import org.saslauth.password.CostlyChecks;
 import org.saslauth.protocol.CapturedLog;
 import org.saslauth.store.CredentialStore.Verdict;
 
 /** passdb checkpassword with real programs from src/test/resources/checkpassword. */
 class CheckpasswordStoreTest {
+
+    /** Slots for slow hashes, this test's own. */
+    static final CostlyChecks SLOTS = new CostlyChecks(2);
 
     @TempDir
     Path dir;
@@ -39,14 +44,14 @@ class CheckpasswordStoreTest {
     @Test
     void exitStatusesAreVerdicts() throws Exception {
         CheckpasswordStore store = CheckpasswordStore.open(program("check"));
-        assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password")));
-        assertEquals(Verdict.WRONG_PASSWORD, store.verify("alice@example.org", pw("alice-passwort")));
-        assertEquals(Verdict.WRONG_PASSWORD, store.verify("bob@example.org", pw("alice-password")));
-        assertEquals(Verdict.WRONG_PASSWORD, store.verify("alice@example.org", pw("")), "never run for no password");
-        var run = CapturedLog.capture(() -> store.verify("tempfail@example.org", pw("x")));
+        assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
+        assertEquals(Verdict.WRONG_PASSWORD, store.verify("alice@example.org", pw("alice-passwort"), SLOTS, Deadline.NONE));
+        assertEquals(Verdict.WRONG_PASSWORD, store.verify("bob@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
+        assertEquals(Verdict.WRONG_PASSWORD, store.verify("alice@example.org", pw(""), SLOTS, Deadline.NONE), "never run for no password");
+        var run = CapturedLog.capture(() -> store.verify("tempfail@example.org", pw("x"), SLOTS, Deadline.NONE));
         assertEquals(Verdict.UNAVAILABLE, run.result());
         assertTrue(run.log().raw().contains("exit status 111"), run.log().raw());
-        var odd = CapturedLog.capture(() -> store.verify("weird@example.org", pw("x")));
+        var odd = CapturedLog.capture(() -> store.verify("weird@example.org", pw("x"), SLOTS, Deadline.NONE));
         assertEquals(Verdict.UNAVAILABLE, odd.result());
         assertTrue(odd.log().raw().contains("status 7"), odd.log().raw());
     }
@@ -56,7 +61,7 @@ class CheckpasswordStoreTest {
         CheckpasswordStore store = CheckpasswordStore.open(program("check"));
         for (String name : new String[] {"$(touch " + dir.resolve("pwned") + ")", "`id`", "a; exit 0", "' \" \\",
             "alice@example.org\u0000x"}) {
-            assertEquals(Verdict.WRONG_PASSWORD, store.verify(name, pw("alice-password")), name);
+            assertEquals(Verdict.WRONG_PASSWORD, store.verify(name, pw("alice-password"), SLOTS, Deadline.NONE), name);
         }
         assertTrue(Files.notExists(dir.resolve("pwned")));
     }
@@ -100,7 +105,7 @@ class CheckpasswordStoreTest {
         String user = "alice@example.org";
         String password = "Pw-\u00e9-$(id)-7Qx";
         CheckpasswordStore store = CheckpasswordStore.open(probe);
-        assertEquals(Verdict.ACCEPTED, store.verify(user, pw(password)), "the probe ran its argument");
+        assertEquals(Verdict.ACCEPTED, store.verify(user, pw(password), SLOTS, Deadline.NONE), "the probe ran its argument");
 
         byte[] expected = (user + "\0" + password + "\0").getBytes(StandardCharsets.UTF_8);
         assertEquals(java.util.HexFormat.of().formatHex(expected),
@@ -141,12 +146,12 @@ class CheckpasswordStoreTest {
     void aProgramThatHangsIsKilledAtTheTimeLimit() throws Exception {
         CheckpasswordStore store = CheckpasswordStore.open(program("hang"), Duration.ofMillis(700));
         long t0 = System.nanoTime();
-        var run = CapturedLog.capture(() -> store.verify("alice@example.org", pw("alice-password")));
+        var run = CapturedLog.capture(() -> store.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
         long ms = (System.nanoTime() - t0) / 1_000_000;
         assertEquals(Verdict.UNAVAILABLE, run.result());
         assertTrue(ms < 3000, ms + " ms");
         assertTrue(run.log().raw().contains("killed"), run.log().raw());
-        var second = CapturedLog.capture(() -> store.verify("alice@example.org", pw("alice-password")));
+        var second = CapturedLog.capture(() -> store.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
         assertEquals(Verdict.UNAVAILABLE, second.result());
         assertTrue(second.log().events().stream().noneMatch(l -> l.contains("ERROR")), "one line per outage");
     }
@@ -155,7 +160,7 @@ class CheckpasswordStoreTest {
     void aProgramThatFloodsItsOutputCostsNothingAndIsKilled() throws Exception {
         CheckpasswordStore store = CheckpasswordStore.open(program("flood"), Duration.ofMillis(700));
         long used = usedHeap();
-        assertEquals(Verdict.UNAVAILABLE, store.verify("alice@example.org", pw("alice-password")));
+        assertEquals(Verdict.UNAVAILABLE, store.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
         assertTrue(usedHeap() - used < 64 << 20, "output is not kept");
     }
 

@@ -17,12 +17,17 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.saslauth.Deadline;
+import org.saslauth.password.CostlyChecks;
 import org.saslauth.password.PasswordSchemes;
 import org.saslauth.password.ScramHash;
 import org.saslauth.password.ScramShape;
 import org.saslauth.store.CredentialStore.Verdict;
 
 class PasswdFileTest {
+
+    /** Slots for slow hashes, this test's own. */
+    static final CostlyChecks SLOTS = new CostlyChecks(2);
 
     @TempDir
     Path dir;
@@ -68,12 +73,12 @@ class PasswdFileTest {
                 """);
         PasswdFile users = org.saslauth.protocol.CapturedLog.capture(() -> load(file)).result(); // warns: alice twice
         assertEquals(4, users.size());
-        assertEquals(Verdict.ACCEPTED, users.verify("alice", bytes("wonderland")));
-        assertEquals(Verdict.WRONG_PASSWORD, users.verify("alice", bytes("second-line-ignored")));
-        assertEquals(Verdict.ACCEPTED, users.verify("bob", bytes("secret")));
-        assertEquals(Verdict.ACCEPTED, users.verify("carol", bytes("secret")));
-        assertEquals(Verdict.ACCEPTED, users.verify("user@realm", bytes("secret")));
-        assertEquals(Verdict.UNKNOWN_USER, users.verify("dave", bytes("secret")));
+        assertEquals(Verdict.ACCEPTED, users.verify("alice", bytes("wonderland"), SLOTS, Deadline.NONE));
+        assertEquals(Verdict.WRONG_PASSWORD, users.verify("alice", bytes("second-line-ignored"), SLOTS, Deadline.NONE));
+        assertEquals(Verdict.ACCEPTED, users.verify("bob", bytes("secret"), SLOTS, Deadline.NONE));
+        assertEquals(Verdict.ACCEPTED, users.verify("carol", bytes("secret"), SLOTS, Deadline.NONE));
+        assertEquals(Verdict.ACCEPTED, users.verify("user@realm", bytes("secret"), SLOTS, Deadline.NONE));
+        assertEquals(Verdict.UNKNOWN_USER, users.verify("dave", bytes("secret"), SLOTS, Deadline.NONE));
     }
 
     @Test
@@ -89,10 +94,10 @@ class PasswdFileTest {
         assertEquals(5, users.size());
         for (String user : new String[] {"root", "daemon", "alice", "bob"}) {
             for (String password : new String[] {"secret", "", "*", "!!"}) {
-                assertEquals(Verdict.WRONG_PASSWORD, users.verify(user, bytes(password)), user + " / " + password);
+                assertEquals(Verdict.WRONG_PASSWORD, users.verify(user, bytes(password), SLOTS, Deadline.NONE), user + " / " + password);
             }
         }
-        assertEquals(Verdict.ACCEPTED, users.verify("carol", bytes("secret")), "the same hash, not locked");
+        assertEquals(Verdict.ACCEPTED, users.verify("carol", bytes("secret"), SLOTS, Deadline.NONE), "the same hash, not locked");
     }
 
     @ParameterizedTest(name = "{0}")
@@ -122,9 +127,9 @@ class PasswdFileTest {
         Path file = write("alice:{PLAIN}a\n");
         PasswdFile users = load(file);
         edit(file, "alice:{PLAIN}a\nbob:{PLAIN}b\n");
-        assertEquals(Verdict.UNKNOWN_USER, users.verify("bob", bytes("b")), "looked again too soon");
+        assertEquals(Verdict.UNKNOWN_USER, users.verify("bob", bytes("b"), SLOTS, Deadline.NONE), "looked again too soon");
         secondsPass(1);
-        assertEquals(Verdict.ACCEPTED, users.verify("bob", bytes("b")));
+        assertEquals(Verdict.ACCEPTED, users.verify("bob", bytes("b"), SLOTS, Deadline.NONE));
         assertEquals(2, users.size());
     }
 
@@ -134,9 +139,9 @@ class PasswdFileTest {
         Path file = write("alice:{PLAIN}a\n");
         PasswdFile users = load(file);
         edit(file, "alice:{PLAIN}a\nbob:{PLAIN}b\n");
-        assertEquals(Verdict.UNKNOWN_USER, users.verify("bob", bytes("b")), "looked again too soon");
+        assertEquals(Verdict.UNKNOWN_USER, users.verify("bob", bytes("b"), SLOTS, Deadline.NONE), "looked again too soon");
         users.reload();
-        assertEquals(Verdict.ACCEPTED, users.verify("bob", bytes("b")));
+        assertEquals(Verdict.ACCEPTED, users.verify("bob", bytes("b"), SLOTS, Deadline.NONE));
     }
 
     /**
@@ -169,7 +174,7 @@ class PasswdFileTest {
         Files.setLastModifiedTime(next, Files.getLastModifiedTime(file));
         Files.move(next, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         secondsPass(2);
-        assertEquals(Verdict.ACCEPTED, users.verify("alice", bytes("b")));
+        assertEquals(Verdict.ACCEPTED, users.verify("alice", bytes("b"), SLOTS, Deadline.NONE));
     }
 
     @Test
@@ -178,14 +183,14 @@ class PasswdFileTest {
         PasswdFile users = load(file);
         edit(file, "alice:{PLAIN}a\nbob:{NOPE}b\n");
         secondsPass(1);
-        assertEquals(Verdict.ACCEPTED, users.verify("alice", bytes("a")));
-        assertEquals(Verdict.UNKNOWN_USER, users.verify("bob", bytes("b")));
+        assertEquals(Verdict.ACCEPTED, users.verify("alice", bytes("a"), SLOTS, Deadline.NONE));
+        assertEquals(Verdict.UNKNOWN_USER, users.verify("bob", bytes("b"), SLOTS, Deadline.NONE));
         secondsPass(1);
-        assertEquals(Verdict.ACCEPTED, users.verify("alice", bytes("a")), "the broken version is not retried");
+        assertEquals(Verdict.ACCEPTED, users.verify("alice", bytes("a"), SLOTS, Deadline.NONE), "the broken version is not retried");
 
         edit(file, "alice:{PLAIN}a\nbob:{PLAIN}b\n");
         secondsPass(1);
-        assertEquals(Verdict.ACCEPTED, users.verify("bob", bytes("b")));
+        assertEquals(Verdict.ACCEPTED, users.verify("bob", bytes("b"), SLOTS, Deadline.NONE));
     }
 
     @Test
@@ -194,10 +199,10 @@ class PasswdFileTest {
         PasswdFile users = load(file);
         Files.delete(file);
         secondsPass(1);
-        assertEquals(Verdict.ACCEPTED, users.verify("alice", bytes("a")));
+        assertEquals(Verdict.ACCEPTED, users.verify("alice", bytes("a"), SLOTS, Deadline.NONE));
         edit(write("alice:{PLAIN}new\n"), "alice:{PLAIN}new\n");
         secondsPass(1);
-        assertEquals(Verdict.ACCEPTED, users.verify("alice", bytes("new")));
+        assertEquals(Verdict.ACCEPTED, users.verify("alice", bytes("new"), SLOTS, Deadline.NONE));
     }
 
     @Test
@@ -206,10 +211,10 @@ class PasswdFileTest {
         PasswdFile users = load(file);
         Files.writeString(file, "alice:{PLAIN}a\nbob:{PLAIN}b\n"); // mtime: now
         secondsPass(1);
-        assertEquals(Verdict.UNKNOWN_USER, users.verify("bob", bytes("b")), "read while maybe being written");
+        assertEquals(Verdict.UNKNOWN_USER, users.verify("bob", bytes("b"), SLOTS, Deadline.NONE), "read while maybe being written");
         Files.setLastModifiedTime(file, FileTime.fromMillis(System.currentTimeMillis() - 1500));
         secondsPass(1);
-        assertEquals(Verdict.ACCEPTED, users.verify("bob", bytes("b")));
+        assertEquals(Verdict.ACCEPTED, users.verify("bob", bytes("b"), SLOTS, Deadline.NONE));
     }
 
     @Test
@@ -219,7 +224,7 @@ class PasswdFileTest {
         Files.writeString(file, "alice:{PLAIN}b\n");
         Files.setLastModifiedTime(file, FileTime.fromMillis(System.currentTimeMillis() + 3_600_000));
         secondsPass(1);
-        assertEquals(Verdict.ACCEPTED, users.verify("alice", bytes("b")));
+        assertEquals(Verdict.ACCEPTED, users.verify("alice", bytes("b"), SLOTS, Deadline.NONE));
     }
 
     /** Edits by rename, as careful tools do: a login sees the old or the new file, never neither. */
@@ -232,7 +237,7 @@ class PasswdFileTest {
         for (int t = 0; t < threads.length; t++) {
             threads[t] = new Thread(() -> {
                 for (int i = 0; i < 2000; i++) {
-                    if (users.verify("alice", bytes("a")) != Verdict.ACCEPTED) {
+                    if (users.verify("alice", bytes("a"), SLOTS, Deadline.NONE) != Verdict.ACCEPTED) {
                         wrong.incrementAndGet();
                     }
                 }
