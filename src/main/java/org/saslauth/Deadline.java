@@ -18,7 +18,10 @@ public final class Deadline {
      */
     static final long SLICE_NANOS = 50_000_000L;
 
-    /** No deadline: never passed, always {@link Long#MAX_VALUE} nanoseconds left. */
+    /**
+     * No deadline: never passed, always {@link Long#MAX_VALUE} nanoseconds left; on the system
+     * clock, which {@link #atMost} then measures its limit on.
+     */
     public static final Deadline NONE = new Deadline(Clock.SYSTEM, 0, false);
 
     private final Clock clock;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -14,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.saslauth.Clock;
 import org.saslauth.Deadline;
 import org.saslauth.password.CostlyChecks;
 import org.saslauth.store.CredentialStore;
@@ -134,6 +136,29 @@ class MechanismTest {
         Step.Failure f = assertInstanceOf(Step.Failure.class, s);
         assertEquals(Step.Reason.UNAVAILABLE, f.reason());
         assertTrue(f.reason().temporary());
+    }
+
+    /** Too busy below the mechanism reaches the engine as OVERLOADED, with the deadline it was given. */
+    @ParameterizedTest
+    @ValueSource(strings = {"PLAIN", "LOGIN"})
+    void noSlotBeforeTheDeadlineIsOverloaded(String name) {
+        List<Deadline> seen = new ArrayList<>();
+        Credentials busy = new Credentials((u, p, slots, deadline) -> {
+            seen.add(deadline);
+            return Verdict.OVERLOADED;
+        }, UserNameFormat.AS_IS);
+        Deadline due = Deadline.in(Clock.SYSTEM, Duration.ofSeconds(9));
+        Exchange ex = Mechanisms.parse(name).enabled().get(0).newExchange(busy);
+        Step s;
+        if (name.equals("PLAIN")) {
+            s = ex.start(Optional.of(bytes("\0alice\0secret")), due);
+        } else {
+            ex.start(Optional.of(bytes("alice")), due);
+            s = ex.next(bytes("secret"), due);
+        }
+        assertEquals("FAIL OVERLOADED", describe(s));
+        assertTrue(((Step.Failure) s).reason().temporary());
+        assertEquals(List.of(due), seen);
     }
 
     @ParameterizedTest(name = "OREORE [{0}] -> {1}")

@@ -12,6 +12,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.Executor;
 import org.junit.jupiter.api.Test;
+import org.saslauth.Deadline;
 import org.saslauth.mech.Credentials;
 import org.saslauth.mech.Mechanisms;
 import org.saslauth.store.CredentialStore.Verdict;
@@ -27,7 +28,13 @@ class AuthConnectionTest {
 
     /** alice/secret; checking alice's password takes {@link #hashMillis}. */
     long hashMillis;
+    /** The deadline the last step for user "timed" was given. */
+    volatile Deadline timedDeadline;
     final Credentials credentials = new Credentials((user, password, slots, deadline) -> {
+        if (user.equals("timed")) {
+            timedDeadline = deadline;
+            return Verdict.WRONG_PASSWORD;
+        }
         if (user.equals("busy")) {
             return Verdict.OVERLOADED; // every slot for slow hashes taken until the deadline
         }
@@ -336,6 +343,17 @@ class AuthConnectionTest {
         clock.advanceMillis(AuthService.MAX_QUEUE_WAIT.toMillis() + 1);
         runChecks();
         assertEquals(List.of("FAIL\t1\treason=Temporary authentication failure\tcode=temp_fail"), out.afterHandshake());
+    }
+
+    /** A step's deadline counts from the request's arrival: the time it waited for a worker is spent. */
+    @Test
+    void aStepIsDueAnswerWithinOfItsRequestsArrival() {
+        AuthConnection c = open(service("PLAIN", Duration.ZERO, false, 0, later), new Replies());
+        send(c, plain(1, "192.0.2.1", "timed", "secret"));
+        clock.advanceMillis(2000);
+        runChecks();
+        assertEquals(AuthService.ANSWER_WITHIN.minusMillis(2000).toNanos(), timedDeadline.nanosLeft());
+        assertEquals(clock, timedDeadline.clock(), "read on the engine's clock");
     }
 
     /** No slot for a slow hash in time: a temporary failure at once, never "wrong password". */

@@ -12,9 +12,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.saslauth.Deadline;
+import org.saslauth.ManualClock;
 import org.saslauth.password.CostlyChecks;
 import org.saslauth.protocol.CapturedLog;
 import org.saslauth.store.CredentialStore.Verdict;
@@ -154,6 +158,48 @@ class CheckpasswordStoreTest {
         var second = CapturedLog.capture(() -> store.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
         assertEquals(Verdict.UNAVAILABLE, second.result());
         assertTrue(second.log().events().stream().noneMatch(l -> l.contains("ERROR")), "one line per outage");
+    }
+
+    /** A program that marks {@code marker} when it starts, then runs until killed. */
+    private Path markingHang(Path marker) throws IOException {
+        Path p = dir.resolve("mark-and-hang");
+        Files.writeString(p, "#!/bin/sh\n: > '" + marker + "'\nexec sleep 600\n", StandardCharsets.UTF_8);
+        Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
+        return p;
+    }
+
+    /** The login's deadline ends the wait when it comes before the time limit: killed, unavailable. */
+    @Test
+    void aProgramStillRunningAtTheDeadlineIsKilledThen() throws Exception {
+        Path marker = dir.resolve("started");
+        CheckpasswordStore store = CheckpasswordStore.open(markingHang(marker), Duration.ofMinutes(5));
+        ManualClock clock = new ManualClock();
+        Deadline deadline = Deadline.in(clock, Duration.ofSeconds(2));
+        ExecutorService login = Executors.newSingleThreadExecutor();
+        try {
+            Future<CapturedLog.Run<Verdict>> run = login.submit(() -> CapturedLog.capture(
+                    () -> store.verify("alice@example.org", pw("alice-password"), SLOTS, deadline)));
+            while (!Files.exists(marker)) {
+                Thread.onSpinWait();
+            }
+            assertFalse(run.isDone());
+            clock.advanceMillis(2000);
+            assertEquals(Verdict.UNAVAILABLE, run.get().result());
+            assertTrue(run.get().log().raw().contains("killed"), run.get().log().raw());
+        } finally {
+            login.shutdownNow();
+        }
+    }
+
+    @Test
+    void noProgramIsStartedOnceTheDeadlineHasPassed() throws Exception {
+        Path marker = dir.resolve("started");
+        CheckpasswordStore store = CheckpasswordStore.open(markingHang(marker), Duration.ofMinutes(5));
+        ManualClock clock = new ManualClock();
+        Deadline deadline = Deadline.in(clock, Duration.ofSeconds(2));
+        clock.advanceMillis(2000);
+        assertEquals(Verdict.UNAVAILABLE, store.verify("alice@example.org", pw("alice-password"), SLOTS, deadline));
+        assertFalse(Files.exists(marker));
     }
 
     @Test

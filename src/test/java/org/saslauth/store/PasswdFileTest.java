@@ -12,6 +12,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.OptionalInt;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -19,6 +20,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.saslauth.Deadline;
 import org.saslauth.password.CostlyChecks;
+import org.saslauth.password.PasswordHash;
 import org.saslauth.password.PasswordSchemes;
 import org.saslauth.password.ScramHash;
 import org.saslauth.password.ScramShape;
@@ -253,5 +255,52 @@ class PasswdFileTest {
             t.join();
         }
         assertEquals(0, wrong.get());
+    }
+
+    /**
+     * No slot for a slow hash before the deadline: too busy, for a known user and an unknown one
+     * alike (whose check against the costliest entry needs the slot too), never a wrong password.
+     */
+    @Test
+    void aCheckThatFindsNoSlotBeforeItsDeadlineIsOverloaded() throws Exception {
+        PasswdFile file = load(write("alice:{SHA512-CRYPT}$6$DE8UOleSdck/w0i.$k1RLaR1G4wuxyEQ.wAmoR/ggxI1yEACfr9ct"
+                + "/n0tsoBp/NK7L6asiDxIwUk.FpeOYqv0PbijZVjBY8LzJrT.50\n"));
+        CostlyChecks slots = new CostlyChecks(1);
+        CountDownLatch holding = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        PasswordHash slow = new PasswordHash() {
+            @Override
+            public String scheme() {
+                return "SLOW";
+            }
+
+            @Override
+            public boolean matches(byte[] password) {
+                holding.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return false;
+            }
+
+            @Override
+            public long cost() {
+                return 1_000_000;
+            }
+        };
+        Thread holder = new Thread(() -> slots.check(slow, bytes("x"), Deadline.NONE));
+        holder.start();
+        holding.await();
+        Deadline due = Deadline.at(clock::get, clock.get()); // due now
+        assertEquals(Verdict.OVERLOADED, file.verify("alice", bytes("guess"), slots, due));
+        assertEquals(Verdict.OVERLOADED, file.verify("nobody", bytes("guess"), slots, due));
+        release.countDown();
+        holder.join();
+        assertEquals(Verdict.WRONG_PASSWORD, file.verify("alice", bytes("guess"), slots,
+                Deadline.in(clock::get, Duration.ofSeconds(9))), "the slot is free again");
+        assertEquals(Verdict.UNKNOWN_USER, file.verify("nobody", bytes("guess"), slots,
+                Deadline.in(clock::get, Duration.ofSeconds(9))));
     }
 }
