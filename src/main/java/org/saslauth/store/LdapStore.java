@@ -282,6 +282,9 @@ public final class LdapStore implements CredentialStore {
         if (user.indexOf('\0') >= 0) {
             return new Entry.None(); // no directory holds such a name; slapd would refuse the filter
         }
+        if (deadline.passed()) {
+            return new Entry.Failed(); // too late before the directory was asked: not its outage
+        }
         return lookups.call(() -> findNow(user), deadline).orElseGet(() -> {
             outage.failed("no answer in time");
             return new Entry.Failed();

@@ -168,6 +168,9 @@ public final class SqlStore implements CredentialStore {
         if (user.indexOf('\0') >= 0) {
             return new Row.None(); // no database stores one; PostgreSQL would refuse the query
         }
+        if (deadline.passed()) {
+            return new Row.Failed(); // too late before the database was asked: not its outage
+        }
         return lookups.call(() -> fetchNow(user), deadline).orElseGet(() -> {
             outage.failed("no answer in time");
             return new Row.Failed();
