@@ -180,7 +180,7 @@ public final class Credentials {
             case WRONG_PASSWORD -> guessed(Step.Reason.WRONG_PASSWORD, user, password);
             case UNKNOWN_USER -> guessed(Step.Reason.UNKNOWN_USER, user, password);
             case UNAVAILABLE -> Step.Failure.of(Step.Reason.UNAVAILABLE, user);
-            case OVERLOADED -> Step.Failure.of(Step.Reason.OVERLOADED); // no user, as a worker's overload
+            case OVERLOADED -> Step.Failure.of(Step.Reason.OVERLOADED); // as when no worker was free: no user=
         };
     }
 
