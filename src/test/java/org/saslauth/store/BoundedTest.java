@@ -111,7 +111,7 @@ class BoundedTest {
 
     /** The store's own limit holds when the request has more time left. */
     @Test
-    void aLoginWaitsAtMostTheLimitWhenItsDeadlineIsLater() throws Exception {
+    void aLoginWaitsAtMostTheLimitQueueIncludedWhenItsDeadlineIsLater() throws Exception {
         bounded = new Bounded("test", 1, Duration.ofMillis(300));
         CountDownLatch hang = new CountDownLatch(1);
         AtomicInteger started = new AtomicInteger();
@@ -120,9 +120,18 @@ class BoundedTest {
             return blockUntil(hang, "late");
         }, Deadline.in(clock, Duration.ofSeconds(9))));
         until(() -> started.get() == 1);
-        clock.advanceMillis(300);
+        AtomicInteger ran = new AtomicInteger();
+        Future<Optional<Integer>> queued = logins.submit(() -> bounded.call(ran::incrementAndGet,
+                Deadline.in(clock, Duration.ofSeconds(9))));
+        until(() -> bounded.waiting() == 1);
+        clock.advanceMillis(299);
+        assertFalse(stuck.isDone() || queued.isDone(), "nobody answered before the limit");
+        clock.advanceMillis(1);
         assertEquals(Optional.empty(), stuck.get());
+        assertEquals(Optional.empty(), queued.get(), "the limit counts the time in the queue");
         hang.countDown();
+        assertEquals(Optional.of("next"), bounded.call(() -> "next", Deadline.in(clock, Duration.ofSeconds(9))));
+        assertEquals(0, ran.get(), "a lookup nobody waits for any more is skipped");
     }
 
     @Test
