@@ -98,14 +98,14 @@ final class DaemonCommand implements Callable<Integer> {
                     ? Math.max(2, Runtime.getRuntime().availableProcessors()) : options.count(WORKERS);
             // --workers slow hashes at once; more threads than that, so that a {PLAIN} login or a
             // lookup never waits for a thread behind them.
-            CostlyChecks.limit(workers);
+            CostlyChecks slots = new CostlyChecks(workers);
             int threads = Math.max(MIN_THREADS, 4 * workers);
             Settings settings;
             // Database or directory connections: a few more than the slow hashes, at most 16 (each
             // is held open for good), retried while their server is down.
             int storeConnections = Math.min(16, workers + 4);
             try {
-                settings = Saslauth.startServing(options, configWarnings, storeConnections, false);
+                settings = Saslauth.startServing(options, configWarnings, storeConnections, false, slots);
             } catch (StartupError e) {
                 return cannotStart(err, e.getMessage());
             }

@@ -26,6 +26,7 @@ import java.util.concurrent.Callable;
 import org.saslauth.Log;
 import org.saslauth.mech.Credentials;
 import org.saslauth.mech.Mechanisms;
+import org.saslauth.password.CostlyChecks;
 import org.saslauth.protocol.AuthServer;
 import org.saslauth.protocol.Settings;
 import org.saslauth.store.CredentialStore;
@@ -152,7 +153,7 @@ public final class Saslauth implements Callable<Integer> {
         try {
             Settings settings;
             try {
-                settings = startServing(options, configWarnings, 1, true);
+                settings = startServing(options, configWarnings, 1, true, CostlyChecks.perProcessor());
             } catch (StartupError e) {
                 log.error("cannot start: {}", e.getMessage());
                 if (!underSpawn) {
@@ -179,12 +180,12 @@ public final class Saslauth implements Callable<Integer> {
      * What every serving command does once its log is open: logs what the config file warned
      * about, opens the store, and warns at any log level when OREORE is on.
      */
-    static Settings startServing(Options options, List<String> configWarnings, int poolSize, boolean failFast)
-            throws StartupError {
+    static Settings startServing(Options options, List<String> configWarnings, int poolSize, boolean failFast,
+            CostlyChecks slots) throws StartupError {
         for (String warning : configWarnings) {
             Log.LOG.warn(warning);
         }
-        Settings settings = settings(options, poolSize, failFast);
+        Settings settings = settings(options, poolSize, failFast, slots);
         if (settings.mechanisms().contains("OREORE")) {
             Logging.warnAtAnyLevel("OREORE is enabled: any client can log in as any user name without a password");
         }
@@ -196,7 +197,7 @@ public final class Saslauth implements Callable<Integer> {
      * @param poolSize connections a database or directory store keeps
      * @param failFast whether a server that cannot be reached at start is an error
      */
-    static Settings settings(Options options, int poolSize, boolean failFast) throws StartupError {
+    static Settings settings(Options options, int poolSize, boolean failFast, CostlyChecks slots) throws StartupError {
         Mechanisms mechs;
         try {
             mechs = Mechanisms.parse(options.string(MECHANISMS));
@@ -219,7 +220,7 @@ public final class Saslauth implements Callable<Integer> {
         } else if (mechs.anyNeedsCredentials()) {
             throw new StartupError("--passwd-file or --passdb is required for " + mechs);
         }
-        return new Settings(mechs, new Credentials(credentialStore, Stores.format(options)),
+        return new Settings(mechs, new Credentials(credentialStore, Stores.format(options), slots),
                 failureDelay, options.count(MAX_PENDING), options.bool(AUTH_PENALTY), options.count(MAX_AUTH_RATE),
                 options.count(IPV6_PREFIX));
     }

@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import org.saslauth.Deadline;
 import org.saslauth.mech.Credentials;
 import org.saslauth.mech.Step;
 import org.saslauth.store.CredentialStore;
@@ -69,7 +70,7 @@ final class TestCommand implements Callable<Integer> {
                 out.println("auth failed: user=" + name.get() + " (" + refused.get().logText() + ")");
                 return ExitCodes.LOGIN_REFUSED;
             }
-            CredentialStore.Checked checked = credentials.authenticate(name.get(), password);
+            CredentialStore.Checked checked = credentials.authenticate(name.get(), password, Deadline.NONE); // nobody waits on a reply
             CredentialStore.Verdict verdict = checked.verdict();
             switch (verdict) {
                 case ACCEPTED -> {

@@ -11,6 +11,7 @@ import java.util.HexFormat;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Supplier;
+import org.saslauth.Deadline;
 import org.saslauth.mech.Step.Failure;
 import org.saslauth.mech.Step.Reason;
 import org.saslauth.password.CramMd5Secret;
@@ -85,7 +86,7 @@ public final class CramMd5Mechanism implements Mechanism {
         }
 
         @Override
-        public Step start(Optional<byte[]> initialResponse) {
+        public Step start(Optional<byte[]> initialResponse, Deadline deadline) {
             if (awaiting != Awaiting.START) {
                 return end(Failure.of(Reason.MALFORMED, Optional.empty(), "exchange started twice"));
             }
@@ -97,11 +98,11 @@ public final class CramMd5Mechanism implements Mechanism {
         }
 
         @Override
-        public Step next(byte[] response) {
+        public Step next(byte[] response, Deadline deadline) {
             if (awaiting != Awaiting.RESPONSE) {
                 return end(Failure.of(Reason.MALFORMED, Optional.empty(), "response after the exchange ended"));
             }
-            return end(verify(response));
+            return end(verify(response, deadline));
         }
 
         private Step end(Step step) {
@@ -109,7 +110,7 @@ public final class CramMd5Mechanism implements Mechanism {
             return step;
         }
 
-        private Step verify(byte[] response) {
+        private Step verify(byte[] response, Deadline deadline) {
             int space = -1;
             for (int i = 0; i < response.length; i++) {
                 if (response[i] == 0) {
@@ -133,7 +134,7 @@ public final class CramMd5Mechanism implements Mechanism {
                 return Failure.of(Reason.INVALID_USER_NAME);
             }
             String name = user.get();
-            Lookup found = credentials.lookup(name);
+            Lookup found = credentials.lookup(name, deadline);
             if (found instanceof Lookup.UnknownUser) {
                 return Failure.of(Reason.UNKNOWN_USER, name);
             }

@@ -9,7 +9,9 @@ import java.security.SecureRandom;
 import java.util.Optional;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
+import org.saslauth.Deadline;
 import org.saslauth.Text;
+import org.saslauth.password.CostlyChecks;
 import org.saslauth.password.ScramHash;
 import org.saslauth.password.ScramSalt;
 import org.saslauth.password.ScramShape;
@@ -31,10 +33,18 @@ public final class Credentials {
 
     private final CredentialStore store;
     private final UserNameFormat format;
+    private final CostlyChecks slots;
 
+    /** With a slot for a slow hash per processor. */
     public Credentials(CredentialStore store, UserNameFormat format) {
+        this(store, format, CostlyChecks.perProcessor());
+    }
+
+    /** @param slots the process's slots for slow hashes, which every check of a stored hash takes */
+    public Credentials(CredentialStore store, UserNameFormat format, CostlyChecks slots) {
         this.store = store;
         this.format = format;
+        this.slots = slots;
     }
 
     /**
@@ -133,10 +143,11 @@ public final class Credentials {
 
     /**
      * The stored entry of a canonical user name, for mechanisms that need the key rather than a
-     * password to check (CRAM-MD5, SCRAM), and for the daemon's userdb lookups (does a user exist).
+     * password to check (CRAM-MD5, SCRAM), and for the daemon's userdb lookups (does a user exist);
+     * {@link CredentialStore.Lookup.Unavailable} when the store does not answer by {@code deadline}.
      */
-    public CredentialStore.Lookup lookup(String user) {
-        return store.lookup(user);
+    public CredentialStore.Lookup lookup(String user, Deadline deadline) {
+        return store.lookup(user, deadline);
     }
 
     /** Made on first use, not at start-up. */
@@ -155,19 +166,21 @@ public final class Credentials {
 
     /**
      * The last step of the password mechanisms: checks the password and turns the store's
-     * verdict into a step. The caller wipes the password.
+     * verdict into a step, a temporary failure when the store could not answer by
+     * {@code deadline}. The caller wipes the password.
      */
-    public Step check(String user, byte[] password) {
+    public Step check(String user, byte[] password, Deadline deadline) {
         Optional<Step.Reason> refused = refusal(password);
         if (refused.isPresent()) {
             return guessed(refused.get(), user, password);
         }
-        CredentialStore.Checked checked = authenticate(user, password);
+        CredentialStore.Checked checked = authenticate(user, password, deadline);
         return switch (checked.verdict()) {
             case ACCEPTED -> new Step.Success(checked.user());
             case WRONG_PASSWORD -> guessed(Step.Reason.WRONG_PASSWORD, user, password);
             case UNKNOWN_USER -> guessed(Step.Reason.UNKNOWN_USER, user, password);
             case UNAVAILABLE -> Step.Failure.of(Step.Reason.UNAVAILABLE, user);
+            case OVERLOADED -> Step.Failure.of(Step.Reason.OVERLOADED); // as when no worker was free: no user=
         };
     }
 
@@ -204,15 +217,15 @@ public final class Credentials {
      * Checks {@code password} for a canonical user name; a password {@link #refusal} refuses is
      * a wrong password. The caller wipes the password.
      */
-    public CredentialStore.Verdict verify(String user, byte[] password) {
-        return authenticate(user, password).verdict();
+    public CredentialStore.Verdict verify(String user, byte[] password, Deadline deadline) {
+        return authenticate(user, password, deadline).verdict();
     }
 
     /** {@link #verify}, with the name the store knows the user by, for the OK. */
-    public CredentialStore.Checked authenticate(String user, byte[] password) {
+    public CredentialStore.Checked authenticate(String user, byte[] password, Deadline deadline) {
         if (refusal(password).isPresent()) {
             return new CredentialStore.Checked(CredentialStore.Verdict.WRONG_PASSWORD, user);
         }
-        return store.check(user, password);
+        return store.check(user, password, slots, deadline);
     }
 }

@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Optional;
 import java.util.Set;
+import org.saslauth.Deadline;
 import org.saslauth.mech.Step.Failure;
 import org.saslauth.mech.Step.Reason;
 
@@ -54,15 +55,15 @@ public final class LoginMechanism implements Mechanism {
         }
 
         @Override
-        public Step start(Optional<byte[]> initialResponse) {
+        public Step start(Optional<byte[]> initialResponse, Deadline deadline) {
             if (initialResponse.isPresent() && initialResponse.get().length > 0) {
-                return next(initialResponse.get());
+                return next(initialResponse.get(), deadline);
             }
             return new Step.Challenge(USERNAME_PROMPT.clone());
         }
 
         @Override
-        public Step next(byte[] response) {
+        public Step next(byte[] response, Deadline deadline) {
             if (awaiting == Awaiting.USER_NAME) {
                 awaiting = Awaiting.PASSWORD;
                 user = credentials.canonical(response);
@@ -74,7 +75,7 @@ public final class LoginMechanism implements Mechanism {
                 if (user.isEmpty()) {
                     return Failure.of(Reason.INVALID_USER_NAME);
                 }
-                return credentials.check(user.get(), response);
+                return credentials.check(user.get(), response, deadline);
             } finally {
                 Arrays.fill(response, (byte) 0);
             }

@@ -2,6 +2,7 @@ package org.saslauth.mech;
 
 import java.util.Optional;
 import java.util.Set;
+import org.saslauth.Deadline;
 import org.saslauth.mech.Step.Failure;
 import org.saslauth.mech.Step.Reason;
 
@@ -38,7 +39,7 @@ public final class OreoreMechanism implements Mechanism {
     public Exchange newExchange(Credentials credentials) {
         return new Exchange() {
             @Override
-            public Step start(Optional<byte[]> initialResponse) {
+            public Step start(Optional<byte[]> initialResponse, Deadline deadline) {
                 if (initialResponse.isEmpty()) {
                     return Failure.of(Reason.MISSING_RESPONSE);
                 }
@@ -48,7 +49,7 @@ public final class OreoreMechanism implements Mechanism {
             }
 
             @Override
-            public Step next(byte[] response) {
+            public Step next(byte[] response, Deadline deadline) {
                 return Failure.of(Reason.MALFORMED);
             }
         };

@@ -3,6 +3,7 @@ package org.saslauth.mech;
 import java.util.Arrays;
 import java.util.Optional;
 import java.util.Set;
+import org.saslauth.Deadline;
 import org.saslauth.mech.Step.Failure;
 import org.saslauth.mech.Step.Reason;
 
@@ -36,18 +37,18 @@ public final class PlainMechanism implements Mechanism {
     public Exchange newExchange(Credentials credentials) {
         return new Exchange() {
             @Override
-            public Step start(Optional<byte[]> initialResponse) {
-                return initialResponse.map(this::next).orElseGet(() -> new Step.Challenge(new byte[0]));
+            public Step start(Optional<byte[]> initialResponse, Deadline deadline) {
+                return initialResponse.map(r -> next(r, deadline)).orElseGet(() -> new Step.Challenge(new byte[0]));
             }
 
             @Override
-            public Step next(byte[] message) {
-                return verify(credentials, message);
+            public Step next(byte[] message, Deadline deadline) {
+                return verify(credentials, message, deadline);
             }
         };
     }
 
-    private static Step verify(Credentials credentials, byte[] message) {
+    private static Step verify(Credentials credentials, byte[] message, Deadline deadline) {
         int first = indexOf(message, 0);
         int second = first < 0 ? -1 : indexOf(message, first + 1);
         if (second < 0 || indexOf(message, second + 1) >= 0) {
@@ -65,7 +66,7 @@ public final class PlainMechanism implements Mechanism {
             if (authzid.length > 0 && !Arrays.equals(authzid, authcid)) {
                 return Failure.of(Reason.AUTHZID_REFUSED, user.get());
             }
-            return credentials.check(user.get(), password);
+            return credentials.check(user.get(), password, deadline);
         } finally {
             Arrays.fill(password, (byte) 0);
             Arrays.fill(message, (byte) 0);

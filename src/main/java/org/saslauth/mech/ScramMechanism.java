@@ -12,6 +12,7 @@ import java.util.Set;
 import java.util.function.Supplier;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
+import org.saslauth.Deadline;
 import org.saslauth.Text;
 import org.saslauth.mech.Step.Failure;
 import org.saslauth.mech.Step.Reason;
@@ -144,21 +145,21 @@ public final class ScramMechanism implements Mechanism {
         }
 
         @Override
-        public Step start(Optional<byte[]> initialResponse) {
+        public Step start(Optional<byte[]> initialResponse, Deadline deadline) {
             if (awaiting != Awaiting.START) {
                 return malformed("exchange started twice");
             }
             awaiting = Awaiting.CLIENT_FIRST;
-            return initialResponse.map(this::next).orElseGet(() -> new Step.Challenge(new byte[0]));
+            return initialResponse.map(r -> next(r, deadline)).orElseGet(() -> new Step.Challenge(new byte[0]));
         }
 
         @Override
-        public Step next(byte[] response) {
+        public Step next(byte[] response, Deadline deadline) {
             Awaiting now = awaiting;
             awaiting = Awaiting.NOTHING; // until a step succeeds
             try {
                 return switch (now) {
-                    case CLIENT_FIRST -> clientFirst(response);
+                    case CLIENT_FIRST -> clientFirst(response, deadline);
                     case CLIENT_FINAL -> clientFinal(text(response));
                     case ACKNOWLEDGEMENT -> acknowledgement(response);
                     case START, NOTHING -> malformed("message after the exchange ended");
@@ -174,7 +175,7 @@ public final class ScramMechanism implements Mechanism {
         }
 
         /** {@code gs2-header client-first-message-bare}. */
-        private Step clientFirst(byte[] response) throws Malformed {
+        private Step clientFirst(byte[] response, Deadline deadline) throws Malformed {
             if (response.length > MAX_CLIENT_FIRST) {
                 throw new Malformed("client-first message over " + MAX_CLIENT_FIRST + " bytes (" + response.length + ")");
             }
@@ -221,7 +222,7 @@ public final class ScramMechanism implements Mechanism {
             if (authzid.length > 0 && !Arrays.equals(authzid, authcid)) {
                 return Failure.of(Reason.AUTHZID_REFUSED, user);
             }
-            Lookup found = credentials.lookup(user);
+            Lookup found = credentials.lookup(user, deadline);
             if (found instanceof Lookup.Unavailable) {
                 return Failure.of(Reason.UNAVAILABLE, user);
             }

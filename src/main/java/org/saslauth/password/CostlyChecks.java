@@ -1,78 +1,152 @@
 package org.saslauth.password;
 
-import java.time.Duration;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
+import java.util.ArrayDeque;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import org.saslauth.Deadline;
 
 /**
  * How many costly password checks (SHA-crypt, MD5-crypt, bcrypt, Argon2, PBKDF2 and SCRAM
  * entries checked against a plaintext password) run at once in the process. The daemon runs its
  * checks on more threads than that, so that while every slot is busy with a slow hash, a
  * {PLAIN} or digest login on another connection still finds a thread and the CPU time it needs
- * at once, instead of queueing behind the hashes.
+ * at once, instead of queueing behind the hashes. One instance per process, made from the
+ * workers option and handed to whatever checks passwords.
  */
 public final class CostlyChecks {
 
     /** Checks estimated at this many microseconds or more (see {@link Costs}) take a slot. */
     static final long COSTLY_MICROS = 1_000;
 
-    /** The longest a check waits for a slot: with a hash of up to 2 s, inside Postfix's 10 s. */
-    static final Duration MAX_WAIT = Duration.ofSeconds(4);
+    private final ReentrantLock lock = new ReentrantLock();
+    /** Checks waiting for a slot, first come first served; guarded by {@link #lock}. */
+    private final ArrayDeque<Waiter> waiting = new ArrayDeque<>();
+    /** Slots nobody holds; guarded by {@link #lock}. */
+    private int free;
 
-    /** {@link #MAX_WAIT}, shorter in tests. */
-    static volatile Duration maxWait = MAX_WAIT;
+    /** A check waiting for a slot; {@code granted} once a slot was handed to it. */
+    private final class Waiter {
+        final Condition turn = lock.newCondition();
+        boolean granted;
+    }
 
-    private static volatile Semaphore slots = new Semaphore(Runtime.getRuntime().availableProcessors(), true);
-
-    private CostlyChecks() {}
-
-    /** Sets how many costly checks may run at once; call before serving. */
-    public static void limit(int atOnce) {
+    /** Allows {@code atOnce} costly checks at a time. */
+    public CostlyChecks(int atOnce) {
         if (atOnce < 1) {
             throw new IllegalArgumentException("at least one costly check must be allowed");
         }
-        slots = new Semaphore(atOnce, true);
+        this.free = atOnce;
+    }
+
+    /** As many slots as processors: what a process with nobody setting a limit uses. */
+    public static CostlyChecks perProcessor() {
+        return new CostlyChecks(Runtime.getRuntime().availableProcessors());
     }
 
     /** Slots free now (for tests). */
-    static int available() {
-        return slots.availablePermits();
+    int available() {
+        lock.lock();
+        try {
+            return free;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Checks waiting for a slot now (for tests). */
+    int queued() {
+        lock.lock();
+        try {
+            return waiting.size();
+        } finally {
+            lock.unlock();
+        }
     }
 
     /**
-     * Runs {@code check}, in a slot when it is costly; slots are taken in arrival order.
-     *
-     * @throws Overloaded when no slot came free within {@link #maxWait}: the login gets a
-     *     temporary failure rather than an answer after Postfix has stopped waiting
+     * Checks {@code password} against {@code stored}, in a slot when the check is costly; slots
+     * are taken in arrival order. A check waits for a slot until its estimated time before
+     * {@code deadline}, so that the answer is not late; when even that has passed it answers
+     * {@link Match#TOO_BUSY} at once, and the login gets a temporary failure rather than an
+     * answer after Postfix has stopped waiting.
      */
-    static boolean matches(Scheme.Check check, byte[] password) {
-        if (check.cost() < COSTLY_MICROS) {
-            return check.matches(password);
+    public Match check(PasswordHash stored, byte[] password, Deadline deadline) {
+        return run(stored.cost(), stored::matches, password, deadline);
+    }
+
+    /** {@link #check} for a parsed entry of a scheme. */
+    Match check(Scheme.Check check, byte[] password, Deadline deadline) {
+        return run(check.cost(), check::matches, password, deadline);
+    }
+
+    private Match run(long cost, Scheme.Check check, byte[] password, Deadline deadline) {
+        if (cost < COSTLY_MICROS) {
+            return Match.of(check.matches(password));
         }
-        Semaphore s = slots;
-        boolean got;
+        if (!acquire(deadline.shortened(cost * 1_000))) {
+            return Match.TOO_BUSY;
+        }
         try {
-            got = s.tryAcquire(maxWait.toNanos(), TimeUnit.NANOSECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new Overloaded();
-        }
-        if (!got) {
-            throw new Overloaded();
-        }
-        try {
-            return check.matches(password);
+            return Match.of(check.matches(password));
         } finally {
-            s.release();
+            release();
         }
     }
 
-    /** No slot for a costly check came free in time: a temporary failure, never a wrong password. */
-    public static final class Overloaded extends RuntimeException {
-        private static final long serialVersionUID = 1L;
+    /** Takes a slot before {@code by}; false when none came free by then. */
+    private boolean acquire(Deadline by) {
+        lock.lock();
+        try {
+            if (waiting.isEmpty() && free > 0) {
+                free--;
+                return true;
+            }
+            if (by.passed()) {
+                return false;
+            }
+            Waiter w = new Waiter();
+            waiting.addLast(w);
+            try {
+                by.await(nanos -> {
+                    if (!w.granted && nanos > 0) {
+                        w.turn.awaitNanos(nanos);
+                    }
+                    return w.granted;
+                });
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (w.granted) {
+                if (!Thread.currentThread().isInterrupted()) {
+                    return true;
+                }
+                handOn();
+            } else {
+                waiting.remove(w);
+            }
+            return false;
+        } finally {
+            lock.unlock();
+        }
+    }
 
-        public Overloaded() {
-            super("no slot for a slow password hash in time", null, false, false);
+    private void release() {
+        lock.lock();
+        try {
+            handOn();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Gives a slot to the first check waiting, or frees it; the caller holds {@link #lock}. */
+    private void handOn() {
+        Waiter next = waiting.pollFirst();
+        if (next == null) {
+            free++;
+        } else {
+            next.granted = true;
+            next.turn.signal();
         }
     }
 }

@@ -8,7 +8,10 @@ public interface PasswordHash {
     /** The scheme name, upper case, as in {@code {SHA512-CRYPT}}. */
     String scheme();
 
-    /** Whether {@code password} matches, compared in constant time. Does not keep the bytes. */
+    /**
+     * Whether {@code password} matches, compared in constant time. Does not keep the bytes.
+     * Takes no slot: a login checks through {@link CostlyChecks#check}, which does.
+     */
     boolean matches(byte[] password);
 
     /** What CRAM-MD5 needs, when this entry holds it; empty for one-way hashes. */

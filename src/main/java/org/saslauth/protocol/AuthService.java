@@ -15,10 +15,11 @@ import java.util.concurrent.TimeUnit;
 public final class AuthService {
 
     /**
-     * Every request (an AUTH or a CONT) is answered within this time of its arrival: Postfix
-     * stops waiting for a reply after 10 s, and this leaves a margin for the trip and the write.
-     * A step still queued or running at its deadline is answered with a temporary failure then,
-     * and a FAIL held back by the failure delay goes out by then.
+     * A request is answered this long after it arrived at the latest: Postfix's 10 s, less a
+     * margin for the trip and the write. Each step of an exchange gets the instant as its
+     * {@link org.saslauth.Deadline}, which every wait below it (a slot for a slow hash, a
+     * database) ends at. A step still queued or running at its deadline is answered with a
+     * temporary failure then, and a FAIL held back by the failure delay goes out by then.
      */
     public static final Duration ANSWER_WITHIN = Duration.ofSeconds(9);
 

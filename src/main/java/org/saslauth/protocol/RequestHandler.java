@@ -13,10 +13,10 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.RejectedExecutionException;
+import org.saslauth.Deadline;
 import org.saslauth.mech.Exchange;
 import org.saslauth.mech.Mechanism;
 import org.saslauth.mech.Step;
-import org.saslauth.password.CostlyChecks;
 
 /**
  * The exchanges of one {@link AuthConnection}, as Dovecot's {@code auth-request-handler} keeps
@@ -320,10 +320,9 @@ final class RequestHandler {
             if (late) { // its turn came too late for Postfix to read the answer
                 result = Step.Failure.of(Step.Reason.OVERLOADED);
             } else {
+                Deadline due = Deadline.at(service.scheduler, p.deadline);
                 try {
-                    result = response == null ? p.exchange.start(initial) : p.exchange.next(response);
-                } catch (CostlyChecks.Overloaded e) {
-                    result = Step.Failure.of(Step.Reason.OVERLOADED);
+                    result = response == null ? p.exchange.start(initial, due) : p.exchange.next(response, due);
                 } catch (RuntimeException | OutOfMemoryError | StackOverflowError e) {
                     LOG.error("mechanism {} failed on id {}", p.mechanism.name(), p.id, e);
                     result = Step.Failure.of(Step.Reason.INTERNAL_ERROR);

@@ -7,7 +7,7 @@ import java.util.concurrent.TimeUnit;
  * The engine's clock and its timer for delayed replies, given to it so that one timer serves
  * every connection of a daemon and tests can move time by hand.
  */
-public interface Scheduler {
+public interface Scheduler extends org.saslauth.Clock {
 
     /** Monotonic time, as {@link System#nanoTime()}. */
     long nanoTime();

@@ -6,6 +6,7 @@ import static org.saslauth.Log.quote;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 import java.util.concurrent.RejectedExecutionException;
+import org.saslauth.Deadline;
 import org.saslauth.mech.Credentials;
 import org.saslauth.store.CredentialStore;
 
@@ -135,18 +136,19 @@ public final class UserdbConnection {
             }
             inFlight++;
         }
+        Deadline deadline = Deadline.in(service.clock, AuthService.ANSWER_WITHIN);
         try {
-            service.workers.execute(() -> answer(id, name.get()));
+            service.workers.execute(() -> answer(id, name.get(), deadline));
         } catch (RejectedExecutionException e) {
             send("FAIL\t" + id + "\treason=Server stopping\n");
             finished();
         }
     }
 
-    private void answer(String id, String name) {
+    private void answer(String id, String name, Deadline deadline) {
         String reply;
         try {
-            CredentialStore.Lookup found = service.credentials.lookup(name);
+            CredentialStore.Lookup found = service.credentials.lookup(name, deadline);
             if (found instanceof CredentialStore.Lookup.Found) {
                 reply = "USER\t" + id + "\t" + Escaping.escape(name) + "\n";
                 LOG.debug("userdb lookup id={} user={}: found", id, quote(name));

@@ -5,20 +5,23 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.saslauth.Deadline;
 
 /**
  * Lookups that answer in time whatever the server and the driver do: each runs on a worker
- * thread and the login waits for it at most {@code limit}, time in the queue included. At most
- * {@code workers} lookups run at once (as many as the store has connections, and a little more);
- * the others wait their turn in a queue, so that a burst of logins larger than the pool is
- * served, not refused. A lookup whose login stopped waiting is skipped when its turn comes, and the
- * drivers' own timeouts end one left running.
+ * thread and the login waits for it until the request's deadline, or {@code limit} when that
+ * comes first, time in the queue included. At most {@code workers} lookups run at once (as many
+ * as the store has connections, and a little more); the others wait their turn in a queue, so
+ * that a burst of logins larger than the pool is served, not refused. A lookup whose login
+ * stopped waiting, or whose deadline has passed, is skipped when its turn comes, and the drivers'
+ * own timeouts end one left running.
  */
 final class Bounded {
 
@@ -39,17 +42,25 @@ final class Bounded {
         this.limit = limit;
     }
 
-    /** The task's result, or empty when it did not finish in time, failed, or the queue was full. */
-    <T> Optional<T> call(Callable<T> task) {
-        Future<T> f;
+    /**
+     * The task's result, or empty when it did not finish by the deadline (or within the limit),
+     * failed, or the queue was full.
+     */
+    <T> Optional<T> call(Callable<T> task, Deadline deadline) {
+        Deadline by = deadline.atMost(limit);
+        if (by.passed()) {
+            return Optional.empty();
+        }
+        FutureTask<T> f = new FutureTask<>(() -> by.passed() ? null : task.call()); // started late: skipped
         try {
-            f = pool.submit(task);
+            pool.execute(f);
         } catch (RejectedExecutionException e) {
             return Optional.empty();
         }
         try {
-            return Optional.ofNullable(f.get(limit.toNanos(), TimeUnit.NANOSECONDS));
-        } catch (TimeoutException e) {
+            if (by.await(nanos -> done(f, nanos))) {
+                return Optional.ofNullable(f.get());
+            }
             f.cancel(true);
             return Optional.empty();
         } catch (ExecutionException e) {
@@ -59,6 +70,23 @@ final class Bounded {
             f.cancel(true);
             return Optional.empty();
         }
+    }
+
+    /** Whether {@code f} finished within {@code nanos}. */
+    private static boolean done(Future<?> f, long nanos) throws InterruptedException {
+        try {
+            f.get(nanos, TimeUnit.NANOSECONDS);
+            return true;
+        } catch (TimeoutException e) {
+            return false;
+        } catch (ExecutionException e) {
+            return true;
+        }
+    }
+
+    /** Lookups waiting for a worker now (for tests). */
+    int waiting() {
+        return pool.getQueue().size();
     }
 
     void shutdown() {

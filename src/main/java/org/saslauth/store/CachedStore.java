@@ -8,6 +8,9 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
+import org.saslauth.Clock;
+import org.saslauth.Deadline;
+import org.saslauth.password.CostlyChecks;
 import org.saslauth.password.ScramHash;
 import org.saslauth.password.ScramShape;
 
@@ -30,6 +33,7 @@ public final class CachedStore implements CredentialStore {
     private record Entry(String canonical, byte[] mac, long expiresNanos) {}
 
     private final CredentialStore store;
+    private final Clock clock;
     private final long ttlNanos;
     private final long negativeTtlNanos;
     private final Map<String, Entry> entries;
@@ -42,7 +46,13 @@ public final class CachedStore implements CredentialStore {
     private long generation;
 
     public CachedStore(CredentialStore store, Duration ttl, Duration negativeTtl, int size) {
+        this(store, ttl, negativeTtl, size, Clock.SYSTEM);
+    }
+
+    /** @param clock what the TTLs are measured on */
+    CachedStore(CredentialStore store, Duration ttl, Duration negativeTtl, int size, Clock clock) {
         this.store = store;
+        this.clock = clock;
         this.ttlNanos = ttl.toNanos();
         this.negativeTtlNanos = negativeTtl.toNanos();
         this.entries = new LinkedHashMap<>(16, 0.75f, true) {
@@ -58,14 +68,14 @@ public final class CachedStore implements CredentialStore {
     }
 
     @Override
-    public Verdict verify(String user, byte[] password) {
-        return check(user, password).verdict();
+    public Verdict verify(String user, byte[] password, CostlyChecks slots, Deadline deadline) {
+        return check(user, password, slots, deadline).verdict();
     }
 
     @Override
-    public Checked check(String user, byte[] password) {
+    public Checked check(String user, byte[] password, CostlyChecks slots, Deadline deadline) {
         byte[] mac = mac(user, password);
-        long now = System.nanoTime();
+        long now = clock.nanoTime();
         Entry e;
         long asked;
         synchronized (entries) {
@@ -80,7 +90,7 @@ public final class CachedStore implements CredentialStore {
                 return new Checked(Verdict.ACCEPTED, e.canonical());
             }
         }
-        Checked answer = store.check(user, password);
+        Checked answer = store.check(user, password, slots, deadline);
         if (answer.verdict() == Verdict.ACCEPTED) {
             put(user, new Entry(answer.user(), mac, now + ttlNanos), asked);
         } else if (answer.verdict() == Verdict.UNKNOWN_USER && negativeTtlNanos > 0) {
@@ -95,8 +105,8 @@ public final class CachedStore implements CredentialStore {
 
     /** Not cached: mechanisms that need the stored secret ask the store each time. */
     @Override
-    public Lookup lookup(String user) {
-        return store.lookup(user);
+    public Lookup lookup(String user, Deadline deadline) {
+        return store.lookup(user, deadline);
     }
 
     @Override

@@ -10,6 +10,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
+import org.saslauth.Deadline;
+import org.saslauth.password.CostlyChecks;
 
 /**
  * Passwords checked by a program with the checkpassword interface of qmail and Dovecot's
@@ -26,7 +28,10 @@ import java.util.concurrent.TimeUnit;
  */
 public final class CheckpasswordStore implements CredentialStore {
 
-    /** How long a program may run; with the failure delay, well inside Postfix's 10 s. */
+    /**
+     * How long a program may run when the login's deadline leaves more; with the failure delay,
+     * well inside Postfix's 10 s.
+     */
     public static final Duration TIME_LIMIT = Duration.ofSeconds(4);
 
     private static final String MOVE_TO_FD_3 = "exec \"$0\" \"$1\" 3<&0 0</dev/null";
@@ -56,9 +61,13 @@ public final class CheckpasswordStore implements CredentialStore {
     }
 
     @Override
-    public Verdict verify(String user, byte[] password) {
+    public Verdict verify(String user, byte[] password, CostlyChecks slots, Deadline deadline) {
         if (password.length == 0) {
             return Verdict.WRONG_PASSWORD;
+        }
+        Deadline by = deadline.atMost(timeLimit);
+        if (by.passed()) {
+            return Verdict.UNAVAILABLE; // nobody waits for the answer any more: no program started
         }
         ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", MOVE_TO_FD_3, program.toString(), "/bin/true")
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
@@ -84,9 +93,9 @@ public final class CheckpasswordStore implements CredentialStore {
             Arrays.fill(data, (byte) 0);
         }
         try {
-            if (!p.waitFor(timeLimit.toMillis(), TimeUnit.MILLISECONDS)) {
+            if (!by.await(nanos -> p.waitFor(nanos, TimeUnit.NANOSECONDS))) {
                 kill(p);
-                outage.failed("it ran longer than " + timeLimit.toMillis() + " ms and was killed");
+                outage.failed("it did not finish in time (at most " + timeLimit.toMillis() + " ms) and was killed");
                 return Verdict.UNAVAILABLE;
             }
         } catch (InterruptedException e) {

@@ -1,5 +1,7 @@
 package org.saslauth.store;
 
+import org.saslauth.Deadline;
+import org.saslauth.password.CostlyChecks;
 import org.saslauth.password.PasswordHash;
 import org.saslauth.password.ScramHash;
 import org.saslauth.password.ScramShape;
@@ -15,15 +17,19 @@ public interface CredentialStore {
      * implementation must not keep them. An unknown user should take as long as a known one
      * (the passwd file checks the password against its costliest entry), so that the time of a
      * failure does not tell whether the user exists.
+     *
+     * @param slots the process's slots for slow hashes, which a check of a stored hash takes
+     * @param deadline when the answer is due: a store answers {@link Verdict#UNAVAILABLE} or
+     *     {@link Verdict#OVERLOADED} by then rather than a verdict after it
      */
-    Verdict verify(String user, byte[] password);
+    Verdict verify(String user, byte[] password, CostlyChecks slots, Deadline deadline);
 
     /**
      * {@link #verify}, with the name the store knows the user by: a store may hold a canonical
      * spelling of the name (an SQL query's {@code user} column), which the OK then carries.
      */
-    default Checked check(String user, byte[] password) {
-        return new Checked(verify(user, password), user);
+    default Checked check(String user, byte[] password, CostlyChecks slots, Deadline deadline) {
+        return new Checked(verify(user, password, slots, deadline), user);
     }
 
     /** A {@link Verdict}, and the user's canonical name where the store gave one. */
@@ -33,8 +39,9 @@ public interface CredentialStore {
      * The stored password of a user, for mechanisms that need the secret itself or a key
      * derived from it (CRAM-MD5, SCRAM) instead of a password to check. A store that can only
      * check passwords (a checkpassword program, an LDAP bind) answers {@link Lookup.Unsupported}.
+     * A lookup not answered by {@code deadline} is {@link Lookup.Unavailable}.
      */
-    default Lookup lookup(String user) {
+    default Lookup lookup(String user, Deadline deadline) {
         return new Lookup.Unsupported();
     }
 
@@ -56,9 +63,13 @@ public interface CredentialStore {
      */
     default void reload() {}
 
-    /** The answers a store can give; a mechanism turns them into a result. */
+    /**
+     * The answers a store can give; a mechanism turns them into a result. {@link #OVERLOADED}:
+     * no slot for a slow hash came free before the deadline, which the log tells from a server
+     * down ({@link #UNAVAILABLE}); both are temporary failures.
+     */
     enum Verdict {
-        ACCEPTED, WRONG_PASSWORD, UNKNOWN_USER, UNAVAILABLE
+        ACCEPTED, WRONG_PASSWORD, UNKNOWN_USER, UNAVAILABLE, OVERLOADED
     }
 
     /** What {@link #lookup} found. */
@@ -76,5 +87,5 @@ public interface CredentialStore {
     }
 
     /** A store that knows nobody, for servers that offer only mechanisms without passwords. */
-    CredentialStore NONE = (user, password) -> Verdict.UNKNOWN_USER;
+    CredentialStore NONE = (user, password, slots, deadline) -> Verdict.UNKNOWN_USER;
 }

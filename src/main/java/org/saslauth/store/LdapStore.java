@@ -37,6 +37,8 @@ import javax.net.SocketFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocketFactory;
 import javax.net.ssl.TrustManagerFactory;
+import org.saslauth.Deadline;
+import org.saslauth.password.CostlyChecks;
 import org.saslauth.password.PasswordHash;
 import org.saslauth.password.ScramHash;
 import org.saslauth.password.ScramShape;
@@ -63,7 +65,10 @@ public final class LdapStore implements CredentialStore {
 
     static final Duration CONNECT_TIMEOUT = Duration.ofMillis(1500);
     static final Duration READ_TIMEOUT = Duration.ofSeconds(3);
-    /** How long a login waits for the directory, whatever the provider does. */
+    /**
+     * How long a login waits for the directory, whatever the provider does, when its deadline
+     * leaves more.
+     */
     static final Duration LOOKUP_LIMIT = Duration.ofMillis(4500);
 
     /**
@@ -273,12 +278,15 @@ public final class LdapStore implements CredentialStore {
         record Failed() implements Entry {}
     }
 
-    private Entry find(String user) {
+    private Entry find(String user, Deadline deadline) {
         if (user.indexOf('\0') >= 0) {
             return new Entry.None(); // no directory holds such a name; slapd would refuse the filter
         }
-        return lookups.call(() -> findNow(user)).orElseGet(() -> {
-            outage.failed("no answer within " + LOOKUP_LIMIT.toMillis() + " ms");
+        if (deadline.passed()) {
+            return new Entry.Failed(); // too late before the directory was asked: not its outage
+        }
+        return lookups.call(() -> findNow(user), deadline).orElseGet(() -> {
+            outage.failed("no answer in time");
             return new Entry.Failed();
         });
     }
@@ -370,11 +378,11 @@ public final class LdapStore implements CredentialStore {
     }
 
     @Override
-    public Verdict verify(String user, byte[] password) {
+    public Verdict verify(String user, byte[] password, CostlyChecks slots, Deadline deadline) {
         if (password.length == 0) {
             return Verdict.WRONG_PASSWORD; // an empty password would be an anonymous bind
         }
-        Entry e = find(user);
+        Entry e = find(user, deadline);
         if (!(e instanceof Entry.Found found)) {
             if (e instanceof Entry.None) {
                 scramTally.saw(user, Optional.empty());
@@ -386,19 +394,20 @@ public final class LdapStore implements CredentialStore {
             // The task owns its copy of the password and wipes it itself: a login that stopped
             // waiting must not leave a task behind that binds with a wiped (all-zero) password,
             // which the directory would count as a failed bind of that user (a lockout risk).
+            // The search and the bind share the request's deadline; a bind whose turn comes after
+            // it is skipped, so that a late bind never happens at all.
             byte[] copy = password.clone();
-            long deadline = System.nanoTime() + LOOKUP_LIMIT.toNanos();
             return lookups.call(() -> {
                 try {
-                    if (Thread.currentThread().isInterrupted() || System.nanoTime() > deadline) {
+                    if (Thread.currentThread().isInterrupted()) {
                         return Verdict.UNAVAILABLE; // its login has stopped waiting: no bind at all
                     }
                     return authBind(found.dn(), copy);
                 } finally {
                     Arrays.fill(copy, (byte) 0);
                 }
-            }).orElseGet(() -> {
-                outage.failed("no answer to the bind within " + LOOKUP_LIMIT.toMillis() + " ms");
+            }, deadline).orElseGet(() -> {
+                outage.failed("no answer to the bind in time");
                 return Verdict.UNAVAILABLE;
             });
         }
@@ -406,7 +415,11 @@ public final class LdapStore implements CredentialStore {
         if (hash.isEmpty()) {
             return found.password().isEmpty() ? Verdict.WRONG_PASSWORD : Verdict.UNAVAILABLE;
         }
-        return hash.get().matches(password) ? Verdict.ACCEPTED : Verdict.WRONG_PASSWORD;
+        return switch (slots.check(hash.get(), password, deadline)) {
+            case MATCHED -> Verdict.ACCEPTED;
+            case NOT_MATCHED -> Verdict.WRONG_PASSWORD;
+            case TOO_BUSY -> Verdict.OVERLOADED;
+        };
     }
 
     private Verdict authBind(String dn, byte[] password) {
@@ -450,11 +463,11 @@ public final class LdapStore implements CredentialStore {
 
     /** The stored password, with the password attribute; with auth bind the directory keeps it. */
     @Override
-    public Lookup lookup(String user) {
+    public Lookup lookup(String user, Deadline deadline) {
         if (config.authBind()) {
             return new Lookup.Unsupported();
         }
-        Entry e = find(user);
+        Entry e = find(user, deadline);
         if (e instanceof Entry.Found found) {
             return parse(found.password(), user).<Lookup>map(Lookup.Found::new).orElseGet(Lookup.Unavailable::new);
         }

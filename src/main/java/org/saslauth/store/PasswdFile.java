@@ -19,6 +19,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.LongSupplier;
+import org.saslauth.Deadline;
+import org.saslauth.password.CostlyChecks;
+import org.saslauth.password.Match;
 import org.saslauth.password.PasswordHash;
 import org.saslauth.password.PasswordSchemes;
 import org.saslauth.password.ScramHash;
@@ -272,20 +275,26 @@ public final class PasswdFile implements CredentialStore {
      * password; with several, an unknown user takes as long as the slowest.
      */
     @Override
-    public Verdict verify(String user, byte[] password) {
+    public Verdict verify(String user, byte[] password, CostlyChecks slots, Deadline deadline) {
         Snapshot snapshot = snapshot();
         PasswordHash hash = snapshot.users().get(user);
         if (hash == null) {
-            if (snapshot.costliest() != null) {
-                snapshot.costliest().matches(password);
+            if (snapshot.costliest() != null
+                    && slots.check(snapshot.costliest(), password, deadline) == Match.TOO_BUSY) {
+                return Verdict.OVERLOADED; // as a known user's would be
             }
             return Verdict.UNKNOWN_USER;
         }
-        return hash.matches(password) ? Verdict.ACCEPTED : Verdict.WRONG_PASSWORD;
+        return switch (slots.check(hash, password, deadline)) {
+            case MATCHED -> Verdict.ACCEPTED;
+            case NOT_MATCHED -> Verdict.WRONG_PASSWORD;
+            case TOO_BUSY -> Verdict.OVERLOADED;
+        };
     }
 
+    /** Answers at once from memory, whatever the deadline. */
     @Override
-    public Lookup lookup(String user) {
+    public Lookup lookup(String user, Deadline deadline) {
         PasswordHash hash = snapshot().users().get(user);
         return hash == null ? new Lookup.UnknownUser() : new Lookup.Found(hash);
     }

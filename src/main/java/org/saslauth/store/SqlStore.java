@@ -12,6 +12,8 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Optional;
+import org.saslauth.Deadline;
+import org.saslauth.password.CostlyChecks;
 import org.saslauth.password.PasswordHash;
 import org.saslauth.password.ScramHash;
 import org.saslauth.password.ScramShape;
@@ -36,7 +38,10 @@ public final class SqlStore implements CredentialStore {
     public static final Duration ANSWER_WITHIN = Duration.ofSeconds(5);
     static final Duration CONNECTION_TIMEOUT = Duration.ofMillis(1500);
     static final Duration QUERY_TIMEOUT = Duration.ofSeconds(3);
-    /** How long a login waits for the lookup, whatever the driver does. */
+    /**
+     * How long a login waits for the lookup, whatever the driver does, when its deadline leaves
+     * more.
+     */
     static final Duration LOOKUP_LIMIT = Duration.ofMillis(4500);
 
     /**
@@ -159,12 +164,15 @@ public final class SqlStore implements CredentialStore {
         record Failed() implements Row {}
     }
 
-    private Row fetch(String user) {
+    private Row fetch(String user, Deadline deadline) {
         if (user.indexOf('\0') >= 0) {
             return new Row.None(); // no database stores one; PostgreSQL would refuse the query
         }
-        return lookups.call(() -> fetchNow(user)).orElseGet(() -> {
-            outage.failed("no answer within " + LOOKUP_LIMIT.toMillis() + " ms");
+        if (deadline.passed()) {
+            return new Row.Failed(); // too late before the database was asked: not its outage
+        }
+        return lookups.call(() -> fetchNow(user), deadline).orElseGet(() -> {
+            outage.failed("no answer in time");
             return new Row.Failed();
         });
     }
@@ -231,21 +239,24 @@ public final class SqlStore implements CredentialStore {
     }
 
     @Override
-    public Verdict verify(String user, byte[] password) {
-        return check(user, password).verdict();
+    public Verdict verify(String user, byte[] password, CostlyChecks slots, Deadline deadline) {
+        return check(user, password, slots, deadline).verdict();
     }
 
     @Override
-    public Checked check(String user, byte[] password) {
-        Row row = fetch(user);
+    public Checked check(String user, byte[] password, CostlyChecks slots, Deadline deadline) {
+        Row row = fetch(user, deadline);
         if (row instanceof Row.Found f) {
             Optional<PasswordHash> hash = parse(f.password(), user);
             if (hash.isEmpty()) {
                 return new Checked(f.password() == null || f.password().isEmpty()
                         ? Verdict.WRONG_PASSWORD : Verdict.UNAVAILABLE, user);
             }
-            return hash.get().matches(password) ? new Checked(Verdict.ACCEPTED, f.user())
-                    : new Checked(Verdict.WRONG_PASSWORD, user);
+            return switch (slots.check(hash.get(), password, deadline)) {
+                case MATCHED -> new Checked(Verdict.ACCEPTED, f.user());
+                case NOT_MATCHED -> new Checked(Verdict.WRONG_PASSWORD, user);
+                case TOO_BUSY -> new Checked(Verdict.OVERLOADED, user);
+            };
         }
         if (row instanceof Row.None) {
             scramTally.saw(user, Optional.empty());
@@ -255,8 +266,8 @@ public final class SqlStore implements CredentialStore {
     }
 
     @Override
-    public Lookup lookup(String user) {
-        Row row = fetch(user);
+    public Lookup lookup(String user, Deadline deadline) {
+        Row row = fetch(user, deadline);
         if (row instanceof Row.Found f) {
             return parse(f.password(), user).<Lookup>map(Lookup.Found::new).orElseGet(Lookup.Unavailable::new);
         }

@@ -48,12 +48,9 @@ final class StoredPassword {
 
     /** Checks at start that a default scheme is one that can be read. */
     static void checkScheme(String scheme) throws InvalidStoreConfig {
-        try {
-            PasswordSchemes.parse("{" + scheme + "}x");
-        } catch (IllegalArgumentException e) {
-            if (e.getMessage() != null && e.getMessage().startsWith("unknown password scheme")) {
-                throw new InvalidStoreConfig("default-pass-scheme: " + e.getMessage());
-            }
+        Optional<String> unknown = PasswordSchemes.unknown(scheme);
+        if (unknown.isPresent()) {
+            throw new InvalidStoreConfig("default-pass-scheme: " + unknown.get());
         }
     }
 }

@@ -25,7 +25,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
+import org.saslauth.Deadline;
 import org.saslauth.mech.Credentials;
+import org.saslauth.password.CostlyChecks;
 import org.saslauth.password.PasswordSchemes;
 import org.saslauth.protocol.Limits;
 import org.saslauth.protocol.Scheduler;
@@ -47,12 +49,12 @@ class UserdbHandlerTest {
     /** Knows "alice"; "db-down" is a store that cannot answer; "ldap-only" one that cannot look up. */
     private static final CredentialStore STORE = new CredentialStore() {
         @Override
-        public Verdict verify(String user, byte[] password) {
+        public Verdict verify(String user, byte[] password, CostlyChecks slots, Deadline deadline) {
             return Verdict.UNKNOWN_USER;
         }
 
         @Override
-        public Lookup lookup(String user) {
+        public Lookup lookup(String user, Deadline deadline) {
             return switch (user) {
                 case "alice" -> new Lookup.Found(PasswordSchemes.parse("{PLAIN}x"));
                 case "db-down" -> new Lookup.Unavailable();

@@ -18,8 +18,10 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.saslauth.Deadline;
 import org.saslauth.mech.Credentials;
 import org.saslauth.mech.Mechanisms;
+import org.saslauth.password.CostlyChecks;
 import org.saslauth.protocol.AuthServer;
 import org.saslauth.protocol.Settings;
 import org.saslauth.protocol.CapturedLog;
@@ -58,7 +60,7 @@ record Session(String mechanisms, int maxPending, Duration failureDelay, boolean
         AtomicInteger accepted = new AtomicInteger();
         CredentialStore store = new CredentialStore() {
             @Override
-            public Verdict verify(String user, byte[] password) {
+            public Verdict verify(String user, byte[] password, CostlyChecks slots, Deadline deadline) {
                 if (!user.equals(SessionModel.USER)) {
                     return user.equals("down") ? Verdict.UNAVAILABLE : Verdict.UNKNOWN_USER;
                 }
@@ -71,7 +73,7 @@ record Session(String mechanisms, int maxPending, Duration failureDelay, boolean
 
             /** The same users for CRAM-MD5 and SCRAM: alice's entry holds her password. */
             @Override
-            public Lookup lookup(String user) {
+            public Lookup lookup(String user, Deadline deadline) {
                 if (!user.equals(SessionModel.USER)) {
                     return user.equals("down") ? new Lookup.Unavailable() : new Lookup.UnknownUser();
                 }

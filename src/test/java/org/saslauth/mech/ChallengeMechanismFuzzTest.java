@@ -13,6 +13,7 @@ import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.saslauth.Deadline;
 import org.saslauth.password.ScramHash;
 import org.saslauth.store.UserNameFormat;
 
@@ -128,7 +129,7 @@ class ChallengeMechanismFuzzTest {
             try {
                 byte[] first = client.first().getBytes(StandardCharsets.UTF_8);
                 byte[] sent = broken == 0 ? mutate(first, r) : first;
-                Step s = r.nextBoolean() ? ex.start(Optional.of(sent)) : next(ex, sent);
+                Step s = r.nextBoolean() ? ex.start(Optional.of(sent), Deadline.NONE) : next(ex, sent);
                 if (!(s instanceof Step.Challenge c)) {
                     assertFalse(s instanceof Step.Success, context);
                     continue;
@@ -137,7 +138,7 @@ class ChallengeMechanismFuzzTest {
                 String serverFirst = new String(c.data(), StandardCharsets.UTF_8);
                 byte[] last = firstIntact ? client.last(serverFirst).getBytes(StandardCharsets.UTF_8) : sent;
                 byte[] sentLast = broken == 1 ? mutate(last, r) : last;
-                s = ex.next(sentLast);
+                s = ex.next(sentLast, Deadline.NONE);
                 boolean lastIntact = firstIntact && meaning(sentLast).equals(meaning(last));
                 if (!(s instanceof Step.Challenge)) {
                     assertFalse(s instanceof Step.Success, context);
@@ -148,9 +149,9 @@ class ChallengeMechanismFuzzTest {
                             + new String(sentLast, StandardCharsets.UTF_8) + " for " + new String(last, StandardCharsets.UTF_8));
                 }
                 byte[] ack = broken == 2 ? mutate(new byte[0], r) : new byte[0];
-                s = ex.next(ack);
+                s = ex.next(ack, Deadline.NONE);
                 assertEquals(ack.length == 0, s instanceof Step.Success, context);
-                assertFalse(ex.next(new byte[0]) instanceof Step.Success, context + ": a step after the end");
+                assertFalse(ex.next(new byte[0], Deadline.NONE) instanceof Step.Success, context + ": a step after the end");
             } catch (RuntimeException e) {
                 throw new AssertionError(context, e);
             }
@@ -158,9 +159,9 @@ class ChallengeMechanismFuzzTest {
     }
 
     private static Step next(Exchange ex, byte[] first) {
-        Step s = ex.start(Optional.empty());
+        Step s = ex.start(Optional.empty(), Deadline.NONE);
         assertEquals(0, ((Step.Challenge) s).data().length);
-        return ex.next(first);
+        return ex.next(first, Deadline.NONE);
     }
 
     @org.junit.jupiter.api.Test
@@ -172,16 +173,16 @@ class ChallengeMechanismFuzzTest {
             Exchange ex = new CramMd5Mechanism().newExchange(credentials);
             String context = "seed " + SEED + " try " + t;
             try {
-                Step s = ex.start(r.nextInt(4) == 0 ? Optional.of(mutate(new byte[0], r)) : Optional.empty());
+                Step s = ex.start(r.nextInt(4) == 0 ? Optional.of(mutate(new byte[0], r)) : Optional.empty(), Deadline.NONE);
                 if (!(s instanceof Step.Challenge c)) {
                     assertFalse(s instanceof Step.Success, context);
                     continue;
                 }
                 byte[] good = ("plain " + HexFormat.of().formatHex(mac.doFinal(c.data()))).getBytes(StandardCharsets.US_ASCII);
                 byte[] sent = mutate(good, r);
-                s = ex.next(sent);
+                s = ex.next(sent, Deadline.NONE);
                 assertEquals(cramMeaning(sent).equals(cramMeaning(good)), s instanceof Step.Success, context);
-                assertFalse(ex.next(good) instanceof Step.Success, context + ": a second answer");
+                assertFalse(ex.next(good, Deadline.NONE) instanceof Step.Success, context + ": a second answer");
             } catch (RuntimeException e) {
                 throw new AssertionError(context, e);
             }

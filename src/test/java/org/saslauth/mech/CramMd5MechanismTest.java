@@ -13,6 +13,7 @@ import javax.crypto.spec.SecretKeySpec;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.saslauth.Deadline;
 import org.saslauth.store.CredentialStore;
 import org.saslauth.store.UserNameFormat;
 
@@ -56,8 +57,8 @@ class CramMd5MechanismTest {
 
     Step answer(String response) {
         Exchange ex = new CramMd5Mechanism(() -> bytes(CHALLENGE)).newExchange(credentials);
-        assertEquals("CONT " + CHALLENGE, MechanismTest.describe(ex.start(Optional.empty())));
-        return ex.next(bytes(response));
+        assertEquals("CONT " + CHALLENGE, MechanismTest.describe(ex.start(Optional.empty(), Deadline.NONE)));
+        return ex.next(bytes(response), Deadline.NONE);
     }
 
     @ParameterizedTest(name = "[{0}] -> {1}")
@@ -104,8 +105,8 @@ class CramMd5MechanismTest {
     @Test
     void theChallengeIsFreshAndShapedLikeDovecots() {
         CramMd5Mechanism m = new CramMd5Mechanism();
-        String a = MechanismTest.describe(m.newExchange(credentials).start(Optional.empty()));
-        String b = MechanismTest.describe(m.newExchange(credentials).start(Optional.empty()));
+        String a = MechanismTest.describe(m.newExchange(credentials).start(Optional.empty(), Deadline.NONE));
+        String b = MechanismTest.describe(m.newExchange(credentials).start(Optional.empty(), Deadline.NONE));
         assertTrue(a.matches("CONT <[0-9]+\\.[0-9]+@[A-Za-z0-9.-]+>"), a);
         assertNotEquals(a, b);
     }
@@ -114,32 +115,32 @@ class CramMd5MechanismTest {
     void aRealChallengeIsAnsweredWithTheKeyOfEachEntry() throws Exception {
         for (String user : new String[] {"tim", "tim-cram"}) {
             Exchange ex = new CramMd5Mechanism().newExchange(credentials);
-            String challenge = MechanismTest.describe(ex.start(Optional.empty())).substring(5);
-            assertEquals("OK " + user, outcome(ex.next(bytes(user + " " + hmac("tanstaaftanstaaf", challenge)))));
+            String challenge = MechanismTest.describe(ex.start(Optional.empty(), Deadline.NONE)).substring(5);
+            assertEquals("OK " + user, outcome(ex.next(bytes(user + " " + hmac("tanstaaftanstaaf", challenge)), Deadline.NONE)));
         }
     }
 
     @Test
     void anInitialResponseOrASecondAnswerFails() {
         Exchange ex = new CramMd5Mechanism(() -> bytes(CHALLENGE)).newExchange(credentials);
-        assertEquals("FAIL MALFORMED", outcome(ex.start(Optional.of(bytes("tim " + DIGEST)))));
+        assertEquals("FAIL MALFORMED", outcome(ex.start(Optional.of(bytes("tim " + DIGEST)), Deadline.NONE)));
         Exchange empty = new CramMd5Mechanism(() -> bytes(CHALLENGE)).newExchange(credentials);
-        assertEquals("CONT " + CHALLENGE, MechanismTest.describe(empty.start(Optional.of(new byte[0]))));
-        assertEquals("OK tim", outcome(empty.next(bytes("tim " + DIGEST))));
-        assertEquals("FAIL MALFORMED", outcome(empty.next(bytes("tim " + DIGEST))));
+        assertEquals("CONT " + CHALLENGE, MechanismTest.describe(empty.start(Optional.of(new byte[0]), Deadline.NONE)));
+        assertEquals("OK tim", outcome(empty.next(bytes("tim " + DIGEST), Deadline.NONE)));
+        assertEquals("FAIL MALFORMED", outcome(empty.next(bytes("tim " + DIGEST), Deadline.NONE)));
     }
 
     @Test
     void storesThatCannotAnswerFailAsTheySay() {
         Credentials down = new Credentials(EntryStore.DOWN, UserNameFormat.AS_IS);
         Exchange ex = new CramMd5Mechanism(() -> bytes(CHALLENGE)).newExchange(down);
-        ex.start(Optional.empty());
-        Step.Failure f = assertInstanceOf(Step.Failure.class, ex.next(bytes("tim " + DIGEST)));
+        ex.start(Optional.empty(), Deadline.NONE);
+        Step.Failure f = assertInstanceOf(Step.Failure.class, ex.next(bytes("tim " + DIGEST), Deadline.NONE));
         assertTrue(f.reason().temporary());
 
-        Credentials checkOnly = new Credentials((u, p) -> CredentialStore.Verdict.ACCEPTED, UserNameFormat.AS_IS);
+        Credentials checkOnly = new Credentials((u, p, slots, deadline) -> CredentialStore.Verdict.ACCEPTED, UserNameFormat.AS_IS);
         Exchange ex2 = new CramMd5Mechanism(() -> bytes(CHALLENGE)).newExchange(checkOnly);
-        ex2.start(Optional.empty());
-        assertEquals("FAIL UNSUITABLE_ENTRY", outcome(ex2.next(bytes("tim " + DIGEST))));
+        ex2.start(Optional.empty(), Deadline.NONE);
+        assertEquals("FAIL UNSUITABLE_ENTRY", outcome(ex2.next(bytes("tim " + DIGEST), Deadline.NONE)));
     }
 }

@@ -10,6 +10,7 @@ import java.util.OptionalInt;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.saslauth.Deadline;
 import org.saslauth.password.PasswordHash;
 import org.saslauth.password.PasswordSchemes;
 import org.saslauth.store.CredentialStore;
@@ -27,16 +28,16 @@ class EmptyEquivalentPasswordTest {
     /** A store holding one user, alice, with {@code field} as the passwd file would. */
     static Credentials storing(String field) {
         PasswordHash hash = PasswordSchemes.parse(field, "alice");
-        CredentialStore store = (user, password) -> !user.equals("alice") ? Verdict.UNKNOWN_USER
+        CredentialStore store = (user, password, slots, deadline) -> !user.equals("alice") ? Verdict.UNKNOWN_USER
                 : hash.matches(password) ? Verdict.ACCEPTED : Verdict.WRONG_PASSWORD;
         return new Credentials(store, UserNameFormat.AS_IS);
     }
 
     static String viaLogin(Credentials credentials, byte[] password) {
         Exchange ex = new LoginMechanism().newExchange(credentials);
-        ex.start(Optional.empty());
-        ex.next("alice".getBytes(StandardCharsets.US_ASCII));
-        return MechanismTest.describe(ex.next(password.clone()));
+        ex.start(Optional.empty(), Deadline.NONE);
+        ex.next("alice".getBytes(StandardCharsets.US_ASCII), Deadline.NONE);
+        return MechanismTest.describe(ex.next(password.clone(), Deadline.NONE));
     }
 
     static String viaPlain(Credentials credentials, byte[] password) {
@@ -44,7 +45,7 @@ class EmptyEquivalentPasswordTest {
         byte[] message = new byte[head.length + password.length];
         System.arraycopy(head, 0, message, 0, head.length);
         System.arraycopy(password, 0, message, head.length, password.length);
-        return MechanismTest.describe(new PlainMechanism().newExchange(credentials).start(Optional.of(message)));
+        return MechanismTest.describe(new PlainMechanism().newExchange(credentials).start(Optional.of(message), Deadline.NONE));
     }
 
     /** Candidates in hex: NUL, two NULs, {@code \x80}, two of them, eight of them and more. */
@@ -61,7 +62,7 @@ class EmptyEquivalentPasswordTest {
             if (!hex.contains("00")) { // PLAIN cannot carry a NUL in the password
                 assertEquals("FAIL", viaPlain(credentials, candidate).substring(0, 4), scheme + " PLAIN " + hex);
             }
-            assertEquals(false, credentials.verify("alice", candidate) == Verdict.ACCEPTED, scheme + " " + hex);
+            assertEquals(false, credentials.verify("alice", candidate, Deadline.NONE) == Verdict.ACCEPTED, scheme + " " + hex);
         }
     }
 
@@ -81,8 +82,8 @@ class EmptyEquivalentPasswordTest {
     void theRefusalIsItsOwnReasonAndCountsAsAGuess() {
         Credentials credentials = storing("{PLAIN}secret");
         Exchange ex = new LoginMechanism().newExchange(credentials);
-        ex.start(Optional.of("alice".getBytes(StandardCharsets.US_ASCII)));
-        Step.Failure f = assertInstanceOf(Step.Failure.class, ex.next("sec\0ret".getBytes(StandardCharsets.US_ASCII)));
+        ex.start(Optional.of("alice".getBytes(StandardCharsets.US_ASCII)), Deadline.NONE);
+        Step.Failure f = assertInstanceOf(Step.Failure.class, ex.next("sec\0ret".getBytes(StandardCharsets.US_ASCII), Deadline.NONE));
         assertEquals(Step.Reason.PASSWORD_HAS_NUL, f.reason());
         assertEquals("Authentication failed", f.reason().clientText(), "the client learns nothing more");
         assertEquals(Optional.of("alice"), f.user());
@@ -114,6 +115,6 @@ class EmptyEquivalentPasswordTest {
         byte[] over = "x".repeat(Credentials.MAX_PASSWORD_BYTES + 1).getBytes(StandardCharsets.US_ASCII);
         assertEquals("FAIL WRONG_PASSWORD", viaPlain(credentials, longest));
         assertEquals("FAIL PASSWORD_TOO_LONG", viaPlain(credentials, over));
-        assertEquals(Verdict.WRONG_PASSWORD, credentials.verify("alice", over));
+        assertEquals(Verdict.WRONG_PASSWORD, credentials.verify("alice", over, Deadline.NONE));
     }
 }

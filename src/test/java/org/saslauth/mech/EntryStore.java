@@ -2,6 +2,8 @@ package org.saslauth.mech;
 
 import java.util.HashMap;
 import java.util.Map;
+import org.saslauth.Deadline;
+import org.saslauth.password.CostlyChecks;
 import org.saslauth.password.PasswordHash;
 import org.saslauth.password.PasswordSchemes;
 import org.saslauth.store.CredentialStore;
@@ -16,13 +18,13 @@ final class EntryStore implements CredentialStore {
     }
 
     @Override
-    public Verdict verify(String user, byte[] password) {
+    public Verdict verify(String user, byte[] password, CostlyChecks slots, Deadline deadline) {
         PasswordHash h = users.get(user);
         return h == null ? Verdict.UNKNOWN_USER : h.matches(password) ? Verdict.ACCEPTED : Verdict.WRONG_PASSWORD;
     }
 
     @Override
-    public Lookup lookup(String user) {
+    public Lookup lookup(String user, Deadline deadline) {
         PasswordHash h = users.get(user);
         return h == null ? new Lookup.UnknownUser() : new Lookup.Found(h);
     }
@@ -30,12 +32,12 @@ final class EntryStore implements CredentialStore {
     /** A store whose server is down: every check and lookup is unavailable. */
     static final CredentialStore DOWN = new CredentialStore() {
         @Override
-        public Verdict verify(String user, byte[] password) {
+        public Verdict verify(String user, byte[] password, CostlyChecks slots, Deadline deadline) {
             return Verdict.UNAVAILABLE;
         }
 
         @Override
-        public Lookup lookup(String user) {
+        public Lookup lookup(String user, Deadline deadline) {
             return new Lookup.Unavailable();
         }
     };

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -14,6 +15,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.saslauth.Clock;
+import org.saslauth.Deadline;
+import org.saslauth.password.CostlyChecks;
 import org.saslauth.store.CredentialStore;
 import org.saslauth.store.CredentialStore.Verdict;
 import org.saslauth.store.UserNameFormat;
@@ -27,7 +31,7 @@ class MechanismTest {
         final Map<String, String> users = Map.of("alice", "secret", "émile", "pässword", "blank", "");
 
         @Override
-        public Verdict verify(String user, byte[] password) {
+        public Verdict verify(String user, byte[] password, CostlyChecks slots, Deadline deadline) {
             seen.add(password);
             String expected = users.get(user);
             if (expected == null) {
@@ -73,16 +77,16 @@ class MechanismTest {
     void plain(String message, String expected) {
         byte[] msg = bytes(message.replace("\\0", "\0").replace("\\t", "\t"));
         Exchange ex = new PlainMechanism().newExchange(credentials);
-        assertEquals(expected, describe(ex.start(Optional.of(msg.clone()))));
+        assertEquals(expected, describe(ex.start(Optional.of(msg.clone()), Deadline.NONE)));
         Exchange continued = new PlainMechanism().newExchange(credentials);
-        assertEquals("CONT ", describe(continued.start(Optional.empty())));
-        assertEquals(expected, describe(continued.next(msg.clone())));
+        assertEquals("CONT ", describe(continued.start(Optional.empty(), Deadline.NONE)));
+        assertEquals(expected, describe(continued.next(msg.clone(), Deadline.NONE)));
     }
 
     @Test
     void plainWipesThePasswordItCheckedAndTheMessage() {
         byte[] message = bytes("\0alice\0secret");
-        new PlainMechanism().newExchange(credentials).start(Optional.of(message));
+        new PlainMechanism().newExchange(credentials).start(Optional.of(message), Deadline.NONE);
         assertEquals(1, store.seen.size());
         assertArrayEquals(new byte[6], store.seen.get(0));
         assertArrayEquals(new byte[message.length], message);
@@ -90,9 +94,9 @@ class MechanismTest {
 
     @Test
     void theEmptyPasswordNeverReachesTheStore() {
-        Credentials anyone = new Credentials((u, p) -> Verdict.ACCEPTED, UserNameFormat.AS_IS);
-        assertEquals(Verdict.WRONG_PASSWORD, anyone.verify("alice", new byte[0]));
-        assertEquals(Verdict.ACCEPTED, anyone.verify("alice", bytes("x")));
+        Credentials anyone = new Credentials((u, p, slots, deadline) -> Verdict.ACCEPTED, UserNameFormat.AS_IS);
+        assertEquals(Verdict.WRONG_PASSWORD, anyone.verify("alice", new byte[0], Deadline.NONE));
+        assertEquals(Verdict.ACCEPTED, anyone.verify("alice", bytes("x"), Deadline.NONE));
     }
 
     @ParameterizedTest(name = "LOGIN initial [{0}] user [{1}] password [{2}] -> {3}")
@@ -106,32 +110,55 @@ class MechanismTest {
     })
     void login(String initial, String user, String password, String expected) {
         Exchange ex = new LoginMechanism().newExchange(credentials);
-        Step first = ex.start(initial == null ? Optional.empty() : Optional.of(bytes(initial)));
+        Step first = ex.start(initial == null ? Optional.empty() : Optional.of(bytes(initial)), Deadline.NONE);
         if (user != null) {
             assertEquals("CONT Username:", describe(first));
-            first = ex.next(bytes(user));
+            first = ex.next(bytes(user), Deadline.NONE);
         }
         assertEquals("CONT Password:", describe(first));
-        assertEquals(expected, describe(ex.next(bytes(password))));
+        assertEquals(expected, describe(ex.next(bytes(password), Deadline.NONE)));
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"PLAIN", "LOGIN"})
     void storeUnavailableIsATemporaryFailure(String name) {
-        Credentials down = new Credentials((u, p) -> Verdict.UNAVAILABLE, UserNameFormat.AS_IS);
+        Credentials down = new Credentials((u, p, slots, deadline) -> Verdict.UNAVAILABLE, UserNameFormat.AS_IS);
         Mechanism m = Mechanisms.parse(name).enabled().get(0);
         Exchange ex = m.newExchange(down);
         Step s = name.equals("PLAIN")
-                ? ex.start(Optional.of(bytes("\0alice\0secret")))
-                : ex.next(bytes("secret"));
+                ? ex.start(Optional.of(bytes("\0alice\0secret")), Deadline.NONE)
+                : ex.next(bytes("secret"), Deadline.NONE);
         if (name.equals("LOGIN")) {
             ex = m.newExchange(down);
-            ex.start(Optional.of(bytes("alice")));
-            s = ex.next(bytes("secret"));
+            ex.start(Optional.of(bytes("alice")), Deadline.NONE);
+            s = ex.next(bytes("secret"), Deadline.NONE);
         }
         Step.Failure f = assertInstanceOf(Step.Failure.class, s);
         assertEquals(Step.Reason.UNAVAILABLE, f.reason());
         assertTrue(f.reason().temporary());
+    }
+
+    /** Too busy below the mechanism reaches the engine as OVERLOADED, with the deadline it was given. */
+    @ParameterizedTest
+    @ValueSource(strings = {"PLAIN", "LOGIN"})
+    void noSlotBeforeTheDeadlineIsOverloaded(String name) {
+        List<Deadline> seen = new ArrayList<>();
+        Credentials busy = new Credentials((u, p, slots, deadline) -> {
+            seen.add(deadline);
+            return Verdict.OVERLOADED;
+        }, UserNameFormat.AS_IS);
+        Deadline due = Deadline.in(Clock.SYSTEM, Duration.ofSeconds(9));
+        Exchange ex = Mechanisms.parse(name).enabled().get(0).newExchange(busy);
+        Step s;
+        if (name.equals("PLAIN")) {
+            s = ex.start(Optional.of(bytes("\0alice\0secret")), due);
+        } else {
+            ex.start(Optional.of(bytes("alice")), due);
+            s = ex.next(bytes("secret"), due);
+        }
+        assertEquals("FAIL OVERLOADED", describe(s));
+        assertTrue(((Step.Failure) s).reason().temporary());
+        assertEquals(List.of(due), seen);
     }
 
     @ParameterizedTest(name = "OREORE [{0}] -> {1}")
@@ -144,15 +171,15 @@ class MechanismTest {
     void oreore(String initial, String expected) {
         Exchange ex = new OreoreMechanism().newExchange(credentials);
         Optional<byte[]> resp = initial == null ? Optional.empty() : Optional.of(bytes(initial.replace("\\n", "\n")));
-        assertEquals(expected, describe(ex.start(resp)));
+        assertEquals(expected, describe(ex.start(resp, Deadline.NONE)));
         assertTrue(store.seen.isEmpty(), "OREORE never asks the store");
     }
 
     @Test
     void wrongGuessesAreTaggedTheSameWayEachTime() {
-        Step.Failure a = (Step.Failure) new PlainMechanism().newExchange(credentials).start(Optional.of(bytes("\0alice\0guess1")));
-        Step.Failure b = (Step.Failure) new PlainMechanism().newExchange(credentials).start(Optional.of(bytes("\0alice\0guess1")));
-        Step.Failure c = (Step.Failure) new PlainMechanism().newExchange(credentials).start(Optional.of(bytes("\0alice\0guess2")));
+        Step.Failure a = (Step.Failure) new PlainMechanism().newExchange(credentials).start(Optional.of(bytes("\0alice\0guess1")), Deadline.NONE);
+        Step.Failure b = (Step.Failure) new PlainMechanism().newExchange(credentials).start(Optional.of(bytes("\0alice\0guess1")), Deadline.NONE);
+        Step.Failure c = (Step.Failure) new PlainMechanism().newExchange(credentials).start(Optional.of(bytes("\0alice\0guess2")), Deadline.NONE);
         assertEquals(a.guess(), b.guess());
         assertTrue(a.guess().isPresent() && !a.guess().equals(c.guess()));
     }

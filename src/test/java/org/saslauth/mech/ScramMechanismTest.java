@@ -20,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.saslauth.Deadline;
 import org.saslauth.password.PasswordSchemes;
 import org.saslauth.password.ScramHash;
 import org.saslauth.password.ScramSecret;
@@ -59,7 +60,7 @@ class ScramMechanismTest {
         Credentials credentials = new Credentials(new EntryStore().with("user", entry), UserNameFormat.AS_IS);
         Exchange ex = new ScramMechanism(hash, () -> serverNonce).newExchange(credentials);
 
-        String serverFirst = text(ex.start(Optional.of(bytes("n,,n=user,r=" + clientNonce))));
+        String serverFirst = text(ex.start(Optional.of(bytes("n,,n=user,r=" + clientNonce)), Deadline.NONE));
         String nonce = clientNonce + serverNonce;
         assertEquals("r=" + nonce + ",s=" + salt + ",i=4096", serverFirst);
         String last = "c=biws,r=" + nonce + ",p=" + proof;
@@ -67,9 +68,9 @@ class ScramMechanismTest {
         client.first();
         assertEquals(last, client.last(serverFirst), "the test's own client agrees with the RFC");
 
-        assertEquals(serverFinal, text(ex.next(bytes(last))));
-        assertEquals("OK user", outcome(ex.next(new byte[0])));
-        assertEquals("FAIL MALFORMED", outcome(ex.next(new byte[0])), "a step after the end");
+        assertEquals(serverFinal, text(ex.next(bytes(last), Deadline.NONE)));
+        assertEquals("OK user", outcome(ex.next(new byte[0], Deadline.NONE)));
+        assertEquals("FAIL MALFORMED", outcome(ex.next(new byte[0], Deadline.NONE)), "a step after the end");
     }
 
     static final String DOVEADM_SHA1 = "{SCRAM-SHA-1}4096,p9krwFO960az1zdnyw6Urw==,"
@@ -100,18 +101,18 @@ class ScramMechanismTest {
     String login(ScramHash hash, String user, String password) throws Exception {
         ScramClient client = new ScramClient(hash, user, password, "client-nonce-0123456789");
         Exchange ex = new ScramMechanism(hash).newExchange(credentials);
-        Step first = ex.start(Optional.of(bytes(client.first())));
+        Step first = ex.start(Optional.of(bytes(client.first())), Deadline.NONE);
         if (first instanceof Step.Failure f) {
             return "FAIL " + f.reason() + " at client-first";
         }
         String serverFirst = text(first);
         assertTrue(serverFirst.matches("r=client-nonce-0123456789[A-Za-z0-9+/=]{24},s=[A-Za-z0-9+/=]+,i=[0-9]+"), serverFirst);
-        Step last = ex.next(bytes(client.last(serverFirst)));
+        Step last = ex.next(bytes(client.last(serverFirst)), Deadline.NONE);
         if (last instanceof Step.Failure f) {
             return "FAIL " + f.reason();
         }
         assertEquals(client.expectedServerSignature, text(last));
-        return outcome(ex.next(new byte[0]));
+        return outcome(ex.next(new byte[0], Deadline.NONE));
     }
 
     @ParameterizedTest(name = "{0} {1}/{2} -> {3}")
@@ -142,7 +143,7 @@ class ScramMechanismTest {
 
     String serverFirst(ScramHash hash, String user) {
         Exchange ex = new ScramMechanism(hash).newExchange(credentials);
-        return text(ex.start(Optional.of(bytes("n,,n=" + ScramClient.saslName(user) + ",r=abc"))));
+        return text(ex.start(Optional.of(bytes("n,,n=" + ScramClient.saslName(user) + ",r=abc")), Deadline.NONE));
     }
 
     /** Salt and iterations, without the nonce. */
@@ -222,7 +223,7 @@ class ScramMechanismTest {
             String common, @TempDir Path dir) throws Exception {
         Credentials fromFile = passwdFile(dir, entries);
         Function<String, String> serverFirst = user -> text(new ScramMechanism(hash)
-                .newExchange(fromFile).start(Optional.of(bytes("n,,n=" + user + ",r=abc"))));
+                .newExchange(fromFile).start(Optional.of(bytes("n,,n=" + user + ",r=abc")), Deadline.NONE));
 
         List<String> alike = new ArrayList<>(List.of("nobody", "somebody", "p0", "crypt"));
         if (!common.isEmpty()) {
@@ -237,9 +238,9 @@ class ScramMechanismTest {
 
         ScramClient client = new ScramClient(hash, "p0", "pencil", "n0nce");
         Exchange ex = new ScramMechanism(hash).newExchange(fromFile);
-        String last = client.last(text(ex.start(Optional.of(bytes(client.first())))));
-        assertEquals(client.expectedServerSignature, text(ex.next(bytes(last))), "the {PLAIN} user logs in with that shape");
-        assertEquals("OK p0", outcome(ex.next(new byte[0])));
+        String last = client.last(text(ex.start(Optional.of(bytes(client.first())), Deadline.NONE)));
+        assertEquals(client.expectedServerSignature, text(ex.next(bytes(last), Deadline.NONE)), "the {PLAIN} user logs in with that shape");
+        assertEquals("OK p0", outcome(ex.next(new byte[0], Deadline.NONE)));
     }
 
     /**
@@ -275,11 +276,11 @@ class ScramMechanismTest {
             ScramClient client = new ScramClient(hash, user, password, "n0nce" + login);
             Exchange ex = new ScramMechanism(hash).newExchange(fromFile);
             long before = ScramSecret.derivationsOnThisThread();
-            String serverFirst = text(ex.start(Optional.of(bytes(client.first()))));
+            String serverFirst = text(ex.start(Optional.of(bytes(client.first())), Deadline.NONE));
             long atFirst = ScramSecret.derivationsOnThisThread();
             String last = client.last(serverFirst);
             long beforeFinal = ScramSecret.derivationsOnThisThread();
-            String got = outcome(ex.next(bytes(last)));
+            String got = outcome(ex.next(bytes(last), Deadline.NONE));
             long atFinal = ScramSecret.derivationsOnThisThread();
             assertEquals(expected, got.startsWith("CONT ") ? "CONT" : got, "login " + login);
             assertEquals(0, atFirst - before, "derivations before the server-first message, login " + login);
@@ -291,8 +292,8 @@ class ScramMechanismTest {
     void theLogNamesTheSchemeThatCannotServe() throws Exception {
         ScramClient client = new ScramClient(ScramHash.SHA_256, "crypt", "pencil", "n0nce");
         Exchange ex = new ScramMechanism(ScramHash.SHA_256).newExchange(credentials);
-        String serverFirst = text(ex.start(Optional.of(bytes(client.first()))));
-        Step.Failure f = assertInstanceOf(Step.Failure.class, ex.next(bytes(client.last(serverFirst))));
+        String serverFirst = text(ex.start(Optional.of(bytes(client.first())), Deadline.NONE));
+        Step.Failure f = assertInstanceOf(Step.Failure.class, ex.next(bytes(client.last(serverFirst)), Deadline.NONE));
         assertTrue(f.logText().contains("{SHA512-CRYPT}"), f.logText());
         assertEquals(Step.Reason.WRONG_PASSWORD.clientText(), f.reason().clientText());
     }
@@ -302,8 +303,8 @@ class ScramMechanismTest {
     void aWrongProofCarriesNoGuess() throws Exception {
         ScramClient client = new ScramClient(ScramHash.SHA_256, "plain", "crayon", "n0nce");
         Exchange ex = new ScramMechanism(ScramHash.SHA_256).newExchange(credentials);
-        String serverFirst = text(ex.start(Optional.of(bytes(client.first()))));
-        Step.Failure f = assertInstanceOf(Step.Failure.class, ex.next(bytes(client.last(serverFirst))));
+        String serverFirst = text(ex.start(Optional.of(bytes(client.first())), Deadline.NONE));
+        Step.Failure f = assertInstanceOf(Step.Failure.class, ex.next(bytes(client.last(serverFirst)), Deadline.NONE));
         assertEquals(Step.Reason.WRONG_PASSWORD, f.reason());
         assertTrue(f.guess().isEmpty());
     }
@@ -332,20 +333,20 @@ class ScramMechanismTest {
     })
     void clientFirst(String message, String expected) {
         Exchange ex = new ScramMechanism(ScramHash.SHA_256).newExchange(credentials);
-        String got = outcome(ex.start(Optional.of(bytes(message))));
+        String got = outcome(ex.start(Optional.of(bytes(message)), Deadline.NONE));
         assertEquals(expected, got.startsWith("CONT ") ? "CONT" : got);
     }
 
     @Test
     void oversizedAndNonUtf8ClientFirstMessagesFail() {
         Exchange ex = new ScramMechanism(ScramHash.SHA_256).newExchange(credentials);
-        assertEquals("FAIL MALFORMED", outcome(ex.start(Optional.of(bytes("n,,n=plain,r=" + "x".repeat(257))))));
+        assertEquals("FAIL MALFORMED", outcome(ex.start(Optional.of(bytes("n,,n=plain,r=" + "x".repeat(257))), Deadline.NONE)));
         byte[] bad = bytes("n,,n=pla\u00e9in,r=abc");
         bad[9] = (byte) 0xff;
         Exchange ex2 = new ScramMechanism(ScramHash.SHA_256).newExchange(credentials);
-        assertEquals("FAIL MALFORMED", outcome(ex2.start(Optional.of(bad))));
+        assertEquals("FAIL MALFORMED", outcome(ex2.start(Optional.of(bad), Deadline.NONE)));
         Exchange ex3 = new ScramMechanism(ScramHash.SHA_256).newExchange(credentials);
-        assertEquals("FAIL INVALID_USER_NAME", outcome(ex3.start(Optional.of(bytes("n,,n=" + "u".repeat(300) + ",r=abc")))));
+        assertEquals("FAIL INVALID_USER_NAME", outcome(ex3.start(Optional.of(bytes("n,,n=" + "u".repeat(300) + ",r=abc")), Deadline.NONE)));
     }
 
     /**
@@ -381,12 +382,12 @@ class ScramMechanismTest {
         String head = "n,a=plain,n=plain,r=gFOFbh4Dv9CagxEwlrOl4atM";
         String message = size == 0 ? head : head + ",x=" + "A".repeat(size - head.length() - 3);
         Exchange ex = new ScramMechanism(ScramHash.SHA_256).newExchange(credentials);
-        Step step = ex.start(Optional.of(bytes(message)));
+        Step step = ex.start(Optional.of(bytes(message)), Deadline.NONE);
         String got = outcome(step);
         assertEquals(expected, got.startsWith("CONT ") ? "CONT" : got);
         if (step instanceof Step.Failure f) {
             assertTrue(f.logText().contains("over 1024 bytes"), f.logText());
-            assertEquals("FAIL MALFORMED", outcome(ex.next(bytes("c=biws,r=x,p=AAAA"))), "the exchange is over");
+            assertEquals("FAIL MALFORMED", outcome(ex.next(bytes("c=biws,r=x,p=AAAA"), Deadline.NONE)), "the exchange is over");
         }
         assertTrue(kept(ex) <= 1024 + 2 * ScramMechanism.MAX_NONCE + 128, "kept " + kept(ex));
     }
@@ -398,18 +399,18 @@ class ScramMechanismTest {
         ScramClient client = new ScramClient(ScramHash.SHA_256, user, "pencil", "gFOFbh4Dv9CagxEwlrOl4atM");
         client.gs2 = "n,a=" + user + ",";
         Exchange ex = new ScramMechanism(ScramHash.SHA_256).newExchange(new Credentials(store, UserNameFormat.AS_IS));
-        String serverFirst = text(ex.start(Optional.of(bytes(client.first()))));
+        String serverFirst = text(ex.start(Optional.of(bytes(client.first())), Deadline.NONE));
         String last = client.last(serverFirst);
-        assertEquals(client.expectedServerSignature, text(ex.next(bytes(last))));
-        assertEquals("OK " + user, outcome(ex.next(new byte[0])));
+        assertEquals(client.expectedServerSignature, text(ex.next(bytes(last), Deadline.NONE)));
+        assertEquals("OK " + user, outcome(ex.next(new byte[0], Deadline.NONE)));
     }
 
     /** A client-final message built from a good one by {@code edit}, for a user with the right password. */
     String clientFinal(java.util.function.UnaryOperator<String> edit) throws Exception {
         ScramClient client = new ScramClient(ScramHash.SHA_256, "plain", "pencil", "n0nce");
         Exchange ex = new ScramMechanism(ScramHash.SHA_256).newExchange(credentials);
-        String serverFirst = text(ex.start(Optional.of(bytes(client.first()))));
-        return outcome(ex.next(bytes(edit.apply(client.last(serverFirst)))));
+        String serverFirst = text(ex.start(Optional.of(bytes(client.first())), Deadline.NONE));
+        return outcome(ex.next(bytes(edit.apply(client.last(serverFirst))), Deadline.NONE));
     }
 
     @Test
@@ -435,28 +436,28 @@ class ScramMechanismTest {
     void anythingButAnEmptyAcknowledgementFails() throws Exception {
         ScramClient client = new ScramClient(ScramHash.SHA_1, "plain", "pencil", "n0nce");
         Exchange ex = new ScramMechanism(ScramHash.SHA_1).newExchange(credentials);
-        String serverFirst = text(ex.start(Optional.of(bytes(client.first()))));
-        text(ex.next(bytes(client.last(serverFirst))));
-        assertEquals("FAIL MALFORMED", outcome(ex.next(bytes("v=x"))));
-        assertEquals("FAIL MALFORMED", outcome(ex.next(new byte[0])), "and the exchange is over");
+        String serverFirst = text(ex.start(Optional.of(bytes(client.first())), Deadline.NONE));
+        text(ex.next(bytes(client.last(serverFirst)), Deadline.NONE));
+        assertEquals("FAIL MALFORMED", outcome(ex.next(bytes("v=x"), Deadline.NONE)));
+        assertEquals("FAIL MALFORMED", outcome(ex.next(new byte[0], Deadline.NONE)), "and the exchange is over");
     }
 
     @Test
     void withoutAnInitialResponseTheServerAsksForIt() throws Exception {
         ScramClient client = new ScramClient(ScramHash.SHA_256, "sha256", "pencil", "n0nce");
         Exchange ex = new ScramMechanism(ScramHash.SHA_256).newExchange(credentials);
-        assertEquals("CONT ", MechanismTest.describe(ex.start(Optional.empty())));
-        String serverFirst = text(ex.next(bytes(client.first())));
+        assertEquals("CONT ", MechanismTest.describe(ex.start(Optional.empty(), Deadline.NONE)));
+        String serverFirst = text(ex.next(bytes(client.first()), Deadline.NONE));
         String last = client.last(serverFirst);
-        assertEquals(client.expectedServerSignature, text(ex.next(bytes(last))));
-        assertEquals("OK sha256", outcome(ex.next(new byte[0])));
+        assertEquals(client.expectedServerSignature, text(ex.next(bytes(last), Deadline.NONE)));
+        assertEquals("OK sha256", outcome(ex.next(new byte[0], Deadline.NONE)));
     }
 
     @Test
     void aStoreThatIsDownFailsAtOnceAndTemporarily() {
         Credentials down = new Credentials(EntryStore.DOWN, UserNameFormat.AS_IS);
         Exchange ex = new ScramMechanism(ScramHash.SHA_256).newExchange(down);
-        Step.Failure f = assertInstanceOf(Step.Failure.class, ex.start(Optional.of(bytes("n,,n=plain,r=abc"))));
+        Step.Failure f = assertInstanceOf(Step.Failure.class, ex.start(Optional.of(bytes("n,,n=plain,r=abc")), Deadline.NONE));
         assertTrue(f.reason().temporary());
     }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.saslauth.Deadline;
 import org.saslauth.store.PasswdFile;
 
 /**
@@ -14,13 +15,16 @@ import org.saslauth.store.PasswdFile;
  */
 class VerifyKeepsPasswordTest {
 
+    /** Slots for slow hashes, this test's own. */
+    static final CostlyChecks SLOTS = new CostlyChecks(2);
+
     @ParameterizedTest
     @ValueSource(strings = {"alice", "bob", "carol"})
     void verifyingLeavesTheCallersPasswordAsItWas(String user) throws Exception {
         PasswdFile store = PasswdFile.load(java.nio.file.Path.of(System.getProperty("basedir", "."), "examples/users.passwd"));
         for (String tried : new String[] {"wrong-1", user + "-password"}) {
             byte[] password = tried.getBytes(StandardCharsets.UTF_8);
-            store.verify(user, password);
+            store.verify(user, password, SLOTS, Deadline.NONE);
             assertArrayEquals(tried.getBytes(StandardCharsets.UTF_8), password, "after verify(" + user + ")");
         }
     }

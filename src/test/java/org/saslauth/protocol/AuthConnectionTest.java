@@ -12,9 +12,9 @@ import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.Executor;
 import org.junit.jupiter.api.Test;
+import org.saslauth.Deadline;
 import org.saslauth.mech.Credentials;
 import org.saslauth.mech.Mechanisms;
-import org.saslauth.password.CostlyChecks;
 import org.saslauth.store.CredentialStore.Verdict;
 import org.saslauth.store.UserNameFormat;
 
@@ -28,9 +28,15 @@ class AuthConnectionTest {
 
     /** alice/secret; checking alice's password takes {@link #hashMillis}. */
     long hashMillis;
-    final Credentials credentials = new Credentials((user, password) -> {
+    /** The deadline the last step for user "timed" was given. */
+    volatile Deadline timedDeadline;
+    final Credentials credentials = new Credentials((user, password, slots, deadline) -> {
+        if (user.equals("timed")) {
+            timedDeadline = deadline;
+            return Verdict.WRONG_PASSWORD;
+        }
         if (user.equals("busy")) {
-            throw new CostlyChecks.Overloaded(); // every slot for slow hashes taken too long
+            return Verdict.OVERLOADED; // every slot for slow hashes taken until the deadline
         }
         if (!user.equals("alice")) {
             return Verdict.UNKNOWN_USER;
@@ -418,6 +424,17 @@ class AuthConnectionTest {
         clock.advanceMillis(AuthService.ANSWER_WITHIN.toMillis());
         assertTrue(over[0], "over once the deadline answered it, not 60 s later");
         assertEquals(1, out.afterHandshake().size());
+    }
+
+    /** A step's deadline counts from the request's arrival: the time it waited for a worker is spent. */
+    @Test
+    void aStepIsDueAnswerWithinOfItsRequestsArrival() {
+        AuthConnection c = open(service("PLAIN", Duration.ZERO, false, 0, later), new Replies());
+        send(c, plain(1, "192.0.2.1", "timed", "secret"));
+        clock.advanceMillis(2000);
+        runChecks();
+        assertEquals(AuthService.ANSWER_WITHIN.minusMillis(2000).toNanos(), timedDeadline.nanosLeft());
+        assertEquals(clock, timedDeadline.clock(), "read on the engine's clock");
     }
 
     /** No slot for a slow hash in time: a temporary failure at once, never "wrong password". */

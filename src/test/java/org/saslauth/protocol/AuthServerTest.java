@@ -30,7 +30,7 @@ import org.saslauth.store.UserNameFormat;
 class AuthServerTest {
 
     static final Credentials ALICE = new Credentials(
-            (user, password) -> !user.equals("alice") ? Verdict.UNKNOWN_USER
+            (user, password, slots, deadline) -> !user.equals("alice") ? Verdict.UNKNOWN_USER
                     : new String(password, StandardCharsets.UTF_8).equals("secret") ? Verdict.ACCEPTED
                     : Verdict.WRONG_PASSWORD,
             UserNameFormat.AS_IS);

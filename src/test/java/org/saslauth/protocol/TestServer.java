@@ -21,7 +21,7 @@ final class TestServer {
     /** What a run gave: the status, the lines after the handshake, and the log. */
     record Result(int status, List<String> replies, CapturedLog.Output log) {}
 
-    static final CredentialStore STORE = (user, password) -> {
+    static final CredentialStore STORE = (user, password, slots, deadline) -> {
         if (!user.equals(USER)) {
             return Verdict.UNKNOWN_USER;
         }

@@ -18,6 +18,8 @@ import org.saslauth.mech.Credentials;
 import org.saslauth.password.PasswordSchemes;
 import org.saslauth.store.CredentialStore;
 import org.saslauth.store.UserNameFormat;
+import org.saslauth.Deadline;
+import org.saslauth.password.CostlyChecks;
 
 /** The auth-master protocol on one connection, without sockets: lines in, replies out. */
 class UserdbConnectionTest {
@@ -25,12 +27,12 @@ class UserdbConnectionTest {
     /** Knows "alice"; "db-down" is a store that cannot answer; "ldap-only" one that cannot look up. */
     static final CredentialStore STORE = new CredentialStore() {
         @Override
-        public Verdict verify(String user, byte[] password) {
+        public Verdict verify(String user, byte[] password, CostlyChecks slots, Deadline deadline) {
             return Verdict.UNKNOWN_USER;
         }
 
         @Override
-        public Lookup lookup(String user) {
+        public Lookup lookup(String user, Deadline deadline) {
             return switch (user) {
                 case "alice" -> new Lookup.Found(PasswordSchemes.parse("{PLAIN}x"));
                 case "db-down" -> new Lookup.Unavailable();

@@ -11,6 +11,9 @@ import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
+import org.saslauth.Deadline;
+import org.saslauth.ManualClock;
+import org.saslauth.password.CostlyChecks;
 import org.saslauth.password.ScramHash;
 import org.saslauth.password.ScramShape;
 import org.saslauth.store.CredentialStore.Checked;
@@ -19,18 +22,21 @@ import org.saslauth.store.CredentialStore.Verdict;
 /** The auth cache in front of a store that counts its lookups. */
 class CachedStoreTest {
 
+    /** Slots for slow hashes, this test's own. */
+    static final CostlyChecks SLOTS = new CostlyChecks(2);
+
     private final AtomicInteger asked = new AtomicInteger();
     private final AtomicReference<String> alicePassword = new AtomicReference<>("alice-password");
     private final AtomicReference<Boolean> down = new AtomicReference<>(false);
 
     private final CredentialStore backend = new CredentialStore() {
         @Override
-        public Verdict verify(String user, byte[] password) {
-            return check(user, password).verdict();
+        public Verdict verify(String user, byte[] password, CostlyChecks slots, Deadline deadline) {
+            return check(user, password, slots, deadline).verdict();
         }
 
         @Override
-        public Checked check(String user, byte[] password) {
+        public Checked check(String user, byte[] password, CostlyChecks slots, Deadline deadline) {
             asked.incrementAndGet();
             if (down.get()) {
                 return new Checked(Verdict.UNAVAILABLE, user);
@@ -50,12 +56,12 @@ class CachedStoreTest {
     @Test
     void aSuccessIsRememberedWithItsCanonicalName() {
         CachedStore cache = new CachedStore(backend, Duration.ofMinutes(1), Duration.ZERO, 100);
-        assertEquals(new Checked(Verdict.ACCEPTED, "alice@example.org"), cache.check("ALICE@example.org", pw("alice-password")));
-        assertEquals(new Checked(Verdict.ACCEPTED, "alice@example.org"), cache.check("ALICE@example.org", pw("alice-password")));
+        assertEquals(new Checked(Verdict.ACCEPTED, "alice@example.org"), cache.check("ALICE@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
+        assertEquals(new Checked(Verdict.ACCEPTED, "alice@example.org"), cache.check("ALICE@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
         assertEquals(1, asked.get());
         down.set(true);
-        assertEquals(Verdict.ACCEPTED, cache.verify("ALICE@example.org", pw("alice-password")), "from the cache");
-        assertEquals(Verdict.UNAVAILABLE, cache.verify("ALICE@example.org", pw("other")), "a new password asks the store");
+        assertEquals(Verdict.ACCEPTED, cache.verify("ALICE@example.org", pw("alice-password"), SLOTS, Deadline.NONE), "from the cache");
+        assertEquals(Verdict.UNAVAILABLE, cache.verify("ALICE@example.org", pw("other"), SLOTS, Deadline.NONE), "a new password asks the store");
         assertEquals(2, asked.get());
     }
 
@@ -70,21 +76,21 @@ class CachedStoreTest {
             asked.set(0);
             down.set(false);
             CachedStore cache = new CachedStore(backend, Duration.ofMinutes(1), Duration.ofMinutes(1), 100);
-            assertEquals(Verdict.ACCEPTED, cache.verify("alice@example.org", pw("alice-password")));
+            assertEquals(Verdict.ACCEPTED, cache.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
             down.set(storeDown);
             byte[] nul = pw("alice-password\0");
             for (byte[] guess : new byte[][] {pw("alice-passwor"), pw("alice-passwordX"), pw("Alice-password"),
                 pw("alice-passwore"), pw(""), nul, pw("alice-password ")}) {
-                Verdict v = cache.verify("alice@example.org", guess);
+                Verdict v = cache.verify("alice@example.org", guess, SLOTS, Deadline.NONE);
                 assertEquals(storeDown ? Verdict.UNAVAILABLE : Verdict.WRONG_PASSWORD, v,
                         "[" + new String(guess, StandardCharsets.UTF_8) + "] is asked of the store");
             }
             assertEquals(storeDown ? Verdict.UNAVAILABLE : Verdict.UNKNOWN_USER,
-                    cache.verify("bob@example.org", pw("alice-password")), "another user, the same password");
+                    cache.verify("bob@example.org", pw("alice-password"), SLOTS, Deadline.NONE), "another user, the same password");
             assertEquals(storeDown ? Verdict.UNAVAILABLE : Verdict.UNKNOWN_USER,
-                    cache.verify("alice@example.or", pw("galice-password")), "the same bytes cut elsewhere");
+                    cache.verify("alice@example.or", pw("galice-password"), SLOTS, Deadline.NONE), "the same bytes cut elsewhere");
             assertEquals(10, asked.get(), "every guess went to the store");
-            assertEquals(Verdict.ACCEPTED, cache.verify("alice@example.org", pw("alice-password")),
+            assertEquals(Verdict.ACCEPTED, cache.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE),
                     "the remembered success is still there");
             assertEquals(10, asked.get());
         }
@@ -94,57 +100,61 @@ class CachedStoreTest {
     @Test
     void aWrongPasswordStaysWrongAfterTheStoreAnsweredIt() {
         CachedStore cache = new CachedStore(backend, Duration.ofMinutes(1), Duration.ofMinutes(1), 100);
-        assertEquals(Verdict.ACCEPTED, cache.verify("alice@example.org", pw("alice-password")));
-        assertEquals(Verdict.WRONG_PASSWORD, cache.verify("alice@example.org", pw("guess")));
+        assertEquals(Verdict.ACCEPTED, cache.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
+        assertEquals(Verdict.WRONG_PASSWORD, cache.verify("alice@example.org", pw("guess"), SLOTS, Deadline.NONE));
         down.set(true);
-        assertEquals(Verdict.UNAVAILABLE, cache.verify("alice@example.org", pw("guess")), "not remembered as good");
-        assertEquals(Verdict.ACCEPTED, cache.verify("alice@example.org", pw("alice-password")));
+        assertEquals(Verdict.UNAVAILABLE, cache.verify("alice@example.org", pw("guess"), SLOTS, Deadline.NONE), "not remembered as good");
+        assertEquals(Verdict.ACCEPTED, cache.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
     }
 
     /** SIGHUP in a daemon empties the cache: the next login asks the store. */
     @Test
     void reloadEmptiesTheCache() {
         CachedStore cache = new CachedStore(backend, Duration.ofMinutes(1), Duration.ZERO, 100);
-        assertEquals(Verdict.ACCEPTED, cache.verify("alice@example.org", pw("alice-password")));
+        assertEquals(Verdict.ACCEPTED, cache.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
         cache.reload();
         down.set(true);
-        assertEquals(Verdict.UNAVAILABLE, cache.verify("alice@example.org", pw("alice-password")));
+        assertEquals(Verdict.UNAVAILABLE, cache.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
     }
 
     @Test
     void anotherPasswordAsksTheStoreAndWrongOnesAreNotRemembered() {
         CachedStore cache = new CachedStore(backend, Duration.ofMinutes(1), Duration.ZERO, 100);
-        assertEquals(Verdict.ACCEPTED, cache.verify("alice@example.org", pw("alice-password")));
+        assertEquals(Verdict.ACCEPTED, cache.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
         alicePassword.set("new-password");
-        assertEquals(Verdict.ACCEPTED, cache.verify("alice@example.org", pw("new-password")));
-        assertEquals(Verdict.WRONG_PASSWORD, cache.verify("alice@example.org", pw("guess")));
-        assertEquals(Verdict.WRONG_PASSWORD, cache.verify("alice@example.org", pw("guess")));
+        assertEquals(Verdict.ACCEPTED, cache.verify("alice@example.org", pw("new-password"), SLOTS, Deadline.NONE));
+        assertEquals(Verdict.WRONG_PASSWORD, cache.verify("alice@example.org", pw("guess"), SLOTS, Deadline.NONE));
+        assertEquals(Verdict.WRONG_PASSWORD, cache.verify("alice@example.org", pw("guess"), SLOTS, Deadline.NONE));
         assertEquals(4, asked.get());
-        assertEquals(Verdict.ACCEPTED, cache.verify("alice@example.org", pw("new-password")));
+        assertEquals(Verdict.ACCEPTED, cache.verify("alice@example.org", pw("new-password"), SLOTS, Deadline.NONE));
         assertEquals(4, asked.get());
     }
 
     @Test
-    void entriesExpireAndUnavailableIsNeverRemembered() throws Exception {
-        CachedStore cache = new CachedStore(backend, Duration.ofMillis(50), Duration.ZERO, 100);
+    void entriesExpireAndUnavailableIsNeverRemembered() {
+        ManualClock clock = new ManualClock();
+        CachedStore cache = new CachedStore(backend, Duration.ofMillis(50), Duration.ZERO, 100, clock);
         down.set(true);
-        assertEquals(Verdict.UNAVAILABLE, cache.verify("alice@example.org", pw("alice-password")));
+        assertEquals(Verdict.UNAVAILABLE, cache.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
         down.set(false);
-        assertEquals(Verdict.ACCEPTED, cache.verify("alice@example.org", pw("alice-password")));
-        Thread.sleep(80);
-        assertEquals(Verdict.ACCEPTED, cache.verify("alice@example.org", pw("alice-password")));
-        assertEquals(3, asked.get());
+        assertEquals(Verdict.ACCEPTED, cache.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
+        clock.advanceMillis(49);
+        assertEquals(Verdict.ACCEPTED, cache.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
+        assertEquals(2, asked.get(), "remembered within the TTL");
+        clock.advanceMillis(1);
+        assertEquals(Verdict.ACCEPTED, cache.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
+        assertEquals(3, asked.get(), "asked again once the TTL is over");
     }
 
     @Test
     void unknownUsersForTheNegativeTtlOnly() {
         CachedStore none = new CachedStore(backend, Duration.ofMinutes(1), Duration.ZERO, 100);
-        none.verify("zed@example.org", pw("x"));
-        none.verify("zed@example.org", pw("x"));
+        none.verify("zed@example.org", pw("x"), SLOTS, Deadline.NONE);
+        none.verify("zed@example.org", pw("x"), SLOTS, Deadline.NONE);
         assertEquals(2, asked.get());
         CachedStore negative = new CachedStore(backend, Duration.ofMinutes(1), Duration.ofMinutes(1), 100);
-        assertEquals(Verdict.UNKNOWN_USER, negative.verify("zed@example.org", pw("x")));
-        assertEquals(Verdict.UNKNOWN_USER, negative.verify("zed@example.org", pw("y")));
+        assertEquals(Verdict.UNKNOWN_USER, negative.verify("zed@example.org", pw("x"), SLOTS, Deadline.NONE));
+        assertEquals(Verdict.UNKNOWN_USER, negative.verify("zed@example.org", pw("y"), SLOTS, Deadline.NONE));
         assertEquals(3, asked.get());
     }
 
@@ -152,7 +162,7 @@ class CachedStoreTest {
     void sizeIsBoundedAndClearEmptiesIt() {
         CachedStore cache = new CachedStore(backend, Duration.ofMinutes(1), Duration.ofMinutes(1), 3);
         for (int i = 0; i < 10; i++) {
-            cache.verify("user" + i + "@example.org", pw("x"));
+            cache.verify("user" + i + "@example.org", pw("x"), SLOTS, Deadline.NONE);
         }
         assertEquals(3, cache.size());
         cache.clear();
@@ -169,12 +179,12 @@ class CachedStoreTest {
         CountDownLatch flushed = new CountDownLatch(1);
         CredentialStore slow = new CredentialStore() {
             @Override
-            public Verdict verify(String user, byte[] password) {
-                return check(user, password).verdict();
+            public Verdict verify(String user, byte[] password, CostlyChecks slots, Deadline deadline) {
+                return check(user, password, slots, deadline).verdict();
             }
 
             @Override
-            public Checked check(String user, byte[] password) {
+            public Checked check(String user, byte[] password, CostlyChecks slots, Deadline deadline) {
                 String now = alicePassword.get(); // read before the change, as a slow query would
                 inStore.countDown();
                 try {
@@ -190,14 +200,14 @@ class CachedStoreTest {
         CachedStore cache = new CachedStore(slow, Duration.ofMinutes(1), Duration.ZERO, 100);
         ExecutorService pool = Executors.newSingleThreadExecutor();
         try {
-            Future<Verdict> inFlight = pool.submit(() -> cache.verify("alice@example.org", pw("alice-password")));
+            Future<Verdict> inFlight = pool.submit(() -> cache.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
             inStore.await();
             alicePassword.set("new-password"); // the password changes, then SIGHUP
             cache.reload();
             flushed.countDown();
             assertEquals(Verdict.ACCEPTED, inFlight.get(), "the answer of its time");
             assertEquals(0, cache.size(), "not remembered: computed before the flush");
-            assertEquals(Verdict.WRONG_PASSWORD, cache.verify("alice@example.org", pw("alice-password")),
+            assertEquals(Verdict.WRONG_PASSWORD, cache.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE),
                     "the old password asks the store again");
             assertEquals(2, asked.get());
         } finally {
@@ -210,7 +220,7 @@ class CachedStoreTest {
     void theScramShapeIsTheStores() {
         CredentialStore store = new CredentialStore() {
             @Override
-            public Verdict verify(String user, byte[] password) {
+            public Verdict verify(String user, byte[] password, CostlyChecks slots, Deadline deadline) {
                 return Verdict.UNKNOWN_USER;
             }
 

@@ -12,13 +12,22 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.saslauth.Deadline;
+import org.saslauth.ManualClock;
+import org.saslauth.password.CostlyChecks;
 import org.saslauth.protocol.CapturedLog;
 import org.saslauth.store.CredentialStore.Verdict;
 
 /** passdb checkpassword with real programs from src/test/resources/checkpassword. */
 class CheckpasswordStoreTest {
+
+    /** Slots for slow hashes, this test's own. */
+    static final CostlyChecks SLOTS = new CostlyChecks(2);
 
     @TempDir
     Path dir;
@@ -39,14 +48,14 @@ class CheckpasswordStoreTest {
     @Test
     void exitStatusesAreVerdicts() throws Exception {
         CheckpasswordStore store = CheckpasswordStore.open(program("check"));
-        assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password")));
-        assertEquals(Verdict.WRONG_PASSWORD, store.verify("alice@example.org", pw("alice-passwort")));
-        assertEquals(Verdict.WRONG_PASSWORD, store.verify("bob@example.org", pw("alice-password")));
-        assertEquals(Verdict.WRONG_PASSWORD, store.verify("alice@example.org", pw("")), "never run for no password");
-        var run = CapturedLog.capture(() -> store.verify("tempfail@example.org", pw("x")));
+        assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
+        assertEquals(Verdict.WRONG_PASSWORD, store.verify("alice@example.org", pw("alice-passwort"), SLOTS, Deadline.NONE));
+        assertEquals(Verdict.WRONG_PASSWORD, store.verify("bob@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
+        assertEquals(Verdict.WRONG_PASSWORD, store.verify("alice@example.org", pw(""), SLOTS, Deadline.NONE), "never run for no password");
+        var run = CapturedLog.capture(() -> store.verify("tempfail@example.org", pw("x"), SLOTS, Deadline.NONE));
         assertEquals(Verdict.UNAVAILABLE, run.result());
         assertTrue(run.log().raw().contains("exit status 111"), run.log().raw());
-        var odd = CapturedLog.capture(() -> store.verify("weird@example.org", pw("x")));
+        var odd = CapturedLog.capture(() -> store.verify("weird@example.org", pw("x"), SLOTS, Deadline.NONE));
         assertEquals(Verdict.UNAVAILABLE, odd.result());
         assertTrue(odd.log().raw().contains("status 7"), odd.log().raw());
     }
@@ -56,7 +65,7 @@ class CheckpasswordStoreTest {
         CheckpasswordStore store = CheckpasswordStore.open(program("check"));
         for (String name : new String[] {"$(touch " + dir.resolve("pwned") + ")", "`id`", "a; exit 0", "' \" \\",
             "alice@example.org\u0000x"}) {
-            assertEquals(Verdict.WRONG_PASSWORD, store.verify(name, pw("alice-password")), name);
+            assertEquals(Verdict.WRONG_PASSWORD, store.verify(name, pw("alice-password"), SLOTS, Deadline.NONE), name);
         }
         assertTrue(Files.notExists(dir.resolve("pwned")));
     }
@@ -100,7 +109,7 @@ class CheckpasswordStoreTest {
         String user = "alice@example.org";
         String password = "Pw-\u00e9-$(id)-7Qx";
         CheckpasswordStore store = CheckpasswordStore.open(probe);
-        assertEquals(Verdict.ACCEPTED, store.verify(user, pw(password)), "the probe ran its argument");
+        assertEquals(Verdict.ACCEPTED, store.verify(user, pw(password), SLOTS, Deadline.NONE), "the probe ran its argument");
 
         byte[] expected = (user + "\0" + password + "\0").getBytes(StandardCharsets.UTF_8);
         assertEquals(java.util.HexFormat.of().formatHex(expected),
@@ -141,21 +150,63 @@ class CheckpasswordStoreTest {
     void aProgramThatHangsIsKilledAtTheTimeLimit() throws Exception {
         CheckpasswordStore store = CheckpasswordStore.open(program("hang"), Duration.ofMillis(700));
         long t0 = System.nanoTime();
-        var run = CapturedLog.capture(() -> store.verify("alice@example.org", pw("alice-password")));
+        var run = CapturedLog.capture(() -> store.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
         long ms = (System.nanoTime() - t0) / 1_000_000;
         assertEquals(Verdict.UNAVAILABLE, run.result());
         assertTrue(ms < 3000, ms + " ms");
         assertTrue(run.log().raw().contains("killed"), run.log().raw());
-        var second = CapturedLog.capture(() -> store.verify("alice@example.org", pw("alice-password")));
+        var second = CapturedLog.capture(() -> store.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
         assertEquals(Verdict.UNAVAILABLE, second.result());
         assertTrue(second.log().events().stream().noneMatch(l -> l.contains("ERROR")), "one line per outage");
+    }
+
+    /** A program that marks {@code marker} when it starts, then runs until killed. */
+    private Path markingHang(Path marker) throws IOException {
+        Path p = dir.resolve("mark-and-hang");
+        Files.writeString(p, "#!/bin/sh\n: > '" + marker + "'\nexec sleep 600\n", StandardCharsets.UTF_8);
+        Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
+        return p;
+    }
+
+    /** The login's deadline ends the wait when it comes before the time limit: killed, unavailable. */
+    @Test
+    void aProgramStillRunningAtTheDeadlineIsKilledThen() throws Exception {
+        Path marker = dir.resolve("started");
+        CheckpasswordStore store = CheckpasswordStore.open(markingHang(marker), Duration.ofMinutes(5));
+        ManualClock clock = new ManualClock();
+        Deadline deadline = Deadline.in(clock, Duration.ofSeconds(2));
+        ExecutorService login = Executors.newSingleThreadExecutor();
+        try {
+            Future<CapturedLog.Run<Verdict>> run = login.submit(() -> CapturedLog.capture(
+                    () -> store.verify("alice@example.org", pw("alice-password"), SLOTS, deadline)));
+            while (!Files.exists(marker)) {
+                Thread.onSpinWait();
+            }
+            assertFalse(run.isDone());
+            clock.advanceMillis(2000);
+            assertEquals(Verdict.UNAVAILABLE, run.get().result());
+            assertTrue(run.get().log().raw().contains("killed"), run.get().log().raw());
+        } finally {
+            login.shutdownNow();
+        }
+    }
+
+    @Test
+    void noProgramIsStartedOnceTheDeadlineHasPassed() throws Exception {
+        Path marker = dir.resolve("started");
+        CheckpasswordStore store = CheckpasswordStore.open(markingHang(marker), Duration.ofMinutes(5));
+        ManualClock clock = new ManualClock();
+        Deadline deadline = Deadline.in(clock, Duration.ofSeconds(2));
+        clock.advanceMillis(2000);
+        assertEquals(Verdict.UNAVAILABLE, store.verify("alice@example.org", pw("alice-password"), SLOTS, deadline));
+        assertFalse(Files.exists(marker));
     }
 
     @Test
     void aProgramThatFloodsItsOutputCostsNothingAndIsKilled() throws Exception {
         CheckpasswordStore store = CheckpasswordStore.open(program("flood"), Duration.ofMillis(700));
         long used = usedHeap();
-        assertEquals(Verdict.UNAVAILABLE, store.verify("alice@example.org", pw("alice-password")));
+        assertEquals(Verdict.UNAVAILABLE, store.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
         assertTrue(usedHeap() - used < 64 << 20, "output is not kept");
     }
 

@@ -18,7 +18,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.saslauth.Deadline;
 import org.saslauth.mech.Credentials;
+import org.saslauth.password.CostlyChecks;
 import org.saslauth.password.PasswordSchemes;
 import org.saslauth.protocol.CapturedLog;
 import org.saslauth.servers.SlapdServer;
@@ -27,6 +29,9 @@ import org.saslauth.store.CredentialStore.Verdict;
 /** passdb ldap against a real slapd started for this class, in both of Dovecot's modes. */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class LdapStoreIT {
+
+    /** Slots for slow hashes, this test's own. */
+    static final CostlyChecks SLOTS = new CostlyChecks(2);
 
     static final String SERVICE_PASSWORD = "service-secret-9z";
     static final String FILTER = "(&(objectClass=inetOrgPerson)(mail=%u))";
@@ -75,38 +80,38 @@ class LdapStoreIT {
     @ValueSource(booleans = {false, true})
     void goodAndBadPasswordsAndUnknownUsers(boolean authBind) throws Exception {
         LdapStore store = open(authBind, FILTER);
-        assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password")), "{SSHA}");
-        assertEquals(Verdict.WRONG_PASSWORD, store.verify("alice@example.org", pw("alice-passwort")));
-        assertEquals(Verdict.ACCEPTED, store.verify("bob@example.org", pw("bob-password")), "{CRYPT}$6$");
-        assertEquals(Verdict.WRONG_PASSWORD, store.verify("bob@example.org", pw("alice-password")));
-        assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password")), "again");
-        assertEquals(Verdict.UNKNOWN_USER, store.verify("zed@example.org", pw("alice-password")));
-        assertEquals(Verdict.WRONG_PASSWORD, store.verify("nopw@example.org", pw("x")));
-        assertEquals(Verdict.WRONG_PASSWORD, store.verify("alice@example.org", pw("")), "never an anonymous bind");
+        assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE), "{SSHA}");
+        assertEquals(Verdict.WRONG_PASSWORD, store.verify("alice@example.org", pw("alice-passwort"), SLOTS, Deadline.NONE));
+        assertEquals(Verdict.ACCEPTED, store.verify("bob@example.org", pw("bob-password"), SLOTS, Deadline.NONE), "{CRYPT}$6$");
+        assertEquals(Verdict.WRONG_PASSWORD, store.verify("bob@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
+        assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE), "again");
+        assertEquals(Verdict.UNKNOWN_USER, store.verify("zed@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
+        assertEquals(Verdict.WRONG_PASSWORD, store.verify("nopw@example.org", pw("x"), SLOTS, Deadline.NONE));
+        assertEquals(Verdict.WRONG_PASSWORD, store.verify("alice@example.org", pw(""), SLOTS, Deadline.NONE), "never an anonymous bind");
     }
 
     @Test
     void variablesInTheFilter() throws Exception {
         LdapStore store = open(false, "(&(objectClass=inetOrgPerson)(uid=%n))");
-        assertEquals(Verdict.ACCEPTED, store.verify("alice@whatever", pw("alice-password")));
-        assertEquals(Verdict.ACCEPTED, store.verify("alice", pw("alice-password")));
+        assertEquals(Verdict.ACCEPTED, store.verify("alice@whatever", pw("alice-password"), SLOTS, Deadline.NONE));
+        assertEquals(Verdict.ACCEPTED, store.verify("alice", pw("alice-password"), SLOTS, Deadline.NONE));
     }
 
     @ParameterizedTest(name = "auth bind {0}")
     @ValueSource(booleans = {false, true})
     void moreThanOneEntryIsAConfigurationError(boolean authBind) throws Exception {
         LdapStore store = open(authBind, FILTER);
-        var run = CapturedLog.capture(() -> store.verify("eve@example.org", pw("eve-password")));
+        var run = CapturedLog.capture(() -> store.verify("eve@example.org", pw("eve-password"), SLOTS, Deadline.NONE));
         assertEquals(Verdict.UNAVAILABLE, run.result());
         assertTrue(run.log().raw().contains("more than one entry"), run.log().raw());
     }
 
     @Test
     void lookupReadsThePasswordAttributeOrIsUnsupportedWithAuthBind() throws Exception {
-        var found = assertInstanceOf(CredentialStore.Lookup.Found.class, open(false, FILTER).lookup("bob@example.org"));
+        var found = assertInstanceOf(CredentialStore.Lookup.Found.class, open(false, FILTER).lookup("bob@example.org", Deadline.NONE));
         assertTrue(found.stored().matches(pw("bob-password")));
-        assertInstanceOf(CredentialStore.Lookup.UnknownUser.class, open(false, FILTER).lookup("zed@example.org"));
-        assertInstanceOf(CredentialStore.Lookup.Unsupported.class, open(true, FILTER).lookup("bob@example.org"));
+        assertInstanceOf(CredentialStore.Lookup.UnknownUser.class, open(false, FILTER).lookup("zed@example.org", Deadline.NONE));
+        assertInstanceOf(CredentialStore.Lookup.Unsupported.class, open(true, FILTER).lookup("bob@example.org", Deadline.NONE));
     }
 
     /**
@@ -143,7 +148,7 @@ class LdapStoreIT {
         String name = given.equals("long") ? "*)(uid=*".repeat(400) : given;
         for (boolean authBind : new boolean[] {false, true}) {
             LdapStore store = open(authBind, FILTER);
-            Verdict v = store.verify(name, pw("alice-password"));
+            Verdict v = store.verify(name, pw("alice-password"), SLOTS, Deadline.NONE);
             assertNotEquals(Verdict.ACCEPTED, v);
             assertEquals(Verdict.UNKNOWN_USER, v, name);
         }
@@ -154,9 +159,9 @@ class LdapStoreIT {
     @ValueSource(booleans = {false, true})
     void aNameWithFilterCharactersMatchesItsOwnEntry(boolean authBind) throws Exception {
         LdapStore store = open(authBind, FILTER);
-        assertEquals(Verdict.ACCEPTED, store.verify(SPECIAL, pw("special-password")));
-        assertEquals(Verdict.WRONG_PASSWORD, store.verify(SPECIAL, pw("alice-password")));
-        assertEquals(Verdict.WRONG_PASSWORD, store.verify(SPECIAL, pw("")), "never an anonymous bind");
+        assertEquals(Verdict.ACCEPTED, store.verify(SPECIAL, pw("special-password"), SLOTS, Deadline.NONE));
+        assertEquals(Verdict.WRONG_PASSWORD, store.verify(SPECIAL, pw("alice-password"), SLOTS, Deadline.NONE));
+        assertEquals(Verdict.WRONG_PASSWORD, store.verify(SPECIAL, pw(""), SLOTS, Deadline.NONE), "never an anonymous bind");
     }
 
     /**
@@ -168,10 +173,10 @@ class LdapStoreIT {
     void theEmptyPasswordNeverBinds(boolean authBind) throws Exception {
         LdapStore store = open(authBind, FILTER);
         for (String user : new String[] {"alice@example.org", "bob@example.org", "nopw@example.org", SPECIAL}) {
-            assertEquals(Verdict.WRONG_PASSWORD, store.verify(user, new byte[0]), user);
-            assertNotEquals(Verdict.ACCEPTED, store.verify(user, new byte[] {0}), user);
+            assertEquals(Verdict.WRONG_PASSWORD, store.verify(user, new byte[0], SLOTS, Deadline.NONE), user);
+            assertNotEquals(Verdict.ACCEPTED, store.verify(user, new byte[] {0}, SLOTS, Deadline.NONE), user);
         }
-        assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password")), "still binds");
+        assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE), "still binds");
     }
 
     @Test
@@ -201,9 +206,9 @@ class LdapStoreIT {
             LdapStore store = LdapStore.open(new LdapStore.Config(startTls ? slapd.url() : slapd.tlsUrl(), startTls,
                     slapd.caFile(), SlapdServer.SERVICE_DN, pw(SERVICE_PASSWORD), SlapdServer.BASE, FILTER, authBind,
                     "userPassword", "SHA512-CRYPT", 1, true));
-            assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password")), "starttls " + startTls);
-            assertEquals(Verdict.WRONG_PASSWORD, store.verify("alice@example.org", pw("alice-passwort")));
-            assertEquals(Verdict.ACCEPTED, store.verify("bob@example.org", pw("bob-password")));
+            assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE), "starttls " + startTls);
+            assertEquals(Verdict.WRONG_PASSWORD, store.verify("alice@example.org", pw("alice-passwort"), SLOTS, Deadline.NONE));
+            assertEquals(Verdict.ACCEPTED, store.verify("bob@example.org", pw("bob-password"), SLOTS, Deadline.NONE));
         }
         // without the CA file, Java's own trust store does not know the test CA
         assertThrows(InvalidStoreConfig.class, () -> LdapStore.open(new LdapStore.Config(slapd.url(), true, null,
@@ -216,7 +221,7 @@ class LdapStoreIT {
         LdapStore store = LdapStore.open(new LdapStore.Config("ldap://127.0.0.1:1 " + slapd.url(), false, null,
                 SlapdServer.SERVICE_DN, pw(SERVICE_PASSWORD), SlapdServer.BASE, FILTER, true, "userPassword",
                 "SHA512-CRYPT", 1, true));
-        assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password")));
+        assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
     }
 
     @ParameterizedTest(name = "auth bind {0}")
@@ -224,13 +229,13 @@ class LdapStoreIT {
     @Order(100)
     void aDirectoryDownIsATemporaryFailureLoggedOnceAndComesBack(boolean authBind) throws Exception {
         LdapStore store = open(authBind, FILTER);
-        assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password")));
+        assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
         slapd.stop();
         try {
             var run = CapturedLog.capture(() -> {
                 for (int i = 0; i < 4; i++) {
                     long t0 = System.nanoTime();
-                    assertEquals(Verdict.UNAVAILABLE, store.verify("alice@example.org", pw("alice-password")));
+                    assertEquals(Verdict.UNAVAILABLE, store.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
                     long ms = (System.nanoTime() - t0) / 1_000_000;
                     assertTrue(ms < 5000, ms + " ms");
                 }
@@ -242,7 +247,7 @@ class LdapStoreIT {
         } finally {
             slapd.startAgain();
         }
-        var back = CapturedLog.capture(() -> store.verify("alice@example.org", pw("alice-password")));
+        var back = CapturedLog.capture(() -> store.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
         assertEquals(Verdict.ACCEPTED, back.result());
         assertTrue(back.log().raw().contains("answers again"), back.log().raw());
     }
@@ -251,16 +256,16 @@ class LdapStoreIT {
     @Order(101)
     void aHungDirectoryIsATemporaryFailureWithinTheBound() throws Exception {
         LdapStore store = open(false, FILTER);
-        assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password")));
+        assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
         SqlStoreContract.signal("STOP", java.util.List.of(slapd.pid()));
         try {
             long t0 = System.nanoTime();
-            assertEquals(Verdict.UNAVAILABLE, store.verify("alice@example.org", pw("alice-password")));
+            assertEquals(Verdict.UNAVAILABLE, store.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
             long ms = (System.nanoTime() - t0) / 1_000_000;
             assertTrue(ms < 5000, ms + " ms");
         } finally {
             SqlStoreContract.signal("CONT", java.util.List.of(slapd.pid()));
         }
-        assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password")));
+        assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
     }
 }

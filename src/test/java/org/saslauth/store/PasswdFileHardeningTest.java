@@ -16,6 +16,8 @@ import java.util.OptionalInt;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.saslauth.Deadline;
+import org.saslauth.password.CostlyChecks;
 import org.saslauth.password.PasswordSchemes;
 import org.saslauth.protocol.CapturedLog;
 import org.saslauth.store.CredentialStore.Verdict;
@@ -26,6 +28,9 @@ import org.saslauth.store.CredentialStore.Verdict;
  * a known one.
  */
 class PasswdFileHardeningTest {
+
+    /** Slots for slow hashes, this test's own. */
+    static final CostlyChecks SLOTS = new CostlyChecks(2);
 
     @TempDir
     Path dir;
@@ -67,16 +72,16 @@ class PasswdFileHardeningTest {
     @Test
     void aByteOrderMarkIsSkipped() throws Exception {
         PasswdFile file = load(users("\uFEFFalice:{PLAIN}a\nbob:{PLAIN}b\n"));
-        assertEquals(Verdict.ACCEPTED, file.verify("alice", bytes("a")), "the first user is not locked out");
-        assertEquals(Verdict.ACCEPTED, file.verify("bob", bytes("b")));
+        assertEquals(Verdict.ACCEPTED, file.verify("alice", bytes("a"), SLOTS, Deadline.NONE), "the first user is not locked out");
+        assertEquals(Verdict.ACCEPTED, file.verify("bob", bytes("b"), SLOTS, Deadline.NONE));
     }
 
     @Test
     void duplicateUsersAreWarnedAboutAndTheFirstLineWins() throws Exception {
         Path path = users("alice:{PLAIN}first\nbob:{PLAIN}b\nalice:{PLAIN}second\n");
         CapturedLog.Run<PasswdFile> run = CapturedLog.capture(() -> load(path));
-        assertEquals(Verdict.ACCEPTED, run.result().verify("alice", bytes("first")));
-        assertEquals(Verdict.WRONG_PASSWORD, run.result().verify("alice", bytes("second")));
+        assertEquals(Verdict.ACCEPTED, run.result().verify("alice", bytes("first"), SLOTS, Deadline.NONE));
+        assertEquals(Verdict.WRONG_PASSWORD, run.result().verify("alice", bytes("second"), SLOTS, Deadline.NONE));
         assertTrue(run.log().raw().contains(path + " line 3: user \"alice\" is listed again (first on line 1)"),
                 run.log().raw());
     }
@@ -146,13 +151,13 @@ class PasswdFileHardeningTest {
                     path.toString()).start().waitFor());
             clock.addAndGet(2_000_000_000L);
             assertTimeoutPreemptively(Duration.ofSeconds(10),
-                    () -> assertEquals(Verdict.ACCEPTED, file.verify("alice", bytes("a")), "FIFO"));
+                    () -> assertEquals(Verdict.ACCEPTED, file.verify("alice", bytes("a"), SLOTS, Deadline.NONE), "FIFO"));
 
             Files.delete(path);
             Files.createSymbolicLink(path, Path.of("/dev/zero"));
             clock.addAndGet(2_000_000_000L);
             assertTimeoutPreemptively(Duration.ofSeconds(10),
-                    () -> assertEquals(Verdict.ACCEPTED, file.verify("alice", bytes("a")), "/dev/zero"));
+                    () -> assertEquals(Verdict.ACCEPTED, file.verify("alice", bytes("a"), SLOTS, Deadline.NONE), "/dev/zero"));
 
             Files.delete(path);
             byte[] big = new byte[PasswdFile.MAX_BYTES + 100];
@@ -160,7 +165,7 @@ class PasswdFileHardeningTest {
             Files.write(path, big);
             Files.setLastModifiedTime(path, FileTime.fromMillis(System.currentTimeMillis() - 100_000));
             clock.addAndGet(2_000_000_000L);
-            assertEquals(Verdict.ACCEPTED, file.verify("alice", bytes("a")), "too large");
+            assertEquals(Verdict.ACCEPTED, file.verify("alice", bytes("a"), SLOTS, Deadline.NONE), "too large");
             return null;
         });
         String log = run.log().raw();
@@ -190,9 +195,9 @@ class PasswdFileHardeningTest {
         long[] unknown = new long[rounds];
         for (int i = -2; i < rounds; i++) { // two rounds to warm up
             long t0 = System.nanoTime();
-            assertEquals(Verdict.WRONG_PASSWORD, file.verify("alice", guess));
+            assertEquals(Verdict.WRONG_PASSWORD, file.verify("alice", guess, SLOTS, Deadline.NONE));
             long t1 = System.nanoTime();
-            assertEquals(Verdict.UNKNOWN_USER, file.verify("nobody" + i, guess));
+            assertEquals(Verdict.UNKNOWN_USER, file.verify("nobody" + i, guess, SLOTS, Deadline.NONE));
             long t2 = System.nanoTime();
             if (i >= 0) {
                 known[i] = t1 - t0;
@@ -215,9 +220,9 @@ class PasswdFileHardeningTest {
         long[] unknown = new long[7];
         for (int i = -2; i < known.length; i++) {
             long t0 = System.nanoTime();
-            file.verify("alice", guess);
+            file.verify("alice", guess, SLOTS, Deadline.NONE);
             long t1 = System.nanoTime();
-            file.verify("nobody", guess);
+            file.verify("nobody", guess, SLOTS, Deadline.NONE);
             long t2 = System.nanoTime();
             if (i >= 0) {
                 known[i] = t1 - t0;

@@ -12,17 +12,24 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.OptionalInt;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.saslauth.Deadline;
+import org.saslauth.password.CostlyChecks;
+import org.saslauth.password.PasswordHash;
 import org.saslauth.password.PasswordSchemes;
 import org.saslauth.password.ScramHash;
 import org.saslauth.password.ScramShape;
 import org.saslauth.store.CredentialStore.Verdict;
 
 class PasswdFileTest {
+
+    /** Slots for slow hashes, this test's own. */
+    static final CostlyChecks SLOTS = new CostlyChecks(2);
 
     @TempDir
     Path dir;
@@ -68,12 +75,12 @@ class PasswdFileTest {
                 """);
         PasswdFile users = org.saslauth.protocol.CapturedLog.capture(() -> load(file)).result(); // warns: alice twice
         assertEquals(4, users.size());
-        assertEquals(Verdict.ACCEPTED, users.verify("alice", bytes("wonderland")));
-        assertEquals(Verdict.WRONG_PASSWORD, users.verify("alice", bytes("second-line-ignored")));
-        assertEquals(Verdict.ACCEPTED, users.verify("bob", bytes("secret")));
-        assertEquals(Verdict.ACCEPTED, users.verify("carol", bytes("secret")));
-        assertEquals(Verdict.ACCEPTED, users.verify("user@realm", bytes("secret")));
-        assertEquals(Verdict.UNKNOWN_USER, users.verify("dave", bytes("secret")));
+        assertEquals(Verdict.ACCEPTED, users.verify("alice", bytes("wonderland"), SLOTS, Deadline.NONE));
+        assertEquals(Verdict.WRONG_PASSWORD, users.verify("alice", bytes("second-line-ignored"), SLOTS, Deadline.NONE));
+        assertEquals(Verdict.ACCEPTED, users.verify("bob", bytes("secret"), SLOTS, Deadline.NONE));
+        assertEquals(Verdict.ACCEPTED, users.verify("carol", bytes("secret"), SLOTS, Deadline.NONE));
+        assertEquals(Verdict.ACCEPTED, users.verify("user@realm", bytes("secret"), SLOTS, Deadline.NONE));
+        assertEquals(Verdict.UNKNOWN_USER, users.verify("dave", bytes("secret"), SLOTS, Deadline.NONE));
     }
 
     @Test
@@ -89,10 +96,10 @@ class PasswdFileTest {
         assertEquals(5, users.size());
         for (String user : new String[] {"root", "daemon", "alice", "bob"}) {
             for (String password : new String[] {"secret", "", "*", "!!"}) {
-                assertEquals(Verdict.WRONG_PASSWORD, users.verify(user, bytes(password)), user + " / " + password);
+                assertEquals(Verdict.WRONG_PASSWORD, users.verify(user, bytes(password), SLOTS, Deadline.NONE), user + " / " + password);
             }
         }
-        assertEquals(Verdict.ACCEPTED, users.verify("carol", bytes("secret")), "the same hash, not locked");
+        assertEquals(Verdict.ACCEPTED, users.verify("carol", bytes("secret"), SLOTS, Deadline.NONE), "the same hash, not locked");
     }
 
     @ParameterizedTest(name = "{0}")
@@ -122,9 +129,9 @@ class PasswdFileTest {
         Path file = write("alice:{PLAIN}a\n");
         PasswdFile users = load(file);
         edit(file, "alice:{PLAIN}a\nbob:{PLAIN}b\n");
-        assertEquals(Verdict.UNKNOWN_USER, users.verify("bob", bytes("b")), "looked again too soon");
+        assertEquals(Verdict.UNKNOWN_USER, users.verify("bob", bytes("b"), SLOTS, Deadline.NONE), "looked again too soon");
         secondsPass(1);
-        assertEquals(Verdict.ACCEPTED, users.verify("bob", bytes("b")));
+        assertEquals(Verdict.ACCEPTED, users.verify("bob", bytes("b"), SLOTS, Deadline.NONE));
         assertEquals(2, users.size());
     }
 
@@ -134,9 +141,9 @@ class PasswdFileTest {
         Path file = write("alice:{PLAIN}a\n");
         PasswdFile users = load(file);
         edit(file, "alice:{PLAIN}a\nbob:{PLAIN}b\n");
-        assertEquals(Verdict.UNKNOWN_USER, users.verify("bob", bytes("b")), "looked again too soon");
+        assertEquals(Verdict.UNKNOWN_USER, users.verify("bob", bytes("b"), SLOTS, Deadline.NONE), "looked again too soon");
         users.reload();
-        assertEquals(Verdict.ACCEPTED, users.verify("bob", bytes("b")));
+        assertEquals(Verdict.ACCEPTED, users.verify("bob", bytes("b"), SLOTS, Deadline.NONE));
     }
 
     /**
@@ -169,7 +176,7 @@ class PasswdFileTest {
         Files.setLastModifiedTime(next, Files.getLastModifiedTime(file));
         Files.move(next, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         secondsPass(2);
-        assertEquals(Verdict.ACCEPTED, users.verify("alice", bytes("b")));
+        assertEquals(Verdict.ACCEPTED, users.verify("alice", bytes("b"), SLOTS, Deadline.NONE));
     }
 
     @Test
@@ -178,14 +185,14 @@ class PasswdFileTest {
         PasswdFile users = load(file);
         edit(file, "alice:{PLAIN}a\nbob:{NOPE}b\n");
         secondsPass(1);
-        assertEquals(Verdict.ACCEPTED, users.verify("alice", bytes("a")));
-        assertEquals(Verdict.UNKNOWN_USER, users.verify("bob", bytes("b")));
+        assertEquals(Verdict.ACCEPTED, users.verify("alice", bytes("a"), SLOTS, Deadline.NONE));
+        assertEquals(Verdict.UNKNOWN_USER, users.verify("bob", bytes("b"), SLOTS, Deadline.NONE));
         secondsPass(1);
-        assertEquals(Verdict.ACCEPTED, users.verify("alice", bytes("a")), "the broken version is not retried");
+        assertEquals(Verdict.ACCEPTED, users.verify("alice", bytes("a"), SLOTS, Deadline.NONE), "the broken version is not retried");
 
         edit(file, "alice:{PLAIN}a\nbob:{PLAIN}b\n");
         secondsPass(1);
-        assertEquals(Verdict.ACCEPTED, users.verify("bob", bytes("b")));
+        assertEquals(Verdict.ACCEPTED, users.verify("bob", bytes("b"), SLOTS, Deadline.NONE));
     }
 
     @Test
@@ -194,10 +201,10 @@ class PasswdFileTest {
         PasswdFile users = load(file);
         Files.delete(file);
         secondsPass(1);
-        assertEquals(Verdict.ACCEPTED, users.verify("alice", bytes("a")));
+        assertEquals(Verdict.ACCEPTED, users.verify("alice", bytes("a"), SLOTS, Deadline.NONE));
         edit(write("alice:{PLAIN}new\n"), "alice:{PLAIN}new\n");
         secondsPass(1);
-        assertEquals(Verdict.ACCEPTED, users.verify("alice", bytes("new")));
+        assertEquals(Verdict.ACCEPTED, users.verify("alice", bytes("new"), SLOTS, Deadline.NONE));
     }
 
     @Test
@@ -206,10 +213,10 @@ class PasswdFileTest {
         PasswdFile users = load(file);
         Files.writeString(file, "alice:{PLAIN}a\nbob:{PLAIN}b\n"); // mtime: now
         secondsPass(1);
-        assertEquals(Verdict.UNKNOWN_USER, users.verify("bob", bytes("b")), "read while maybe being written");
+        assertEquals(Verdict.UNKNOWN_USER, users.verify("bob", bytes("b"), SLOTS, Deadline.NONE), "read while maybe being written");
         Files.setLastModifiedTime(file, FileTime.fromMillis(System.currentTimeMillis() - 1500));
         secondsPass(1);
-        assertEquals(Verdict.ACCEPTED, users.verify("bob", bytes("b")));
+        assertEquals(Verdict.ACCEPTED, users.verify("bob", bytes("b"), SLOTS, Deadline.NONE));
     }
 
     @Test
@@ -219,7 +226,7 @@ class PasswdFileTest {
         Files.writeString(file, "alice:{PLAIN}b\n");
         Files.setLastModifiedTime(file, FileTime.fromMillis(System.currentTimeMillis() + 3_600_000));
         secondsPass(1);
-        assertEquals(Verdict.ACCEPTED, users.verify("alice", bytes("b")));
+        assertEquals(Verdict.ACCEPTED, users.verify("alice", bytes("b"), SLOTS, Deadline.NONE));
     }
 
     /** Edits by rename, as careful tools do: a login sees the old or the new file, never neither. */
@@ -232,7 +239,7 @@ class PasswdFileTest {
         for (int t = 0; t < threads.length; t++) {
             threads[t] = new Thread(() -> {
                 for (int i = 0; i < 2000; i++) {
-                    if (users.verify("alice", bytes("a")) != Verdict.ACCEPTED) {
+                    if (users.verify("alice", bytes("a"), SLOTS, Deadline.NONE) != Verdict.ACCEPTED) {
                         wrong.incrementAndGet();
                     }
                 }
@@ -248,5 +255,52 @@ class PasswdFileTest {
             t.join();
         }
         assertEquals(0, wrong.get());
+    }
+
+    /**
+     * No slot for a slow hash before the deadline: too busy, for a known user and an unknown one
+     * alike (whose check against the costliest entry needs the slot too), never a wrong password.
+     */
+    @Test
+    void aCheckThatFindsNoSlotBeforeItsDeadlineIsOverloaded() throws Exception {
+        PasswdFile file = load(write("alice:{SHA512-CRYPT}$6$DE8UOleSdck/w0i.$k1RLaR1G4wuxyEQ.wAmoR/ggxI1yEACfr9ct"
+                + "/n0tsoBp/NK7L6asiDxIwUk.FpeOYqv0PbijZVjBY8LzJrT.50\n"));
+        CostlyChecks slots = new CostlyChecks(1);
+        CountDownLatch holding = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        PasswordHash slow = new PasswordHash() {
+            @Override
+            public String scheme() {
+                return "SLOW";
+            }
+
+            @Override
+            public boolean matches(byte[] password) {
+                holding.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return false;
+            }
+
+            @Override
+            public long cost() {
+                return 1_000_000;
+            }
+        };
+        Thread holder = new Thread(() -> slots.check(slow, bytes("x"), Deadline.NONE));
+        holder.start();
+        holding.await();
+        Deadline due = Deadline.at(clock::get, clock.get()); // due now
+        assertEquals(Verdict.OVERLOADED, file.verify("alice", bytes("guess"), slots, due));
+        assertEquals(Verdict.OVERLOADED, file.verify("nobody", bytes("guess"), slots, due));
+        release.countDown();
+        holder.join();
+        assertEquals(Verdict.WRONG_PASSWORD, file.verify("alice", bytes("guess"), slots,
+                Deadline.in(clock::get, Duration.ofSeconds(9))), "the slot is free again");
+        assertEquals(Verdict.UNKNOWN_USER, file.verify("nobody", bytes("guess"), slots,
+                Deadline.in(clock::get, Duration.ofSeconds(9))));
     }
 }

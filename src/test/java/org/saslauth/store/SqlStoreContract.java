@@ -16,9 +16,11 @@ import java.util.OptionalInt;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.saslauth.Deadline;
 import org.saslauth.mech.Credentials;
 import org.saslauth.mech.ScramMechanism;
 import org.saslauth.mech.Step;
+import org.saslauth.password.CostlyChecks;
 import org.saslauth.password.PasswordSchemes;
 import org.saslauth.password.ScramHash;
 import org.saslauth.protocol.CapturedLog;
@@ -30,6 +32,9 @@ import org.saslauth.store.CredentialStore.Verdict;
  */
 @org.junit.jupiter.api.TestMethodOrder(org.junit.jupiter.api.MethodOrderer.OrderAnnotation.class)
 abstract class SqlStoreContract {
+
+    /** Slots for slow hashes, this test's own. */
+    static final CostlyChecks SLOTS = new CostlyChecks(2);
 
     static final String DB_PASSWORD = "db-secret-Xq7";
     static final String QUERY = "SELECT password FROM mailbox WHERE username = %u AND active = '1'";
@@ -85,13 +90,13 @@ abstract class SqlStoreContract {
     void goodAndBadPasswordsAndUnknownUsers() throws Exception {
         SqlStore store = open(QUERY);
         try {
-            assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password")));
-            assertEquals(Verdict.WRONG_PASSWORD, store.verify("alice@example.org", pw("alice-passwort")));
-            assertEquals(Verdict.ACCEPTED, store.verify("bob@example.org", pw("bob-password")), "no prefix: default scheme");
-            assertEquals(Verdict.WRONG_PASSWORD, store.verify("bob@example.org", pw("alice-password")));
-            assertEquals(Verdict.UNKNOWN_USER, store.verify("nobody@example.org", pw("alice-password")));
-            assertEquals(Verdict.UNKNOWN_USER, store.verify("carol@example.org", pw("carol-password")), "inactive");
-            assertEquals(Verdict.UNAVAILABLE, store.verify("dave@example.org", pw("x")), "unreadable stored password");
+            assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
+            assertEquals(Verdict.WRONG_PASSWORD, store.verify("alice@example.org", pw("alice-passwort"), SLOTS, Deadline.NONE));
+            assertEquals(Verdict.ACCEPTED, store.verify("bob@example.org", pw("bob-password"), SLOTS, Deadline.NONE), "no prefix: default scheme");
+            assertEquals(Verdict.WRONG_PASSWORD, store.verify("bob@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
+            assertEquals(Verdict.UNKNOWN_USER, store.verify("nobody@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
+            assertEquals(Verdict.UNKNOWN_USER, store.verify("carol@example.org", pw("carol-password"), SLOTS, Deadline.NONE), "inactive");
+            assertEquals(Verdict.UNAVAILABLE, store.verify("dave@example.org", pw("x"), SLOTS, Deadline.NONE), "unreadable stored password");
         } finally {
             store.close();
         }
@@ -101,9 +106,9 @@ abstract class SqlStoreContract {
     void variablesAndTheirQuotedForm() throws Exception {
         SqlStore store = open("SELECT password FROM mailbox WHERE local_part = '%n' AND domain = %d AND active = '1'");
         try {
-            assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password")));
-            assertEquals(Verdict.UNKNOWN_USER, store.verify("alice@example.net", pw("alice-password")));
-            assertEquals(Verdict.UNKNOWN_USER, store.verify("alice", pw("alice-password")));
+            assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
+            assertEquals(Verdict.UNKNOWN_USER, store.verify("alice@example.net", pw("alice-password"), SLOTS, Deadline.NONE));
+            assertEquals(Verdict.UNKNOWN_USER, store.verify("alice", pw("alice-password"), SLOTS, Deadline.NONE));
         } finally {
             store.close();
         }
@@ -113,9 +118,9 @@ abstract class SqlStoreContract {
     void theUserColumnIsTheCanonicalName() throws Exception {
         SqlStore store = open("SELECT password, username AS user FROM mailbox WHERE lower(username) = lower(%u)");
         try {
-            var checked = store.check("ALICE@Example.ORG", pw("alice-password"));
+            var checked = store.check("ALICE@Example.ORG", pw("alice-password"), SLOTS, Deadline.NONE);
             assertEquals(new CredentialStore.Checked(Verdict.ACCEPTED, "alice@example.org"), checked);
-            assertEquals(Verdict.WRONG_PASSWORD, store.check("ALICE@Example.ORG", pw("nope")).verdict());
+            assertEquals(Verdict.WRONG_PASSWORD, store.check("ALICE@Example.ORG", pw("nope"), SLOTS, Deadline.NONE).verdict());
         } finally {
             store.close();
         }
@@ -125,10 +130,10 @@ abstract class SqlStoreContract {
     void lookupParsesTheStoredPassword() throws Exception {
         SqlStore store = open(QUERY);
         try {
-            var found = assertInstanceOf(CredentialStore.Lookup.Found.class, store.lookup("bob@example.org"));
+            var found = assertInstanceOf(CredentialStore.Lookup.Found.class, store.lookup("bob@example.org", Deadline.NONE));
             assertTrue(found.stored().matches(pw("bob-password")));
             assertFalse(found.stored().matches(pw("bob-passwort")));
-            assertInstanceOf(CredentialStore.Lookup.UnknownUser.class, store.lookup("zed@example.org"));
+            assertInstanceOf(CredentialStore.Lookup.UnknownUser.class, store.lookup("zed@example.org", Deadline.NONE));
         } finally {
             store.close();
         }
@@ -137,7 +142,7 @@ abstract class SqlStoreContract {
     /** Salt length and iterations of SCRAM's server-first message for {@code user}: {@code 16/4096}. */
     static String scramShape(Credentials credentials, String user) {
         Step step = new ScramMechanism(ScramHash.SHA_256).newExchange(credentials)
-                .start(Optional.of(pw("n,,n=" + user + ",r=abc")));
+                .start(Optional.of(pw("n,,n=" + user + ",r=abc")), Deadline.NONE);
         String serverFirst = new String(assertInstanceOf(Step.Challenge.class, step).data(), StandardCharsets.UTF_8);
         String salt = serverFirst.replaceAll(".*,s=([^,]*),.*", "$1");
         return Base64.getDecoder().decode(salt).length + "/" + serverFirst.replaceAll(".*,i=", "");
@@ -172,7 +177,7 @@ abstract class SqlStoreContract {
     void aStoredPasswordCannotWriteALineIntoTheLog() throws Exception {
         SqlStore store = open(QUERY);
         try {
-            var run = CapturedLog.capture(() -> store.verify("mallory@example.org", pw("x")));
+            var run = CapturedLog.capture(() -> store.verify("mallory@example.org", pw("x"), SLOTS, Deadline.NONE));
             assertEquals(Verdict.UNAVAILABLE, run.result());
             assertTrue(run.log().raw().contains("unknown password scheme"), run.log().raw());
             for (String event : run.log().events()) {
@@ -187,7 +192,7 @@ abstract class SqlStoreContract {
     void moreThanOneRowIsAConfigurationErrorNeverTheFirstRow() throws Exception {
         SqlStore store = open("SELECT password FROM twice WHERE username = %u");
         try {
-            var run = CapturedLog.capture(() -> store.verify("eve@example.org", pw("one")));
+            var run = CapturedLog.capture(() -> store.verify("eve@example.org", pw("one"), SLOTS, Deadline.NONE));
             assertEquals(Verdict.UNAVAILABLE, run.result());
             assertTrue(run.log().raw().contains("more than one row"), run.log().raw());
         } finally {
@@ -214,10 +219,10 @@ abstract class SqlStoreContract {
         for (String query : List.of(QUERY, QUOTED_QUERY)) {
             SqlStore store = open(query);
             try {
-                Verdict v = store.verify(name, pw("alice-password"));
+                Verdict v = store.verify(name, pw("alice-password"), SLOTS, Deadline.NONE);
                 assertNotEquals(Verdict.ACCEPTED, v, query);
                 assertEquals(Verdict.UNKNOWN_USER, v, "bound as a parameter, the name finds nobody: " + query);
-                assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password")), "table intact");
+                assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE), "table intact");
             } finally {
                 store.close();
             }
@@ -235,9 +240,9 @@ abstract class SqlStoreContract {
                 "SELECT password FROM mailbox WHERE local_part = '%n' AND domain = %d AND active = '1'")) {
             SqlStore store = open(query);
             try {
-                assertEquals(Verdict.ACCEPTED, store.verify(HOSTILE, pw("hostile-password")), query);
-                assertEquals(Verdict.WRONG_PASSWORD, store.verify(HOSTILE, pw("alice-password")), query);
-                assertEquals(Verdict.UNKNOWN_USER, store.verify("x' OR '1'='2", pw("hostile-password")), query);
+                assertEquals(Verdict.ACCEPTED, store.verify(HOSTILE, pw("hostile-password"), SLOTS, Deadline.NONE), query);
+                assertEquals(Verdict.WRONG_PASSWORD, store.verify(HOSTILE, pw("alice-password"), SLOTS, Deadline.NONE), query);
+                assertEquals(Verdict.UNKNOWN_USER, store.verify("x' OR '1'='2", pw("hostile-password"), SLOTS, Deadline.NONE), query);
             } finally {
                 store.close();
             }
@@ -248,8 +253,8 @@ abstract class SqlStoreContract {
     void aVeryLongNameFindsNoUser() throws Exception {
         SqlStore store = open(QUERY);
         try {
-            assertEquals(Verdict.UNKNOWN_USER, store.verify("a".repeat(250) + "@example.org", pw("x")));
-            Verdict v = store.verify("' OR '1'='1".repeat(2000), pw("x"));
+            assertEquals(Verdict.UNKNOWN_USER, store.verify("a".repeat(250) + "@example.org", pw("x"), SLOTS, Deadline.NONE));
+            Verdict v = store.verify("' OR '1'='1".repeat(2000), pw("x"), SLOTS, Deadline.NONE);
             assertTrue(v == Verdict.UNKNOWN_USER || v == Verdict.UNAVAILABLE, v.toString());
         } finally {
             store.close();
@@ -261,12 +266,12 @@ abstract class SqlStoreContract {
     void aServerDownIsATemporaryFailureLoggedOnceAndThePoolComesBack() throws Exception {
         SqlStore store = open(QUERY);
         try {
-            assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password")));
+            assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
             stopServer();
             var run = CapturedLog.capture(() -> {
                 for (int i = 0; i < 4; i++) {
                     long t0 = System.nanoTime();
-                    Verdict v = store.verify("alice@example.org", pw("alice-password"));
+                    Verdict v = store.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE);
                     long ms = (System.nanoTime() - t0) / 1_000_000;
                     assertEquals(Verdict.UNAVAILABLE, v);
                     assertTrue(ms < SqlStore.ANSWER_WITHIN.toMillis(), "answered in " + ms + " ms");
@@ -277,7 +282,7 @@ abstract class SqlStoreContract {
             assertEquals(1, outageLines, run.log().raw());
             assertFalse(run.log().raw().contains(DB_PASSWORD));
             startServer();
-            var back = CapturedLog.capture(() -> store.verify("alice@example.org", pw("alice-password")));
+            var back = CapturedLog.capture(() -> store.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
             assertEquals(Verdict.ACCEPTED, back.result());
             assertTrue(back.log().raw().contains("answers again"), back.log().raw());
         } finally {
@@ -291,10 +296,10 @@ abstract class SqlStoreContract {
         SqlStore store = open(QUERY);
         List<Long> pids = serverPids();
         try {
-            assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password")));
+            assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
             signal("STOP", pids);
             long t0 = System.nanoTime();
-            Verdict v = store.verify("alice@example.org", pw("alice-password"));
+            Verdict v = store.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE);
             long ms = (System.nanoTime() - t0) / 1_000_000;
             assertEquals(Verdict.UNAVAILABLE, v);
             assertTrue(ms < SqlStore.ANSWER_WITHIN.toMillis(), "answered in " + ms + " ms");
@@ -302,7 +307,7 @@ abstract class SqlStoreContract {
             long end = System.nanoTime() + Duration.ofSeconds(20).toNanos();
             Verdict again;
             do {
-                again = store.verify("alice@example.org", pw("alice-password"));
+                again = store.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE);
             } while (again != Verdict.ACCEPTED && System.nanoTime() < end);
             assertEquals(Verdict.ACCEPTED, again);
         } finally {
@@ -331,7 +336,7 @@ abstract class SqlStoreContract {
         SqlStore store = SqlStore.open(new SqlStore.Config(url().replaceFirst(":[0-9]+/", ":1/"), "saslauth",
                 DB_PASSWORD, QUERY, "SHA512-CRYPT", 2, false));
         try {
-            assertEquals(Verdict.UNAVAILABLE, store.verify("alice@example.org", pw("alice-password")));
+            assertEquals(Verdict.UNAVAILABLE, store.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
         } finally {
             store.close();
         }

@@ -7,6 +7,7 @@ import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.saslauth.Deadline;
 import org.saslauth.mech.Credentials;
 import org.saslauth.store.CredentialStore.Verdict;
 
@@ -38,12 +39,12 @@ class UserNameFormatTest {
 
     @Test
     void credentialsLookUpTheFormattedName() {
-        CredentialStore store = (user, password) ->
+        CredentialStore store = (user, password, slots, deadline) ->
                 user.equals("bob@example.org") ? Verdict.ACCEPTED : Verdict.UNKNOWN_USER;
         Credentials credentials = new Credentials(store, new UserNameFormat(true, Optional.of("example.org")));
         String name = credentials.canonical("BOB".getBytes(StandardCharsets.UTF_8)).orElseThrow();
         assertEquals("bob@example.org", name);
-        assertEquals(Verdict.ACCEPTED, credentials.verify(name, "pw".getBytes(StandardCharsets.UTF_8)));
+        assertEquals(Verdict.ACCEPTED, credentials.verify(name, "pw".getBytes(StandardCharsets.UTF_8), Deadline.NONE));
     }
 
     @ParameterizedTest(name = "[{index}]")
@@ -59,12 +60,12 @@ class UserNameFormatTest {
      */
     @Test
     void lowercaseMapsAsciiOnlyLikeDovecot() {
-        CredentialStore store = (user, password) -> user.equals("kim") ? Verdict.ACCEPTED : Verdict.UNKNOWN_USER;
+        CredentialStore store = (user, password, slots, deadline) -> user.equals("kim") ? Verdict.ACCEPTED : Verdict.UNKNOWN_USER;
         Credentials credentials = new Credentials(store, new UserNameFormat(true, Optional.empty()));
         assertEquals("kim", credentials.canonical("KIM".getBytes(StandardCharsets.UTF_8)).orElseThrow());
         String kelvin = credentials.canonical("\u212Aim".getBytes(StandardCharsets.UTF_8)).orElseThrow();
         assertEquals("\u212Aim", kelvin);
-        assertEquals(Verdict.UNKNOWN_USER, credentials.verify(kelvin, "pw".getBytes(StandardCharsets.UTF_8)));
+        assertEquals(Verdict.UNKNOWN_USER, credentials.verify(kelvin, "pw".getBytes(StandardCharsets.UTF_8), Deadline.NONE));
     }
 
     /**
