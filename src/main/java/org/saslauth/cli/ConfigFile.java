@@ -5,12 +5,14 @@ import java.io.InputStream;
 import java.io.StringReader;
 import java.nio.charset.CharacterCodingException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 
 /**
@@ -32,22 +34,63 @@ final class ConfigFile {
         }
     }
 
+    /** The config file of one start, read once: its checked values, or why it cannot be used. */
+    sealed interface Loaded permits Contents, Refused {}
+
     /** The values by key, stripped, and the warnings to log once logging is set up. */
-    record Contents(Map<ServingOption, String> values, List<String> warnings) {}
+    record Contents(Map<ServingOption, String> values, List<String> warnings) implements Loaded {
+        /** No {@code --config}: no values. */
+        static final Contents NONE = new Contents(Map.of(), List.of());
+    }
+
+    /**
+     * A file that cannot be used, and why; {@code raw} holds its keys and values when it could
+     * be read, so that the log file it names can still report the error.
+     */
+    record Refused(String message, Map<String, String> raw) implements Loaded {}
 
     private ConfigFile() {}
+
+    /** The {@code --config} file that the arguments name (the last one, after a subcommand too), read. */
+    static Loaded of(String[] args) {
+        Optional<String> path = ServingArgs.find(args, ServingOption.CONFIG);
+        if (path.isEmpty()) {
+            return Contents.NONE;
+        }
+        Path file;
+        try {
+            file = Path.of(path.get());
+        } catch (InvalidPathException e) {
+            return new Refused("config file " + path.get() + ": " + e.getReason(), Map.of());
+        }
+        List<String> duplicates = new ArrayList<>();
+        Map<String, String> raw;
+        try {
+            raw = readRaw(file, duplicates);
+        } catch (Invalid e) {
+            return new Refused(e.getMessage(), Map.of());
+        }
+        try {
+            return check(file, raw, duplicates);
+        } catch (Invalid e) {
+            return new Refused(e.getMessage(), raw);
+        }
+    }
 
     /** Reads and checks the file. */
     static Contents read(Path path) throws Invalid {
         List<String> duplicates = new ArrayList<>();
-        Map<String, String> raw = readRaw(path, duplicates);
+        return check(path, readRaw(path, duplicates), duplicates);
+    }
+
+    private static Contents check(Path path, Map<String, String> raw, List<String> duplicates) throws Invalid {
         Map<ServingOption, String> values = new LinkedHashMap<>();
         for (Map.Entry<String, String> e : raw.entrySet()) {
-            ServingOption option = ServingOption.named(e.getKey());
-            if (option == null || option == ServingOption.CONFIG) {
+            Optional<ServingOption> option = ServingOption.named(e.getKey());
+            if (option.isEmpty() || option.get() == ServingOption.CONFIG) {
                 throw new Invalid("config file " + path + ": unknown key '" + Printable.of(e.getKey()) + "'");
             }
-            values.put(option, e.getValue());
+            values.put(option.get(), e.getValue());
         }
         List<String> warnings = new ArrayList<>();
         for (String key : duplicates) {

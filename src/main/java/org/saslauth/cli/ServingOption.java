@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import org.saslauth.daemon.AllowFrom;
 import org.saslauth.daemon.ListenAddress;
 import org.saslauth.daemon.SocketFile;
@@ -300,13 +301,13 @@ enum ServingOption {
         this.description = description;
     }
 
-    /** The option of that long name (without dashes), or null. */
-    static ServingOption named(String longName) {
+    /** The option of that long name (without dashes), if there is one. */
+    static Optional<ServingOption> named(String longName) {
         for (ServingOption o : values()) {
             if (o.longName.equals(longName)) {
-                return o;
+                return Optional.of(o);
             }
         }
-        return null;
+        return Optional.empty();
     }
 }
