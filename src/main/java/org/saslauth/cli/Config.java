@@ -74,8 +74,7 @@ record Config(Logs log, Serving serving, Store store) {
         static Store of(Options o) throws StartupError {
             Passdb passdb = Config.passdb(o);
             Optional<Cache> cache = Optional.empty();
-            if (!o.duration(CACHE_TTL).isZero() && !(passdb instanceof Passdb.PasswdFile)
-                    && !(passdb instanceof Passdb.None)) {
+            if (!o.duration(CACHE_TTL).isZero() && !(passdb instanceof Passdb.PasswdFile) && passdb.checksPasswords()) {
                 if (o.count(CACHE_SIZE) < 1) {
                     throw new StartupError("--cache-size must be at least 1");
                 }
@@ -95,15 +94,15 @@ record Config(Logs log, Serving serving, Store store) {
          *     retries instead
          */
         CredentialStore open(int poolSize, boolean failFast) throws StartupError {
-            if (passdb instanceof Passdb.None) {
-                return CredentialStore.NONE;
-            }
             if (passdb instanceof Passdb.PasswdFile p) {
                 try {
                     return org.saslauth.store.PasswdFile.load(p.file());
                 } catch (org.saslauth.store.PasswdFile.Invalid e) {
                     throw new StartupError(e.getMessage());
                 }
+            }
+            if (!passdb.checksPasswords()) {
+                return CredentialStore.NONE;
             }
             CredentialStore store;
             try {
@@ -135,14 +134,19 @@ record Config(Logs log, Serving serving, Store store) {
      * cannot give CRAM-MD5 the stored password it computes with, and each login would fail.
      */
     static void check(Mechanisms mechanisms, Passdb passdb) throws StartupError {
-        if (passdb instanceof Passdb.None) {
+        // What the passdb declares first: a passwd file serves every mechanism, and a helper
+        // serving one loads nothing more here before its handshake.
+        if (passdb.checksPasswords() && passdb.givesStoredPasswords()) {
+            return;
+        }
+        if (!passdb.checksPasswords()) {
             if (mechanisms.anyNeedsCredentials()) {
                 throw new StartupError("--passwd-file or --passdb is required for " + mechanisms);
             }
             return;
         }
         List<Mechanism> lookups = mechanisms.needing(Mechanism.Need.LOOKUP);
-        if (!lookups.isEmpty() && !passdb.serves(Mechanism.Need.LOOKUP)) {
+        if (!lookups.isEmpty()) {
             List<String> names = new ArrayList<>();
             for (Mechanism m : lookups) {
                 names.add(m.name());

@@ -2,17 +2,20 @@ package org.saslauth.cli;
 
 import java.nio.file.Path;
 import java.util.Optional;
-import org.saslauth.mech.Mechanism;
 
 /**
  * Where users come from ({@code --passdb}), with the options of that kind alone, and what it
- * can give a mechanism: every passdb checks a password; only those that hold the password
- * itself can hand it to CRAM-MD5 and SCRAM. Plain values: opening one is {@link Config.Store#open}'s.
+ * can give a mechanism ({@link org.saslauth.mech.Mechanism#needs}): every passdb checks a
+ * password; only those that hold the password itself can hand it to CRAM-MD5 and SCRAM. Plain
+ * values: opening one is {@link Config.Store#open}'s.
  */
 sealed interface Passdb {
 
-    /** Whether this passdb can give a mechanism what it needs. */
-    boolean serves(Mechanism.Need need);
+    /** Whether this passdb checks a password it is given: PLAIN and LOGIN need that. */
+    boolean checksPasswords();
+
+    /** Whether this passdb gives the stored password itself: CRAM-MD5 and SCRAM compute with it. */
+    boolean givesStoredPasswords();
 
     /** How the passdb is named in a message: the option that chose it. */
     String describe();
@@ -20,8 +23,13 @@ sealed interface Passdb {
     /** No passdb at all: only for mechanisms that ask none (OREORE). */
     record None() implements Passdb {
         @Override
-        public boolean serves(Mechanism.Need need) {
-            return need == Mechanism.Need.NOTHING;
+        public boolean checksPasswords() {
+            return false;
+        }
+
+        @Override
+        public boolean givesStoredPasswords() {
+            return false;
         }
 
         @Override
@@ -33,7 +41,12 @@ sealed interface Passdb {
     /** {@code --passwd-file}: Dovecot's passwd-file format, with each user's stored password. */
     record PasswdFile(Path file) implements Passdb {
         @Override
-        public boolean serves(Mechanism.Need need) {
+        public boolean checksPasswords() {
+            return true;
+        }
+
+        @Override
+        public boolean givesStoredPasswords() {
             return true;
         }
 
@@ -47,7 +60,12 @@ sealed interface Passdb {
     record Sql(String url, Optional<String> user, Optional<Path> passwordFile, String query, String defaultScheme)
             implements Passdb {
         @Override
-        public boolean serves(Mechanism.Need need) {
+        public boolean checksPasswords() {
+            return true;
+        }
+
+        @Override
+        public boolean givesStoredPasswords() {
             return true;
         }
 
@@ -65,8 +83,13 @@ sealed interface Passdb {
             Optional<Path> bindPasswordFile, String base, String userFilter, boolean authBind,
             String passwordAttribute, String defaultScheme) implements Passdb {
         @Override
-        public boolean serves(Mechanism.Need need) {
-            return need != Mechanism.Need.LOOKUP || !authBind;
+        public boolean checksPasswords() {
+            return true;
+        }
+
+        @Override
+        public boolean givesStoredPasswords() {
+            return !authBind;
         }
 
         @Override
@@ -78,8 +101,13 @@ sealed interface Passdb {
     /** {@code --passdb checkpassword}: the program says yes or no to a password, nothing more. */
     record Checkpassword(Path program) implements Passdb {
         @Override
-        public boolean serves(Mechanism.Need need) {
-            return need != Mechanism.Need.LOOKUP;
+        public boolean checksPasswords() {
+            return true;
+        }
+
+        @Override
+        public boolean givesStoredPasswords() {
+            return false;
         }
 
         @Override

@@ -78,7 +78,7 @@ public final class Saslauth implements Callable<Integer> {
 
     /** {@link #run(String[])} with the config file that the arguments name, read already. */
     static int run(String[] args, ConfigFile.Loaded config) {
-        boolean underSpawn = StdinKind.isSocket();
+        boolean underSpawn = stdinIsSocket();
         CommandLine cl = commandLine();
         cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             commandLine.getErr().println("saslauth: internal error: " + e);
@@ -132,7 +132,7 @@ public final class Saslauth implements Callable<Integer> {
      */
     static int serve(Options options, List<String> configWarnings) {
         PrintStream terminal = System.err;
-        boolean underSpawn = StdinKind.isSocket();
+        boolean underSpawn = stdinIsSocket();
         OutputStream protocolOut = new FileOutputStream(FileDescriptor.out);
         System.setOut(new PrintStream(OutputStream.nullOutputStream()));
         Config.Logs logs = Config.Logs.of(options);
@@ -200,13 +200,11 @@ public final class Saslauth implements Callable<Integer> {
     }
 
     /** Whether standard input is a socket, as under spawn(8), rather than a terminal or pipe. */
-    static final class StdinKind {
-        static boolean isSocket() {
-            try {
-                return Files.readSymbolicLink(Path.of("/proc/self/fd/0")).toString().startsWith("socket:");
-            } catch (IOException | UnsupportedOperationException | SecurityException e) {
-                return true; // cannot tell: assume the strict case, stay silent
-            }
+    static boolean stdinIsSocket() {
+        try {
+            return Files.readSymbolicLink(Path.of("/proc/self/fd/0")).toString().startsWith("socket:");
+        } catch (IOException | UnsupportedOperationException | SecurityException e) {
+            return true; // cannot tell: assume the strict case, stay silent
         }
     }
 }

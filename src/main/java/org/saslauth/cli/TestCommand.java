@@ -50,7 +50,7 @@ final class TestCommand implements Callable<Integer> {
         CredentialStore credentialStore;
         try {
             store = Config.Store.of(options);
-            if (store.passdb() instanceof Passdb.None) {
+            if (!store.passdb().checksPasswords()) {
                 throw new StartupError("--passwd-file is required");
             }
             Config.check(Config.Serving.mechanisms(servedMechanisms), store.passdb());

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.saslauth.protocol.Scheduler;
 
 class LogFileTest {
 
@@ -23,7 +24,17 @@ class LogFileTest {
     private final AtomicLong now = new AtomicLong();
 
     private LogFile open(Path log, long checkIntervalNanos) throws IOException {
-        return new LogFile(log, checkIntervalNanos, now::get);
+        return new LogFile(log, checkIntervalNanos, new Scheduler() {
+            @Override
+            public long nanoTime() {
+                return now.get();
+            }
+
+            @Override
+            public void schedule(Runnable task, long delayNanos) {
+                throw new UnsupportedOperationException("a log file schedules nothing");
+            }
+        });
     }
 
     private static void line(LogFile f, int i) throws IOException {
