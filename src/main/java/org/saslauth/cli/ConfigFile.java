@@ -27,32 +27,45 @@ final class ConfigFile {
     /** Far above any real configuration. */
     static final int MAX_SIZE = 64 * 1024;
 
-    /** A config file that cannot be used. */
+    /**
+     * A config file that cannot be used; {@link #raw} holds its keys and values when it could
+     * be read, so that the log file it names can still report the error.
+     */
     static final class Invalid extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        private final transient Map<String, String> raw;
+
         Invalid(String message) {
+            this(message, Map.of());
+        }
+
+        Invalid(String message, Map<String, String> raw) {
             super(message);
+            this.raw = raw;
+        }
+
+        Map<String, String> raw() {
+            return raw;
         }
     }
 
-    /** The config file of one start, read once: its checked values, or why it cannot be used. */
-    sealed interface Loaded permits Contents, Refused {}
-
-    /** The values by key, stripped, and the warnings to log once logging is set up. */
-    record Contents(Map<ServingOption, String> values, List<String> warnings) implements Loaded {
-        /** No {@code --config}: no values. */
-        static final Contents NONE = new Contents(Map.of(), List.of());
-    }
-
     /**
-     * A file that cannot be used, and why; {@code raw} holds its keys and values when it could
-     * be read, so that the log file it names can still report the error.
+     * The values by key, stripped, and the warnings to log once logging is set up; {@code raw}
+     * is the same values by the keys as written.
      */
-    record Refused(String message, Map<String, String> raw) implements Loaded {}
+    record Contents(Map<ServingOption, String> values, List<String> warnings, Map<String, String> raw) {
+        /** No {@code --config}: no values. */
+        static final Contents NONE = new Contents(Map.of(), List.of(), Map.of());
+    }
 
     private ConfigFile() {}
 
-    /** The {@code --config} file that the arguments name (the last one, after a subcommand too), read. */
-    static Loaded of(String[] args) {
+    /**
+     * The {@code --config} file that the arguments name (the last one, after a subcommand too),
+     * read once for the whole start; {@link Contents#NONE} without one.
+     */
+    static Contents of(String[] args) throws Invalid {
         Optional<String> path = ServingArgs.find(args, ServingOption.CONFIG);
         if (path.isEmpty()) {
             return Contents.NONE;
@@ -61,19 +74,14 @@ final class ConfigFile {
         try {
             file = Path.of(path.get());
         } catch (InvalidPathException e) {
-            return new Refused("config file " + path.get() + ": " + e.getReason(), Map.of());
+            throw new Invalid("config file " + path.get() + ": " + e.getReason());
         }
         List<String> duplicates = new ArrayList<>();
-        Map<String, String> raw;
-        try {
-            raw = readRaw(file, duplicates);
-        } catch (Invalid e) {
-            return new Refused(e.getMessage(), Map.of());
-        }
+        Map<String, String> raw = readRaw(file, duplicates);
         try {
             return check(file, raw, duplicates);
         } catch (Invalid e) {
-            return new Refused(e.getMessage(), raw);
+            throw new Invalid(e.getMessage(), raw);
         }
     }
 
@@ -96,7 +104,7 @@ final class ConfigFile {
         for (String key : duplicates) {
             warnings.add("config file " + path + ": '" + key + "' is set more than once; the last line wins");
         }
-        return new Contents(values, warnings);
+        return new Contents(values, warnings, raw);
     }
 
     /**

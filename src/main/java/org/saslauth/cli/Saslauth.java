@@ -49,9 +49,15 @@ public final class Saslauth implements Callable<Integer> {
     List<String> configWarnings = List.of();
 
     public static void main(String[] args) {
-        ConfigFile.Loaded config = ConfigFile.of(args);
+        ConfigFile.Contents config;
+        try {
+            config = ConfigFile.of(args);
+        } catch (ConfigFile.Invalid e) {
+            System.exit(refuse(args, e));
+            return;
+        }
         Optional<Options> plain = ServingArgs.parse(args, config);
-        System.exit(plain.isEmpty() ? run(args, config) : serve(plain.get(), ((ConfigFile.Contents) config).warnings()));
+        System.exit(plain.isEmpty() ? run(args, config) : serve(plain.get(), config.warnings()));
     }
 
     /** The whole command line as picocli sees it, every table option in place. */
@@ -73,11 +79,28 @@ public final class Saslauth implements Callable<Integer> {
      * of an error go to the log file named by the command line or its config file, if any.
      */
     static int run(String[] args) {
-        return run(args, ConfigFile.of(args));
+        try {
+            return run(args, ConfigFile.of(args));
+        } catch (ConfigFile.Invalid e) {
+            return refuse(args, e);
+        }
+    }
+
+    /**
+     * A config file that cannot be used: exit status 3, with the reason on stderr, or under
+     * spawn(8) in the log file that the command line or the file names.
+     */
+    static int refuse(String[] args, ConfigFile.Invalid e) {
+        if (stdinIsSocket()) {
+            StartupLog.error(args, e.raw(), "saslauth: " + e.getMessage());
+        } else {
+            System.err.println("saslauth: " + e.getMessage());
+        }
+        return ExitCodes.CONFIG;
     }
 
     /** {@link #run(String[])} with the config file that the arguments name, read already. */
-    static int run(String[] args, ConfigFile.Loaded config) {
+    static int run(String[] args, ConfigFile.Contents config) {
         boolean underSpawn = stdinIsSocket();
         CommandLine cl = commandLine();
         cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
@@ -89,17 +112,11 @@ public final class Saslauth implements Callable<Integer> {
             cl.setErr(new PrintWriter(captured, true));
             cl.setOut(new PrintWriter(captured, true));
         }
-        int status;
-        if (config instanceof ConfigFile.Refused refused) {
-            cl.getErr().println("saslauth: " + refused.message());
-            status = ExitCodes.CONFIG;
-        } else {
-            applyConfig(cl, (ConfigFile.Contents) config);
-            status = cl.execute(args);
-        }
+        applyConfig(cl, config);
+        int status = cl.execute(args);
         if (underSpawn && status != ExitCodes.OK && captured.getBuffer().length() > 0) {
             String[] lines = captured.toString().split("\n", 4);
-            StartupLog.error(args, config, String.join(" / ", List.of(lines).subList(0, Math.min(3, lines.length))));
+            StartupLog.error(args, config.raw(), String.join(" / ", List.of(lines).subList(0, Math.min(3, lines.length))));
         }
         return status;
     }

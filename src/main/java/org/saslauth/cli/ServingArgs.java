@@ -24,10 +24,7 @@ final class ServingArgs {
      * The serving command's options, defaults included, with the config file's under the
      * command line's; empty to leave the command line to picocli.
      */
-    static Optional<Options> parse(String[] args, ConfigFile.Loaded config) {
-        if (!(config instanceof ConfigFile.Contents contents)) {
-            return Optional.empty(); // picocli's path says why
-        }
+    static Optional<Options> parse(String[] args, ConfigFile.Contents contents) {
         Map<ServingOption, String> given = words(args);
         if (given == null) {
             return Optional.empty();
@@ -88,14 +85,16 @@ final class ServingArgs {
         return Optional.ofNullable(found);
     }
 
-    /** {@link #find}, else the config file's value, even from a file that failed its check. */
-    static Optional<String> find(String[] args, ServingOption option, ConfigFile.Loaded config) {
+    /**
+     * {@link #find}, else the config file's value: {@code raw}, its keys as written, so that a
+     * file that failed its check can still name the log file.
+     */
+    static Optional<String> find(String[] args, ServingOption option, Map<String, String> raw) {
         Optional<String> found = find(args, option);
         if (found.isPresent()) {
             return found;
         }
-        String v = config instanceof ConfigFile.Contents c ? c.values().get(option)
-                : ((ConfigFile.Refused) config).raw().get(option.longName);
+        String v = raw.get(option.longName);
         return v == null || v.isEmpty() ? Optional.empty() : Optional.of(v);
     }
 }

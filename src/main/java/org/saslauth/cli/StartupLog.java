@@ -15,7 +15,7 @@ final class StartupLog {
 
     private StartupLog() {}
 
-    static void error(String[] args, ConfigFile.Loaded config, String message) {
+    static void error(String[] args, java.util.Map<String, String> config, String message) {
         logFile(args, config).ifPresent(file -> error(file, message));
     }
 
@@ -29,8 +29,8 @@ final class StartupLog {
         }
     }
 
-    /** {@code --log-file} from the arguments, else {@code log-file} from the config file. */
-    static Optional<Path> logFile(String[] args, ConfigFile.Loaded config) {
+    /** {@code --log-file} from the arguments, else {@code log-file} from the config file's keys. */
+    static Optional<Path> logFile(String[] args, java.util.Map<String, String> config) {
         try {
             return ServingArgs.find(args, ServingOption.LOG_FILE, config).filter(v -> !v.isEmpty()).map(Path::of);
         } catch (InvalidPathException e) {
