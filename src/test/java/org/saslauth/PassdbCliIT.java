@@ -166,7 +166,8 @@ class PassdbCliIT {
         String classes = Files.readString(dir.resolve("classes.txt"));
         assertTrue(classes.contains("org.saslauth.store.PasswdFile"), "the log lists classes");
         for (String prefix : new String[] {"com.zaxxer.", "org.postgresql.", "org.mariadb.", "javax.naming.",
-            "com.sun.jndi.", "java.sql.", "org.saslauth.Passdbs", "org.saslauth.store.SqlStore"}) {
+            "com.sun.jndi.", "java.sql.", "org.saslauth.cli.Passdbs", "org.saslauth.cli.Passdb$Sql",
+            "org.saslauth.cli.Passdb$Ldap", "org.saslauth.store.SqlStore", "org.saslauth.store.LdapStore"}) {
             assertFalse(classes.contains(" " + prefix), prefix + " was loaded");
         }
     }

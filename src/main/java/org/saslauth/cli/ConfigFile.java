@@ -5,12 +5,14 @@ import java.io.InputStream;
 import java.io.StringReader;
 import java.nio.charset.CharacterCodingException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 
 /**
@@ -25,35 +27,84 @@ final class ConfigFile {
     /** Far above any real configuration. */
     static final int MAX_SIZE = 64 * 1024;
 
-    /** A config file that cannot be used. */
+    /**
+     * A config file that cannot be used; {@link #raw} holds its keys and values when it could
+     * be read, so that the log file it names can still report the error.
+     */
     static final class Invalid extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        private final transient Map<String, String> raw;
+
         Invalid(String message) {
+            this(message, Map.of());
+        }
+
+        Invalid(String message, Map<String, String> raw) {
             super(message);
+            this.raw = raw;
+        }
+
+        Map<String, String> raw() {
+            return raw;
         }
     }
 
-    /** The values by key, stripped, and the warnings to log once logging is set up. */
-    record Contents(Map<ServingOption, String> values, List<String> warnings) {}
+    /**
+     * The values by key, stripped, and the warnings to log once logging is set up; {@code raw}
+     * is the same values by the keys as written.
+     */
+    record Contents(Map<ServingOption, String> values, List<String> warnings, Map<String, String> raw) {
+        /** No {@code --config}: no values. */
+        static final Contents NONE = new Contents(Map.of(), List.of(), Map.of());
+    }
 
     private ConfigFile() {}
+
+    /**
+     * The {@code --config} file that the arguments name (the last one, after a subcommand too),
+     * read once for the whole start; {@link Contents#NONE} without one.
+     */
+    static Contents of(String[] args) throws Invalid {
+        Optional<String> path = ServingArgs.find(args, ServingOption.CONFIG);
+        if (path.isEmpty()) {
+            return Contents.NONE;
+        }
+        Path file;
+        try {
+            file = Path.of(path.get());
+        } catch (InvalidPathException e) {
+            throw new Invalid("config file " + path.get() + ": " + e.getReason());
+        }
+        List<String> duplicates = new ArrayList<>();
+        Map<String, String> raw = readRaw(file, duplicates);
+        try {
+            return check(file, raw, duplicates);
+        } catch (Invalid e) {
+            throw new Invalid(e.getMessage(), raw);
+        }
+    }
 
     /** Reads and checks the file. */
     static Contents read(Path path) throws Invalid {
         List<String> duplicates = new ArrayList<>();
-        Map<String, String> raw = readRaw(path, duplicates);
+        return check(path, readRaw(path, duplicates), duplicates);
+    }
+
+    private static Contents check(Path path, Map<String, String> raw, List<String> duplicates) throws Invalid {
         Map<ServingOption, String> values = new LinkedHashMap<>();
         for (Map.Entry<String, String> e : raw.entrySet()) {
-            ServingOption option = ServingOption.named(e.getKey());
-            if (option == null || option == ServingOption.CONFIG) {
+            Optional<ServingOption> option = ServingOption.named(e.getKey());
+            if (option.isEmpty() || option.get() == ServingOption.CONFIG) {
                 throw new Invalid("config file " + path + ": unknown key '" + Printable.of(e.getKey()) + "'");
             }
-            values.put(option, e.getValue());
+            values.put(option.get(), e.getValue());
         }
         List<String> warnings = new ArrayList<>();
         for (String key : duplicates) {
             warnings.add("config file " + path + ": '" + key + "' is set more than once; the last line wins");
         }
-        return new Contents(values, warnings);
+        return new Contents(values, warnings, raw);
     }
 
     /**

@@ -1,25 +1,8 @@
 package org.saslauth.cli;
 
-import static org.saslauth.cli.ServingOption.ALLOW_FROM;
-import static org.saslauth.cli.ServingOption.LISTEN;
-import static org.saslauth.cli.ServingOption.LOG_FILE;
-import static org.saslauth.cli.ServingOption.LOG_LEVEL;
-import static org.saslauth.cli.ServingOption.MAX_CONNECTIONS;
-import static org.saslauth.cli.ServingOption.SOCKET_GROUP;
-import static org.saslauth.cli.ServingOption.SOCKET_MODE;
-import static org.saslauth.cli.ServingOption.SOCKET_USER;
-import static org.saslauth.cli.ServingOption.USERDB_LISTEN;
-import static org.saslauth.cli.ServingOption.USERDB_SOCKET_GROUP;
-import static org.saslauth.cli.ServingOption.USERDB_SOCKET_MODE;
-import static org.saslauth.cli.ServingOption.USERDB_SOCKET_USER;
-import static org.saslauth.cli.ServingOption.WORKERS;
-
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermission;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -28,10 +11,8 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.saslauth.Log;
-import org.saslauth.daemon.AllowFrom;
 import org.saslauth.daemon.AuthHandler;
 import org.saslauth.daemon.Daemon;
-import org.saslauth.daemon.ListenAddress;
 import org.saslauth.daemon.Signals;
 import org.saslauth.daemon.SocketFile;
 import org.saslauth.daemon.UserdbHandler;
@@ -39,6 +20,7 @@ import org.saslauth.password.CostlyChecks;
 import org.saslauth.protocol.AuthService;
 import org.saslauth.protocol.Scheduler;
 import org.saslauth.protocol.Settings;
+import org.saslauth.store.CredentialStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -80,58 +62,72 @@ final class DaemonCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter err = spec.commandLine().getErr();
-        Path logFile = options.path(LOG_FILE);
-        if (logFile != null) {
+        Config.Logs logs = Config.Logs.of(options);
+        if (logs.file().isPresent()) {
             logToFile = true;
             try {
-                Logging.toFile(logFile, options.string(LOG_LEVEL));
+                Logging.toFile(logs.file().get(), logs.level());
             } catch (IOException e) {
-                err.println("saslauth daemon: cannot open log file " + logFile + ": " + e.getMessage());
+                err.println("saslauth daemon: cannot open log file " + logs.file().get() + ": " + e.getMessage());
                 return ExitCodes.CONFIG;
             }
         } else {
-            Logging.toTerminal(options.string(LOG_LEVEL)); // stderr: the journal under systemd
+            Logging.toTerminal(logs.level()); // stderr: the journal under systemd
         }
         var log = Log.LOG;
         try {
-            int workers = options.get(WORKERS) == null
-                    ? Math.max(2, Runtime.getRuntime().availableProcessors()) : options.count(WORKERS);
+            Config config;
+            DaemonConfig daemonConfig = DaemonConfig.of(options);
+            CredentialStore store;
             // --workers slow hashes at once; more threads than that, so that a {PLAIN} login or a
             // lookup never waits for a thread behind them.
+            int workers = daemonConfig.workers();
             CostlyChecks slots = new CostlyChecks(workers);
             int threads = Math.max(MIN_THREADS, 4 * workers);
-            Settings settings;
             // Database or directory connections: a few more than the slow hashes, at most 16 (each
             // is held open for good), retried while their server is down.
             int storeConnections = Math.min(16, workers + 4);
             try {
-                settings = Saslauth.startServing(options, configWarnings, storeConnections, false, slots);
+                config = Config.of(options);
+                store = Saslauth.startServing(config, configWarnings, storeConnections, false);
             } catch (StartupError e) {
                 return cannotStart(err, e.getMessage());
             }
-            ThreadPoolExecutor checks = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS,
-                    new LinkedBlockingQueue<>(10_000), threads("saslauth-check"));
-            checks.allowCoreThreadTimeOut(true);
-            AuthService service = new AuthService(settings, Scheduler.system(), checks);
+            try (store) {
+                return serve(err, daemonConfig, Saslauth.settings(config, store, slots), threads);
+            }
+        } catch (RuntimeException e) {
+            log.error("internal error", e);
+            return ExitCodes.SOFTWARE;
+        } finally {
+            Logging.flush();
+        }
+    }
+
+    /** Serves until SIGTERM; the caller closes the store once every connection is done. */
+    private int serve(PrintWriter err, DaemonConfig daemonConfig, Settings settings, int threads) {
+        ThreadPoolExecutor checks = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(10_000), threads("saslauth-check"));
+        checks.allowCoreThreadTimeOut(true);
+        try {
+            Scheduler clock = Scheduler.system(); // one clock and one timer thread for the engine and the sockets
+            AuthService service = new AuthService(settings, clock, checks);
             CountDownLatch stop = new CountDownLatch(1);
             Signals.onStop(stop::countDown, settings.credentials()::reload);
             Daemon daemon;
             try {
-                daemon = Daemon.bind(daemonOptions(), new AuthHandler(service),
-                        new UserdbHandler(settings.credentials(), checks), AuthHandler.FINISH.plusSeconds(1), stop);
+                daemon = Daemon.bind(daemonConfig.sockets(), new AuthHandler(service),
+                        new UserdbHandler(settings.credentials(), checks, clock), AuthHandler.FINISH.plusSeconds(1), stop,
+                        clock);
             } catch (SocketFile.Unusable e) {
                 return cannotStart(err, e.getMessage());
             } catch (IOException e) {
                 return cannotStart(err, e.toString());
             }
             daemon.serveUntilStopped();
-            checks.shutdown();
             return ExitCodes.OK;
-        } catch (RuntimeException e) {
-            log.error("internal error", e);
-            return ExitCodes.SOFTWARE;
         } finally {
-            Logging.flush();
+            checks.shutdown();
         }
     }
 
@@ -154,24 +150,8 @@ final class DaemonCommand implements Callable<Integer> {
         return ExitCodes.CONFIG;
     }
 
-    /**
-     * The daemon's own options, converted by the table's types. The userdb socket's mode, user
-     * and group are the auth sockets' unless given.
-     */
-    @SuppressWarnings("unchecked")
+    /** The daemon's sockets, as {@link DaemonConfig} makes them from the options. */
     Daemon.Options daemonOptions() {
-        List<ListenAddress> listen = (List<ListenAddress>) options.get(LISTEN);
-        SocketFile.Access access = new SocketFile.Access((Set<PosixFilePermission>) options.get(SOCKET_MODE),
-                options.string(SOCKET_USER), options.string(SOCKET_GROUP));
-        Set<PosixFilePermission> userdbMode = (Set<PosixFilePermission>) options.get(USERDB_SOCKET_MODE);
-        SocketFile.Access userdbAccess = new SocketFile.Access(userdbMode == null ? access.mode() : userdbMode,
-                orElse(options.string(USERDB_SOCKET_USER), access.user()),
-                orElse(options.string(USERDB_SOCKET_GROUP), access.group()));
-        return new Daemon.Options(listen == null ? List.of() : listen, access, userdbAccess,
-                (AllowFrom) options.get(ALLOW_FROM), options.path(USERDB_LISTEN), options.count(MAX_CONNECTIONS), true);
-    }
-
-    private static String orElse(String value, String fallback) {
-        return value != null ? value : fallback;
+        return DaemonConfig.of(options).sockets();
     }
 }

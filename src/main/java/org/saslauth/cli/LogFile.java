@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
+import org.saslauth.protocol.Scheduler;
 
 /**
  * The log file, opened for appending, reopened when log rotation moved it away: when its path
@@ -25,6 +26,7 @@ final class LogFile extends OutputStream {
 
     private final Path path;
     private final long checkIntervalNanos;
+    private final Scheduler clock;
     private FileOutputStream out;
     /** The open file's identity (device and inode), or null when it could not be read. */
     private Object key;
@@ -32,15 +34,17 @@ final class LogFile extends OutputStream {
 
     /** @throws IOException when the file cannot be opened for appending */
     LogFile(Path path) throws IOException {
-        this(path, CHECK_INTERVAL_NANOS);
+        this(path, CHECK_INTERVAL_NANOS, Scheduler.system());
     }
 
-    LogFile(Path path, long checkIntervalNanos) throws IOException {
+    /** @param clock what the interval is measured on: the system's, or a test's moved by hand */
+    LogFile(Path path, long checkIntervalNanos, Scheduler clock) throws IOException {
         this.path = path;
         this.checkIntervalNanos = checkIntervalNanos;
+        this.clock = clock;
         this.out = new FileOutputStream(path.toFile(), true);
         this.key = keyOf(path);
-        this.lastCheck = System.nanoTime();
+        this.lastCheck = clock.nanoTime();
     }
 
     @Override
@@ -50,7 +54,7 @@ final class LogFile extends OutputStream {
 
     @Override
     public synchronized void write(byte[] b, int off, int len) throws IOException {
-        long now = System.nanoTime();
+        long now = clock.nanoTime();
         if (now - lastCheck >= checkIntervalNanos) {
             lastCheck = now;
             reopenIfMoved();

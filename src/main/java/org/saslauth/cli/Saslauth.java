@@ -1,14 +1,5 @@
 package org.saslauth.cli;
 
-import static org.saslauth.cli.ServingOption.AUTH_PENALTY;
-import static org.saslauth.cli.ServingOption.FAILURE_DELAY;
-import static org.saslauth.cli.ServingOption.LOG_FILE;
-import static org.saslauth.cli.ServingOption.LOG_LEVEL;
-import static org.saslauth.cli.ServingOption.IPV6_PREFIX;
-import static org.saslauth.cli.ServingOption.MAX_AUTH_RATE;
-import static org.saslauth.cli.ServingOption.MAX_PENDING;
-import static org.saslauth.cli.ServingOption.MECHANISMS;
-
 import java.io.FileDescriptor;
 import java.io.FileInputStream;
 import java.io.FileOutputStream;
@@ -20,12 +11,11 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.saslauth.Log;
 import org.saslauth.mech.Credentials;
-import org.saslauth.mech.Mechanisms;
 import org.saslauth.password.CostlyChecks;
 import org.saslauth.protocol.AuthServer;
 import org.saslauth.protocol.Settings;
@@ -60,8 +50,15 @@ public final class Saslauth implements Callable<Integer> {
     List<String> configWarnings = List.of();
 
     public static void main(String[] args) {
-        Options plain = ServingArgs.parse(args);
-        System.exit(plain == null ? run(args) : serve(plain, List.of()));
+        ConfigFile.Contents config;
+        try {
+            config = ConfigFile.of(args);
+        } catch (ConfigFile.Invalid e) {
+            System.exit(refuse(args, e));
+            return;
+        }
+        Optional<Options> plain = ServingArgs.parse(args, config);
+        System.exit(plain.isEmpty() ? run(args, config) : serve(plain.get(), config.warnings()));
     }
 
     /** The whole command line as picocli sees it, every table option in place. */
@@ -83,7 +80,29 @@ public final class Saslauth implements Callable<Integer> {
      * of an error go to the log file named by the command line or its config file, if any.
      */
     static int run(String[] args) {
-        boolean underSpawn = StdinKind.isSocket();
+        try {
+            return run(args, ConfigFile.of(args));
+        } catch (ConfigFile.Invalid e) {
+            return refuse(args, e);
+        }
+    }
+
+    /**
+     * A config file that cannot be used: exit status 3, with the reason on stderr, or under
+     * spawn(8) in the log file that the command line or the file names.
+     */
+    static int refuse(String[] args, ConfigFile.Invalid e) {
+        if (stdinIsSocket()) {
+            StartupLog.error(args, e.raw(), "saslauth: " + e.getMessage());
+        } else {
+            System.err.println("saslauth: " + e.getMessage());
+        }
+        return ExitCodes.CONFIG;
+    }
+
+    /** {@link #run(String[])} with the config file that the arguments name, read already. */
+    static int run(String[] args, ConfigFile.Contents config) {
+        boolean underSpawn = stdinIsSocket();
         CommandLine cl = commandLine();
         cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             commandLine.getErr().println("saslauth: internal error: " + e);
@@ -94,33 +113,26 @@ public final class Saslauth implements Callable<Integer> {
             cl.setErr(new PrintWriter(captured, true));
             cl.setOut(new PrintWriter(captured, true));
         }
-        int status;
-        try {
-            applyConfig(cl, args);
-            status = cl.execute(args);
-        } catch (ConfigFile.Invalid e) {
-            cl.getErr().println("saslauth: " + e.getMessage());
-            status = ExitCodes.CONFIG;
-        }
+        applyConfig(cl, config);
+        int status = cl.execute(args);
         if (underSpawn && status != ExitCodes.OK && captured.getBuffer().length() > 0) {
             String[] lines = captured.toString().split("\n", 4);
-            StartupLog.error(args, String.join(" / ", List.of(lines).subList(0, Math.min(3, lines.length))));
+            StartupLog.error(args, config.raw(), String.join(" / ", List.of(lines).subList(0, Math.min(3, lines.length))));
         }
         return status;
     }
 
     /** The config file's values as picocli's defaults, under the command line's. */
-    private static void applyConfig(CommandLine cl, String[] args) throws ConfigFile.Invalid {
-        String path = ServingArgs.find(args, ServingOption.CONFIG);
-        if (path == null) {
-            return;
-        }
-        ConfigFile.Contents contents = ConfigFile.read(Path.of(path));
+    static void applyConfig(CommandLine cl, ConfigFile.Contents contents) {
         ((Saslauth) cl.getCommand()).configWarnings = contents.warnings();
         ((DaemonCommand) cl.getSubcommands().get("daemon").getCommand()).configWarnings = contents.warnings();
+        String mechanisms = contents.values().get(ServingOption.MECHANISMS);
+        if (mechanisms != null) {
+            ((TestCommand) cl.getSubcommands().get("test").getCommand()).servedMechanisms = mechanisms;
+        }
         cl.setDefaultValueProvider(argSpec -> {
             if (argSpec instanceof OptionSpec o) {
-                return contents.values().get(ServingOption.named(o.longestName().substring(2)));
+                return ServingOption.named(o.longestName().substring(2)).map(contents.values()::get).orElse(null);
             }
             return null;
         });
@@ -134,26 +146,29 @@ public final class Saslauth implements Callable<Integer> {
     /**
      * Serves stdin/stdout. Under spawn(8), stdin, stdout and stderr are all the socket to
      * smtpd: the real stdout is kept for protocol lines and the error stream becomes the log.
+     * The store is closed once the input has ended and the last reply is out.
      */
     static int serve(Options options, List<String> configWarnings) {
         PrintStream terminal = System.err;
-        boolean underSpawn = StdinKind.isSocket();
+        boolean underSpawn = stdinIsSocket();
         OutputStream protocolOut = new FileOutputStream(FileDescriptor.out);
         System.setOut(new PrintStream(OutputStream.nullOutputStream()));
-        Path logFile = options.path(LOG_FILE);
+        Config.Logs logs = Config.Logs.of(options);
         try {
-            Logging.toFile(logFile, options.string(LOG_LEVEL));
+            Logging.toFile(logs.file().orElse(null), logs.level());
         } catch (IOException e) {
             if (!underSpawn) {
-                terminal.println("saslauth: cannot open log file " + logFile + ": " + e.getMessage());
+                terminal.println("saslauth: cannot open log file " + logs.file().orElse(null) + ": " + e.getMessage());
             }
             return ExitCodes.CONFIG;
         }
         var log = Log.LOG;
         try {
-            Settings settings;
+            Config config;
+            CredentialStore store;
             try {
-                settings = startServing(options, configWarnings, 1, true, CostlyChecks.perProcessor());
+                config = Config.of(options);
+                store = startServing(config, configWarnings, 1, true);
             } catch (StartupError e) {
                 log.error("cannot start: {}", e.getMessage());
                 if (!underSpawn) {
@@ -162,8 +177,8 @@ public final class Saslauth implements Callable<Integer> {
                 return ExitCodes.CONFIG;
             }
             InputStream in = new FileInputStream(FileDescriptor.in);
-            try {
-                return new AuthServer(settings).serve(in, protocolOut);
+            try (store) {
+                return new AuthServer(settings(config, store, CostlyChecks.perProcessor())).serve(in, protocolOut);
             } catch (IOException e) {
                 log.error("reading from the client failed: {}", e.toString());
                 return ExitCodes.SOFTWARE;
@@ -177,62 +192,37 @@ public final class Saslauth implements Callable<Integer> {
     }
 
     /**
-     * What every serving command does once its log is open: logs what the config file warned
-     * about, opens the store, and warns at any log level when OREORE is on.
-     */
-    static Settings startServing(Options options, List<String> configWarnings, int poolSize, boolean failFast,
-            CostlyChecks slots) throws StartupError {
-        for (String warning : configWarnings) {
-            Log.LOG.warn(warning);
-        }
-        Settings settings = settings(options, poolSize, failFast, slots);
-        if (settings.mechanisms().contains("OREORE")) {
-            Logging.warnAtAnyLevel("OREORE is enabled: any client can log in as any user name without a password");
-        }
-        Log.LOG.debug("serving {}", settings.mechanisms());
-        return settings;
-    }
-
-    /**
+     * What every serving command does once its log is open and its configuration checked:
+     * logs what the config file warned about, opens the store, and warns at any log level when
+     * OREORE is on.
+     *
      * @param poolSize connections a database or directory store keeps
      * @param failFast whether a server that cannot be reached at start is an error
      */
-    static Settings settings(Options options, int poolSize, boolean failFast, CostlyChecks slots) throws StartupError {
-        Mechanisms mechs;
-        try {
-            mechs = Mechanisms.parse(options.string(MECHANISMS));
-        } catch (IllegalArgumentException e) {
-            throw new StartupError("--mechanisms: " + e.getMessage());
+    static CredentialStore startServing(Config config, List<String> configWarnings, int poolSize, boolean failFast)
+            throws StartupError {
+        for (String warning : configWarnings) {
+            Log.LOG.warn(warning);
         }
-        Duration failureDelay = options.duration(FAILURE_DELAY);
-        if (failureDelay.compareTo(Duration.ofSeconds(5)) > 0) {
-            throw new StartupError("--failure-delay must be at most 5s: Postfix gives up after 10s");
+        CredentialStore store = config.store().open(poolSize, failFast);
+        if (config.serving().mechanisms().contains("OREORE")) {
+            Logging.warnAtAnyLevel("OREORE is enabled: any client can log in as any user name without a password");
         }
-        if (options.count(MAX_PENDING) < 1) {
-            throw new StartupError("--max-pending must be at least 1");
-        }
-        if (options.count(IPV6_PREFIX) < 1 || options.count(IPV6_PREFIX) > 128) {
-            throw new StartupError("--ipv6-prefix must be between 1 and 128 (bits of an IPv6 address)");
-        }
-        CredentialStore credentialStore = CredentialStore.NONE;
-        if (Stores.configured(options)) {
-            credentialStore = Stores.open(options, poolSize, failFast);
-        } else if (mechs.anyNeedsCredentials()) {
-            throw new StartupError("--passwd-file or --passdb is required for " + mechs);
-        }
-        return new Settings(mechs, new Credentials(credentialStore, Stores.format(options), slots),
-                failureDelay, options.count(MAX_PENDING), options.bool(AUTH_PENALTY), options.count(MAX_AUTH_RATE),
-                options.count(IPV6_PREFIX));
+        Log.LOG.debug("serving {}", config.serving().mechanisms());
+        return store;
+    }
+
+    /** The engine's settings: the configuration's, serving the users of {@code store}. */
+    static Settings settings(Config config, CredentialStore store, CostlyChecks slots) {
+        return config.serving().settings(new Credentials(store, config.store().names(), slots));
     }
 
     /** Whether standard input is a socket, as under spawn(8), rather than a terminal or pipe. */
-    static final class StdinKind {
-        static boolean isSocket() {
-            try {
-                return Files.readSymbolicLink(Path.of("/proc/self/fd/0")).toString().startsWith("socket:");
-            } catch (IOException | UnsupportedOperationException | SecurityException e) {
-                return true; // cannot tell: assume the strict case, stay silent
-            }
+    static boolean stdinIsSocket() {
+        try {
+            return Files.readSymbolicLink(Path.of("/proc/self/fd/0")).toString().startsWith("socket:");
+        } catch (IOException | UnsupportedOperationException | SecurityException e) {
+            return true; // cannot tell: assume the strict case, stay silent
         }
     }
 }

@@ -1,8 +1,8 @@
 package org.saslauth.cli;
 
-import java.nio.file.Path;
 import java.util.EnumMap;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The one reader of raw command-line words outside picocli, for start-up time: building
@@ -11,35 +11,27 @@ import java.util.Map;
  *
  * <p>{@link #parse} takes only the plain serving command line: {@link ServingOption}s as
  * {@code --name value} or {@code --name=value}, each at most once, and {@code --config FILE}
- * with known keys, of which those of the daemon alone are passed over, as picocli does. Anything else, including every error, returns null so that picocli parses
- * the command line and says what is wrong. {@link #find} looks up one option leniently, for
- * what must be known before picocli runs: where the config file and the log file are.
+ * with known keys, of which those of the daemon alone are passed over, as picocli does.
+ * Anything else, including every error, is left to picocli, which says what is wrong. Either
+ * way the values are {@link Options}, which {@link Config#of} checks. {@link #find} looks up
+ * one option leniently, for what must be known before picocli runs: where the config file is.
  */
 final class ServingArgs {
 
     private ServingArgs() {}
 
-    /** The serving command's options, defaults included; null to leave the command line to picocli. */
-    static Options parse(String[] args) {
+    /**
+     * The serving command's options, defaults included, with the config file's under the
+     * command line's; empty to leave the command line to picocli.
+     */
+    static Optional<Options> parse(String[] args, ConfigFile.Contents contents) {
         Map<ServingOption, String> given = words(args);
         if (given == null) {
-            return null;
+            return Optional.empty();
         }
-        String config = given.get(ServingOption.CONFIG);
-        if (config != null) {
-            ConfigFile.Contents contents;
-            try {
-                contents = ConfigFile.read(Path.of(config));
-            } catch (ConfigFile.Invalid | RuntimeException e) {
-                return null;
-            }
-            if (!contents.warnings().isEmpty()) {
-                return null; // picocli's path logs them
-            }
-            for (Map.Entry<ServingOption, String> e : contents.values().entrySet()) {
-                if (e.getKey().applies.takenBy(ServingOption.For.SERVE)) {
-                    given.putIfAbsent(e.getKey(), e.getValue());
-                }
+        for (Map.Entry<ServingOption, String> e : contents.values().entrySet()) {
+            if (e.getKey().applies.takenBy(ServingOption.For.SERVE)) {
+                given.putIfAbsent(e.getKey(), e.getValue());
             }
         }
         Options options = Options.defaults(ServingOption.For.SERVE);
@@ -48,9 +40,9 @@ final class ServingArgs {
                 options.set(e.getKey(), e.getKey().type.convert(e.getValue()));
             }
         } catch (RuntimeException e) { // a value picocli would refuse: let it say so
-            return null;
+            return Optional.empty();
         }
-        return options;
+        return Optional.of(options);
     }
 
     /** The plain words of a serving command line by option, or null when they are not plain. */
@@ -62,7 +54,7 @@ final class ServingArgs {
                 return null;
             }
             int eq = arg.indexOf('=');
-            ServingOption option = ServingOption.named(eq < 0 ? arg.substring(2) : arg.substring(2, eq));
+            Optional<ServingOption> option = ServingOption.named(eq < 0 ? arg.substring(2) : arg.substring(2, eq));
             String value;
             if (eq >= 0) {
                 value = arg.substring(eq + 1);
@@ -71,36 +63,17 @@ final class ServingArgs {
             } else {
                 return null;
             }
-            if (option == null || !option.applies.takenBy(ServingOption.For.SERVE) || value.isEmpty() || value.startsWith("-") || value.startsWith("@")
-                    || given.put(option, value) != null) {
+            if (option.isEmpty() || !option.get().applies.takenBy(ServingOption.For.SERVE) || value.isEmpty()
+                    || value.startsWith("-") || value.startsWith("@") || given.put(option.get(), value) != null) {
                 return null;
             }
         }
         return given;
     }
 
-    /**
-     * The last value given for {@code option} anywhere in the arguments (after a subcommand
-     * too), else the config file's, else null; never an error.
-     */
-    static String find(String[] args, ServingOption option) {
-        String found = lastValue(args, "--" + option.longName);
-        if (found != null || option == ServingOption.CONFIG) {
-            return found;
-        }
-        String config = lastValue(args, "--config");
-        if (config == null) {
-            return null;
-        }
-        try {
-            String v = ConfigFile.readRaw(Path.of(config)).get(option.longName);
-            return v == null || v.isEmpty() ? null : v;
-        } catch (ConfigFile.Invalid | RuntimeException e) {
-            return null;
-        }
-    }
-
-    private static String lastValue(String[] args, String name) {
+    /** The last value given for {@code option} anywhere in the arguments (after a subcommand too); never an error. */
+    static Optional<String> find(String[] args, ServingOption option) {
+        String name = "--" + option.longName;
         String found = null;
         for (int i = 0; i < args.length; i++) {
             if (args[i].equals(name) && i + 1 < args.length) {
@@ -109,6 +82,19 @@ final class ServingArgs {
                 found = args[i].substring(name.length() + 1);
             }
         }
-        return found;
+        return Optional.ofNullable(found);
+    }
+
+    /**
+     * {@link #find}, else the config file's value: {@code raw}, its keys as written, so that a
+     * file that failed its check can still name the log file.
+     */
+    static Optional<String> find(String[] args, ServingOption option, Map<String, String> raw) {
+        Optional<String> found = find(args, option);
+        if (found.isPresent()) {
+            return found;
+        }
+        String v = raw.get(option.longName);
+        return v == null || v.isEmpty() ? Optional.empty() : Optional.of(v);
     }
 }

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import org.saslauth.daemon.AllowFrom;
 import org.saslauth.daemon.ListenAddress;
 import org.saslauth.daemon.SocketFile;
@@ -128,15 +129,16 @@ enum ServingOption {
          */
         DAEMON;
 
+        // Comparisons rather than switches on enums, here and in Type: javac makes a class for
+        // the switches of each class, one more to load before the handshake.
         boolean takenBy(For command) {
-            switch (command) {
-                case SERVE:
-                    return this != DAEMON;
-                case TEST:
-                    return this == STORE || this == EVERYWHERE;
-                default:
-                    return true;
+            if (command == For.SERVE) {
+                return this != DAEMON;
             }
+            if (command == For.TEST) {
+                return this == STORE || this == EVERYWHERE;
+            }
+            return true;
         }
     }
 
@@ -187,65 +189,71 @@ enum ServingOption {
          * {@code Invalid value for option '--NAME': MESSAGE}.
          */
         Object convert(String value) {
-            switch (this) {
-                case PATH:
-                    if (value.isEmpty()) {
-                        throw new BadValue("an empty file name");
-                    }
-                    return Path.of(value);
-                case STRING:
-                    return value;
-                case DURATION:
-                    return Durations.parse(value);
-                case COUNT:
-                    return count(value);
-                case BOOLEAN:
-                    if (value.equalsIgnoreCase("true") || value.equalsIgnoreCase("false")) {
-                        return Boolean.parseBoolean(value);
-                    }
-                    throw new BadValue("'" + value + "' is not true or false");
-                case NAME_FORMAT:
-                    return NameFormat.parse(value);
-                case LOG_LEVEL:
-                    for (String level : Logging.LEVELS) {
-                        if (level.equals(value)) {
-                            return value;
-                        }
-                    }
-                    throw new BadValue("'" + value + "' is not one of " + String.join(", ", Logging.LEVELS));
-                case POSITIVE:
-                    Integer n = count(value);
-                    if (n < 1) {
-                        throw new BadValue("'" + value + "': must be at least 1");
-                    }
-                    return n;
-                default:
-                    return daemonValue(value);
+            if (this == PATH) {
+                if (value.isEmpty()) {
+                    throw new BadValue("an empty file name");
+                }
+                return Path.of(value);
             }
+            if (this == STRING) {
+                return value;
+            }
+            if (this == DURATION) {
+                return Durations.parse(value);
+            }
+            if (this == COUNT) {
+                return count(value);
+            }
+            if (this == BOOLEAN) {
+                if (value.equalsIgnoreCase("true") || value.equalsIgnoreCase("false")) {
+                    return Boolean.parseBoolean(value);
+                }
+                throw new BadValue("'" + value + "' is not true or false");
+            }
+            if (this == NAME_FORMAT) {
+                return NameFormat.parse(value);
+            }
+            if (this == LOG_LEVEL) {
+                for (String level : Logging.LEVELS) {
+                    if (level.equals(value)) {
+                        return value;
+                    }
+                }
+                throw new BadValue("'" + value + "' is not one of " + String.join(", ", Logging.LEVELS));
+            }
+            if (this == POSITIVE) {
+                Integer n = count(value);
+                if (n < 1) {
+                    throw new BadValue("'" + value + "': must be at least 1");
+                }
+                return n;
+            }
+            return daemonValue(value);
         }
 
         /** The daemon's types, apart so that the helper's conversions never touch daemon classes. */
         private Object daemonValue(String value) {
             try {
-                switch (this) {
-                    case LISTEN:
-                        List<ListenAddress> addresses = new ArrayList<>();
-                        for (String one : value.split(",")) {
-                            addresses.add(ListenAddress.parse(one.strip()));
-                        }
-                        return addresses;
-                    case MODE:
-                        return SocketFile.parseMode(value);
-                    case ALLOW_FROM:
-                        return AllowFrom.parse(value);
-                    case UNIX_SOCKET:
-                        if (ListenAddress.parse(value) instanceof ListenAddress.Unix u) {
-                            return u.path();
-                        }
-                        throw new IllegalArgumentException("'" + value + "': unix:PATH only");
-                    default:
-                        throw new IllegalStateException(name());
+                if (this == LISTEN) {
+                    List<ListenAddress> addresses = new ArrayList<>();
+                    for (String one : value.split(",")) {
+                        addresses.add(ListenAddress.parse(one.strip()));
+                    }
+                    return addresses;
                 }
+                if (this == MODE) {
+                    return SocketFile.parseMode(value);
+                }
+                if (this == ALLOW_FROM) {
+                    return AllowFrom.parse(value);
+                }
+                if (this == UNIX_SOCKET) {
+                    if (ListenAddress.parse(value) instanceof ListenAddress.Unix u) {
+                        return u.path();
+                    }
+                    throw new IllegalArgumentException("'" + value + "': unix:PATH only");
+                }
+                throw new IllegalStateException(name());
             } catch (IllegalArgumentException e) {
                 throw new BadValue(e.getMessage());
             }
@@ -300,13 +308,13 @@ enum ServingOption {
         this.description = description;
     }
 
-    /** The option of that long name (without dashes), or null. */
-    static ServingOption named(String longName) {
+    /** The option of that long name (without dashes), if there is one. */
+    static Optional<ServingOption> named(String longName) {
         for (ServingOption o : values()) {
             if (o.longName.equals(longName)) {
-                return o;
+                return Optional.of(o);
             }
         }
-        return null;
+        return Optional.empty();
     }
 }

@@ -1,7 +1,9 @@
 package org.saslauth.cli;
 
 import java.io.IOException;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.util.Optional;
 import org.saslauth.Log;
 
 /**
@@ -13,14 +15,11 @@ final class StartupLog {
 
     private StartupLog() {}
 
-    static void error(String[] args, String message) {
-        error(logFile(args), message);
+    static void error(String[] args, java.util.Map<String, String> config, String message) {
+        logFile(args, config).ifPresent(file -> error(file, message));
     }
 
     static void error(Path logFile, String message) {
-        if (logFile == null) {
-            return;
-        }
         try {
             Logging.toFile(logFile, "error");
             Log.LOG.error("cannot start: {}", message);
@@ -30,9 +29,12 @@ final class StartupLog {
         }
     }
 
-    /** {@code --log-file} from the arguments, else {@code log-file} from {@code --config}. */
-    static Path logFile(String[] args) {
-        String v = ServingArgs.find(args, ServingOption.LOG_FILE);
-        return v == null || v.isEmpty() ? null : Path.of(v);
+    /** {@code --log-file} from the arguments, else {@code log-file} from the config file's keys. */
+    static Optional<Path> logFile(String[] args, java.util.Map<String, String> config) {
+        try {
+            return ServingArgs.find(args, ServingOption.LOG_FILE, config).filter(v -> !v.isEmpty()).map(Path::of);
+        } catch (InvalidPathException e) {
+            return Optional.empty();
+        }
     }
 }

@@ -36,24 +36,41 @@ final class TestCommand implements Callable<Integer> {
 
     InputStream stdin = System.in;
 
+    /**
+     * The mechanisms a server reading the same config file would offer: {@code test} refuses
+     * a passdb that server would refuse.
+     */
+    String servedMechanisms = ServingOption.MECHANISMS.defaultValue;
+
     @Override
     public Integer call() throws IOException {
         var out = spec.commandLine().getOut();
         var err = spec.commandLine().getErr();
         Logging.toTerminal("warn");
+        Config.Store store;
         CredentialStore credentialStore;
         try {
-            credentialStore = Stores.open(options);
+            store = Config.Store.of(options);
+            if (!store.passdb().checksPasswords()) {
+                throw new StartupError("--passwd-file is required");
+            }
+            Config.check(Config.Serving.mechanisms(servedMechanisms), store.passdb());
+            credentialStore = store.open(1, true);
         } catch (StartupError e) {
             err.println("saslauth test: " + e.getMessage());
             return ExitCodes.CONFIG;
         }
+        try (credentialStore) {
+            return test(out, err, new Credentials(credentialStore, store.names()));
+        }
+    }
+
+    private int test(java.io.PrintWriter out, java.io.PrintWriter err, Credentials credentials) throws IOException {
         if (user.indexOf('\uFFFD') >= 0 && !"UTF-8".equalsIgnoreCase(System.getProperty("sun.jnu.encoding"))) {
             err.println("saslauth test: the user name was not readable in this locale's charset ("
                     + System.getProperty("sun.jnu.encoding") + "); run it through the launcher, or with LC_ALL=C.UTF-8");
             return ExitCodes.USAGE;
         }
-        Credentials credentials = new Credentials(credentialStore, Stores.format(options));
         Optional<String> name = credentials.canonical(user.getBytes(StandardCharsets.UTF_8));
         if (name.isEmpty()) {
             out.println("auth failed: invalid user name");

@@ -3,6 +3,7 @@ package org.saslauth.daemon;
 import static org.saslauth.Log.LOG;
 
 import java.util.concurrent.Executor;
+import org.saslauth.Clock;
 import org.saslauth.mech.Credentials;
 import org.saslauth.protocol.UserdbConnection;
 import org.saslauth.protocol.UserdbService;
@@ -18,7 +19,12 @@ public final class UserdbHandler implements ConnectionHandler {
 
     /** Lookups run on {@code workers}: a store may be a remote server. */
     public UserdbHandler(Credentials credentials, Executor workers) {
-        this.service = new UserdbService(credentials, workers);
+        this(credentials, workers, Clock.SYSTEM);
+    }
+
+    /** Lookups due {@code AuthService.ANSWER_WITHIN} after their request, on {@code clock}. */
+    public UserdbHandler(Credentials credentials, Executor workers, Clock clock) {
+        this.service = new UserdbService(credentials, workers, clock);
     }
 
     @Override

@@ -56,6 +56,12 @@ public final class CramMd5Mechanism implements Mechanism {
     }
 
     /** As Dovecot 2.3 announces it. */
+    /** The stored password or keys: a passdb that only checks passwords cannot serve it. */
+    @Override
+    public Need needs() {
+        return Need.LOOKUP;
+    }
+
     @Override
     public Set<Flag> flags() {
         return Set.of(Flag.DICTIONARY, Flag.ACTIVE);

@@ -18,9 +18,28 @@ public interface Mechanism {
     /** Flags announced with the {@code MECH} line; Postfix filters mechanisms on them. */
     Set<Flag> flags();
 
+    /**
+     * What the mechanism needs of a passdb: a password checked (PLAIN, LOGIN, the default), the
+     * stored secret itself (CRAM-MD5, SCRAM), or nothing. A start refuses a passdb that cannot
+     * give it, rather than failing every login.
+     */
+    default Need needs() {
+        return Need.VERIFY;
+    }
+
     /** False for a mechanism that trusts the client without asking a credential store. */
     default boolean needsCredentials() {
-        return true;
+        return needs() != Need.NOTHING;
+    }
+
+    /** What a mechanism asks of a passdb. */
+    enum Need {
+        /** Nothing: the mechanism trusts the client (OREORE). */
+        NOTHING,
+        /** A password sent by the client, checked by the passdb. */
+        VERIFY,
+        /** The stored password or key, which the mechanism computes with. */
+        LOOKUP
     }
 
     /** A new exchange for one authentication attempt. */

@@ -101,6 +101,17 @@ public final class Mechanisms {
         return true;
     }
 
+    /** The enabled mechanisms that need {@code need} of a passdb, in the order enabled. */
+    public List<Mechanism> needing(Mechanism.Need need) {
+        List<Mechanism> out = new ArrayList<>();
+        for (Mechanism m : enabled) {
+            if (m.needs() == need) {
+                out.add(m);
+            }
+        }
+        return out;
+    }
+
     public boolean anyNeedsCredentials() {
         for (Mechanism m : enabled) {
             if (m.needsCredentials()) {

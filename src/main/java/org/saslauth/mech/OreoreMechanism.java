@@ -31,8 +31,8 @@ public final class OreoreMechanism implements Mechanism {
     }
 
     @Override
-    public boolean needsCredentials() {
-        return false;
+    public Need needs() {
+        return Need.NOTHING;
     }
 
     @Override

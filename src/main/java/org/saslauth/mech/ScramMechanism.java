@@ -105,6 +105,12 @@ public final class ScramMechanism implements Mechanism {
     }
 
     /** As Dovecot 2.3 announces it. */
+    /** The stored password or keys: a passdb that only checks passwords cannot serve it. */
+    @Override
+    public Need needs() {
+        return Need.LOOKUP;
+    }
+
     @Override
     public Set<Flag> flags() {
         return Set.of(Flag.MUTUAL_AUTH);

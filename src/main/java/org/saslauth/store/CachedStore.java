@@ -121,6 +121,13 @@ public final class CachedStore implements CredentialStore {
         store.reload();
     }
 
+    /** Forgets every answer and closes the store behind the cache. */
+    @Override
+    public void close() {
+        clear();
+        store.close();
+    }
+
     public void clear() {
         synchronized (entries) {
             entries.clear();

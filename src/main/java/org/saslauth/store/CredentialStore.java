@@ -10,7 +10,7 @@ import org.saslauth.password.ScramShape;
  * Where users and their passwords live. Implementations must be safe to call from several
  * threads and must answer within a fraction of Postfix's 10-second reply limit.
  */
-public interface CredentialStore {
+public interface CredentialStore extends AutoCloseable {
 
     /**
      * Checks a password. The password bytes belong to the caller, which wipes them; an
@@ -62,6 +62,13 @@ public interface CredentialStore {
      * a cache emptied. Nothing by default.
      */
     default void reload() {}
+
+    /**
+     * Lets go of what the store holds (a pool's connections, its worker threads) at the end of
+     * serving, after the last reply. A store that holds nothing does nothing.
+     */
+    @Override
+    default void close() {}
 
     /**
      * The answers a store can give; a mechanism turns them into a result. {@link #OVERLOADED}:

@@ -494,6 +494,17 @@ public final class LdapStore implements CredentialStore {
         return Outage.describe(e);
     }
 
+    /**
+     * Stops the lookup workers and closes the idle connections; one still lent to a login is
+     * closed when it comes back.
+     */
+    @Override
+    public void close() {
+        lookups.shutdown();
+        searches.closeAll();
+        binds.closeAll();
+    }
+
     private static void close(LdapContext ctx) {
         try {
             ctx.close();
@@ -509,6 +520,7 @@ public final class LdapStore implements CredentialStore {
         private final BlockingQueue<LdapContext> idle;
         private final Semaphore slots;
         private final boolean search;
+        private volatile boolean closed;
 
         Pool(int size, boolean search) {
             this.idle = new ArrayBlockingQueue<>(Math.max(1, size));
@@ -545,8 +557,18 @@ public final class LdapStore implements CredentialStore {
 
         /** Keeps a connection that was not lent: the one opened at start. */
         void keep(LdapContext ctx) {
-            if (!idle.offer(ctx)) {
+            if (closed || !idle.offer(ctx)) {
                 close(ctx);
+            } else if (closed && idle.remove(ctx)) { // the pool was closed between the check and the offer
+                close(ctx);
+            }
+        }
+
+        /** Closes the idle connections, and from now on each one given back. */
+        void closeAll() {
+            closed = true;
+            for (LdapContext ctx; (ctx = idle.poll()) != null; ) {
+                LdapStore.close(ctx);
             }
         }
 

@@ -287,7 +287,8 @@ public final class SqlStore implements CredentialStore {
         return scramTally.mostCommon(hash);
     }
 
-    /** Closes the pool's connections. */
+    /** Closes the pool's connections and stops the lookup workers. */
+    @Override
     public void close() {
         lookups.shutdown();
         pool.close();

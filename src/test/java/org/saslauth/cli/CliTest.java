@@ -265,6 +265,40 @@ class CliTest {
         }
     }
 
+    /**
+     * A passdb that only checks passwords cannot serve CRAM-MD5 or SCRAM: the helper used to
+     * greet and fail every such login; now it refuses to start, before any handshake.
+     */
+    @ParameterizedTest
+    @CsvSource({"CRAM-MD5", "'PLAIN,SCRAM-SHA-256'"})
+    void aMechanismThePassdbCannotServeIsExitStatus3(String mechanisms) throws Exception {
+        Result r = run(SESSION_HEAD, "--mechanisms", mechanisms, "--passdb", "checkpassword",
+                "--checkpassword-program", "/bin/true", "--failure-delay", "0");
+        assertEquals(ExitCodes.CONFIG, r.status(), r.out() + r.err());
+        assertEquals("", r.out(), "no handshake");
+        String named = mechanisms.replace("PLAIN,", "");
+        assertTrue(r.err().contains("--mechanisms " + named + " cannot be served by --passdb checkpassword"), r.err());
+        assertTrue(r.err().contains("offer PLAIN and LOGIN only"), r.err());
+        Result plain = run(SESSION_HEAD, "--mechanisms", "PLAIN,LOGIN", "--passdb", "checkpassword",
+                "--checkpassword-program", "/bin/true");
+        assertEquals(0, plain.status(), plain.err());
+        assertTrue(plain.out().startsWith("VERSION\t1\t2\n"), plain.out());
+    }
+
+    /** {@code test} reading the server's config file refuses what the server would refuse. */
+    @Test
+    void testRefusesAConfigFileWhosePassdbCannotServeItsMechanisms() throws Exception {
+        Path config = dir.resolve("saslauth.properties");
+        Files.writeString(config, "mechanisms = PLAIN,CRAM-MD5\npassdb = checkpassword\n"
+                + "checkpassword-program = /bin/true\n");
+        Result r = run("secret\n", "test", "--config", config.toString(), "alice");
+        assertEquals(ExitCodes.CONFIG, r.status(), r.out() + r.err());
+        assertTrue(r.err().contains("saslauth test: --mechanisms CRAM-MD5 cannot be served by --passdb checkpassword"),
+                r.err());
+        Result helper = run(SESSION_HEAD, "--config", config.toString());
+        assertEquals(ExitCodes.CONFIG, helper.status(), "the server refuses it too: " + helper.out());
+    }
+
     @Test
     void hashThenTest() throws Exception {
         Result h = run("pässword 1\n", "hash");
@@ -306,17 +340,41 @@ class CliTest {
         assertTrue(new File("examples/saslauth").canExecute());
     }
 
+    /** Dates a change two seconds back, so that the helper's next recheck reads it (PasswdFile.SETTLE). */
+    private static void settled(Path file) throws Exception {
+        Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 2000));
+    }
+
+    /** How often {@code text} occurs in the log file, or 0 before it exists. */
+    private static int occurrences(Path log, String text) throws IOException {
+        String logged = Files.exists(log) ? Files.readString(log) : "";
+        int n = 0;
+        for (int i = logged.indexOf(text); i >= 0; i = logged.indexOf(text, i + text.length())) {
+            n++;
+        }
+        return n;
+    }
+
+    /**
+     * Logs in until {@code done} holds, each answer checked by {@code expected}: the helper looks
+     * at the passwd file again from a login, once its recheck interval (PasswdFile.RECHECK, 1 s)
+     * has passed, so the logins are what makes it look. At most 20 s.
+     */
+    private static void loginUntil(java.util.function.Supplier<String> login, java.util.function.Predicate<String> expected,
+            String what, java.util.concurrent.Callable<Boolean> done) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!done.call()) {
+            String answer = login.get();
+            assertTrue(expected.test(answer), what + ": " + answer);
+            assertTrue(System.nanoTime() < deadline, what + ": the helper never looked at the file again");
+        }
+    }
+
     /**
      * The passwd file deleted, made unreadable (a directory in its place: root reads any file),
      * broken and replaced while a helper serves: the last good version keeps working, the log
      * says why, and a good replacement is picked up without a restart.
      */
-    /** Dates a change two seconds back and waits for the next recheck of the passwd file. */
-    private static void settled(Path file) throws Exception {
-        Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 2000));
-        Thread.sleep(1100);
-    }
-
     @Test
     void passwdFileFaultsWhileServing() throws Exception {
         Path users = passwd("alice:{PLAIN}secret");
@@ -325,12 +383,13 @@ class CliTest {
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), Saslauth.class.getName(),
                 "--passwd-file", users.toString(), "--failure-delay", "0", "--auth-penalty", "false",
-                "--log-file", log.toString()));
+                "--max-auth-rate", "0", "--log-file", log.toString(), "--log-level", "warn"));
         Process p = new ProcessBuilder(cmd).start();
         try {
             var in = p.getOutputStream();
             var out = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
             in.write(SESSION_HEAD.getBytes(StandardCharsets.UTF_8));
+            in.flush();
             while (!out.readLine().equals("DONE")) {
                 // handshake
             }
@@ -346,34 +405,41 @@ class CliTest {
                     throw new java.io.UncheckedIOException(e);
                 }
             };
-            assertEquals("OK user=alice", login.apply("alice", "secret"));
+            java.util.function.Supplier<String> alice = () -> login.apply("alice", "secret");
+            String kept = "keeping the last good version";
+            assertEquals("OK user=alice", alice.get());
 
-            // Each change is made to look settled (older than PasswdFile.SETTLE), so that only the
-            // recheck interval (PasswdFile.RECHECK, 1 s) is waited for.
+            // Each change is made to look settled (older than PasswdFile.SETTLE), and each wait
+            // ends when the helper has logged that it looked at the file again.
             Files.delete(users);
-            Thread.sleep(1100);
-            assertEquals("OK user=alice", login.apply("alice", "secret"), "deleted: last good version");
+            loginUntil(alice, "OK user=alice"::equals, "deleted: last good version", () -> occurrences(log, kept) == 1);
+            assertEquals("OK user=alice", alice.get(), "deleted: last good version");
 
             Files.createDirectory(users);
             settled(users);
-            assertEquals("OK user=alice", login.apply("alice", "secret"), "unreadable: last good version");
+            loginUntil(alice, "OK user=alice"::equals, "unreadable: last good version", () -> occurrences(log, kept) == 2);
+            assertEquals("OK user=alice", alice.get(), "unreadable: last good version");
             Files.delete(users);
 
             Files.writeString(users, "alice:{NOSUCHSCHEME}x\n");
             settled(users);
-            assertEquals("OK user=alice", login.apply("alice", "secret"), "broken: last good version");
+            loginUntil(alice, "OK user=alice"::equals, "broken: last good version", () -> occurrences(log, kept) == 3);
+            assertEquals("OK user=alice", alice.get(), "broken: last good version");
 
             Files.writeString(users, "bob:{PLAIN}other\n");
             settled(users);
+            String[] bob = {""};
+            loginUntil(() -> bob[0] = login.apply("bob", "other"), a -> a.equals("OK user=bob") || a.startsWith("FAIL"),
+                    "a good replacement is read", () -> bob[0].equals("OK user=bob"));
             assertEquals("OK user=bob", login.apply("bob", "other"), "a good replacement is read");
-            assertTrue(login.apply("alice", "secret").startsWith("FAIL"), "and replaces the old users");
+            assertTrue(alice.get().startsWith("FAIL"), "and replaces the old users");
 
             in.close();
             assertTrue(p.waitFor(10, TimeUnit.SECONDS));
             assertEquals(0, p.exitValue());
             assertEquals("", new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8));
             String logged = Files.readString(log);
-            assertTrue(logged.contains("keeping the last good version"), logged);
+            assertTrue(logged.contains(kept), logged);
             assertTrue(logged.contains("NOSUCHSCHEME"), "the log says why: " + logged);
             assertFalse(logged.contains("secret") || logged.contains("other\""), logged);
         } finally {

@@ -95,6 +95,19 @@ class DaemonCommandTest {
         assertTrue(r.err().contains("Unknown option"), r.err());
     }
 
+    /** A passdb that only checks passwords, behind a mechanism that needs the stored one: refused before binding. */
+    @Test
+    void aMechanismThePassdbCannotServeIsExitStatus3() throws Exception {
+        Path socket = dir.resolve("auth");
+        CliTest.Result r = CliTest.run("", "daemon", "--mechanisms", "PLAIN,SCRAM-SHA-1", "--passdb", "ldap",
+                "--ldap-url", "ldap://127.0.0.1:1", "--ldap-base", "dc=example", "--ldap-auth-bind", "true",
+                "--listen", "unix:" + socket);
+        assertEquals(ExitCodes.CONFIG, r.status(), r.out() + r.err());
+        assertTrue(r.err().contains("--mechanisms SCRAM-SHA-1 cannot be served by --passdb ldap with --ldap-auth-bind true"),
+                r.err());
+        assertFalse(Files.exists(socket), "nothing bound");
+    }
+
     @Test
     void aSocketDirectoryItCannotWriteIsExitStatus3() throws Exception {
         Path file = dir.resolve("not-a-directory");

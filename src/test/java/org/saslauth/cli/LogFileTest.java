@@ -10,13 +10,32 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.saslauth.protocol.Scheduler;
 
 class LogFileTest {
 
     @TempDir
     Path dir;
+
+    /** The clock the log file measures its check interval on, moved by hand. */
+    private final AtomicLong now = new AtomicLong();
+
+    private LogFile open(Path log, long checkIntervalNanos) throws IOException {
+        return new LogFile(log, checkIntervalNanos, new Scheduler() {
+            @Override
+            public long nanoTime() {
+                return now.get();
+            }
+
+            @Override
+            public void schedule(Runnable task, long delayNanos) {
+                throw new UnsupportedOperationException("a log file schedules nothing");
+            }
+        });
+    }
 
     private static void line(LogFile f, int i) throws IOException {
         f.write(("line " + i + "\n").getBytes(StandardCharsets.US_ASCII));
@@ -37,14 +56,14 @@ class LogFileTest {
     void afterRenameAndCreateLaterLinesGoToTheNewFileAndNoneIsLost() throws Exception {
         Path log = dir.resolve("saslauth.log");
         Path rotated = dir.resolve("saslauth.log.1");
-        try (LogFile f = new LogFile(log, 50_000_000L)) {
+        try (LogFile f = open(log, 50_000_000L)) {
             for (int i = 0; i < 10; i++) {
                 line(f, i);
             }
             Files.move(log, rotated);
             Files.createFile(log);
             line(f, 10); // within the interval: may still reach the rotated file
-            Thread.sleep(80);
+            now.addAndGet(80_000_000L);
             for (int i = 11; i < 20; i++) {
                 line(f, i);
             }
@@ -66,10 +85,10 @@ class LogFileTest {
     @Test
     void aRemovedFileIsMadeAgain() throws Exception {
         Path log = dir.resolve("saslauth.log");
-        try (LogFile f = new LogFile(log, 50_000_000L)) {
+        try (LogFile f = open(log, 50_000_000L)) {
             line(f, 1);
             Files.delete(log);
-            Thread.sleep(80);
+            now.addAndGet(80_000_000L);
             line(f, 2);
         }
         assertEquals(List.of("line 2"), lines(log));
@@ -80,7 +99,7 @@ class LogFileTest {
     void theSameFileStaysOpenWithinTheInterval() throws Exception {
         Path log = dir.resolve("saslauth.log");
         Path rotated = dir.resolve("saslauth.log.1");
-        try (LogFile f = new LogFile(log, 60_000_000_000L)) {
+        try (LogFile f = open(log, 60_000_000_000L)) {
             line(f, 1);
             Files.move(log, rotated);
             line(f, 2);
@@ -95,11 +114,11 @@ class LogFileTest {
         Path sub = Files.createDirectory(dir.resolve("sub"));
         Path log = sub.resolve("saslauth.log");
         Path kept = dir.resolve("kept.log");
-        try (LogFile f = new LogFile(log, 50_000_000L)) {
+        try (LogFile f = open(log, 50_000_000L)) {
             line(f, 1);
             Files.move(log, kept);
             Files.delete(sub);
-            Thread.sleep(80);
+            now.addAndGet(80_000_000L);
             line(f, 2);
         }
         assertEquals(List.of("line 1", "line 2"), lines(kept));

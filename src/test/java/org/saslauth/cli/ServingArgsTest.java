@@ -3,11 +3,14 @@ package org.saslauth.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
@@ -44,14 +47,14 @@ class ServingArgsTest {
     })
     void readsLikePicocli(String line) {
         String[] args = line.isEmpty() ? new String[0] : line.split(" ");
-        Options fast = ServingArgs.parse(args);
+        Options fast = fast(args);
         assertNotNull(fast);
         assertEquals(picocli(args), fast);
     }
 
     @Test
     void valuesLandWhereTheyBelong() {
-        Options o = ServingArgs.parse(new String[] {"--max-pending", "7", "--failure-delay", "1.5s",
+        Options o = fast(new String[] {"--max-pending", "7", "--failure-delay", "1.5s",
             "--username-format", "lowercase", "--auth-penalty", "false"});
         assertEquals(7, o.count(ServingOption.MAX_PENDING));
         assertEquals(java.time.Duration.ofMillis(1500), o.duration(ServingOption.FAILURE_DELAY));
@@ -71,7 +74,7 @@ class ServingArgsTest {
         "--userdb-socket-mode 0600",
     })
     void leavesEverythingElseToPicocli(String line) {
-        assertNull(ServingArgs.parse(line.split(" ")));
+        assertNoFastPath(fast(line.split(" ")));
     }
 
     @ParameterizedTest
@@ -90,7 +93,7 @@ class ServingArgsTest {
         Path config = dir.resolve("saslauth.properties");
         Files.writeString(config, "passwd-file = /etc/users\nfailure-delay = 1s \nlog-level = warn\n");
         String[] args = {"--config", config.toString(), "--log-level", "debug"};
-        Options fast = ServingArgs.parse(args);
+        Options fast = fast(args);
         assertNotNull(fast);
         assertEquals(picocli(args), fast);
         assertEquals("debug", fast.string(ServingOption.LOG_LEVEL));
@@ -101,7 +104,7 @@ class ServingArgsTest {
     void unknownConfigKeyIsPicocliError() throws IOException {
         Path config = dir.resolve("bad.properties");
         Files.writeString(config, "passwd-fiel = /etc/users\n");
-        assertNull(ServingArgs.parse(new String[] {"--config", config.toString()}));
+        assertNoFastPath(fast(new String[] {"--config", config.toString()}));
     }
 
     @Test
@@ -109,21 +112,53 @@ class ServingArgsTest {
         Path config = dir.resolve("saslauth.properties");
         Files.writeString(config, "auth-penalty = false\nmax-auth-rate = 0\n");
         String[] args = {"--config", config.toString()};
-        Options fast = ServingArgs.parse(args);
+        Options fast = fast(args);
         assertEquals(picocli(args), fast);
         assertEquals(false, fast.bool(ServingOption.AUTH_PENALTY));
-        assertEquals(true, ServingArgs.parse(new String[0]).bool(ServingOption.AUTH_PENALTY), "on by default");
+        assertEquals(true, fast(new String[0]).bool(ServingOption.AUTH_PENALTY), "on by default");
     }
 
     @Test
     void findLooksAfterSubcommandsAndInTheConfigFile() throws IOException {
         Path config = dir.resolve("saslauth.properties");
         Files.writeString(config, "log-file = /var/log/x.log\n");
-        assertEquals("/var/log/x.log", ServingArgs.find(new String[] {"test", "--config", config.toString(), "bob"},
+        assertEquals(Optional.of("/var/log/x.log"), find(new String[] {"test", "--config", config.toString(), "bob"},
                 ServingOption.LOG_FILE));
-        assertEquals("/tmp/y", ServingArgs.find(new String[] {"--config=" + config, "--log-file=/tmp/y"},
+        assertEquals(Optional.of("/tmp/y"), find(new String[] {"--config=" + config, "--log-file=/tmp/y"},
                 ServingOption.LOG_FILE));
-        assertNull(ServingArgs.find(new String[] {"--log-file"}, ServingOption.LOG_FILE));
+        assertEquals(Optional.empty(), find(new String[] {"--log-file"}, ServingOption.LOG_FILE));
+    }
+
+    /** A file that fails its check still names the log file that is to say so. */
+    @Test
+    void findReadsTheLogFileOfAConfigFileThatFailsItsCheck() throws IOException {
+        Path config = dir.resolve("bad.properties");
+        Files.writeString(config, "log-file = /var/log/x.log\nbogus = 1\n");
+        String[] args = {"--config", config.toString()};
+        ConfigFile.Invalid e = assertThrows(ConfigFile.Invalid.class, () -> ConfigFile.of(args));
+        assertTrue(e.getMessage().contains("unknown key 'bogus'"), e.getMessage());
+        assertEquals(Optional.of("/var/log/x.log"), ServingArgs.find(args, ServingOption.LOG_FILE, e.raw()));
+    }
+
+    private static Optional<String> find(String[] args, ServingOption option) {
+        try {
+            return ServingArgs.find(args, option, ConfigFile.of(args).raw());
+        } catch (ConfigFile.Invalid e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** The fast path's reading: the config file read once, then the words; null when it is left to picocli. */
+    private static Options fast(String[] args) {
+        try {
+            return ServingArgs.parse(args, ConfigFile.of(args)).orElse(null);
+        } catch (ConfigFile.Invalid e) {
+            return null; // Saslauth.main refuses it without the fast path
+        }
+    }
+
+    private static void assertNoFastPath(Options options) {
+        assertNull(options, "left to picocli");
     }
 
     /**
@@ -137,12 +172,12 @@ class ServingArgsTest {
                 + "socket-mode = 0999\nworkers = 0\nallow-from = nowhere\nuserdb-socket-mode = 9\n"
                 + "userdb-socket-user = nobody\n");
         String[] args = {"--config", config.toString()};
-        Options fast = ServingArgs.parse(args);
+        Options fast = fast(args);
         assertNotNull(fast, "the fast path");
         assertEquals(picocli(args), fast);
         assertEquals(Path.of("/etc/users"), fast.path(ServingOption.PASSWD_FILE));
         assertNull(fast.get(ServingOption.LISTEN));
-        assertEquals(Options.defaults(ServingOption.For.SERVE), ServingArgs.parse(new String[0]));
+        assertEquals(Options.defaults(ServingOption.For.SERVE), fast(new String[0]));
     }
 
     /** Each command's picocli model has the table's options that it takes, once, and nothing else. */
@@ -269,15 +304,10 @@ class ServingArgsTest {
 
     /** The config file as Saslauth.run gives it to picocli. */
     private static void withConfig(CommandLine cl, String[] args) {
-        String config = ServingArgs.find(args, ServingOption.CONFIG);
-        if (config != null) {
-            try {
-                var contents = ConfigFile.read(Path.of(config));
-                cl.setDefaultValueProvider(spec -> spec instanceof CommandLine.Model.OptionSpec o
-                        ? contents.values().get(ServingOption.named(o.longestName().substring(2))) : null);
-            } catch (ConfigFile.Invalid e) {
-                throw new AssertionError(e);
-            }
+        try {
+            Saslauth.applyConfig(cl, ConfigFile.of(args));
+        } catch (ConfigFile.Invalid e) {
+            throw new AssertionError(e);
         }
     }
 }

@@ -1,0 +1,202 @@
+package org.saslauth.cli;
+
+import static org.saslauth.cli.ServingOption.*;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.saslauth.mech.Credentials;
+import org.saslauth.mech.Mechanism;
+import org.saslauth.mech.Mechanisms;
+import org.saslauth.protocol.Settings;
+import org.saslauth.store.CachedStore;
+import org.saslauth.store.CredentialStore;
+import org.saslauth.store.UserNameFormat;
+
+/**
+ * What a serving command runs with, typed and checked: built once per start by {@link #of} from
+ * the {@link Options} that the command line and the config file gave (defaults from the
+ * {@link ServingOption} table), then handed down. Every check of the values is made here, once;
+ * what is left for later is what only opening the passdb can tell (a missing file, a server down).
+ * The daemon's own sockets and pools are {@link DaemonConfig}'s.
+ */
+record Config(Logs log, Serving serving, Store store) {
+
+    /** {@code --log-file} and {@code --log-level}: known before anything is checked, to report the check. */
+    record Logs(Optional<Path> file, String level) {
+        static Logs of(Options o) {
+            return new Logs(Optional.ofNullable(o.path(LOG_FILE)), o.string(LOG_LEVEL));
+        }
+    }
+
+    /** The engine's options: what {@link Settings} holds, apart from the users. */
+    record Serving(Mechanisms mechanisms, Duration failureDelay, int maxPending, boolean penalty, int maxAuthRate,
+            int ipv6Prefix) {
+
+        static Serving of(Options o) throws StartupError {
+            Mechanisms mechs = mechanisms(o.string(MECHANISMS));
+            Duration failureDelay = o.duration(FAILURE_DELAY);
+            if (failureDelay.compareTo(Duration.ofSeconds(5)) > 0) {
+                throw new StartupError("--failure-delay must be at most 5s: Postfix gives up after 10s");
+            }
+            if (o.count(MAX_PENDING) < 1) {
+                throw new StartupError("--max-pending must be at least 1");
+            }
+            if (o.count(IPV6_PREFIX) < 1 || o.count(IPV6_PREFIX) > 128) {
+                throw new StartupError("--ipv6-prefix must be between 1 and 128 (bits of an IPv6 address)");
+            }
+            return new Serving(mechs, failureDelay, o.count(MAX_PENDING), o.bool(AUTH_PENALTY), o.count(MAX_AUTH_RATE),
+                    o.count(IPV6_PREFIX));
+        }
+
+        static Mechanisms mechanisms(String list) throws StartupError {
+            try {
+                return Mechanisms.parse(list);
+            } catch (IllegalArgumentException e) {
+                throw new StartupError("--mechanisms: " + e.getMessage());
+            }
+        }
+
+        /** The engine's view, with the users these settings serve. */
+        Settings settings(Credentials credentials) {
+            return new Settings(mechanisms, credentials, failureDelay, maxPending, penalty, maxAuthRate, ipv6Prefix);
+        }
+    }
+
+    /** {@code --cache-ttl} and its companions: a cache in front of a passdb other than the passwd file. */
+    record Cache(Duration ttl, Duration negativeTtl, int size) {}
+
+    /** The passdb, the cache in front of it and the rules that turn a client's name into a user's. */
+    record Store(Passdb passdb, Optional<Cache> cache, UserNameFormat names) {
+
+        static Store of(Options o) throws StartupError {
+            Passdb passdb = Config.passdb(o);
+            Optional<Cache> cache = Optional.empty();
+            if (!o.duration(CACHE_TTL).isZero() && !(passdb instanceof Passdb.PasswdFile) && passdb.checksPasswords()) {
+                if (o.count(CACHE_SIZE) < 1) {
+                    throw new StartupError("--cache-size must be at least 1");
+                }
+                cache = Optional.of(new Cache(o.duration(CACHE_TTL), o.duration(CACHE_NEGATIVE_TTL), o.count(CACHE_SIZE)));
+            }
+            return new Store(passdb, cache, new UserNameFormat(o.nameFormat() == NameFormat.LOWERCASE,
+                    Optional.ofNullable(o.string(DEFAULT_REALM))));
+        }
+
+        /**
+         * Opens the passdb. The passdbs other than the passwd file are opened by {@link Passdbs},
+         * so that a helper serving a passwd file never loads a class of the pool, the JDBC
+         * drivers or LDAP.
+         *
+         * @param poolSize connections a database or directory store keeps
+         * @param failFast whether a server that cannot be reached at start is an error; a daemon
+         *     retries instead
+         */
+        CredentialStore open(int poolSize, boolean failFast) throws StartupError {
+            if (passdb instanceof Passdb.PasswdFile p) {
+                try {
+                    return org.saslauth.store.PasswdFile.load(p.file());
+                } catch (org.saslauth.store.PasswdFile.Invalid e) {
+                    throw new StartupError(e.getMessage());
+                }
+            }
+            if (!passdb.checksPasswords()) {
+                return CredentialStore.NONE;
+            }
+            CredentialStore store;
+            try {
+                store = Passdbs.open(passdb, poolSize, failFast);
+            } catch (org.saslauth.store.InvalidStoreConfig e) {
+                throw new StartupError(e.getMessage());
+            }
+            if (cache.isEmpty()) {
+                return store;
+            }
+            Cache c = cache.get();
+            return new CachedStore(store, c.ttl(), c.negativeTtl(), c.size());
+        }
+    }
+
+    /**
+     * The configuration of a serving command, checked: the engine's options, the passdb's, and
+     * that the passdb can give every mechanism offered what it needs.
+     */
+    static Config of(Options o) throws StartupError {
+        Serving serving = Serving.of(o);
+        Store store = Store.of(o);
+        check(serving.mechanisms(), store.passdb());
+        return new Config(Logs.of(o), serving, store);
+    }
+
+    /**
+     * Refuses a passdb that cannot serve a mechanism offered: {@code --passdb checkpassword}
+     * cannot give CRAM-MD5 the stored password it computes with, and each login would fail.
+     */
+    static void check(Mechanisms mechanisms, Passdb passdb) throws StartupError {
+        // What the passdb declares first: a passwd file serves every mechanism, and a helper
+        // serving one loads nothing more here before its handshake.
+        if (passdb.checksPasswords() && passdb.givesStoredPasswords()) {
+            return;
+        }
+        if (!passdb.checksPasswords()) {
+            if (mechanisms.anyNeedsCredentials()) {
+                throw new StartupError("--passwd-file or --passdb is required for " + mechanisms);
+            }
+            return;
+        }
+        List<Mechanism> lookups = mechanisms.needing(Mechanism.Need.LOOKUP);
+        if (!lookups.isEmpty()) {
+            List<String> names = new ArrayList<>();
+            for (Mechanism m : lookups) {
+                names.add(m.name());
+            }
+            throw new StartupError("--mechanisms " + String.join(",", names) + " cannot be served by "
+                    + passdb.describe() + ": " + (names.size() == 1 ? "it computes" : "they compute")
+                    + " with each user's stored password, and this passdb only checks a password it is given;"
+                    + " offer PLAIN and LOGIN only, or use a passdb that stores passwords (passwd-file, sql, or ldap"
+                    + " with a password attribute)");
+        }
+    }
+
+    /** The passdb that the options name, with the options that kind requires. */
+    static Passdb passdb(Options o) throws StartupError {
+        String kind = o.string(PASSDB);
+        switch (kind) {
+            case "passwd-file": {
+                Path file = o.path(PASSWD_FILE);
+                return file == null ? new Passdb.None() : new Passdb.PasswdFile(file);
+            }
+            case "sql":
+                return new Passdb.Sql(required(o, SQL_URL, kind), Optional.ofNullable(o.string(SQL_USER)),
+                        Optional.ofNullable(o.path(SQL_PASSWORD_FILE)), required(o, PASSWORD_QUERY, kind),
+                        o.string(DEFAULT_PASS_SCHEME));
+            case "ldap": {
+                String urls = required(o, LDAP_URL, kind);
+                String base = required(o, LDAP_BASE, kind);
+                if (o.path(LDAP_BIND_PASSWORD_FILE) != null && o.string(LDAP_BIND_DN) == null) {
+                    throw new StartupError("ldap-bind-password-file is given without ldap-bind-dn");
+                }
+                return new Passdb.Ldap(urls, o.bool(LDAP_STARTTLS), Optional.ofNullable(o.path(LDAP_CA_FILE)),
+                        Optional.ofNullable(o.string(LDAP_BIND_DN)), Optional.ofNullable(o.path(LDAP_BIND_PASSWORD_FILE)),
+                        base, o.string(LDAP_USER_FILTER), o.bool(LDAP_AUTH_BIND), o.string(LDAP_PASSWORD_ATTRIBUTE),
+                        o.string(DEFAULT_PASS_SCHEME));
+            }
+            case "checkpassword":
+                if (o.path(CHECKPASSWORD_PROGRAM) == null) {
+                    throw new StartupError("--checkpassword-program is required for --passdb checkpassword");
+                }
+                return new Passdb.Checkpassword(o.path(CHECKPASSWORD_PROGRAM));
+            default:
+                throw new StartupError("--passdb must be passwd-file, sql, ldap or checkpassword, not '" + kind + "'");
+        }
+    }
+
+    private static String required(Options o, ServingOption option, String passdb) throws StartupError {
+        String value = o.string(option);
+        if (value == null || value.isBlank()) {
+            throw new StartupError("--" + option.longName + " is required for --passdb " + passdb);
+        }
+        return value;
+    }
+}
