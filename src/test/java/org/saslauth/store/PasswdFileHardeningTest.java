@@ -174,10 +174,12 @@ class PasswdFileHardeningTest {
         assertTrue(log.contains("larger than"), log);
     }
 
-    private static long median(long[] values) {
-        long[] sorted = values.clone();
-        Arrays.sort(sorted);
-        return sorted[sorted.length / 2];
+    /**
+     * The fastest of the rounds: what the check itself costs, the least disturbed by whatever
+     * else the machine runs (a median still moves when a busy machine slows half the rounds).
+     */
+    private static long fastest(long[] values) {
+        return Arrays.stream(values).min().orElseThrow();
     }
 
     /**
@@ -204,9 +206,9 @@ class PasswdFileHardeningTest {
                 unknown[i] = t2 - t1;
             }
         }
-        double ratio = (double) median(unknown) / median(known);
-        assertTrue(ratio > 0.6 && ratio < 1.6, "unknown/known = " + ratio + " (known " + median(known) / 1000
-                + " us, unknown " + median(unknown) / 1000 + " us)");
+        double ratio = (double) fastest(unknown) / fastest(known);
+        assertTrue(ratio > 0.6 && ratio < 1.6, "unknown/known = " + ratio + " (known " + fastest(known) / 1000
+                + " us, unknown " + fastest(unknown) / 1000 + " us)");
     }
 
     /** With schemes mixed, an unknown user is checked against the costliest entry. */
@@ -229,7 +231,7 @@ class PasswdFileHardeningTest {
                 unknown[i] = t2 - t1;
             }
         }
-        double ratio = (double) median(unknown) / median(known);
+        double ratio = (double) fastest(unknown) / fastest(known);
         assertTrue(ratio > 0.6 && ratio < 1.6, "unknown/costliest known = " + ratio);
     }
 }
