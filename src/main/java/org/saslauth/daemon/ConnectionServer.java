@@ -313,7 +313,14 @@ public final class ConnectionServer {
         connections.add(c);
         open = connections.size();
         LOG.debug("connection {} opened", peer);
-        clock.schedule(() -> post(c::handshakeDeadline), limits.handshakeTimeout().toNanos());
+        // Weak: a connection that closed must not stay in memory, with its session, until then.
+        java.lang.ref.WeakReference<Connection> later = new java.lang.ref.WeakReference<>(c);
+        clock.schedule(() -> {
+            Connection open = later.get();
+            if (open != null) {
+                post(open::handshakeDeadline);
+            }
+        }, limits.handshakeTimeout().toNanos());
         reading = c; // what the handler sends while it opens goes out in one write, after
         try {
             c.session = l.handler().open(c, peer);

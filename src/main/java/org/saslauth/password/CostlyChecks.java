@@ -97,12 +97,12 @@ public final class CostlyChecks {
     private boolean acquire(Deadline by) {
         lock.lock();
         try {
+            if (by.passed()) { // too late even with a slot free: it would only hold the slot
+                return false;
+            }
             if (waiting.isEmpty() && free > 0) {
                 free--;
                 return true;
-            }
-            if (by.passed()) {
-                return false;
             }
             Waiter w = new Waiter();
             waiting.addLast(w);

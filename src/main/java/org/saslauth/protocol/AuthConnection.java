@@ -177,6 +177,9 @@ public final class AuthConnection implements Flushable {
         }
         service.scheduler.schedule(() -> {
             synchronized (lock) {
+                if (afterLastReply != null && state != State.CLOSED) { // out of time: no id left without its reply
+                    requests.answerRunning();
+                }
                 out.flush();
             }
             runAfterLastReply();

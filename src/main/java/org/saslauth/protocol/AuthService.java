@@ -36,6 +36,14 @@ public final class AuthService {
     final Executor checks;
     final Penalty penalty = new Penalty();
     final AddressRates addressRates;
+    /**
+     * Steps in flight on one connection that the executor starts at once, without a wait:
+     * beyond them a step's deadline is watched on the timer. A spawned helper's own pool has
+     * {@value #SPAWN_WORKERS} threads for its one connection, and the stores and slots below a
+     * step end their waits at its deadline, so a login there arms no timer; a daemon's shared
+     * pool may make any step wait.
+     */
+    final int stepsThatStartAtOnce;
 
     /**
      * @param checks runs exchange steps; it may throw {@link java.util.concurrent.RejectedExecutionException}
@@ -46,6 +54,12 @@ public final class AuthService {
     }
 
     AuthService(Settings settings, Scheduler scheduler, Executor checks, PendingBudget budget) {
+        this(settings, scheduler, checks, budget, 0);
+    }
+
+    private AuthService(Settings settings, Scheduler scheduler, Executor checks, PendingBudget budget,
+            int stepsThatStartAtOnce) {
+        this.stepsThatStartAtOnce = stepsThatStartAtOnce;
         this.budget = budget;
         this.settings = settings;
         this.scheduler = scheduler;
@@ -62,7 +76,12 @@ public final class AuthService {
      * one connection never wait for each other; more wait in line, in order.
      */
     public static AuthService forOneConnection(Settings settings) {
-        return new AuthService(settings, Scheduler.system(), new LazyPool(SPAWN_WORKERS));
+        return forOneConnection(settings, Scheduler.system(), new LazyPool(SPAWN_WORKERS));
+    }
+
+    /** {@link #forOneConnection(Settings)} on a given clock and pool of {@value #SPAWN_WORKERS} workers. */
+    static AuthService forOneConnection(Settings settings, Scheduler scheduler, Executor workers) {
+        return new AuthService(settings, scheduler, workers, PendingBudget.ofHeap(), SPAWN_WORKERS);
     }
 
     /** A new connection, whose replies go to {@code out}; call {@link AuthConnection#start()}. */

@@ -277,7 +277,9 @@ final class RequestHandler {
             sendFail(p.id, Optional.empty(), Step.Reason.OVERLOADED.clientText(), true);
             return;
         }
-        wakeAt(p.deadline);
+        if (running > service.stepsThatStartAtOnce) { // it may wait for a worker: watch its deadline
+            wakeAt(p.deadline);
+        }
     }
 
     /** One step of an exchange, and the writing of its answer. */
@@ -333,6 +335,11 @@ final class RequestHandler {
                     dropped = true;
                 } else {
                     running--;
+                    if (!late && service.scheduler.nanoTime() >= p.deadline && pending.get(p.id) == p) {
+                        overdue(p); // the sweep has not come yet: the same answer, never the late one
+                        dropped = true;
+                        connection.flushUnlessReceiving();
+                    }
                 }
                 if (response == null) { // the initial response is no longer held
                     long back = Math.min(p.initialCharged, p.charged);
@@ -566,12 +573,8 @@ final class RequestHandler {
                         continue;
                     }
                     it.remove();
-                    release(p);
-                    p.state = Pending.State.OVERDUE;
                     running--;
-                    ResultLog.failed(p.id, p.mechanism.name(), p.rip, Optional.empty(),
-                            "server too busy: no answer within " + AuthService.ANSWER_WITHIN.toSeconds() + " s");
-                    sendFail(p.id, Optional.empty(), Step.Reason.OVERLOADED.clientText(), true);
+                    overdue(p);
                     answered = true;
                 } else if (p.state == Pending.State.WAITING_FOR_CONT && state == AuthConnection.State.OPEN) {
                     long idle = now - p.since;
@@ -596,6 +599,34 @@ final class RequestHandler {
         }
         if (answered) {
             connection.settle();
+        }
+    }
+
+    /**
+     * Answers {@code p}, already out of {@link #pending} or about to be, with a temporary
+     * failure: its deadline has come and its step is still running or waiting.
+     */
+    private void overdue(Pending p) {
+        pending.remove(p.id, p);
+        release(p);
+        p.state = Pending.State.OVERDUE;
+        ResultLog.failed(p.id, p.mechanism.name(), p.rip, Optional.empty(),
+                "server too busy: no answer within " + AuthService.ANSWER_WITHIN.toSeconds() + " s");
+        sendFail(p.id, Optional.empty(), Step.Reason.OVERLOADED.clientText(), true);
+    }
+
+    /**
+     * The connection is over while steps still run (its end-of-input wait ran out): each of them
+     * is answered with a temporary failure now, so that no id goes without its one reply.
+     */
+    void answerRunning() {
+        for (Iterator<Pending> it = pending.values().iterator(); it.hasNext(); ) {
+            Pending p = it.next();
+            if (p.stepRunning()) {
+                it.remove();
+                running--;
+                overdue(p);
+            }
         }
     }
 
