@@ -308,6 +308,21 @@ class DebianPackageIT {
                 .redirectOutput(dir.resolve("daemon.stdout").toFile())
                 .redirectError(dir.resolve("daemon.stderr").toFile()).start();
         AtomicBoolean stop = new AtomicBoolean();
+        try {
+            rotateWhileBothWrite(helper, daemon, stop, socket, auth, log, rotated);
+        } finally { // stopped by pid whatever failed: a daemon left running would keep the saslauth user
+            stop.set(true);
+            for (Process p : List.of(helper, daemon)) {
+                if (p.isAlive()) {
+                    p.destroyForcibly();
+                    p.waitFor(10, TimeUnit.SECONDS);
+                }
+            }
+        }
+    }
+
+    private void rotateWhileBothWrite(Process helper, Process daemon, AtomicBoolean stop, Path socket, String auth,
+            Path log, Path rotated) throws Exception {
         AtomicInteger oks = new AtomicInteger();
         List<Throwable> errors = new java.util.concurrent.CopyOnWriteArrayList<>();
         Thread helperWriter = new Thread(() -> {
