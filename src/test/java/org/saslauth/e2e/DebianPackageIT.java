@@ -459,7 +459,7 @@ class DebianPackageIT {
         assertEquals(3, run(INIT.toString(), "status").status(), "status after stop");
         assertEquals(0, run(INIT.toString(), "stop").status(), "stop when stopped");
         assertEquals(7, run(INIT.toString(), "reload").status(), "reload when stopped");
-        assertEquals(List.of(), daemonsOf(SPOOL.toString()), "no daemon left");
+        assertEquals(List.of(), leftDaemons(SPOOL.toString()), "no daemon left");
     }
 
     /**
@@ -491,7 +491,7 @@ class DebianPackageIT {
             assertTrue(start.output().contains("see /var/log/saslauth/saslauth.log"), start.output());
             assertTrue(Files.readString(LOG_DIR.resolve("saslauth.log")).contains(expected), "the log says why");
             assertFalse(Files.exists(PIDFILE), "no pid file left");
-            assertEquals(List.of(), daemonsOf(priv.toString()), "no daemon left");
+            assertEquals(List.of(), leftDaemons(priv.toString()), "no daemon left");
         } finally {
             Files.writeString(DEFAULTS, defaults);
         }
@@ -503,11 +503,16 @@ class DebianPackageIT {
                 .filter(l -> l.contains("saslauth[" + pid + "]") && l.contains(text)).count();
     }
 
-    /** The processes whose command line holds {@code text}: daemons listening there. */
-    private static List<Long> daemonsOf(String text) {
-        return ProcessHandle.allProcesses()
+    /**
+     * The processes whose command line holds {@code text} (daemons listening there), killed so
+     * that a failure here leaves none to the tests after it.
+     */
+    private static List<Long> leftDaemons(String text) {
+        List<ProcessHandle> left = ProcessHandle.allProcesses()
                 .filter(h -> h.info().arguments().map(args -> String.join(" ", args).contains(text)).orElse(false))
-                .map(ProcessHandle::pid).toList();
+                .toList();
+        left.forEach(ProcessHandle::destroyForcibly);
+        return left.stream().map(ProcessHandle::pid).toList();
     }
 
     private static boolean isSocket(Path p) throws IOException {
