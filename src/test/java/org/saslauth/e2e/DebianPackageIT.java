@@ -435,6 +435,8 @@ class DebianPackageIT {
                 String line = c.readLine();
                 assertTrue(line.startsWith("OK\t1\t"), line);
             }
+            assertEquals("OK", loginAs("postfix", socket), "smtpd's user gets in through the directory's group");
+            assertTrue(loginAs("nobody", socket).startsWith("cannot connect: "), "others do not");
             Result again = run(INIT.toString(), "start");
             assertEquals(0, again.status(), "start when running: " + again.output());
             assertEquals(Long.toString(pid), Files.readString(PIDFILE).strip(), "the same daemon");
@@ -495,6 +497,15 @@ class DebianPackageIT {
         } finally {
             Files.writeString(DEFAULTS, defaults);
         }
+    }
+
+    /** What {@link LoginAs} says of alice's login on {@code socket} as {@code user}. */
+    private static String loginAs(String user, Path socket) throws IOException {
+        String classPath = Stream.of(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
+                .filter(e -> Files.isDirectory(Path.of(e))).collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator));
+        return check("setpriv", "--reuid=" + user, "--regid=" + user.replace("nobody", "nogroup"), "--init-groups", "--",
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", classPath,
+                LoginAs.class.getName(), socket.toString(), "alice", "alice-password").strip().replaceAll("(?s).*\n", "");
     }
 
     /** The log lines of the daemon {@code pid} that hold {@code text}. */
