@@ -1,12 +1,14 @@
 package org.saslauth.daemon;
 
 import java.io.IOException;
+import java.net.BindException;
 import java.net.ConnectException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
@@ -76,6 +78,9 @@ public final class SocketFile {
     /** The longest path a socket can be bound to: {@code sun_path} is 108 bytes, the NUL included. */
     private static final int MAX_SOCKET_PATH = 107;
 
+    /** The socket's directory that the Debian package makes inside smtpd's chroot, for a daemon without systemd. */
+    static final String POSTFIX_DIR = "/var/spool/postfix/saslauth";
+
     private static final Set<PosixFilePermission> PRIVATE = PosixFilePermissions.fromString("rwx------");
 
     private final Path path;
@@ -109,7 +114,13 @@ public final class SocketFile {
         if (name == null || parent == null) {
             throw new Unusable(path + " is not a file name");
         }
-        Path dir = parent.toRealPath();
+        int euid = effectiveUid();
+        Path dir;
+        try {
+            dir = parent.toRealPath();
+        } catch (AccessDeniedException e) {
+            throw notPermitted(path, parent.normalize(), euid, e);
+        }
         if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
             throw new Unusable(parent + " is not a directory");
         }
@@ -123,19 +134,105 @@ public final class SocketFile {
             }
             // stale: nothing listens; replaced by the rename
         }
-        int euid = effectiveUid();
-        Path staging = stagingDirectory(dir, name, euid);
-        if (staging != null) {
-            return bindStaged(staging, dir, name, access);
+        try {
+            Path staging = stagingDirectory(dir, name, euid);
+            if (staging != null) {
+                return bindStaged(staging, dir, name, access);
+            }
+            if (euid != 0) {
+                return bindInPlace(dir, name, access);
+            }
+        } catch (AccessDeniedException | BindException e) { // bind(2) in a directory it may not write: EACCES
+            throw notPermitted(path, dir, euid, e);
         }
+        throw new Unusable("no directory on the path to " + dir + " that only root can write is on its"
+                + " filesystem (root's, not group- or other-writable, and so is every directory above it), so"
+                + " the owner, group and mode of " + path + " cannot be set out of other users' reach; make"
+                + " the socket's directory, or one above it on its filesystem, such a directory (as"
+                + " /var/spool/postfix is for private/), or run the daemon as another user than root");
+    }
+
+    /**
+     * The refusal of the kernel as one line that says which directory, whose it is and what to
+     * do: run as its own user, the daemon meets Postfix's {@code private/} (postfix's, 0700),
+     * and an {@code AccessDeniedException} naming a temporary file tells an administrator
+     * nothing. The directory is the first on the way to {@code dir} that {@code euid} may not
+     * search, or {@code dir} if it may not write there; by the mode bits alone, so with an ACL
+     * in the way the kernel's own words are given instead.
+     */
+    static Unusable notPermitted(Path socket, Path dir, int euid, IOException e) throws IOException {
+        String why = "cannot create " + socket + ": ";
+        Set<Integer> groups = groups();
+        Path d = dir.getRoot();
+        for (int i = 0; ; i++) {
+            boolean last = i == dir.getNameCount();
+            if (!permits(d, euid, groups, last ? 03 : 01)) {
+                Map<String, Object> a = Files.readAttributes(d, "unix:owner,group,mode", LinkOption.NOFOLLOW_LINKS);
+                return new Unusable(why + "directory " + d + " is owned by " + ((UserPrincipal) a.get("owner")).getName()
+                        + ":" + ((GroupPrincipal) a.get("group")).getName() + " mode "
+                        + String.format("%04o", (Integer) a.get("mode") & 07777) + " and saslauth runs as "
+                        + userName(euid) + "; " + advice(socket));
+            }
+            if (last) {
+                return new Unusable(why + e + " and saslauth runs as " + userName(euid) + "; " + advice(socket));
+            }
+            d = d.resolve(dir.getName(i));
+        }
+    }
+
+    private static String advice(Path socket) {
+        return socket.toAbsolutePath().startsWith("/var/spool/postfix")
+                ? "use " + POSTFIX_DIR + "/auth (" + POSTFIX_DIR + ": the package makes it, owned by saslauth:postfix"
+                        + " mode 0750) or run the daemon from its systemd socket unit"
+                : "give the socket a directory that this user may write, or run the daemon from its systemd socket unit";
+    }
+
+    /**
+     * Whether the mode bits of {@code d} give {@code euid} with {@code groups} the {@code want}
+     * bits (2 write, 1 search), as the kernel picks owner, group or other; root may do anything.
+     */
+    private static boolean permits(Path d, int euid, Set<Integer> groups, int want) throws IOException {
         if (euid == 0) {
-            throw new Unusable("no directory on the path to " + dir + " that only root can write is on its"
-                    + " filesystem (root's, not group- or other-writable, and so is every directory above it), so"
-                    + " the owner, group and mode of " + path + " cannot be set out of other users' reach; make"
-                    + " the socket's directory, or one above it on its filesystem, such a directory (as"
-                    + " /var/spool/postfix is for private/), or run the daemon as another user than root");
+            return true;
         }
-        return bindInPlace(dir, name, access);
+        Map<String, Object> a = Files.readAttributes(d, "unix:uid,gid,mode", LinkOption.NOFOLLOW_LINKS);
+        int mode = (Integer) a.get("mode");
+        int bits = (Integer) a.get("uid") == euid ? mode >> 6 : groups.contains((Integer) a.get("gid")) ? mode >> 3 : mode;
+        return (bits & want) == want;
+    }
+
+    /** The effective and the supplementary group ids, from {@code /proc/self/status}; none if it cannot be read. */
+    private static Set<Integer> groups() {
+        Set<Integer> ids = new java.util.HashSet<>();
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"), StandardCharsets.US_ASCII)) {
+                if (line.startsWith("Gid:")) {
+                    ids.add(Integer.parseInt(line.substring(4).strip().split("\\s+")[1]));
+                } else if (line.startsWith("Groups:") && !line.substring(7).isBlank()) {
+                    for (String g : line.substring(7).strip().split("\\s+")) {
+                        ids.add(Integer.parseInt(g));
+                    }
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // every directory judged by its "other" bits
+        }
+        return ids;
+    }
+
+    /** The user's name from /etc/passwd, as {@code ls} shows an owner; the number if there is none. */
+    private static String userName(int uid) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/etc/passwd"), StandardCharsets.UTF_8)) {
+                String[] f = line.split(":", 4);
+                if (f.length > 2 && f[2].equals(Integer.toString(uid))) {
+                    return f[0];
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // the number
+        }
+        return Integer.toString(uid);
     }
 
     /** Binds in a private directory made in {@code staging}, sets the access there, and renames into {@code dir}. */

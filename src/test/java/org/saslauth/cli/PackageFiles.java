@@ -228,6 +228,13 @@ public final class PackageFiles {
                   Daemon mode: `systemctl enable --now saslauth.socket`, then
                   `smtpd_sasl_path = private/saslauth` in Postfix's main.cf. Not enabled by default.
 
+                /etc/init.d/saslauth, /etc/default/saslauth::
+                  Daemon mode without systemd: `update-rc.d saslauth enable && service saslauth start`
+                  runs the daemon as the user saslauth on /var/spool/postfix/saslauth/auth (the
+                  package makes that directory, saslauth:postfix 0750, inside smtpd's chroot), then
+                  `smtpd_sasl_path = saslauth/auth`. The options are in /etc/default/saslauth. Not
+                  enabled by default; under systemd, saslauth.service masks it.
+
                 /usr/share/doc/saslauth/examples/::
                   Postfix's main.cf and master.cf lines, fail2ban filter and jail, Exim and chasquid.
 

@@ -329,6 +329,69 @@ class SocketFileTest {
                 "a socket path too long there is staged higher up: " + higher);
     }
 
+    /**
+     * Run as its own user, the daemon met Postfix's {@code private/} (postfix's, 0700) with an
+     * {@code AccessDeniedException} naming its temporary {@code .auth.PID.new}: now one line names
+     * the directory, its owner and mode, the user, and what to do. As nobody, in a JVM of its own.
+     */
+    @ParameterizedTest
+    @CsvSource({
+        "private/auth,       private, 0700",
+        "private/below/auth, private, 0700",
+        "readonly/auth,      readonly, 0755",
+    })
+    void aDirectoryTheUserMayNotWriteIsNamedWithItsOwnerAndMode(String socket, String blocking, String mode)
+            throws Exception {
+        Assumptions.assumeTrue(root(), "needs root, to run as nobody");
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path priv = Files.createDirectory(dir.resolve("private"), PosixFilePermissions.asFileAttribute(
+                PosixFilePermissions.fromString("rwx------")));
+        Files.createDirectory(priv.resolve("below"));
+        Files.createDirectory(dir.resolve("readonly"));
+        Files.setPosixFilePermissions(dir.resolve("readonly"), PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path own = ownedByNobody(dir.resolve("own"));
+        Files.setPosixFilePermissions(own, PosixFilePermissions.fromString("rwxr-x---"));
+
+        String out = bindAsNobody(dir.resolve(socket));
+        String real = dir.toRealPath().toString();
+        assertEquals("cannot create " + dir.resolve(socket) + ": directory " + real + "/" + blocking
+                + " is owned by root:root mode " + mode + " and saslauth runs as nobody; give the socket a"
+                + " directory that this user may write, or run the daemon from its systemd socket unit\n", out);
+        assertEquals(List.of(), names(dir.resolve("readonly")), "nothing left behind");
+        assertEquals("bound " + own.toRealPath().resolve("auth") + "\n", bindAsNobody(own.resolve("auth")),
+                "in a directory of its own");
+    }
+
+    /** The advice for Postfix's queue directory: the package's directory inside the chroot. */
+    @Test
+    void underPostfixsQueueTheAdviceIsThePackagesDirectory() throws Exception {
+        Path priv = Path.of("/var/spool/postfix/private");
+        Assumptions.assumeTrue(Files.isDirectory(priv), "needs Postfix's " + priv);
+        Assumptions.assumeTrue(((Integer) Files.getAttribute(priv, "unix:mode") & 07777) == 0700, priv + " is 0700");
+        SocketFile.Unusable e = SocketFile.notPermitted(priv.resolve("saslauth"), priv, 65534,
+                new java.nio.file.AccessDeniedException(priv + "/.saslauth.12012.new"));
+        String owner = Files.getOwner(priv).getName();
+        assertTrue(e.getMessage().startsWith("cannot create /var/spool/postfix/private/saslauth: directory "
+                + priv + " is owned by " + owner + ":"), e.getMessage());
+        assertTrue(e.getMessage().endsWith(" mode 0700 and saslauth runs as nobody; use /var/spool/postfix/saslauth/auth"
+                + " (/var/spool/postfix/saslauth: the package makes it, owned by saslauth:postfix mode 0750) or run"
+                + " the daemon from its systemd socket unit"), e.getMessage());
+        assertFalse(e.getMessage().contains(".new"), e.getMessage());
+    }
+
+    /** What {@link BindAs} prints, run as nobody on the classes directories alone. */
+    private static String bindAsNobody(Path socket) throws Exception {
+        String classPath = java.util.Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
+                .filter(e -> Files.isDirectory(Path.of(e))).collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator));
+        Process p = new ProcessBuilder("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--",
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xshare:auto", "-XX:TieredStopAtLevel=1",
+                "-cp", classPath, BindAs.class.getName(), socket.toString())
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        p.waitFor();
+        return out;
+    }
+
     private static Path ownedByNobody(Path newDir) throws IOException {
         Files.createDirectory(newDir);
         PosixFileAttributeView view = Files.getFileAttributeView(newDir, PosixFileAttributeView.class);

@@ -51,8 +51,9 @@ import org.saslauth.e2e.PostfixInstance.Result;
  * the upgrade to this one; the man pages, the completion and the systemd units; the real Postfix
  * end-to-end tests against the installed {@code /usr/sbin/saslauth} under spawn(8) and against
  * the daemon started by the units' socket and {@code ExecStart} line; log rotation with the
- * installed logrotate file while a helper and the daemon write; remove, then purge, which must
- * leave nothing behind. Needs root and a machine where saslauth is not installed otherwise.
+ * installed logrotate file while a helper and the daemon write; without systemd, the init script
+ * and the daemon's socket in /var/spool/postfix/saslauth, and the one-line refusal of Postfix's
+ * private/; remove, then purge, which must leave nothing behind. Needs root and a machine where saslauth is not installed otherwise.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @Timeout(value = 300, unit = TimeUnit.SECONDS)
@@ -66,6 +67,11 @@ class DebianPackageIT {
     private static final Path ARCHIVE = Path.of("/var/cache/saslauth/saslauth.jsa");
     private static final Path SERVICE = Path.of("/usr/lib/systemd/system/saslauth.service");
     private static final Path SOCKET = Path.of("/usr/lib/systemd/system/saslauth.socket");
+    private static final Path INIT = Path.of("/etc/init.d/saslauth");
+    private static final Path DEFAULTS = Path.of("/etc/default/saslauth");
+    private static final Path PIDFILE = Path.of("/run/saslauth.pid");
+    private static final Path POSTFIX = Path.of("/var/spool/postfix");
+    private static final Path SPOOL = POSTFIX.resolve("saslauth");
     private static final String EDIT = "# edited by the administrator, kept over upgrades";
     private static final Map<String, String> ENV = Map.of("LC_ALL", "C.UTF-8", "MANWIDTH", "80");
 
@@ -120,6 +126,8 @@ class DebianPackageIT {
         assertEquals(List.of(), tags.stream().filter(l -> l.startsWith("E:") || l.startsWith("W:")).toList(),
                 "lintian:\n" + r.output());
         assertTrue(r.status() == 0 || r.status() == 2, "lintian ran (" + r.status() + "):\n" + r.output());
+        List<String> conffiles = check("dpkg-deb", "-I", deb.toString(), "conffiles").lines().toList();
+        assertTrue(conffiles.containsAll(List.of(INIT.toString(), DEFAULTS.toString())), "conffiles: " + conffiles);
     }
 
     /** The previous build: this package with a lower version, as `dpkg-deb -b` makes it. */
@@ -146,6 +154,23 @@ class DebianPackageIT {
         assertEquals("saslauth", logs.owner().getName());
         assertTrue(Files.size(ARCHIVE) > 100_000, "the class-data-sharing archive was made at install");
         assertTrue(check(LAUNCHER.toString(), "--version").contains(version), "the installed launcher runs");
+        assertSpoolDirectory();
+        assertTrue(Files.isExecutable(INIT), INIT + " is installed");
+        assertTrue(Files.exists(Path.of("/etc/rc2.d/K01saslauth"), java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                && !Files.exists(Path.of("/etc/rc2.d/S01saslauth"), java.nio.file.LinkOption.NOFOLLOW_LINKS),
+                "registered, not enabled: " + check("ls", "/etc/rc2.d"));
+    }
+
+    /** The daemon's socket directory inside smtpd's chroot, made by postinst where Postfix is. */
+    private static void assertSpoolDirectory() throws IOException {
+        if (!Files.isDirectory(POSTFIX) || run("getent", "group", "postfix").status() != 0) {
+            assertFalse(Files.exists(SPOOL), "no Postfix, no " + SPOOL);
+            return;
+        }
+        PosixFileAttributes a = Files.readAttributes(SPOOL, PosixFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        assertTrue(a.isDirectory(), SPOOL + " is a directory");
+        assertEquals("saslauth postfix rwxr-x---", a.owner().getName() + " " + a.group().getName() + " "
+                + PosixFilePermissions.toString(a.permissions()), SPOOL.toString());
     }
 
     @Order(3)
@@ -162,6 +187,7 @@ class DebianPackageIT {
         assertTrue(Files.readString(USERS).contains("alice:"), "the edited users file is kept");
         assertEquals("rw-r-----", PosixFilePermissions.toString(Files.getPosixFilePermissions(CONFIG)));
         assertTrue(Files.getLastModifiedTime(ARCHIVE).toMillis() > archiveBefore, "the archive is made again on upgrade");
+        assertSpoolDirectory();
         // the installed config and users work for a real login, read as the saslauth user
         Process test = new ProcessBuilder(asSaslauth(LAUNCHER.toString(), "test", "--config", CONFIG.toString(), "alice"))
                 .redirectErrorStream(true).start();
@@ -392,11 +418,143 @@ class DebianPackageIT {
         }
     }
 
+    /**
+     * Without systemd, {@code /etc/init.d/saslauth} runs the daemon as the user saslauth (never
+     * as root) on the socket in the package's directory inside smtpd's chroot: a login there,
+     * {@code status}, {@code reload} (SIGHUP: the users read again), {@code stop}, and nothing left.
+     */
     @Order(10)
+    @Test
+    void theInitScriptRunsTheDaemonAsSaslauthOnTheSpoolSocket() throws Exception {
+        Assumptions.assumeFalse(Files.isDirectory(Path.of("/run/systemd/system")),
+                "systemd runs here: the init script hands over to systemctl");
+        Assumptions.assumeTrue(Files.isDirectory(SPOOL), "no Postfix here, so no " + SPOOL);
+        Path socket = SPOOL.resolve("auth");
+        assertEquals(3, run(INIT.toString(), "status").status(), "not running yet");
+        Result start = run(INIT.toString(), "start");
+        assertEquals(0, start.status(), start.output());
+        long pid = Long.parseLong(Files.readString(PIDFILE).strip());
+        try {
+            String uid = check("id", "-u", "saslauth").strip();
+            String gid = check("id", "-g", "saslauth").strip();
+            String status = Files.readString(Path.of("/proc/" + pid + "/status"));
+            assertTrue(status.contains("\nUid:\t" + uid + "\t" + uid + "\t" + uid + "\t" + uid + "\n"), status);
+            assertTrue(status.contains("\nGid:\t" + gid + "\t" + gid + "\t" + gid + "\t" + gid + "\n"), status);
+            assertTrue(isSocket(socket), socket + " is there once start returns");
+            PosixFileAttributes a = Files.readAttributes(socket, PosixFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            assertEquals("saslauth rw-rw-rw-", a.owner().getName() + " " + PosixFilePermissions.toString(a.permissions()),
+                    "the directory (saslauth:postfix 0750) keeps others out");
+            try (AuthClient c = AuthClient.unix(socket)) {
+                c.handshake();
+                c.send(AuthClient.authPlain(1, "alice", "alice-password"));
+                String line = c.readLine();
+                assertTrue(line.startsWith("OK\t1\t"), line);
+            }
+            assertEquals("OK", loginAs("postfix", socket), "smtpd's user gets in through the directory's group");
+            assertTrue(loginAs("nobody", socket).startsWith("cannot connect: "), "others do not");
+            Result again = run(INIT.toString(), "start");
+            assertEquals(0, again.status(), "start when running: " + again.output());
+            assertEquals(Long.toString(pid), Files.readString(PIDFILE).strip(), "the same daemon");
+            assertEquals(0, run(INIT.toString(), "status").status());
+
+            long logged = linesOf(pid, "SIGHUP");
+            Result reload = run(INIT.toString(), "reload");
+            assertEquals(0, reload.status(), reload.output());
+            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while (linesOf(pid, "SIGHUP") == logged && System.nanoTime() < deadline) {
+                PostfixInstance.sleep(50);
+            }
+            assertEquals(logged + 1, linesOf(pid, "SIGHUP"), "reload: one SIGHUP in the log");
+            assertTrue(Files.exists(Path.of("/proc/" + pid)), "still running after reload");
+        } finally {
+            Result stop = run(INIT.toString(), "stop");
+            assertEquals(0, stop.status(), stop.output());
+        }
+        assertFalse(Files.exists(Path.of("/proc/" + pid)), "the daemon is gone after stop");
+        assertFalse(Files.exists(PIDFILE), "no pid file after stop");
+        assertFalse(Files.exists(socket, java.nio.file.LinkOption.NOFOLLOW_LINKS), "the socket is removed at the stop");
+        assertEquals(3, run(INIT.toString(), "status").status(), "status after stop");
+        assertEquals(0, run(INIT.toString(), "stop").status(), "stop when stopped");
+        assertEquals(7, run(INIT.toString(), "reload").status(), "reload when stopped");
+        assertEquals(List.of(), leftDaemons(SPOOL.toString()), "no daemon left");
+    }
+
+    /**
+     * The daemon as its own user meets Postfix's private/ (postfix's, 0700): one line naming the
+     * directory, its owner and mode, the user and what to do, exit status 3; and the init script
+     * says that it did not start, leaving no process behind.
+     */
+    @Order(11)
+    @Test
+    void aSocketInPostfixsPrivateDirectoryIsRefusedInOneLine() throws Exception {
+        Path priv = POSTFIX.resolve("private");
+        Assumptions.assumeTrue(Files.isDirectory(priv), "no " + priv + " here");
+        PosixFileAttributes a = Files.readAttributes(priv, PosixFileAttributes.class);
+        String expected = "cannot create " + priv + "/saslauth: directory " + priv + " is owned by " + a.owner().getName()
+                + ":" + a.group().getName() + " mode 0700 and saslauth runs as saslauth; use " + SPOOL + "/auth";
+        Process p = new ProcessBuilder(asSaslauth(LAUNCHER.toString(), "daemon", "--passwd-file", USERS.toString(),
+                "--listen", "unix:" + priv.resolve("saslauth"))).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(3, p.exitValue(), err);
+        assertEquals(1, err.lines().filter(l -> l.contains(expected)).count(), err);
+        assertFalse(err.contains("Exception"), err);
+
+        String defaults = Files.readString(DEFAULTS);
+        try {
+            Files.writeString(DEFAULTS, defaults.replace("unix:" + SPOOL + "/auth", "unix:" + priv.resolve("saslauth")));
+            Result start = run(INIT.toString(), "start");
+            assertEquals(1, start.status(), start.output());
+            assertTrue(start.output().contains("see /var/log/saslauth/saslauth.log"), start.output());
+            assertTrue(Files.readString(LOG_DIR.resolve("saslauth.log")).contains(expected), "the log says why");
+            assertFalse(Files.exists(PIDFILE), "no pid file left");
+            assertEquals(List.of(), leftDaemons(priv.toString()), "no daemon left");
+        } finally {
+            Files.writeString(DEFAULTS, defaults);
+        }
+    }
+
+    /** What {@link LoginAs} says of alice's login on {@code socket} as {@code user}. */
+    private static String loginAs(String user, Path socket) throws IOException {
+        String classPath = Stream.of(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
+                .filter(e -> Files.isDirectory(Path.of(e))).collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator));
+        return check("setpriv", "--reuid=" + user, "--regid=" + user.replace("nobody", "nogroup"), "--init-groups", "--",
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", classPath,
+                LoginAs.class.getName(), socket.toString(), "alice", "alice-password").strip().replaceAll("(?s).*\n", "");
+    }
+
+    /** The log lines of the daemon {@code pid} that hold {@code text}. */
+    private static long linesOf(long pid, String text) throws IOException {
+        return Files.readAllLines(LOG_DIR.resolve("saslauth.log")).stream()
+                .filter(l -> l.contains("saslauth[" + pid + "]") && l.contains(text)).count();
+    }
+
+    /**
+     * The processes whose command line holds {@code text} (daemons listening there), killed so
+     * that a failure here leaves none to the tests after it.
+     */
+    private static List<Long> leftDaemons(String text) {
+        List<ProcessHandle> left = ProcessHandle.allProcesses()
+                .filter(h -> h.info().arguments().map(args -> String.join(" ", args).contains(text)).orElse(false))
+                .toList();
+        left.forEach(ProcessHandle::destroyForcibly);
+        return left.stream().map(ProcessHandle::pid).toList();
+    }
+
+    private static boolean isSocket(Path p) throws IOException {
+        return Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                && ((Integer) Files.getAttribute(p, "unix:mode", java.nio.file.LinkOption.NOFOLLOW_LINKS) & 0170000) == 0140000;
+    }
+
+    @Order(12)
     @Test
     void removeKeepsTheConfigurationAndPurgeLeavesNothing() throws IOException {
         check("dpkg", "-r", "saslauth");
         assertFalse(Files.exists(LAUNCHER), "the launcher is gone");
+        assertTrue(Files.exists(INIT), "remove keeps the init script, a conffile");
+        Result start = run(INIT.toString(), "start");
+        assertEquals(0, start.status(), "the init script of a removed package does nothing: " + start.output());
+        assertFalse(Files.exists(PIDFILE));
         assertTrue(Files.readString(CONFIG).contains(EDIT), "remove keeps the configuration");
         assertEquals(0, run("getent", "passwd", "saslauth").status(), "remove keeps the user");
 
@@ -405,12 +563,18 @@ class DebianPackageIT {
         for (String path : List.of("/etc/saslauth", "/var/log/saslauth", "/var/cache/saslauth", "/usr/share/saslauth",
                 "/usr/sbin/saslauth", "/etc/logrotate.d/saslauth", SERVICE.toString(), SOCKET.toString(),
                 "/usr/share/doc/saslauth", "/usr/share/man/man8/saslauth.8.gz", "/usr/share/man/man5/saslauth.properties.5.gz",
-                "/usr/share/bash-completion/completions/saslauth", "/var/lib/dpkg/info/saslauth.list")) {
+                "/usr/share/bash-completion/completions/saslauth", "/var/lib/dpkg/info/saslauth.list",
+                INIT.toString(), DEFAULTS.toString(), SPOOL.toString(), PIDFILE.toString())) {
             assertFalse(Files.exists(Path.of(path)), path + " is left after purge");
         }
         assertEquals(2, run("getent", "passwd", "saslauth").status(), "no saslauth user after purge");
         assertEquals(2, run("getent", "group", "saslauth").status(), "no saslauth group after purge");
         assertFalse(check("dpkg-statoverride", "--list").contains("saslauth"), "no stat override after purge");
+        try (Stream<Path> links = Files.list(Path.of("/etc"))) {
+            List<String> rc = links.filter(d -> d.getFileName().toString().matches("rc[0-6S]\\.d"))
+                    .flatMap(d -> Stream.of(d.toFile().list())).filter(n -> n.endsWith("saslauth")).toList();
+            assertEquals(List.of(), rc, "no init script link after purge");
+        }
     }
 
     // --- plumbing -------------------------------------------------------------------------------
