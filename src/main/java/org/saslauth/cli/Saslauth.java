@@ -338,6 +338,9 @@ public final class Saslauth implements Callable<Integer> {
             List<String> left = new ArrayList<>();
             try {
                 Config config = Config.forServing(options, left);
+                if (!degrade && !left.isEmpty()) {
+                    throw new StartupError(String.join("; ", left));
+                }
                 for (String problem : left) {
                     Log.LOG.error(problem);
                 }
