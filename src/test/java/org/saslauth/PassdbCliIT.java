@@ -170,6 +170,52 @@ class PassdbCliIT {
         assertTrue(unknownKind.out().startsWith("VERSION\t1\t2\n"), unknownKind.out());
     }
 
+    /**
+     * Issue 21: a helper started while its database is down greets, fails logins as temporary,
+     * and logs in again by itself once the database is back, without a restart.
+     */
+    @Test
+    void aDatabaseDownAtStartIsAskedAgainAtEachLogin() throws Exception {
+        Path sql = sqlConfig(pg.url("mail"));
+        pg.stop();
+        boolean back = false;
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
+                Path.of("target/saslauth.jar").toAbsolutePath().toString(), "--config", sql.toString()).start();
+        try {
+            var in = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            var out = p.getOutputStream();
+            out.write(("VERSION\t1\t2\nCPID\t7\nAUTH\t1\tPLAIN\tservice=smtp\tresp="
+                    + plain("alice@example.org", "alice-password") + "\n").getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            String line;
+            do {
+                line = in.readLine();
+            } while (line != null && !line.startsWith("FAIL\t1") && !line.startsWith("OK\t1"));
+            assertEquals("FAIL\t1\tuser=alice@example.org\treason=Temporary authentication failure\tcode=temp_fail", line);
+            pg.startAgain();
+            back = true;
+            // The pool reconnects in the background: a few logins at most, each one answered.
+            String answer = "";
+            for (int id = 2; id < 40 && !answer.startsWith("OK"); id++) {
+                out.write(("AUTH\t" + id + "\tPLAIN\tservice=smtp\tresp=" + plain("alice@example.org", "alice-password")
+                        + "\n").getBytes(StandardCharsets.UTF_8));
+                out.flush();
+                answer = in.readLine();
+                assertTrue(answer.startsWith("OK\t" + id + "\t") || answer.endsWith("code=temp_fail"), answer);
+            }
+            assertTrue(answer.startsWith("OK") && answer.endsWith("user=alice@example.org"), answer);
+            out.close();
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(0, p.exitValue());
+            assertEquals("", new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8));
+        } finally {
+            p.destroyForcibly();
+            if (!back) {
+                pg.startAgain();
+            }
+        }
+    }
+
     @Test
     void aPasswdFileHelperLoadsNoPoolDriverOrLdapClass() throws Exception {
         Result r = jar("VERSION\t1\t2\nCPID\t7\n", List.of("-Xlog:class+load=info:file=" + dir.resolve("classes.txt")),
