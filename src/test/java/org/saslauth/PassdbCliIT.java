@@ -142,20 +142,78 @@ class PassdbCliIT {
         assertFalse(log.contains(DB_PASSWORD), log);
     }
 
+    /**
+     * Issue 21: a database that cannot be reached at start used to be exit status 3 before the
+     * handshake, which made Postfix refuse every session; now the helper greets and each login
+     * is a temporary failure while it is down. A passdb that cannot be used at all (no driver,
+     * an unknown kind) is served the same way, the reason logged.
+     */
     @Test
-    void aServerUnreachableAtStartIsExitStatus3AndADownOneTempFail() throws Exception {
+    void aServerUnreachableAtStartIsATemporaryFailureNotAnExit() throws Exception {
         Path sql = sqlConfig(pg.url("mail").replaceFirst(":[0-9]+/", ":1/"));
-        Result r = jar("VERSION\t1\t2\nCPID\t7\n", List.of(), "--config", sql.toString());
-        assertEquals(3, r.status(), r.out() + r.err());
+        Result r = jar("VERSION\t1\t2\nCPID\t7\nAUTH\t1\tPLAIN\tresp="
+                + java.util.Base64.getEncoder().encodeToString("\0alice@example.org\0x".getBytes(StandardCharsets.UTF_8))
+                + "\n", List.of(), "--config", sql.toString());
+        assertEquals(0, r.status(), r.out() + r.err());
+        assertEquals("", r.err());
+        assertTrue(r.out().startsWith("VERSION\t1\t2\nMECH\tPLAIN"), r.out());
+        assertTrue(r.out().contains("code=temp_fail"), r.out());
         String log = Files.readString(dir.resolve("saslauth.log"));
-        assertTrue(log.contains("cannot connect to the SQL database"), log);
+        assertTrue(log.contains("SQL database unavailable"), log);
         assertFalse(log.contains(DB_PASSWORD), log);
         Result missingDriver = jar("", List.of(), "--passdb", "sql", "--sql-url", "jdbc:oracle:thin:@db",
-                "--password-query", "SELECT password FROM t WHERE u = %u");
-        assertEquals(3, missingDriver.status(), missingDriver.err());
-        assertTrue(missingDriver.err().contains("no driver"), missingDriver.err());
+                "--password-query", "SELECT password FROM t WHERE u = %u", "--log-file", dir.resolve("driver.log").toString());
+        assertEquals(0, missingDriver.status(), missingDriver.err());
+        assertTrue(Files.readString(dir.resolve("driver.log")).contains("no driver"), Files.readString(dir.resolve("driver.log")));
         Result unknownKind = jar("", List.of(), "--passdb", "nis");
-        assertEquals(3, unknownKind.status(), unknownKind.err());
+        assertEquals(0, unknownKind.status(), unknownKind.err());
+        assertTrue(unknownKind.out().startsWith("VERSION\t1\t2\n"), unknownKind.out());
+    }
+
+    /**
+     * Issue 21: a helper started while its database is down greets, fails logins as temporary,
+     * and logs in again by itself once the database is back, without a restart.
+     */
+    @Test
+    void aDatabaseDownAtStartIsAskedAgainAtEachLogin() throws Exception {
+        Path sql = sqlConfig(pg.url("mail"));
+        pg.stop();
+        boolean back = false;
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
+                Path.of("target/saslauth.jar").toAbsolutePath().toString(), "--config", sql.toString()).start();
+        try {
+            var in = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            var out = p.getOutputStream();
+            out.write(("VERSION\t1\t2\nCPID\t7\nAUTH\t1\tPLAIN\tservice=smtp\tresp="
+                    + plain("alice@example.org", "alice-password") + "\n").getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            String line;
+            do {
+                line = in.readLine();
+            } while (line != null && !line.startsWith("FAIL\t1") && !line.startsWith("OK\t1"));
+            assertEquals("FAIL\t1\tuser=alice@example.org\treason=Temporary authentication failure\tcode=temp_fail", line);
+            pg.startAgain();
+            back = true;
+            // The pool reconnects in the background: a few logins at most, each one answered.
+            String answer = "";
+            for (int id = 2; id < 40 && !answer.startsWith("OK"); id++) {
+                out.write(("AUTH\t" + id + "\tPLAIN\tservice=smtp\tresp=" + plain("alice@example.org", "alice-password")
+                        + "\n").getBytes(StandardCharsets.UTF_8));
+                out.flush();
+                answer = in.readLine();
+                assertTrue(answer.startsWith("OK\t" + id + "\t") || answer.endsWith("code=temp_fail"), answer);
+            }
+            assertTrue(answer.startsWith("OK") && answer.endsWith("user=alice@example.org"), answer);
+            out.close();
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(0, p.exitValue());
+            assertEquals("", new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8));
+        } finally {
+            p.destroyForcibly();
+            if (!back) {
+                pg.startAgain();
+            }
+        }
     }
 
     @Test

@@ -36,16 +36,20 @@ record Config(Logs log, Serving serving, Store store) {
             int ipv6Prefix) {
 
         static Serving of(Options o) throws StartupError {
-            Mechanisms mechs = mechanisms(o.string(MECHANISMS));
+            return of(o, mechanisms(o.string(MECHANISMS)));
+        }
+
+        /** The engine's options, offering {@code mechs}. */
+        static Serving of(Options o, Mechanisms mechs) throws StartupError {
             Duration failureDelay = o.duration(FAILURE_DELAY);
             if (failureDelay.compareTo(Duration.ofSeconds(5)) > 0) {
-                throw new StartupError("--failure-delay must be at most 5s: Postfix gives up after 10s");
+                throw new StartupError(o.name(FAILURE_DELAY) + " must be at most 5s: Postfix gives up after 10s");
             }
             if (o.count(MAX_PENDING) < 1) {
-                throw new StartupError("--max-pending must be at least 1");
+                throw new StartupError(o.name(MAX_PENDING) + " must be at least 1");
             }
             if (o.count(IPV6_PREFIX) < 1 || o.count(IPV6_PREFIX) > 128) {
-                throw new StartupError("--ipv6-prefix must be between 1 and 128 (bits of an IPv6 address)");
+                throw new StartupError(o.name(IPV6_PREFIX) + " must be between 1 and 128 (bits of an IPv6 address)");
             }
             return new Serving(mechs, failureDelay, o.count(MAX_PENDING), o.bool(AUTH_PENALTY), o.count(MAX_AUTH_RATE),
                     o.count(IPV6_PREFIX));
@@ -57,6 +61,36 @@ record Config(Logs log, Serving serving, Store store) {
             } catch (IllegalArgumentException e) {
                 throw new StartupError("--mechanisms: " + e.getMessage());
             }
+        }
+
+        /**
+         * The known mechanisms of the list, each unknown one a problem naming the nearest known
+         * one; the default list when none is known, so that a helper still greets.
+         */
+        static Mechanisms known(Options o, List<String> problems) {
+            List<String> known = new ArrayList<>();
+            List<String> names = new ArrayList<>();
+            for (Mechanism m : Mechanisms.BUILT_IN) {
+                names.add(m.name());
+            }
+            for (String part : o.string(MECHANISMS).split(",")) {
+                String name = part.strip();
+                if (name.isEmpty()) {
+                    continue;
+                }
+                try {
+                    Mechanisms.parse(name);
+                    known.add(name);
+                } catch (IllegalArgumentException e) {
+                    problems.add(o.name(MECHANISMS) + ": unknown mechanism '" + ConfigFile.Printable.of(name) + "'"
+                            + Nearest.hint(name, names) + "; it is not offered");
+                }
+            }
+            if (known.isEmpty()) {
+                problems.add(o.name(MECHANISMS) + ": no known mechanism listed; offering " + Mechanisms.DEFAULT);
+                return Mechanisms.parse(Mechanisms.DEFAULT);
+            }
+            return Mechanisms.parse(String.join(",", known));
         }
 
         /** The engine's view, with the users these settings serve. */
@@ -76,7 +110,7 @@ record Config(Logs log, Serving serving, Store store) {
             Optional<Cache> cache = Optional.empty();
             if (!o.duration(CACHE_TTL).isZero() && !(passdb instanceof Passdb.PasswdFile) && passdb.checksPasswords()) {
                 if (o.count(CACHE_SIZE) < 1) {
-                    throw new StartupError("--cache-size must be at least 1");
+                    throw new StartupError(o.name(CACHE_SIZE) + " must be at least 1");
                 }
                 cache = Optional.of(new Cache(o.duration(CACHE_TTL), o.duration(CACHE_NEGATIVE_TTL), o.count(CACHE_SIZE)));
             }
@@ -130,10 +164,42 @@ record Config(Logs log, Serving serving, Store store) {
     }
 
     /**
+     * The configuration of a serving command, which must greet whatever is wrong: an unknown
+     * mechanism, or one the passdb cannot serve, is left out and added to {@code problems}
+     * (to be logged), and the others are served. What leaves nothing to serve with is a
+     * {@link StartupError}, as in {@link #of}.
+     */
+    static Config forServing(Options o, List<String> problems) throws StartupError {
+        Mechanisms mechanisms = Serving.known(o, problems);
+        Store store = Store.of(o);
+        try {
+            check(mechanisms, store.passdb(), o.name(MECHANISMS));
+        } catch (StartupError e) {
+            if (!store.passdb().checksPasswords()) {
+                throw e;
+            }
+            List<String> servable = new ArrayList<>();
+            for (Mechanism m : mechanisms.enabled()) {
+                if (m.needs() != Mechanism.Need.LOOKUP) {
+                    servable.add(m.name());
+                }
+            }
+            mechanisms = Mechanisms.parse(servable.isEmpty() ? Mechanisms.DEFAULT : String.join(",", servable));
+            problems.add(e.getMessage() + "; offering " + mechanisms + " meanwhile");
+        }
+        return new Config(Logs.of(o), Serving.of(o, mechanisms), store);
+    }
+
+    /**
      * Refuses a passdb that cannot serve a mechanism offered: {@code --passdb checkpassword}
      * cannot give CRAM-MD5 the stored password it computes with, and each login would fail.
      */
     static void check(Mechanisms mechanisms, Passdb passdb) throws StartupError {
+        check(mechanisms, passdb, "--mechanisms");
+    }
+
+    /** {@link #check(Mechanisms, Passdb)}, naming the mechanisms' option as {@code option}. */
+    private static void check(Mechanisms mechanisms, Passdb passdb, String option) throws StartupError {
         // What the passdb declares first: a passwd file serves every mechanism, and a helper
         // serving one loads nothing more here before its handshake.
         if (passdb.checksPasswords() && passdb.givesStoredPasswords()) {
@@ -151,7 +217,7 @@ record Config(Logs log, Serving serving, Store store) {
             for (Mechanism m : lookups) {
                 names.add(m.name());
             }
-            throw new StartupError("--mechanisms " + String.join(",", names) + " cannot be served by "
+            throw new StartupError(option + " " + String.join(",", names) + " cannot be served by "
                     + passdb.describe() + ": " + (names.size() == 1 ? "it computes" : "they compute")
                     + " with each user's stored password, and this passdb only checks a password it is given;"
                     + " offer PLAIN and LOGIN only, or use a passdb that stores passwords (passwd-file, sql, or ldap"
@@ -175,7 +241,7 @@ record Config(Logs log, Serving serving, Store store) {
                 String urls = required(o, LDAP_URL, kind);
                 String base = required(o, LDAP_BASE, kind);
                 if (o.path(LDAP_BIND_PASSWORD_FILE) != null && o.string(LDAP_BIND_DN) == null) {
-                    throw new StartupError("ldap-bind-password-file is given without ldap-bind-dn");
+                    throw new StartupError(o.name(LDAP_BIND_PASSWORD_FILE) + " is given without ldap-bind-dn");
                 }
                 return new Passdb.Ldap(urls, o.bool(LDAP_STARTTLS), Optional.ofNullable(o.path(LDAP_CA_FILE)),
                         Optional.ofNullable(o.string(LDAP_BIND_DN)), Optional.ofNullable(o.path(LDAP_BIND_PASSWORD_FILE)),
@@ -188,9 +254,12 @@ record Config(Logs log, Serving serving, Store store) {
                 }
                 return new Passdb.Checkpassword(o.path(CHECKPASSWORD_PROGRAM));
             default:
-                throw new StartupError("--passdb must be passwd-file, sql, ldap or checkpassword, not '" + kind + "'");
+                throw new StartupError(o.name(PASSDB) + " must be passwd-file, sql, ldap or checkpassword, not '"
+                        + ConfigFile.Printable.of(kind) + "'" + Nearest.hint(kind, PASSDBS));
         }
     }
+
+    private static final List<String> PASSDBS = List.of("passwd-file", "sql", "ldap", "checkpassword");
 
     private static String required(Options o, ServingOption option, String passdb) throws StartupError {
         String value = o.string(option);

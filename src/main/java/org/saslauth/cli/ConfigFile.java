@@ -52,11 +52,15 @@ final class ConfigFile {
 
     /**
      * The values by key, stripped, and the warnings to log once logging is set up; {@code raw}
-     * is the same values by the keys as written.
+     * is the same values by the keys as written. {@code problems} are the lines that cannot be
+     * used (an unknown key, a bad value), each message naming the file, the line and the key:
+     * a serving command serves on with every login a temporary failure, the others refuse.
+     * {@code origins} is where each option was set, for the messages of later checks.
      */
-    record Contents(Map<ServingOption, String> values, List<String> warnings, Map<String, String> raw) {
+    record Contents(Map<ServingOption, String> values, List<String> warnings, Map<String, String> raw,
+            List<String> problems, Map<ServingOption, String> origins) {
         /** No {@code --config}: no values. */
-        static final Contents NONE = new Contents(Map.of(), List.of(), Map.of());
+        static final Contents NONE = new Contents(Map.of(), List.of(), Map.of(), List.of(), Map.of());
     }
 
     private ConfigFile() {}
@@ -76,35 +80,82 @@ final class ConfigFile {
         } catch (InvalidPathException e) {
             throw new Invalid("config file " + path.get() + ": " + e.getReason());
         }
-        List<String> duplicates = new ArrayList<>();
-        Map<String, String> raw = readRaw(file, duplicates);
-        try {
-            return check(file, raw, duplicates);
-        } catch (Invalid e) {
-            throw new Invalid(e.getMessage(), raw);
-        }
+        return check(file, readRaw(file, new ArrayList<>(), new ArrayList<>()));
     }
 
-    /** Reads and checks the file. */
+    /** Reads and checks the file; a line that cannot be used is {@link Invalid} here. */
     static Contents read(Path path) throws Invalid {
-        List<String> duplicates = new ArrayList<>();
-        return check(path, readRaw(path, duplicates), duplicates);
+        Contents c = check(path, readRaw(path, new ArrayList<>(), new ArrayList<>()));
+        if (!c.problems().isEmpty()) {
+            throw new Invalid(c.problems().get(0), c.raw());
+        }
+        return c;
     }
 
-    private static Contents check(Path path, Map<String, String> raw, List<String> duplicates) throws Invalid {
+    /** What {@link #readRaw} found: the values, the keys set twice, the text's lines. */
+    private record Raw(Map<String, String> values, List<String> duplicates, List<String> lines) {}
+
+    private static Contents check(Path path, Raw read) {
+        Map<String, String> raw = read.values();
         Map<ServingOption, String> values = new LinkedHashMap<>();
+        Map<ServingOption, String> origins = new LinkedHashMap<>();
+        List<String> problems = new ArrayList<>();
         for (Map.Entry<String, String> e : raw.entrySet()) {
+            String at = "config file " + path + lineOf(read.lines(), e.getKey()) + ": ";
             Optional<ServingOption> option = ServingOption.named(e.getKey());
             if (option.isEmpty() || option.get() == ServingOption.CONFIG) {
-                throw new Invalid("config file " + path + ": unknown key '" + Printable.of(e.getKey()) + "'");
+                problems.add(at + "unknown key '" + Printable.of(e.getKey()) + "'" + Nearest.hint(e.getKey(), KEYS));
+                continue;
             }
-            values.put(option.get(), e.getValue());
+            ServingOption o = option.get();
+            // The daemon's own values are converted by the daemon alone, which loads their classes.
+            if (o.applies != ServingOption.Applies.DAEMON) {
+                try {
+                    o.type.convert(e.getValue());
+                } catch (ServingOption.BadValue bad) {
+                    problems.add(at + o.longName + ": " + bad.getMessage());
+                    continue;
+                }
+            }
+            values.put(o, e.getValue());
+            origins.put(o, at + o.longName);
         }
         List<String> warnings = new ArrayList<>();
-        for (String key : duplicates) {
+        for (String key : read.duplicates()) {
             warnings.add("config file " + path + ": '" + key + "' is set more than once; the last line wins");
         }
-        return new Contents(values, warnings, raw);
+        return new Contents(values, warnings, raw, problems, origins);
+    }
+
+    /** The keys a config file may hold. */
+    private static final List<String> KEYS = keys();
+
+    private static List<String> keys() {
+        List<String> keys = new ArrayList<>();
+        for (ServingOption o : ServingOption.values()) {
+            if (o != ServingOption.CONFIG) {
+                keys.add(o.longName);
+            }
+        }
+        return keys;
+    }
+
+    /**
+     * {@code " line N"} for the last line that sets {@code key}, or nothing when it cannot be
+     * told (a key written with escapes, or on a continued line).
+     */
+    static String lineOf(List<String> lines, String key) {
+        int found = 0;
+        for (int i = 0; i < lines.size(); i++) {
+            String line = lines.get(i).stripLeading();
+            if (line.startsWith(key) && !line.startsWith("#") && !line.startsWith("!")) {
+                String rest = line.substring(key.length());
+                if (rest.isEmpty() || rest.charAt(0) == '=' || rest.charAt(0) == ':' || Character.isWhitespace(rest.charAt(0))) {
+                    found = i + 1;
+                }
+            }
+        }
+        return found == 0 ? "" : " line " + found;
     }
 
     /**
@@ -112,10 +163,10 @@ final class ConfigFile {
      * the file is checked (the log file that is to report the check).
      */
     static Map<String, String> readRaw(Path path) throws Invalid {
-        return readRaw(path, new ArrayList<>());
+        return readRaw(path, new ArrayList<>(), new ArrayList<>()).values();
     }
 
-    private static Map<String, String> readRaw(Path path, List<String> duplicates) throws Invalid {
+    private static Raw readRaw(Path path, List<String> duplicates, List<String> lines) throws Invalid {
         byte[] bytes;
         try {
             BasicFileAttributes a = Files.readAttributes(path, BasicFileAttributes.class);
@@ -162,7 +213,8 @@ final class ConfigFile {
         for (String key : props.stringPropertyNames()) {
             raw.put(key, props.getProperty(key).strip());
         }
-        return raw;
+        lines.addAll(List.of(text.split("\r?\n|\r", -1)));
+        return new Raw(raw, duplicates, lines);
     }
 
     /** A key as it may appear in a message: printable ASCII, at most 64 characters. */

@@ -54,8 +54,11 @@ final class DaemonCommand implements Callable<Integer> {
     /** Where picocli writes the values of the table's options, the daemon's own included. */
     final Options options = Options.defaults(ServingOption.For.DAEMON);
 
-    /** What the config file warned about, logged once the log is open. */
-    List<String> configWarnings = List.of();
+    /** The config file: its warnings and problems are logged once the log is open. */
+    ConfigFile.Contents config = ConfigFile.Contents.NONE;
+
+    /** The command line, for where each value came from. */
+    String[] args = new String[0];
 
     private boolean logToFile;
 
@@ -76,9 +79,7 @@ final class DaemonCommand implements Callable<Integer> {
         }
         var log = Log.LOG;
         try {
-            Config config;
             DaemonConfig daemonConfig = DaemonConfig.of(options);
-            CredentialStore store;
             // --workers slow hashes at once; more threads than that, so that a {PLAIN} login or a
             // lookup never waits for a thread behind them.
             int workers = daemonConfig.workers();
@@ -87,14 +88,15 @@ final class DaemonCommand implements Callable<Integer> {
             // Database or directory connections: a few more than the slow hashes, at most 16 (each
             // is held open for good), retried while their server is down.
             int storeConnections = Math.min(16, workers + 4);
+            Saslauth.Served served;
             try {
-                config = Config.of(options);
-                store = Saslauth.startServing(config, configWarnings, storeConnections, false);
+                served = Saslauth.startServing(options.from(config, args), config.warnings(), config.problems(),
+                        storeConnections, true);
             } catch (StartupError e) {
-                return cannotStart(err, e.getMessage());
+                return cannotStart(err, e.getMessage()); // not when degrading
             }
-            try (store) {
-                return serve(err, daemonConfig, Saslauth.settings(config, store, slots), threads);
+            try (CredentialStore store = served.store()) {
+                return serve(err, daemonConfig, served.settings(slots), threads);
             }
         } catch (RuntimeException e) {
             log.error("internal error", e);

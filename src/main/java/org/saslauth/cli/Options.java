@@ -10,6 +10,9 @@ final class Options {
 
     private final Map<ServingOption, Object> values = new EnumMap<>(ServingOption.class);
 
+    /** Where the config file set an option the command line did not: how a message names it. */
+    private final Map<ServingOption, String> origins = new EnumMap<>(ServingOption.class);
+
     /** Every option that {@code command} takes, at its default. */
     static Options defaults(ServingOption.For command) {
         Options o = new Options();
@@ -23,6 +26,25 @@ final class Options {
 
     void set(ServingOption option, Object value) {
         values.put(option, value);
+    }
+
+    /**
+     * Records which values came from the config file, so that a message about one names the
+     * file, the line and the key rather than an option the administrator never typed.
+     */
+    Options from(ConfigFile.Contents contents, String[] args) {
+        for (Map.Entry<ServingOption, String> e : contents.origins().entrySet()) {
+            if (ServingArgs.find(args, e.getKey()).isEmpty()) {
+                origins.put(e.getKey(), e.getValue());
+            }
+        }
+        return this;
+    }
+
+    /** How a message names {@code option}: {@code --name}, or the config file's line and key. */
+    String name(ServingOption option) {
+        String origin = origins.get(option);
+        return origin == null ? "--" + option.longName : origin;
     }
 
     Object get(ServingOption option) {

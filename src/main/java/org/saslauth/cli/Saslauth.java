@@ -11,15 +11,19 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.saslauth.Log;
 import org.saslauth.mech.Credentials;
+import org.saslauth.mech.Mechanism;
+import org.saslauth.mech.Mechanisms;
 import org.saslauth.password.CostlyChecks;
 import org.saslauth.protocol.AuthServer;
 import org.saslauth.protocol.Settings;
 import org.saslauth.store.CredentialStore;
+import org.saslauth.store.UserNameFormat;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.OptionSpec;
@@ -46,19 +50,38 @@ public final class Saslauth implements Callable<Integer> {
     /** Where picocli writes the serving options' values. */
     final Options options = Options.defaults(ServingOption.For.SERVE);
 
-    /** What the config file warned about, logged once the log is open. */
-    List<String> configWarnings = List.of();
+    /** The config file: its values are picocli's defaults, its warnings and problems logged once the log is open. */
+    ConfigFile.Contents config = ConfigFile.Contents.NONE;
+
+    /** The command line, for where each value came from. */
+    String[] args = new String[0];
 
     public static void main(String[] args) {
+        System.exit(start(args));
+    }
+
+    /**
+     * Reads the config file and runs the command line. A helper serving Postfix (stdin a socket
+     * or a pipe, no command) never exits on a configuration it cannot use: it greets and fails
+     * every login as temporary ({@link #serve}); elsewhere a config file that cannot be used is
+     * exit status 3.
+     */
+    static int start(String[] args) {
         ConfigFile.Contents config;
         try {
             config = ConfigFile.of(args);
         } catch (ConfigFile.Invalid e) {
-            System.exit(refuse(args, e));
-            return;
+            if (degrades(args)) {
+                return serve(fallback(args, e.raw()), List.of(), List.of(e.getMessage()));
+            }
+            return refuse(args, e);
+        }
+        if (!config.problems().isEmpty() && !degrades(args) && !command(args).equals("daemon")) {
+            return refuse(args, new ConfigFile.Invalid(String.join("\n", config.problems()), config.raw()));
         }
         Optional<Options> plain = ServingArgs.parse(args, config);
-        System.exit(plain.isEmpty() ? run(args, config) : serve(plain.get(), config.warnings()));
+        return plain.isEmpty() ? run(args, config)
+                : serve(plain.get().from(config, args), config.warnings(), config.problems());
     }
 
     /** The whole command line as picocli sees it, every table option in place. */
@@ -80,11 +103,7 @@ public final class Saslauth implements Callable<Integer> {
      * of an error go to the log file named by the command line or its config file, if any.
      */
     static int run(String[] args) {
-        try {
-            return run(args, ConfigFile.of(args));
-        } catch (ConfigFile.Invalid e) {
-            return refuse(args, e);
-        }
+        return start(args);
     }
 
     /**
@@ -93,9 +112,11 @@ public final class Saslauth implements Callable<Integer> {
      */
     static int refuse(String[] args, ConfigFile.Invalid e) {
         if (stdinIsSocket()) {
-            StartupLog.error(args, e.raw(), "saslauth: " + e.getMessage());
+            StartupLog.error(args, e.raw(), e.getMessage());
         } else {
-            System.err.println("saslauth: " + e.getMessage());
+            for (String line : e.getMessage().split("\n")) {
+                System.err.println("saslauth: " + line);
+            }
         }
         return ExitCodes.CONFIG;
     }
@@ -113,19 +134,114 @@ public final class Saslauth implements Callable<Integer> {
             cl.setErr(new PrintWriter(captured, true));
             cl.setOut(new PrintWriter(captured, true));
         }
+        cl.setParameterExceptionHandler((e, words) -> {
+            if (e.getCommandLine() == cl && degrades(args)) {
+                return serve(fallback(args, config.raw()), config.warnings(), List.of(usageError(e)));
+            }
+            PrintWriter err = e.getCommandLine().getErr();
+            err.println("saslauth: " + usageError(e));
+            err.println("Run '" + e.getCommandLine().getCommandSpec().qualifiedName() + " --help' for the options.");
+            return ExitCodes.USAGE;
+        });
         applyConfig(cl, config);
+        ((Saslauth) cl.getCommand()).args = args;
+        ((DaemonCommand) cl.getSubcommands().get("daemon").getCommand()).args = args;
         int status = cl.execute(args);
         if (underSpawn && status != ExitCodes.OK && captured.getBuffer().length() > 0) {
-            String[] lines = captured.toString().split("\n", 4);
-            StartupLog.error(args, config.raw(), String.join(" / ", List.of(lines).subList(0, Math.min(3, lines.length))));
+            StartupLog.error(args, config.raw(), firstLines(captured.toString()));
         }
         return status;
     }
 
+    /**
+     * The first three non-blank lines of picocli's output, joined into one log line: blank
+     * lines and a trailing separator would only hide where the message ends.
+     */
+    static String firstLines(String text) {
+        List<String> lines = new java.util.ArrayList<>();
+        for (String line : text.split("\n")) {
+            if (!line.isBlank() && lines.size() < 3) {
+                lines.add(line.strip());
+            }
+        }
+        return String.join(" / ", lines);
+    }
+
+    /**
+     * A usage error in one line: picocli's message, and for an unknown option the nearest
+     * known one, {@code _} read as {@code -}; never the whole usage, which {@code --help} shows.
+     */
+    static String usageError(CommandLine.ParameterException e) {
+        String message = e.getMessage().strip().replace('\n', ' ');
+        if (e instanceof CommandLine.UnmatchedArgumentException u && !u.getUnmatched().isEmpty()) {
+            String word = u.getUnmatched().get(0);
+            if (word.startsWith("--")) {
+                String name = word.substring(2).split("=", 2)[0];
+                List<String> names = new java.util.ArrayList<>();
+                for (OptionSpec o : e.getCommandLine().getCommandSpec().options()) {
+                    if (o.longestName().startsWith("--")) {
+                        names.add(o.longestName().substring(2));
+                    }
+                }
+                message += Nearest.of(name, names).map(n -> " (did you mean '--" + n + "'?)").orElse("");
+            }
+        }
+        return message;
+    }
+
+    /**
+     * Whether this command line is a helper serving Postfix, which must greet whatever is wrong:
+     * no command, and stdin a socket (spawn(8)) or a pipe. On a terminal, or with stdin a file,
+     * an administrator is trying it, and gets the error and its exit status.
+     */
+    static boolean degrades(String[] args) {
+        return command(args).isEmpty() && stdinIsSocketOrPipe();
+    }
+
+    /**
+     * The command the arguments name ({@code test}, {@code hash}, {@code daemon}), {@code help}
+     * for {@code --help} or {@code --version}, or empty for serving.
+     */
+    static String command(String[] args) {
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            if (arg.equals("-h") || arg.equals("--help") || arg.equals("-V") || arg.equals("--version")) {
+                return "help";
+            }
+            if (arg.equals("test") || arg.equals("hash") || arg.equals("daemon") || arg.equals("help")) {
+                return arg;
+            }
+            if (arg.startsWith("--") && arg.indexOf('=') < 0 && ServingOption.named(arg.substring(2)).isPresent()) {
+                i++; // its value
+            }
+        }
+        return "";
+    }
+
+    /**
+     * The options of a helper whose command line or config file cannot be used: the defaults,
+     * with the log file, log level and mechanisms found leniently, so that the reason reaches
+     * the log and the handshake offers what was meant where it can.
+     */
+    static Options fallback(String[] args, java.util.Map<String, String> raw) {
+        Options o = Options.defaults(ServingOption.For.SERVE);
+        StartupLog.logFile(args, raw).ifPresent(file -> o.set(ServingOption.LOG_FILE, file));
+        for (ServingOption option : List.of(ServingOption.LOG_LEVEL, ServingOption.MECHANISMS)) {
+            ServingArgs.find(args, option, raw).ifPresent(value -> {
+                try {
+                    o.set(option, option.type.convert(value));
+                } catch (ServingOption.BadValue e) {
+                    // the default, then
+                }
+            });
+        }
+        return o;
+    }
+
     /** The config file's values as picocli's defaults, under the command line's. */
     static void applyConfig(CommandLine cl, ConfigFile.Contents contents) {
-        ((Saslauth) cl.getCommand()).configWarnings = contents.warnings();
-        ((DaemonCommand) cl.getSubcommands().get("daemon").getCommand()).configWarnings = contents.warnings();
+        ((Saslauth) cl.getCommand()).config = contents;
+        ((DaemonCommand) cl.getSubcommands().get("daemon").getCommand()).config = contents;
         String mechanisms = contents.values().get(ServingOption.MECHANISMS);
         if (mechanisms != null) {
             ((TestCommand) cl.getSubcommands().get("test").getCommand()).servedMechanisms = mechanisms;
@@ -140,15 +256,18 @@ public final class Saslauth implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        return serve(options, configWarnings);
+        return serve(options.from(config, args), config.warnings(), config.problems());
     }
 
     /**
      * Serves stdin/stdout. Under spawn(8), stdin, stdout and stderr are all the socket to
      * smtpd: the real stdout is kept for protocol lines and the error stream becomes the log.
      * The store is closed once the input has ended and the last reply is out.
+     *
+     * @param problems what makes the configuration unusable, already known (the config file's
+     *     lines): served as temporary failures, see {@link #startServing}
      */
-    static int serve(Options options, List<String> configWarnings) {
+    static int serve(Options options, List<String> configWarnings, List<String> problems) {
         PrintStream terminal = System.err;
         boolean underSpawn = stdinIsSocket();
         OutputStream protocolOut = new FileOutputStream(FileDescriptor.out);
@@ -164,21 +283,17 @@ public final class Saslauth implements Callable<Integer> {
         }
         var log = Log.LOG;
         try {
-            Config config;
-            CredentialStore store;
+            Served served;
             try {
-                config = Config.of(options);
-                store = startServing(config, configWarnings, 1, true);
+                served = startServing(options, configWarnings, problems, 1, stdinIsSocketOrPipe());
             } catch (StartupError e) {
                 log.error("cannot start: {}", e.getMessage());
-                if (!underSpawn) {
-                    terminal.println("saslauth: " + e.getMessage());
-                }
+                terminal.println("saslauth: " + e.getMessage());
                 return ExitCodes.CONFIG;
             }
             InputStream in = new FileInputStream(FileDescriptor.in);
-            try (store) {
-                return new AuthServer(settings(config, store, CostlyChecks.perProcessor())).serve(in, protocolOut);
+            try (CredentialStore store = served.store()) {
+                return new AuthServer(served.settings(CostlyChecks.perProcessor())).serve(in, protocolOut);
             } catch (IOException e) {
                 log.error("reading from the client failed: {}", e.toString());
                 return ExitCodes.SOFTWARE;
@@ -191,30 +306,102 @@ public final class Saslauth implements Callable<Integer> {
         }
     }
 
+    /** What a serving command serves: the engine's options, the store, the name rules. */
+    record Served(Config.Serving serving, CredentialStore store, UserNameFormat names) {
+        /** The engine's settings, serving the users of the store. */
+        Settings settings(CostlyChecks slots) {
+            return serving.settings(new Credentials(store, names, slots));
+        }
+    }
+
     /**
-     * What every serving command does once its log is open and its configuration checked:
-     * logs what the config file warned about, opens the store, and warns at any log level when
-     * OREORE is on.
+     * What every serving command does once its log is open: logs what the config file warned
+     * about, checks the configuration, opens the store, and warns at any log level when OREORE
+     * is on. A serving command never stops on its configuration, since Postfix would refuse
+     * every SMTP session while it restarted it: a mechanism that cannot be served is left out,
+     * and a configuration or passdb that cannot be used at all is served with every login a
+     * temporary failure, its reason logged once at error level. A database or directory that
+     * cannot be reached at start is not such a reason: each login tries it again.
      *
+     * @param problems what is already known to make the configuration unusable
      * @param poolSize connections a database or directory store keeps
-     * @param failFast whether a server that cannot be reached at start is an error
+     * @param degrade whether to serve a configuration that cannot be used; without, it is a
+     *     {@link StartupError}, for an administrator trying a helper on a terminal
      */
-    static CredentialStore startServing(Config config, List<String> configWarnings, int poolSize, boolean failFast)
-            throws StartupError {
+    static Served startServing(Options options, List<String> configWarnings, List<String> problems, int poolSize,
+            boolean degrade) throws StartupError {
         for (String warning : configWarnings) {
             Log.LOG.warn(warning);
         }
-        CredentialStore store = config.store().open(poolSize, failFast);
-        if (config.serving().mechanisms().contains("OREORE")) {
-            Logging.warnAtAnyLevel("OREORE is enabled: any client can log in as any user name without a password");
+        List<String> reasons = new ArrayList<>(problems);
+        if (reasons.isEmpty()) {
+            List<String> left = new ArrayList<>();
+            try {
+                Config config = Config.forServing(options, left);
+                if (!degrade && !left.isEmpty()) {
+                    throw new StartupError(String.join("; ", left));
+                }
+                for (String problem : left) {
+                    Log.LOG.error(problem);
+                }
+                CredentialStore store = config.store().open(poolSize, false);
+                if (config.serving().mechanisms().contains("OREORE")) {
+                    Logging.warnAtAnyLevel("OREORE is enabled: any client can log in as any user name without a password");
+                }
+                Log.LOG.debug("serving {}", config.serving().mechanisms());
+                return new Served(config.serving(), store, config.store().names());
+            } catch (StartupError e) {
+                reasons.add(e.getMessage());
+            }
         }
-        Log.LOG.debug("serving {}", config.serving().mechanisms());
-        return store;
+        if (!degrade) {
+            throw new StartupError(String.join("; ", reasons));
+        }
+        for (String reason : reasons) {
+            Log.LOG.error("{}; every login gets a temporary failure until this is fixed", reason);
+        }
+        List<String> mechanismProblems = new ArrayList<>();
+        Config.Serving serving = degradedServing(options, mechanismProblems);
+        for (String problem : mechanismProblems) {
+            Log.LOG.error(problem);
+        }
+        Log.LOG.debug("serving {} with every login a temporary failure", serving.mechanisms());
+        return new Served(serving, new UnusableStore(), new UserNameFormat(false, Optional.empty()));
     }
 
-    /** The engine's settings: the configuration's, serving the users of {@code store}. */
-    static Settings settings(Config config, CredentialStore store, CostlyChecks slots) {
-        return config.serving().settings(new Credentials(store, config.store().names(), slots));
+    /**
+     * The engine's options of a configuration that cannot be used: its own where they can be
+     * read, else the defaults; only mechanisms that ask for a password, so that nothing is
+     * ever an OK (OREORE would be).
+     */
+    private static Config.Serving degradedServing(Options options, List<String> problems) {
+        Mechanisms known = Config.Serving.known(options, problems);
+        List<String> names = new ArrayList<>();
+        for (Mechanism m : known.enabled()) {
+            if (m.needsCredentials()) {
+                names.add(m.name());
+            }
+        }
+        Mechanisms mechanisms = Mechanisms.parse(names.isEmpty() ? Mechanisms.DEFAULT : String.join(",", names));
+        try {
+            return Config.Serving.of(options, mechanisms);
+        } catch (StartupError e) {
+            try {
+                return Config.Serving.of(Options.defaults(ServingOption.For.SERVE), mechanisms);
+            } catch (StartupError impossible) {
+                throw new IllegalStateException(impossible);
+            }
+        }
+    }
+
+    /** Whether standard input is a socket or a pipe: what Postfix's spawn(8) and pipe(8) give. */
+    static boolean stdinIsSocketOrPipe() {
+        try {
+            String target = Files.readSymbolicLink(Path.of("/proc/self/fd/0")).toString();
+            return target.startsWith("socket:") || target.startsWith("pipe:");
+        } catch (IOException | UnsupportedOperationException | SecurityException e) {
+            return true; // cannot tell: assume the strict case, stay silent
+        }
     }
 
     /** Whether standard input is a socket, as under spawn(8), rather than a terminal or pipe. */

@@ -100,11 +100,15 @@ class ServingArgsTest {
         assertEquals(Path.of("/etc/users"), fast.path(ServingOption.PASSWD_FILE));
     }
 
+    /** An unknown key is the config file's problem, named by line with the nearest key, not picocli's usage error. */
     @Test
-    void unknownConfigKeyIsPicocliError() throws IOException {
+    void unknownConfigKeyIsAProblemOfTheFile() throws Exception {
         Path config = dir.resolve("bad.properties");
         Files.writeString(config, "passwd-fiel = /etc/users\n");
-        assertNoFastPath(fast(new String[] {"--config", config.toString()}));
+        ConfigFile.Contents c = ConfigFile.of(new String[] {"--config", config.toString()});
+        assertEquals(java.util.List.of("config file " + config + " line 1: unknown key 'passwd-fiel'"
+                + " (did you mean 'passwd-file'?)"), c.problems());
+        assertEquals(null, c.values().get(ServingOption.PASSWD_FILE));
     }
 
     @Test
@@ -131,13 +135,16 @@ class ServingArgsTest {
 
     /** A file that fails its check still names the log file that is to say so. */
     @Test
-    void findReadsTheLogFileOfAConfigFileThatFailsItsCheck() throws IOException {
+    void findReadsTheLogFileOfAConfigFileThatFailsItsCheck() throws Exception {
         Path config = dir.resolve("bad.properties");
         Files.writeString(config, "log-file = /var/log/x.log\nbogus = 1\n");
         String[] args = {"--config", config.toString()};
-        ConfigFile.Invalid e = assertThrows(ConfigFile.Invalid.class, () -> ConfigFile.of(args));
+        ConfigFile.Invalid e = assertThrows(ConfigFile.Invalid.class, () -> ConfigFile.read(config));
         assertTrue(e.getMessage().contains("unknown key 'bogus'"), e.getMessage());
         assertEquals(Optional.of("/var/log/x.log"), ServingArgs.find(args, ServingOption.LOG_FILE, e.raw()));
+        ConfigFile.Contents c = ConfigFile.of(args);
+        assertTrue(c.problems().get(0).contains("line 2: unknown key 'bogus'"), c.problems().toString());
+        assertEquals(Optional.of("/var/log/x.log"), ServingArgs.find(args, ServingOption.LOG_FILE, c.raw()));
     }
 
     private static Optional<String> find(String[] args, ServingOption option) {
