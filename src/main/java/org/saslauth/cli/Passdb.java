@@ -11,11 +11,18 @@ import java.util.Optional;
  */
 sealed interface Passdb {
 
-    /** Whether this passdb checks a password it is given: PLAIN and LOGIN need that. */
-    boolean checksPasswords();
+    /** Whether this passdb checks a password it is given (PLAIN and LOGIN need that): all but {@link None}. */
+    default boolean checksPasswords() {
+        return true;
+    }
 
-    /** Whether this passdb gives the stored password itself: CRAM-MD5 and SCRAM compute with it. */
-    boolean givesStoredPasswords();
+    /**
+     * Whether this passdb gives the stored password itself: CRAM-MD5 and SCRAM compute with it.
+     * Those that hold it do; a program or an LDAP bind only says yes or no.
+     */
+    default boolean givesStoredPasswords() {
+        return true;
+    }
 
     /** How the passdb is named in a message: the option that chose it. */
     String describe();
@@ -41,16 +48,6 @@ sealed interface Passdb {
     /** {@code --passwd-file}: Dovecot's passwd-file format, with each user's stored password. */
     record PasswdFile(Path file) implements Passdb {
         @Override
-        public boolean checksPasswords() {
-            return true;
-        }
-
-        @Override
-        public boolean givesStoredPasswords() {
-            return true;
-        }
-
-        @Override
         public String describe() {
             return "--passdb passwd-file";
         }
@@ -59,16 +56,6 @@ sealed interface Passdb {
     /** {@code --passdb sql}: the query returns the stored password. */
     record Sql(String url, Optional<String> user, Optional<Path> passwordFile, String query, String defaultScheme)
             implements Passdb {
-        @Override
-        public boolean checksPasswords() {
-            return true;
-        }
-
-        @Override
-        public boolean givesStoredPasswords() {
-            return true;
-        }
-
         @Override
         public String describe() {
             return "--passdb sql";
@@ -83,11 +70,6 @@ sealed interface Passdb {
             Optional<Path> bindPasswordFile, String base, String userFilter, boolean authBind,
             String passwordAttribute, String defaultScheme) implements Passdb {
         @Override
-        public boolean checksPasswords() {
-            return true;
-        }
-
-        @Override
         public boolean givesStoredPasswords() {
             return !authBind;
         }
@@ -100,11 +82,6 @@ sealed interface Passdb {
 
     /** {@code --passdb checkpassword}: the program says yes or no to a password, nothing more. */
     record Checkpassword(Path program) implements Passdb {
-        @Override
-        public boolean checksPasswords() {
-            return true;
-        }
-
         @Override
         public boolean givesStoredPasswords() {
             return false;

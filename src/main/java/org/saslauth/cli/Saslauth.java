@@ -67,16 +67,18 @@ public final class Saslauth implements Callable<Integer> {
      * exit status 3.
      */
     static int start(String[] args) {
+        String command = command(args);
+        boolean degrades = command.isEmpty() && stdinIsSocketOrPipe();
         ConfigFile.Contents config;
         try {
             config = ConfigFile.of(args);
         } catch (ConfigFile.Invalid e) {
-            if (degrades(args)) {
+            if (degrades) {
                 return serve(fallback(args, e.raw()), List.of(), List.of(e.getMessage()));
             }
             return refuse(args, e);
         }
-        if (!config.problems().isEmpty() && !degrades(args) && !command(args).equals("daemon")) {
+        if (!config.problems().isEmpty() && !degrades && !command.equals("daemon")) {
             return refuse(args, new ConfigFile.Invalid(String.join("\n", config.problems()), config.raw()));
         }
         Optional<Options> plain = ServingArgs.parse(args, config);
@@ -394,22 +396,27 @@ public final class Saslauth implements Callable<Integer> {
         }
     }
 
+    /**
+     * Where standard input leads ({@code socket:[...]}, {@code pipe:[...]}, a path), read once:
+     * it does not change while the process runs. Null when it cannot be told.
+     */
+    private static final String STDIN = stdinTarget();
+
+    private static String stdinTarget() {
+        try {
+            return Files.readSymbolicLink(Path.of("/proc/self/fd/0")).toString();
+        } catch (IOException | UnsupportedOperationException | SecurityException e) {
+            return null;
+        }
+    }
+
     /** Whether standard input is a socket or a pipe: what Postfix's spawn(8) and pipe(8) give. */
     static boolean stdinIsSocketOrPipe() {
-        try {
-            String target = Files.readSymbolicLink(Path.of("/proc/self/fd/0")).toString();
-            return target.startsWith("socket:") || target.startsWith("pipe:");
-        } catch (IOException | UnsupportedOperationException | SecurityException e) {
-            return true; // cannot tell: assume the strict case, stay silent
-        }
+        return STDIN == null || STDIN.startsWith("socket:") || STDIN.startsWith("pipe:"); // cannot tell: the strict case
     }
 
     /** Whether standard input is a socket, as under spawn(8), rather than a terminal or pipe. */
     static boolean stdinIsSocket() {
-        try {
-            return Files.readSymbolicLink(Path.of("/proc/self/fd/0")).toString().startsWith("socket:");
-        } catch (IOException | UnsupportedOperationException | SecurityException e) {
-            return true; // cannot tell: assume the strict case, stay silent
-        }
+        return STDIN == null || STDIN.startsWith("socket:"); // cannot tell: assume the strict case, stay silent
     }
 }

@@ -126,26 +126,23 @@ public final class LineFramer {
         if (len > 0 && (lf > from ? b[lf - 1] : partial[partialLen - 1]) == '\r') {
             len--;
         }
-        byte[] line;
         if (len > maxLine) { // one byte over, and no CR to drop
-            line = new byte[head];
-            int fromPartial = Math.min(head, partialLen);
-            if (fromPartial > 0) {
-                System.arraycopy(partial, 0, line, 0, fromPartial);
-            }
-            System.arraycopy(b, from, line, fromPartial, head - fromPartial);
-            reset();
-            deliver(line, true);
-            return;
+            deliver(take(b, from, head), true);
+        } else {
+            deliver(take(b, from, len), false);
         }
-        line = new byte[len];
-        int fromPartial = Math.min(len, partialLen);
+    }
+
+    /** The first {@code n} bytes of the line: what is buffered, then from {@code b}; the buffer is emptied. */
+    private byte[] take(byte[] b, int from, int n) {
+        byte[] line = new byte[n];
+        int fromPartial = Math.min(n, partialLen);
         if (fromPartial > 0) {
             System.arraycopy(partial, 0, line, 0, fromPartial);
         }
-        System.arraycopy(b, from, line, fromPartial, len - fromPartial);
+        System.arraycopy(b, from, line, fromPartial, n - fromPartial);
         reset();
-        deliver(line, false);
+        return line;
     }
 
     private void reset() {
