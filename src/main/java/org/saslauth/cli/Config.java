@@ -126,13 +126,20 @@ record Config(Logs log, Serving serving, Store store) {
          * @param poolSize connections a database or directory store keeps
          * @param failFast whether a server that cannot be reached at start is an error; a daemon
          *     retries instead
+         * @param awaitFile whether a passwd file that cannot be used is looked at again at each
+         *     login (a helper or daemon serving Postfix, which must not stop) rather than an error
          */
-        CredentialStore open(int poolSize, boolean failFast) throws StartupError {
+        CredentialStore open(int poolSize, boolean failFast, boolean awaitFile) throws StartupError {
             if (passdb instanceof Passdb.PasswdFile p) {
                 try {
                     return org.saslauth.store.PasswdFile.load(p.file());
                 } catch (org.saslauth.store.PasswdFile.Invalid e) {
-                    throw new StartupError(e.getMessage());
+                    if (!awaitFile) {
+                        throw new StartupError(e.getMessage());
+                    }
+                    org.saslauth.Log.LOG.error("{}; every login gets a temporary failure until this is fixed",
+                            e.getMessage());
+                    return new org.saslauth.store.AwaitedPasswdFile(p.file(), e.getMessage());
                 }
             }
             if (!passdb.checksPasswords()) {

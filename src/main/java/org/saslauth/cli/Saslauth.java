@@ -346,7 +346,7 @@ public final class Saslauth implements Callable<Integer> {
                 for (String problem : left) {
                     Log.LOG.error(problem);
                 }
-                CredentialStore store = config.store().open(poolSize, false);
+                CredentialStore store = config.store().open(poolSize, false, degrade);
                 if (config.serving().mechanisms().contains("OREORE")) {
                     Logging.warnAtAnyLevel("OREORE is enabled: any client can log in as any user name without a password");
                 }

@@ -55,7 +55,7 @@ final class TestCommand implements Callable<Integer> {
                 throw new StartupError("--passwd-file is required");
             }
             Config.check(Config.Serving.mechanisms(servedMechanisms), store.passdb());
-            credentialStore = store.open(1, true);
+            credentialStore = store.open(1, true, false);
         } catch (StartupError e) {
             err.println("saslauth test: " + e.getMessage());
             return ExitCodes.CONFIG;

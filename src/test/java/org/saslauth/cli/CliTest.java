@@ -476,6 +476,60 @@ class CliTest {
     }
 
     /**
+     * Issue 21: a passwd file missing when a helper starts on a pipe used to leave every login of
+     * that helper a temporary failure for its whole life (a daemon's until its reload); now the
+     * helper greets, fails logins as temporary, and serves the file once it appears.
+     */
+    @Test
+    void aPasswdFileMissingAtStartIsServedOnceItAppears() throws Exception {
+        Path users = dir.resolve("later.passwd");
+        Path log = dir.resolve("saslauth.log");
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), Saslauth.class.getName(),
+                "--passwd-file", users.toString(), "--failure-delay", "0", "--auth-penalty", "false",
+                "--max-auth-rate", "0", "--log-file", log.toString(), "--log-level", "info"));
+        Process p = new ProcessBuilder(cmd).start();
+        try {
+            var in = p.getOutputStream();
+            var out = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            in.write(SESSION_HEAD.getBytes(StandardCharsets.UTF_8));
+            in.flush();
+            while (!out.readLine().equals("DONE")) {
+                // handshake
+            }
+            int[] id = {0};
+            String[] last = {""};
+            java.util.function.Supplier<String> alice = () -> {
+                try {
+                    id[0]++;
+                    in.write(("AUTH\t" + id[0] + "\tPLAIN\trip=192.0.2.5\tresp=" + plain("alice", "secret") + "\n")
+                            .getBytes(StandardCharsets.UTF_8));
+                    in.flush();
+                    return last[0] = out.readLine().replace("\t" + id[0] + "\t", " ");
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            };
+            String tempFail = "FAIL reason=Temporary authentication failure\tcode=temp_fail";
+            assertEquals(tempFail, alice.get().replace("user=alice\t", ""), "no file yet");
+            Files.writeString(users, "alice:{PLAIN}secret\n");
+            loginUntil(alice, a -> a.equals("OK user=alice") || a.replace("user=alice\t", "").equals(tempFail),
+                    "the file appears", () -> last[0].equals("OK user=alice"));
+            in.close();
+            assertTrue(p.waitFor(10, TimeUnit.SECONDS));
+            assertEquals(0, p.exitValue());
+            assertEquals("", new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8));
+            String logged = Files.readString(log);
+            assertTrue(logged.contains("every login gets a temporary failure until this is fixed"), logged);
+            assertTrue(logged.contains("can be read now"), logged);
+            assertFalse(logged.contains("secret"), logged);
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
+    /**
      * python3 running {@code argv[1:]} with stdin, stdout and stderr all one UNIX socket, as
      * spawn(8) does: sends its own stdin down the socket, prints everything that came back, and
      * exits with the command's status (124 when it still ran 30 s after its input ended).
