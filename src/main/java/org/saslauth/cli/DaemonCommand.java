@@ -2,6 +2,7 @@ package org.saslauth.cli;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -66,13 +67,18 @@ final class DaemonCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter err = spec.commandLine().getErr();
         Config.Logs logs = Config.Logs.of(options);
+        List<String> problems = new ArrayList<>(config.problems());
         if (logs.file().isPresent()) {
             logToFile = true;
             try {
                 Logging.toFile(logs.file().get(), logs.level());
             } catch (IOException e) {
-                err.println("saslauth daemon: cannot open log file " + logs.file().get() + ": " + e.getMessage());
-                return ExitCodes.CONFIG;
+                // Postfix refuses every session while the daemon's socket is missing: the daemon
+                // serves all the same, to the terminal (the journal), every login a temporary
+                // failure, since fail2ban would see no failure without the log.
+                logToFile = false;
+                Logging.toTerminal(logs.level());
+                problems.add("cannot open log file " + logs.file().get() + ": " + e.getMessage());
             }
         } else {
             Logging.toTerminal(logs.level()); // stderr: the journal under systemd
@@ -90,7 +96,7 @@ final class DaemonCommand implements Callable<Integer> {
             int storeConnections = Math.min(16, workers + 4);
             Saslauth.Served served;
             try {
-                served = Saslauth.startServing(options.from(config, args), config.warnings(), config.problems(),
+                served = Saslauth.startServing(options.from(config, args), config.warnings(), problems,
                         storeConnections, true);
             } catch (StartupError e) {
                 return cannotStart(err, e.getMessage()); // not when degrading

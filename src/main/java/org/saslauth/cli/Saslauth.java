@@ -275,19 +275,30 @@ public final class Saslauth implements Callable<Integer> {
         OutputStream protocolOut = new FileOutputStream(FileDescriptor.out);
         System.setOut(new PrintStream(OutputStream.nullOutputStream()));
         Config.Logs logs = Config.Logs.of(options);
+        boolean degrade = stdinIsSocketOrPipe();
         try {
             Logging.toFile(logs.file().orElse(null), logs.level());
         } catch (IOException e) {
-            if (!underSpawn) {
-                terminal.println("saslauth: cannot open log file " + logs.file().orElse(null) + ": " + e.getMessage());
+            String problem = "cannot open log file " + logs.file().orElse(null) + ": " + e.getMessage();
+            if (!degrade) {
+                terminal.println("saslauth: " + problem);
+                return ExitCodes.CONFIG;
             }
-            return ExitCodes.CONFIG;
+            // A helper serving Postfix greets all the same: without a log, fail2ban would see
+            // no failure, so every login is a temporary failure until the file can be opened.
+            try {
+                Logging.toFile(null, logs.level());
+            } catch (IOException impossible) {
+                throw new java.io.UncheckedIOException(impossible);
+            }
+            problems = new ArrayList<>(problems);
+            problems.add(problem);
         }
         var log = Log.LOG;
         try {
             Served served;
             try {
-                served = startServing(options, configWarnings, problems, 1, stdinIsSocketOrPipe());
+                served = startServing(options, configWarnings, problems, 1, degrade);
             } catch (StartupError e) {
                 log.error("cannot start: {}", e.getMessage());
                 terminal.println("saslauth: " + e.getMessage());

@@ -640,6 +640,26 @@ class CliTest {
         assertTrue(text.lines().anyMatch(l -> l.contains(" ERROR ") && l.contains(logged)), text);
     }
 
+    /**
+     * Issue 21: a log file that cannot be opened (its directory missing, or not writable by the
+     * helper's user) used to be exit status 3 before the handshake; now the helper greets and
+     * fails every login as temporary (without its log, fail2ban would see no failure), exit 0,
+     * nothing on stderr.
+     */
+    @Test
+    void aLogFileThatCannotBeOpenedOnAPipeGreetsAndFailsAuthAsTemporary() throws Exception {
+        Path users = passwd("alice:{PLAIN}secret");
+        Path log = dir.resolve("no-such-dir").resolve("saslauth.log");
+        Result r = run(SESSION_HEAD + "AUTH\t1\tPLAIN\tresp=" + plain("alice", "secret") + "\n",
+                "--passwd-file", users.toString(), "--log-file", log.toString(), "--failure-delay", "0");
+        assertEquals(0, r.status(), r.err());
+        assertEquals("", r.err());
+        assertTrue(r.out().startsWith("VERSION\t1\t2\nMECH\tPLAIN\tplaintext\n"), r.out());
+        assertTrue(r.out().endsWith("DONE\nFAIL\t1\tuser=alice\treason=Temporary authentication failure\tcode=temp_fail\n"),
+                r.out());
+        assertFalse(Files.exists(log));
+    }
+
     /** CRAM-MD5 on checkpassword: PLAIN and LOGIN are offered, and the reason logged. */
     @Test
     void aMechanismThePassdbCannotServeIsLeftOutOnAPipe() throws Exception {

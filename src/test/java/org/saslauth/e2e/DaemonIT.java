@@ -198,6 +198,41 @@ class DaemonIT {
         assertFalse(Files.exists(socket));
     }
 
+    /**
+     * Issue 21: a daemon whose log file cannot be opened used to exit 3, and Postfix, finding
+     * no socket, refused every session; now it serves, says why on stderr (the journal), and
+     * fails every login as temporary until the log is fixed and the daemon restarted.
+     */
+    @Test
+    void aLogFileThatCannotBeOpenedIsServedAsTemporaryFailures() throws Exception {
+        Path dir = Files.createTempDirectory("saslauth-daemon-it-");
+        Path socket = dir.resolve("auth");
+        Path log = dir.resolve("missing-dir").resolve("daemon.log");
+        Process p = DaemonProcess.builder(dir, DaemonProcess.command("--passwd-file", USERS.toString(),
+                "--failure-delay", "0", "--listen", "unix:" + socket, "--log-file", log.toString())).start();
+        try {
+            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while (!Files.exists(socket) && p.isAlive() && System.nanoTime() < deadline) {
+                PostfixInstance.sleep(20);
+            }
+            assertTrue(Files.exists(socket), "the daemon serves (alive: " + p.isAlive() + ") "
+                    + Files.readString(dir.resolve("stderr")));
+            try (AuthClient c = AuthClient.unix(socket)) {
+                c.handshake();
+                c.send(authPlain(1, "alice", "alice-password"));
+                assertEquals("FAIL\t1\tuser=alice\treason=Temporary authentication failure\tcode=temp_fail", c.readLine());
+            }
+            String stderr = Files.readString(dir.resolve("stderr"));
+            assertTrue(stderr.contains("cannot open log file " + log)
+                    && stderr.contains("every login gets a temporary failure until this is fixed"), stderr);
+            p.destroy();
+            assertTrue(p.waitFor(10, TimeUnit.SECONDS));
+            assertEquals(0, p.exitValue());
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
     @Test
     void aListeningSocketHandedOverAsStdin() throws Exception {
         Path dir = Files.createTempDirectory("saslauth-daemon-it-");
