@@ -71,11 +71,24 @@ class PostfixPassdbIT {
             "log-file = {log}/saslauth-down.log",
             ""));
 
+    /** A helper whose config file has a key typed as Postfix spells its own, and a mechanism mistyped. */
+    static final PostfixInstance.Service TYPO = new PostfixInstance.Service("saslauth_typo", String.join("\n",
+            "passdb = sql",
+            "sql-url = {url}",
+            "sql-user = saslauth",
+            "sql-password-file = {etc}/sql.password",
+            "password-query = SELECT password FROM mailbox WHERE username = %u",
+            "failure_delay = 2s",
+            "mechanisms = PLAIN,LOGIN,LOGN",
+            "log-file = {log}/saslauth-typo.log",
+            ""));
+
     static PostgresServer pg;
     static SlapdServer slapd;
     static PostfixInstance postfix;
     static PostfixInstance.Service sql;
     static PostfixInstance.Service ldap;
+    static PostfixInstance.Service typo;
 
     @BeforeAll
     static void start() throws Exception {
@@ -99,7 +112,8 @@ class PostfixPassdbIT {
                 + "sn: C\nmail: carol@example.org\nuserPassword: " + carol + "\n\n", LDAP_PASSWORD);
         sql = new PostfixInstance.Service(SQL.name(), SQL.properties().replace("{url}", pg.url("postfix")));
         ldap = new PostfixInstance.Service(LDAP.name(), LDAP.properties().replace("{url}", slapd.url()));
-        postfix = PostfixInstance.start(Path.of(System.getProperty("basedir", ".")), List.of(sql, ldap, DOWN));
+        typo = new PostfixInstance.Service(TYPO.name(), TYPO.properties().replace("{url}", pg.url("postfix")));
+        postfix = PostfixInstance.start(Path.of(System.getProperty("basedir", ".")), List.of(sql, ldap, DOWN, typo));
         secret(postfix.etc().resolve("sql.password"), DB_PASSWORD);
         secret(postfix.etc().resolve("ldap.password"), LDAP_PASSWORD);
     }
@@ -226,6 +240,28 @@ class PostfixPassdbIT {
         assertFalse(postfix.maillogTail(200).contains("throttling"), postfix.maillogTail(200));
         assertTrue(log(DOWN).contains("SQL database unavailable"), log(DOWN));
         assertFalse(log(DOWN).contains(DB_PASSWORD), log(DOWN));
+    }
+
+    /**
+     * Issue 21: a typo in the config file (a key with Postfix's underscore, an unknown mechanism)
+     * used to make every helper exit 3 before its handshake, and Postfix answered {@code fatal:
+     * no SASL authentication mechanisms} and throttled the port; now each session is greeted,
+     * EHLO offers AUTH with the valid mechanisms, AUTH is a temporary failure, and the helper's
+     * log names the key and the nearest valid one.
+     */
+    @Test
+    @Order(6)
+    void aTypoInTheConfigFileKeepsThePortOpenAndFailsAuthAsTemporary() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            try (SmtpClient smtp = session(typo)) {
+                assertTemporaryFailure(auth(smtp, "alice@example.org", "alice-password"), typo);
+                assertEquals(250, smtp.send("MAIL FROM:<someone@example.net>").code(), "mail still flows");
+            }
+        }
+        String maillog = postfix.maillogTail(300);
+        assertFalse(maillog.contains("throttling") || maillog.contains("no SASL authentication mechanisms"), maillog);
+        assertTrue(log(typo).contains("unknown key 'failure_delay' (did you mean 'failure-delay'?)"), log(typo));
+        assertFalse(log(typo).contains(DB_PASSWORD), log(typo));
     }
 
     private static void assertTemporaryFailure(Reply r, PostfixInstance.Service s) throws Exception {
