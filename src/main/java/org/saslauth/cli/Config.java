@@ -36,7 +36,11 @@ record Config(Logs log, Serving serving, Store store) {
             int ipv6Prefix) {
 
         static Serving of(Options o) throws StartupError {
-            return of(o, mechanisms(o.string(MECHANISMS)));
+            try {
+                return of(o, Mechanisms.parse(o.string(MECHANISMS)));
+            } catch (IllegalArgumentException e) {
+                throw new StartupError(o.name(MECHANISMS) + ": " + e.getMessage());
+            }
         }
 
         /** The engine's options, offering {@code mechs}. */
@@ -166,7 +170,7 @@ record Config(Logs log, Serving serving, Store store) {
     static Config of(Options o) throws StartupError {
         Serving serving = Serving.of(o);
         Store store = Store.of(o);
-        check(serving.mechanisms(), store.passdb());
+        check(serving.mechanisms(), store.passdb(), o.name(MECHANISMS));
         return new Config(Logs.of(o), serving, store);
     }
 
@@ -224,8 +228,10 @@ record Config(Logs log, Serving serving, Store store) {
             for (Mechanism m : lookups) {
                 names.add(m.name());
             }
+            // named as the administrator wrote it: options on the command line, keys in the file
+            String passdbName = option.startsWith("--") ? passdb.describe() : passdb.describe().replace("--", "");
             throw new StartupError(option + " " + String.join(",", names) + " cannot be served by "
-                    + passdb.describe() + ": " + (names.size() == 1 ? "it computes" : "they compute")
+                    + passdbName + ": " + (names.size() == 1 ? "it computes" : "they compute")
                     + " with each user's stored password, and this passdb only checks a password it is given;"
                     + " offer PLAIN and LOGIN only, or use a passdb that stores passwords (passwd-file, sql, or ldap"
                     + " with a password attribute)");
@@ -257,7 +263,7 @@ record Config(Logs log, Serving serving, Store store) {
             }
             case "checkpassword":
                 if (o.path(CHECKPASSWORD_PROGRAM) == null) {
-                    throw new StartupError("--checkpassword-program is required for --passdb checkpassword");
+                    throw new StartupError(requiredMessage(o, CHECKPASSWORD_PROGRAM, kind));
                 }
                 return new Passdb.Checkpassword(o.path(CHECKPASSWORD_PROGRAM));
             default:
@@ -268,10 +274,20 @@ record Config(Logs log, Serving serving, Store store) {
 
     private static final List<String> PASSDBS = List.of("passwd-file", "sql", "ldap", "checkpassword");
 
+    /**
+     * That {@code option} is missing, named as the passdb was given: on the command line, as
+     * options; in the config file, as its file, line and keys.
+     */
+    private static String requiredMessage(Options o, ServingOption option, String passdb) {
+        String named = o.name(PASSDB);
+        return named.startsWith("--") ? "--" + option.longName + " is required for --passdb " + passdb
+                : named + " = " + passdb + " needs the key " + option.longName + " as well";
+    }
+
     private static String required(Options o, ServingOption option, String passdb) throws StartupError {
         String value = o.string(option);
         if (value == null || value.isBlank()) {
-            throw new StartupError("--" + option.longName + " is required for --passdb " + passdb);
+            throw new StartupError(requiredMessage(o, option, passdb));
         }
         return value;
     }

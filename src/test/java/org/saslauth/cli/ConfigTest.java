@@ -121,4 +121,32 @@ class ConfigTest {
         assertEquals(48, s.ipv6Prefix());
         assertEquals("PLAIN,LOGIN", s.mechanisms().toString(), "the default");
     }
+
+    /**
+     * Issue 21: a value from the config file is named by its file, line and key, never by an
+     * option the administrator did not type ({@code --sql-url is required...} for a file that
+     * said {@code passdb = sql}).
+     */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "passdb = sql\\npassword-query = q          | line 1: passdb = sql needs the key sql-url as well",
+        "passdb = checkpassword                    | line 1: passdb = checkpassword needs the key checkpassword-program",
+        "mechanisms = CRAM-MD5\\npassdb = checkpassword\\ncheckpassword-program = /bin/true | line 1: mechanisms CRAM-MD5 cannot be served by passdb checkpassword: it computes",
+        "failure-delay = 6s                        | line 1: failure-delay must be at most 5s",
+    })
+    void aCheckOfAValueFromTheConfigFileNamesItsKey(String lines, String message) throws Exception {
+        Path file = java.nio.file.Files.createTempFile("saslauth-config-", ".properties");
+        try {
+            java.nio.file.Files.writeString(file, lines.strip().replace("\\n", "\n") + "\n");
+            String[] args = {"--config", file.toString()};
+            ConfigFile.Contents contents = ConfigFile.of(args);
+            Options o = ServingArgs.parse(args, contents).orElseThrow().from(contents, args);
+            StartupError e = assertThrows(StartupError.class, () -> Config.of(o));
+            assertEquals("config file " + file + " " + message, e.getMessage().substring(0,
+                    Math.min(e.getMessage().length(), ("config file " + file + " " + message).length())));
+            assertTrue(!e.getMessage().contains("--"), e.getMessage());
+        } finally {
+            java.nio.file.Files.delete(file);
+        }
+    }
 }
