@@ -9,7 +9,11 @@ final class ExitCodes {
     static final int LOGIN_REFUSED = 1;
     /** A bad option or option value (picocli's usage error). */
     static final int USAGE = 2;
-    /** The configuration cannot be used: config file, passwd file or log file. */
+    /**
+     * The configuration cannot be used (config file, passwd file, log file), for a command run
+     * by hand, {@code test}, and the daemon's sockets; a helper serving Postfix and the daemon
+     * never stop on the rest: they greet and fail every login as temporary.
+     */
     static final int CONFIG = 3;
     /** Reading or writing failed, or an unexpected internal error. */
     static final int SOFTWARE = 5;
@@ -19,7 +23,10 @@ final class ExitCodes {
               0   served until end of input; test: login accepted; hash: hash printed
               1   test: login refused (wrong password or unknown user)
               2   bad option or option value; hash: empty password or a scheme it will not make
-              3   unusable configuration: config, passwd or log file
+              3   unusable configuration: config, passwd or log file, run by hand or by
+                  test; daemon: its sockets. A helper serving Postfix (stdin a socket or
+                  pipe) and the daemon never stop on the rest: they greet and answer
+                  every login with a temporary failure, the reason in their log
               4   the client speaks an unsupported protocol version
               5   I/O or internal error""";
 
