@@ -23,10 +23,7 @@ final class ExitCodes {
               0   served until end of input; test: login accepted; hash: hash printed
               1   test: login refused (wrong password or unknown user)
               2   bad option or option value; hash: empty password or a scheme it will not make
-              3   unusable configuration: config, passwd or log file, run by hand or by
-                  test; daemon: its sockets. A helper serving Postfix (stdin a socket or
-                  pipe) and the daemon never stop on the rest: they greet and answer
-                  every login with a temporary failure, the reason in their log
+              3   unusable configuration, run by hand or by test (serving: logins fail as temporary)
               4   the client speaks an unsupported protocol version
               5   I/O or internal error""";
 
