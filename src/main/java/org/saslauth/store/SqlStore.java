@@ -69,6 +69,8 @@ public final class SqlStore implements CredentialStore {
     private final Outage outage = new Outage("SQL database");
     private final Bounded lookups;
     private final ScramTally scramTally;
+    /** Whether the pool ever gave a connection: until then, taking one may wait twice as long. */
+    private volatile boolean connectedOnce;
 
     private SqlStore(HikariDataSource pool, NameTemplate query, String defaultScheme, int poolSize,
             ScramTally scramTally) {
@@ -117,7 +119,7 @@ public final class SqlStore implements CredentialStore {
         // Drivers' own bounds, as defaults under what the URL says.
         if (driver.startsWith("org.postgresql")) {
             hc.addDataSourceProperty("connectTimeout", "2");
-            hc.addDataSourceProperty("loginTimeout", "2");
+            hc.addDataSourceProperty("loginTimeout", "3"); // a cold JVM's first login: see connection()
             hc.addDataSourceProperty("socketTimeout", "4");
             hc.addDataSourceProperty("ApplicationName", "saslauth");
         } else {
@@ -178,7 +180,7 @@ public final class SqlStore implements CredentialStore {
     }
 
     private Row fetchNow(String user) {
-        try (Connection c = pool.getConnection(); PreparedStatement st = c.prepareStatement(sql)) {
+        try (Connection c = connection(); PreparedStatement st = c.prepareStatement(sql)) {
             st.setQueryTimeout((int) QUERY_TIMEOUT.toSeconds());
             st.setMaxRows(2);
             for (int i = 0; i < query.variables().size(); i++) {
@@ -209,6 +211,27 @@ public final class SqlStore implements CredentialStore {
             outage.failed(Outage.describe(e));
             return new Row.Failed();
         }
+    }
+
+    /**
+     * A connection from the pool. The pool's first one is opened while a helper starts, in a
+     * cold JVM (the driver's classes, the server's SCRAM login), which on a loaded host takes
+     * longer than {@link #CONNECTION_TIMEOUT}: until a connection was had once, a login waits a
+     * second time, still within {@link #LOOKUP_LIMIT}, rather than answering the first logins of
+     * every new helper with a temporary failure.
+     */
+    private Connection connection() throws SQLException {
+        Connection c;
+        try {
+            c = pool.getConnection();
+        } catch (java.sql.SQLTransientConnectionException e) {
+            if (connectedOnce) {
+                throw e;
+            }
+            c = pool.getConnection();
+        }
+        connectedOnce = true;
+        return c;
     }
 
     private static int column(ResultSetMetaData md, String name) throws SQLException {
