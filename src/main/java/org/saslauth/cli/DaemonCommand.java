@@ -66,10 +66,12 @@ final class DaemonCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter err = spec.commandLine().getErr();
         Config.Logs logs = Config.Logs.of(options);
-        if (logs.file().isPresent()) {
+        if (logs.file().isPresent() || logs.syslogFacility().isPresent()) {
+            // to the file, to syslog, or to both; to syslog only, not to stderr as well: under
+            // systemd both reach the journal
             logToFile = true;
             try {
-                Logging.toFile(logs.file().get(), logs.level());
+                logs.open();
             } catch (IOException e) {
                 err.println("saslauth daemon: cannot open log file " + logs.file().get() + ": " + e.getMessage());
                 return ExitCodes.CONFIG;

@@ -228,7 +228,8 @@ public final class Saslauth implements Callable<Integer> {
     static Options fallback(String[] args, java.util.Map<String, String> raw) {
         Options o = Options.defaults(ServingOption.For.SERVE);
         StartupLog.logFile(args, raw).ifPresent(file -> o.set(ServingOption.LOG_FILE, file));
-        for (ServingOption option : List.of(ServingOption.LOG_LEVEL, ServingOption.MECHANISMS)) {
+        for (ServingOption option : List.of(ServingOption.LOG_LEVEL, ServingOption.MECHANISMS,
+                ServingOption.SYSLOG_FACILITY, ServingOption.SYSLOG_SOCKET)) {
             ServingArgs.find(args, option, raw).ifPresent(value -> {
                 try {
                     o.set(option, option.type.convert(value));
@@ -276,7 +277,7 @@ public final class Saslauth implements Callable<Integer> {
         System.setOut(new PrintStream(OutputStream.nullOutputStream()));
         Config.Logs logs = Config.Logs.of(options);
         try {
-            Logging.toFile(logs.file().orElse(null), logs.level());
+            logs.open();
         } catch (IOException e) {
             if (!underSpawn) {
                 terminal.println("saslauth: cannot open log file " + logs.file().orElse(null) + ": " + e.getMessage());
