@@ -262,6 +262,52 @@ class SyslogIT {
         }
     }
 
+    /**
+     * examples/fail2ban-filter.conf with the real fail2ban-regex, on a helper's own log file and
+     * on its syslog lines as rsyslog writes them to mail.log ({@code Mmm dd hh:mm:ss HOST tag:
+     * message}): the addresses of the failed logins and no other, none taken from a user name.
+     */
+    @Test
+    void theFail2banFilterMatchesTheFileAndTheSyslogForm() throws Exception {
+        Path regex = Path.of("/usr/bin/fail2ban-regex");
+        if (!Files.isExecutable(regex)) {
+            String why = "no fail2ban-regex (Debian's fail2ban): the filter is not tested";
+            if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+                fail(why + " (CI=true: this test must run)");
+            }
+            Assumptions.abort(why);
+        }
+        Path socket = dir.resolve("log");
+        Path received = dir.resolve("received.txt");
+        bind(socket, received);
+        Path users = Files.writeString(dir.resolve("users.passwd"), "alice:{PLAIN}" + PASSWORD + "\n");
+        Path log = dir.resolve("saslauth.log");
+        String forged = "AUTH\t4\tPLAIN\tservice=smtp\tnologin\tlip=127.0.0.1\trip=192.0.2.13\tresp="
+                + plain("x rip=203.0.113.5 mech=PLAIN", "nope") + "\n";
+        Run run = helper(Path.of(System.getProperty("java.home"), "bin", "java"), session() + forged,
+                "--passwd-file", users.toString(), "--failure-delay", "0", "--log-file", log.toString(),
+                "--syslog-facility", "mail", "--syslog-socket", socket.toString());
+        assertEquals(0, run.status());
+        int lines = Files.readAllLines(log).size();
+        List<String> mailLog = new ArrayList<>();
+        for (String datagram : awaitLines(received, lines)) {
+            Matcher m = Pattern.compile("<\\d+>(.{15}) (.*)").matcher(datagram);
+            assertTrue(m.matches(), datagram);
+            mailLog.add(m.group(1) + " mx " + m.group(2));
+        }
+        Path syslogForm = Files.write(dir.resolve("mail.log"), mailLog);
+        List<String> expected = List.of("192.0.2.11", "192.0.2.12", "192.0.2.13");
+        Path filter = DaemonProcess.projectDir().resolve("examples/fail2ban-filter.conf").toAbsolutePath();
+        for (Path file : List.of(log, syslogForm)) {
+            Process p = new ProcessBuilder(regex.toString(), "-o", "ip", file.toString(), filter.toString())
+                    .redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+            assertEquals(expected, Stream.of(out.strip().split("\n")).sorted().toList(), file.getFileName() + ": " + out
+                    + "\n" + Files.readString(file));
+        }
+    }
+
     private static List<String> awaitLines(Path file, int n) throws Exception {
         long deadline = System.nanoTime() + 20_000_000_000L;
         List<String> lines = Files.readAllLines(file);
