@@ -21,8 +21,9 @@ import org.saslauth.os.Libc;
  * <p>Nothing here may slow a login or the start: {@link #write} hands each line to a bounded
  * queue and returns; a thread of its own, started at the first line, loads the native binding
  * ({@link Libc}: FFM or JNA, some 50 ms of class loading that the handshake never waits for),
- * opens the socket and sends without waiting ({@code MSG_DONTWAIT}). A full queue or a busy
- * syslog ({@code EAGAIN}, {@code ENOBUFS}) drops the line and counts it; a syslog that is down
+ * opens the socket and sends without waiting in the kernel ({@code MSG_DONTWAIT}). A full queue
+ * drops the line and counts it, and so does a syslog still busy ({@code EAGAIN}, {@code ENOBUFS})
+ * after a few short retries ({@link #sendBusy}); a syslog that is down
  * or absent is noted once in the log file and tried again at most every {@link #RETRY_NANOS}
  * (rsyslog and journald restart), the lines meanwhile dropped and counted, and the count sent
  * once it is back.
@@ -323,13 +324,13 @@ final class Syslog extends OutputStream {
             unsent++;
             return;
         }
-        long sent = libc.send(fd, datagram, datagram.length, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL);
+        long sent = sendBusy(datagram);
         if (sent < 0 && sent != -Errno.EAGAIN && sent != -Errno.ENOBUFS) {
             // the receiver went away (ECONNREFUSED: syslog restarted): a new socket, once now
             libc.close(fd);
             fd = -1;
             if (connect()) {
-                sent = libc.send(fd, datagram, datagram.length, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL);
+                sent = sendBusy(datagram);
             }
             if (sent < 0 && fd >= 0 && sent != -Errno.EAGAIN && sent != -Errno.ENOBUFS) {
                 unavailable(Errno.describe((int) -sent));
@@ -359,6 +360,22 @@ final class Syslog extends OutputStream {
                 unsent += full;
             }
         }
+    }
+
+    /**
+     * Sends without waiting in the kernel; when the receiver's queue is full ({@code EAGAIN}:
+     * Linux keeps 10 datagrams by default, {@code net.unix.max_dgram_qlen}, and a burst of
+     * lines at start or a stack trace is more) tries again after 1, 2, 4, 8 and 16 ms, this
+     * thread's time only, then gives the line up. The lines logged meanwhile wait in the queue.
+     */
+    private long sendBusy(byte[] datagram) {
+        long sent = libc.send(fd, datagram, datagram.length, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL);
+        for (long pause = 1_000_000; (sent == -Errno.EAGAIN || sent == -Errno.ENOBUFS) && pause <= 16_000_000;
+                pause *= 2) {
+            java.util.concurrent.locks.LockSupport.parkNanos(pause);
+            sent = libc.send(fd, datagram, datagram.length, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL);
+        }
+        return sent;
     }
 
     /** A new socket connected to syslog, at most every {@link #RETRY_NANOS}. */
