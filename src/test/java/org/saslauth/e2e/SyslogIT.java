@@ -308,6 +308,61 @@ class SyslogIT {
         }
     }
 
+    /**
+     * Under spawn(8) stdin, stdout and stderr are one socket to smtpd (python3 makes the pair):
+     * what comes back on it is protocol lines only, and the log lines reach syslog.
+     */
+    @Test
+    void underSpawnOnlyProtocolLinesComeBackAndSyslogGetsTheLog() throws Exception {
+        Path socket = dir.resolve("log");
+        Path received = dir.resolve("received.txt");
+        bind(socket, received);
+        Path users = Files.writeString(dir.resolve("users.passwd"), "alice:{PLAIN}" + PASSWORD + "\n");
+        String spawn = String.join("\n",
+                "import socket, subprocess, sys",
+                "a, b = socket.socketpair()",
+                "p = subprocess.Popen(sys.argv[1:], stdin=b, stdout=b, stderr=b)",
+                "b.close()",
+                "a.sendall(sys.stdin.buffer.read())",
+                "a.shutdown(socket.SHUT_WR)",
+                "a.settimeout(30)",
+                "out = b''",
+                "while True:",
+                "    d = a.recv(65536)",
+                "    if not d: break",
+                "    out += d",
+                "status = p.wait(timeout=30)",
+                "sys.stdout.buffer.write(out)",
+                "sys.exit(status)");
+        Process p = new ProcessBuilder("python3", "-c", spawn, Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar", JAR.toString(), "--passwd-file", users.toString(), "--failure-delay", "0",
+                "--syslog-facility", "mail", "--syslog-socket", socket.toString(), "--log-level", "debug").start();
+        try {
+            p.getOutputStream().write(session().getBytes(StandardCharsets.UTF_8));
+            p.getOutputStream().close();
+            String back = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+            assertEquals(0, p.exitValue(), back);
+            for (String line : back.split("\n")) {
+                assertTrue(line.matches("(VERSION|MECH|SPID|CUID|COOKIE|DONE|OK|FAIL|CONT)(\t.*)?"),
+                        "only protocol lines on smtpd's socket: " + line);
+            }
+            assertTrue(back.contains("OK\t1\tuser=alice"), back);
+            // no log file: the lines are syslog's alone; the last one the helper logs is "end of input"
+            List<String> lines = awaitLines(received, 1);
+            long deadline = System.nanoTime() + 20_000_000_000L;
+            while (lines.stream().noneMatch(l -> l.contains("end of input")) && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+                lines = Files.readAllLines(received);
+            }
+            assertTrue(lines.stream().anyMatch(l -> l.startsWith("<22>") && l.contains("auth failed: rip=192.0.2.11")), lines.toString());
+            assertTrue(lines.stream().anyMatch(l -> l.startsWith("<23>") && l.contains("end of input")), lines.toString());
+            assertTrue(lines.stream().noneMatch(l -> l.contains(PASSWORD)), lines.toString());
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
     private static List<String> awaitLines(Path file, int n) throws Exception {
         long deadline = System.nanoTime() + 20_000_000_000L;
         List<String> lines = Files.readAllLines(file);
