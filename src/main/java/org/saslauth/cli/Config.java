@@ -24,10 +24,24 @@ import org.saslauth.store.UserNameFormat;
  */
 record Config(Logs log, Serving serving, Store store) {
 
-    /** {@code --log-file} and {@code --log-level}: known before anything is checked, to report the check. */
-    record Logs(Optional<Path> file, String level) {
+    /**
+     * {@code --log-file}, {@code --log-level} and syslog: known before anything is checked, to
+     * report the check.
+     *
+     * @param syslogFacility a facility of {@link Syslog#FACILITIES}, or empty for no syslog
+     */
+    record Logs(Optional<Path> file, String level, Optional<String> syslogFacility, Path syslogSocket) {
         static Logs of(Options o) {
-            return new Logs(Optional.ofNullable(o.path(LOG_FILE)), o.string(LOG_LEVEL));
+            String facility = o.string(SYSLOG_FACILITY);
+            // no lambda: each spins method handles before the handshake
+            return new Logs(Optional.ofNullable(o.path(LOG_FILE)), o.string(LOG_LEVEL),
+                    facility == null || facility.equals("none") ? Optional.empty() : Optional.of(facility),
+                    o.path(SYSLOG_SOCKET));
+        }
+
+        /** Opens the log as these say: {@link Logging#toFile}. */
+        void open() throws java.io.IOException {
+            Logging.toFile(file.orElse(null), level, syslogFacility.orElse(null), syslogSocket);
         }
     }
 

@@ -68,10 +68,12 @@ final class DaemonCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         Config.Logs logs = Config.Logs.of(options);
         List<String> problems = new ArrayList<>(config.problems());
-        if (logs.file().isPresent()) {
+        if (logs.file().isPresent() || logs.syslogFacility().isPresent()) {
+            // to the file, to syslog, or to both; to syslog only, not to stderr as well: under
+            // systemd both reach the journal
             logToFile = true;
             try {
-                Logging.toFile(logs.file().get(), logs.level());
+                logs.open();
             } catch (IOException e) {
                 // Postfix refuses every session while the daemon's socket is missing: the daemon
                 // serves all the same, to the terminal (the journal), every login a temporary

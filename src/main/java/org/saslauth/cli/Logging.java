@@ -29,16 +29,40 @@ final class Logging {
      * @throws IOException when the log file cannot be opened for appending
      */
     static void toFile(Path logFile, String level) throws IOException {
+        toFile(logFile, level, null, null);
+    }
+
+    /**
+     * @param logFile where to append log lines, or null to drop them (or send them to syslog only)
+     * @param facility the syslog facility ({@code --syslog-facility}), or null for no syslog
+     * @param syslogSocket where syslog listens ({@code --syslog-socket})
+     * @throws IOException when the log file cannot be opened for appending
+     */
+    static void toFile(Path logFile, String level, String facility, Path syslogSocket) throws IOException {
         OutputStream target = OutputStream.nullOutputStream();
+        syslog = null;
+        Timestamped file = null;
         if (logFile != null) {
-            Timestamped file = new Timestamped(new LogFile(logFile));
+            file = new Timestamped(new LogFile(logFile));
             Runtime.getRuntime().addShutdownHook(new Thread(file::flushNow, "saslauth-log-flush"));
             target = file;
         }
+        if (facility != null && Syslog.code(facility) >= 0) {
+            // Syslog's own methods only: an assignment of a Syslog here would load the class in
+            // every helper; no lambdas either, each spins method handles before the handshake
+            syslog = Syslog.open(facility, syslogSocket, file);
+            target = syslog.after(file);
+        }
         logStream = new PrintStream(target, false, StandardCharsets.UTF_8);
         System.setErr(logStream);
-        configure(logFile == null ? "off" : level, false); // Timestamped writes the time
+        configure(logFile == null && syslog == null ? "off" : level, false); // Timestamped writes the time
     }
+
+    /** How long the exit waits for the lines not yet sent to syslog. */
+    static final long DRAIN_MILLIS = 1000;
+
+    /** The syslog sink that {@link #toFile} installed, or null. */
+    private static Syslog syslog;
 
     /**
      * Logs a warning that must reach the log file whatever {@code --log-level} says (the OREORE
@@ -58,6 +82,9 @@ final class Logging {
     /** Writes out the log lines still buffered, before the process exits. */
     static void flush() {
         System.err.flush(); // the log stream that toFile installed, never the socket
+        if (syslog != null) {
+            syslog.drain(DRAIN_MILLIS);
+        }
     }
 
     /** For the admin subcommands: warnings and errors to the terminal. */

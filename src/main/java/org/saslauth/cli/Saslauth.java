@@ -228,7 +228,8 @@ public final class Saslauth implements Callable<Integer> {
     static Options fallback(String[] args, java.util.Map<String, String> raw) {
         Options o = Options.defaults(ServingOption.For.SERVE);
         StartupLog.logFile(args, raw).ifPresent(file -> o.set(ServingOption.LOG_FILE, file));
-        for (ServingOption option : List.of(ServingOption.LOG_LEVEL, ServingOption.MECHANISMS)) {
+        for (ServingOption option : List.of(ServingOption.LOG_LEVEL, ServingOption.MECHANISMS,
+                ServingOption.SYSLOG_FACILITY, ServingOption.SYSLOG_SOCKET)) {
             ServingArgs.find(args, option, raw).ifPresent(value -> {
                 try {
                     o.set(option, option.type.convert(value));
@@ -277,7 +278,7 @@ public final class Saslauth implements Callable<Integer> {
         Config.Logs logs = Config.Logs.of(options);
         boolean degrade = stdinIsSocketOrPipe();
         try {
-            Logging.toFile(logs.file().orElse(null), logs.level());
+            logs.open();
         } catch (IOException e) {
             String problem = "cannot open log file " + logs.file().orElse(null) + ": " + e.getMessage();
             if (!degrade) {
@@ -287,7 +288,8 @@ public final class Saslauth implements Callable<Integer> {
             // A helper serving Postfix greets all the same: without a log, fail2ban would see
             // no failure, so every login is a temporary failure until the file can be opened.
             try {
-                Logging.toFile(null, logs.level());
+                // syslog, if set, is then the one place that says why
+                Logging.toFile(null, logs.level(), logs.syslogFacility().orElse(null), logs.syslogSocket());
             } catch (IOException impossible) {
                 throw new java.io.UncheckedIOException(impossible);
             }

@@ -80,6 +80,11 @@ enum ServingOption {
             "Append log lines to FILE. Without it, logs are dropped: stdout and stderr belong to the protocol."),
     LOG_LEVEL("log-level", "LEVEL", Type.LOG_LEVEL, "info", Applies.SERVING,
             "trace, debug, info, warn, error or off (default: ${DEFAULT-VALUE})."),
+    SYSLOG_FACILITY("syslog-facility", "FACILITY", Type.FACILITY, null, Applies.SERVING,
+            "Also send every log line to syslog, tagged saslauth[PID], with this facility: mail, daemon, auth,"
+                    + " authpriv, user, local0 to local7; none for no syslog (default: none)."),
+    SYSLOG_SOCKET("syslog-socket", "PATH", Type.PATH, "/dev/log", Applies.SERVING,
+            "With --syslog-facility: the syslog socket, a UNIX datagram socket (default: ${DEFAULT-VALUE})."),
     LISTEN("listen", "ADDRESS", Type.LISTEN, null, Applies.DAEMON,
             "unix:PATH or tcp:HOST:PORT, several separated by commas; repeatable. Without it, the listening"
                     + " socket given as stdin by systemd (StandardInput=socket)."),
@@ -159,6 +164,8 @@ enum ServingOption {
     enum Type {
         PATH(Path.class), STRING(String.class), DURATION(Duration.class), COUNT(Integer.class),
         BOOLEAN(Boolean.class), NAME_FORMAT(NameFormat.class), LOG_LEVEL(String.class),
+        /** A syslog facility's name, or {@code none}. */
+        FACILITY(String.class),
         /** Daemon: a whole number of at least 1. */
         POSITIVE(Integer.class),
         /** Daemon: a list of {@link ListenAddress}es, each given value a comma list, repeatable. */
@@ -220,6 +227,12 @@ enum ServingOption {
                     }
                 }
                 throw new BadValue("'" + value + "' is not one of " + String.join(", ", Logging.LEVELS));
+            }
+            if (this == FACILITY) {
+                if (value.equals("none") || Syslog.code(value) >= 0) {
+                    return value;
+                }
+                throw new BadValue("'" + value + "' is not one of " + String.join(", ", Syslog.FACILITIES) + " or none");
             }
             if (this == POSITIVE) {
                 Integer n = count(value);

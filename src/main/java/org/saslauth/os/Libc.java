@@ -1,0 +1,112 @@
+package org.saslauth.os;
+
+/**
+ * The C library's system calls that saslauth makes itself, where Java 17 has no API for them
+ * (a datagram socket of the UNIX domain, for syslog). Two ways in, picked at the first use
+ * ({@link #get}) and never loaded before: the Foreign Function &amp; Memory API on Java 22 and
+ * later, reached by reflection since saslauth compiles for Java 17 ({@link FfmLibc}), else JNA
+ * ({@link JnaLibc}). Each call returns what the C function returns, or {@code -errno} when it
+ * fails, as the kernel itself does: no exception for an error a caller must expect.
+ *
+ * <p>A later function (say {@code crypt_rn} or {@code getspnam_r}) is one more method here and
+ * in the two bindings, through {@link FfmLibc}'s downcall maker and JNA's {@code Function}.
+ */
+public abstract class Libc {
+
+    /** {@code AF_UNIX} */
+    public static final int AF_UNIX = 1;
+    /** {@code SOCK_DGRAM} */
+    public static final int SOCK_DGRAM = 2;
+    /** {@code SOCK_CLOEXEC}: no program that saslauth runs inherits the socket */
+    public static final int SOCK_CLOEXEC = 0x80000;
+    /** {@code MSG_DONTWAIT}: EAGAIN rather than waiting when the receiver's queue is full */
+    public static final int MSG_DONTWAIT = 0x40;
+    /** {@code MSG_NOSIGNAL}: EPIPE rather than SIGPIPE */
+    public static final int MSG_NOSIGNAL = 0x4000;
+
+    /** The binding of this JVM, or why there is none: made at the first {@link #get}. */
+    private static final class Binding {
+        static final Libc LIBC;
+        static final String WHY_NOT;
+
+        static {
+            Libc libc = null;
+            StringBuilder whyNot = new StringBuilder();
+            String forced = System.getProperty("saslauth.native", "");
+            if (!forced.equals("jna")) {
+                try {
+                    libc = FfmLibc.load();
+                } catch (Throwable e) {
+                    whyNot.append(reason(e));
+                }
+            }
+            if (libc == null && !forced.equals("ffm")) {
+                try {
+                    libc = JnaLibc.load();
+                } catch (Throwable e) {
+                    whyNot.append(whyNot.length() == 0 ? "" : "; ").append(reason(e));
+                }
+            }
+            LIBC = libc;
+            WHY_NOT = libc == null ? whyNot.toString() : "";
+        }
+
+        private static String reason(Throwable e) {
+            if (e instanceof Unavailable) {
+                return e.getMessage();
+            }
+            Throwable cause = e.getCause() != null ? e.getCause() : e;
+            return cause.toString();
+        }
+    }
+
+    /** Why a binding cannot be used here. */
+    public static final class Unavailable extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        public Unavailable(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    /**
+     * The C library of this JVM, through FFM on Java 22 and later when native access is enabled
+     * (the jar's manifest enables it), else through JNA. The system property
+     * {@code saslauth.native} ({@code ffm} or {@code jna}) picks one, for tests.
+     *
+     * @throws Unavailable saying why neither can be used
+     */
+    public static Libc get() throws Unavailable {
+        if (Binding.LIBC == null) {
+            throw new Unavailable(Binding.WHY_NOT);
+        }
+        return Binding.LIBC;
+    }
+
+    /** Which binding this is, for a debug line: {@code FFM} or {@code JNA 5.19.1}. */
+    public abstract String kind();
+
+    /** {@code socket(2)}: a descriptor, or {@code -errno}. */
+    public abstract int socket(int domain, int type, int protocol);
+
+    /** {@code connect(2)} to a {@code struct sockaddr} given as its bytes: 0, or {@code -errno}. */
+    public abstract int connect(int fd, byte[] address);
+
+    /** {@code send(2)} of {@code data[0..length)}: the bytes sent, or {@code -errno}. */
+    public abstract long send(int fd, byte[] data, int length, int flags);
+
+    /** {@code close(2)}: 0, or {@code -errno}. */
+    public abstract int close(int fd);
+
+    /** The bytes of a {@code struct sockaddr_un} for {@code path} (Linux: a 16-bit family first). */
+    public static byte[] unixAddress(byte[] path) {
+        if (path.length > 107) {
+            throw new IllegalArgumentException("a UNIX socket path of at most 107 bytes");
+        }
+        byte[] address = new byte[2 + path.length + 1];
+        address[0] = (byte) AF_UNIX; // sa_family_t, little-endian on every Linux saslauth runs on
+        address[1] = 0;
+        System.arraycopy(path, 0, address, 2, path.length);
+        return address;
+    }
+}
