@@ -7,6 +7,8 @@ final class ExitCodes {
     static final int OK = 0;
     /** {@code test}: the login was refused (wrong password or unknown user). */
     static final int LOGIN_REFUSED = 1;
+    /** {@code check}: the configuration has errors, each printed. */
+    static final int FINDINGS = 1;
     /** A bad option or option value (picocli's usage error). */
     static final int USAGE = 2;
     /**
@@ -21,7 +23,7 @@ final class ExitCodes {
     static final String HELP = """
             Exit status:
               0   served until end of input; test: login accepted; hash: hash printed
-              1   test: login refused (wrong password or unknown user)
+              1   test: login refused (wrong password or unknown user); check: errors found
               2   bad option or option value; hash: empty password or a scheme it will not make
               3   unusable configuration, run by hand or by test (serving: logins fail as temporary)
               4   the client speaks an unsupported protocol version

@@ -43,7 +43,7 @@ import picocli.CommandLine.Model.OptionSpec;
             "as Postfix's spawn(8) runs it. Options may also come from --config FILE,",
             "a properties file whose keys are the long option names (passwd-file=...)."
         },
-        subcommands = {HashCommand.class, TestCommand.class, DaemonCommand.class},
+        subcommands = {HashCommand.class, TestCommand.class, CheckCommand.class, DaemonCommand.class},
         footer = {"", ExitCodes.HELP})
 public final class Saslauth implements Callable<Integer> {
 
@@ -69,6 +69,9 @@ public final class Saslauth implements Callable<Integer> {
     static int start(String[] args) {
         String command = command(args);
         boolean degrades = command.isEmpty() && stdinIsSocketOrPipe();
+        if (command.equals("check")) {
+            return run(args, ConfigFile.Contents.NONE); // it reads the config file itself, to report on it
+        }
         ConfigFile.Contents config;
         try {
             config = ConfigFile.of(args);
@@ -210,7 +213,8 @@ public final class Saslauth implements Callable<Integer> {
             if (arg.equals("-h") || arg.equals("--help") || arg.equals("-V") || arg.equals("--version")) {
                 return "help";
             }
-            if (arg.equals("test") || arg.equals("hash") || arg.equals("daemon") || arg.equals("help")) {
+            if (arg.equals("test") || arg.equals("hash") || arg.equals("daemon") || arg.equals("check")
+                    || arg.equals("help")) {
                 return arg;
             }
             if (arg.startsWith("--") && arg.indexOf('=') < 0 && ServingOption.named(arg.substring(2)).isPresent()) {
