@@ -40,7 +40,7 @@ import picocli.CommandLine.Model.CommandSpec;
 final class CheckCommand implements Callable<Integer> {
 
     /** The config file the package installs, which its spawn entry and unit read. */
-    static final Path PACKAGED_CONFIG = Path.of("/etc/saslauth/saslauth.properties");
+    static final Path PACKAGED_CONFIG = ConfigFile.PACKAGED;
 
     /** The user the package's spawn entry and unit serve as. */
     static final String PACKAGED_USER = "saslauth";

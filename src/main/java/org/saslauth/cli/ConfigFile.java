@@ -63,6 +63,14 @@ final class ConfigFile {
         static final Contents NONE = new Contents(Map.of(), List.of(), Map.of(), List.of(), Map.of());
     }
 
+    /**
+     * The config file the package installs, which its spawn entry and unit read, and which
+     * {@code check} and a bare {@code test USER} read; the system property
+     * {@code saslauth.packaged-config} names another (for tests).
+     */
+    static final Path PACKAGED = Path.of(System.getProperty("saslauth.packaged-config",
+            "/etc/saslauth/saslauth.properties"));
+
     private ConfigFile() {}
 
     /**

@@ -72,6 +72,9 @@ public final class Saslauth implements Callable<Integer> {
         if (command.equals("check")) {
             return run(args, ConfigFile.Contents.NONE); // it reads the config file itself, to report on it
         }
+        if (command.equals("test")) {
+            args = withPackagedConfig(args);
+        }
         ConfigFile.Contents config;
         try {
             config = ConfigFile.of(args);
@@ -87,6 +90,25 @@ public final class Saslauth implements Callable<Integer> {
         Optional<Options> plain = ServingArgs.parse(args, config);
         return plain.isEmpty() ? run(args, config)
                 : serve(plain.get().from(config, args), config.warnings(), config.problems());
+    }
+
+    /**
+     * {@code saslauth test USER} with no option of the table tries the login as the packaged
+     * helper would: {@code --config} {@link ConfigFile#PACKAGED} is added when that file exists.
+     */
+    static String[] withPackagedConfig(String[] args) {
+        int at = List.of(args).indexOf("test");
+        for (int i = at + 1; i < args.length; i++) {
+            if (args[i].startsWith("--") && !args[i].equals("--")) {
+                return args;
+            }
+        }
+        if (at < 0 || !Files.exists(ConfigFile.PACKAGED)) {
+            return args;
+        }
+        List<String> with = new java.util.ArrayList<>(List.of(args));
+        with.addAll(at + 1, List.of("--" + ServingOption.CONFIG.longName, ConfigFile.PACKAGED.toString()));
+        return with.toArray(String[]::new);
     }
 
     /** The whole command line as picocli sees it, every table option in place. */

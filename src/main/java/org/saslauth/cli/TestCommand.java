@@ -20,7 +20,9 @@ import picocli.CommandLine.Model.CommandSpec;
         description = {
             "Try one login against the passwd file, like doveadm auth test.",
             "Reads a password (one line of stdin, or asked on a terminal) and tries to log",
-            "USER in against the same users and name rules the server would use."
+            "USER in against the same users and name rules the server would use.",
+            "With no option, it reads the packaged config file,",
+            "/etc/saslauth/saslauth.properties, when that file exists."
         },
         footer = {"", ExitCodes.HELP})
 final class TestCommand implements Callable<Integer> {

@@ -1,6 +1,7 @@
 package org.saslauth.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -238,6 +239,31 @@ class CliTest {
         Result r = run("secret\n", "test", "--config", config.toString(), "ALICE");
         assertEquals(0, r.status(), r.out() + r.err());
         assertTrue(r.out().contains("user=alice@example.org"), r.out());
+    }
+
+    /** {@code saslauth test USER} with no option reads the packaged config file, as the helper would. */
+    @Test
+    void testWithoutOptionsReadsThePackagedConfig() throws Exception {
+        Path users = passwd("alice@example.org:{PLAIN}secret");
+        Path config = dir.resolve("packaged.properties");
+        Files.writeString(config, "passwd-file = " + users + "\ndefault-realm = example.org\n");
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-Dsaslauth.packaged-config=" + config,
+                "-cp", System.getProperty("java.class.path"), Saslauth.class.getName(), "test", "alice"));
+        Result r = exec(cmd, "secret\n");
+        assertEquals(0, r.status(), r.out() + r.err());
+        assertEquals("auth succeeded: user=alice@example.org\n", r.out());
+        // an option of its own: the packaged file is not read (no passdb given: a usage error)
+        cmd.addAll(cmd.size() - 1, List.of("--username-format", "lowercase"));
+        Result own = exec(cmd, "secret\n");
+        assertNotEquals(0, own.status(), own.out());
+        // no packaged file: as before, a passdb is needed
+        cmd.set(3, "-Dsaslauth.packaged-config=" + dir.resolve("absent.properties"));
+        cmd.subList(cmd.size() - 3, cmd.size() - 1).clear();
+        Result none = exec(cmd, "secret\n");
+        assertEquals(ExitCodes.CONFIG, none.status(), none.out() + none.err());
+        assertTrue(none.err().contains("--passwd-file is required"), none.err());
     }
 
     /**
