@@ -108,6 +108,12 @@ final class CheckCommand implements Callable<Integer> {
     // --- the config file ---------------------------------------------------------------------
 
     private Map<String, String> raw = Map.of();
+    private Map<ServingOption, String> origins = Map.of();
+
+    /** Where a value came from: {@code config file F line N: KEY}. */
+    private String origin(ServingOption o) {
+        return origins.getOrDefault(o, o.longName);
+    }
 
     private Optional<Options> readConfig(Path file) {
         if (!Files.exists(file)) {
@@ -125,6 +131,7 @@ final class CheckCommand implements Callable<Integer> {
             return Optional.empty();
         }
         raw = contents.raw();
+        origins = contents.origins();
         errors.addAll(contents.problems());
         warnings.addAll(contents.warnings());
         Optional<Options> parsed = ServingArgs.parse(args, contents);
@@ -215,8 +222,39 @@ final class CheckCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * The daemon's own keys, which helpers pass over: each value as the daemon converts it, and
+     * a metrics address that is not loopback needs allow-from.
+     */
+    private void checkDaemonValues() {
+        for (ServingOption o : ServingOption.values()) {
+            String value = raw.get(o.longName);
+            if (o.applies != ServingOption.Applies.DAEMON || value == null) {
+                continue;
+            }
+            try {
+                o.type.convert(value);
+            } catch (ServingOption.BadValue bad) {
+                errors.add(origin(o) + ": " + bad.getMessage() + " (the daemon would not start)");
+            }
+        }
+        String metrics = raw.get(ServingOption.METRICS_LISTEN.longName);
+        if (metrics != null && raw.get(ServingOption.ALLOW_FROM.longName) == null) {
+            try {
+                if (!((org.saslauth.daemon.ListenAddress.Tcp) ServingOption.Type.TCP_ADDRESS.convert(metrics)).loopback()) {
+                    errors.add(origin(ServingOption.METRICS_LISTEN) + ": " + metrics + " is not a loopback address: set"
+                            + " allow-from to the scrapers' addresses, or listen on 127.0.0.1 (the daemon serves"
+                            + " without metrics)");
+                }
+            } catch (ServingOption.BadValue reported) {
+                // said above
+            }
+        }
+    }
+
     /** The daemon's unix sockets: their directory must exist. */
     private void checkSockets() {
+        checkDaemonValues();
         String listen = raw.get("listen");
         if (listen == null) {
             return;

@@ -104,7 +104,7 @@ final class DaemonCommand implements Callable<Integer> {
                 return cannotStart(err, e.getMessage()); // not when degrading
             }
             try (CredentialStore store = served.store()) {
-                return serve(err, daemonConfig, served.settings(slots), threads);
+                return serve(err, daemonConfig, served.settings(slots), threads, options.string(ServingOption.PASSDB));
             }
         } catch (RuntimeException e) {
             log.error("internal error", e);
@@ -115,7 +115,7 @@ final class DaemonCommand implements Callable<Integer> {
     }
 
     /** Serves until SIGTERM; the caller closes the store once every connection is done. */
-    private int serve(PrintWriter err, DaemonConfig daemonConfig, Settings settings, int threads) {
+    private int serve(PrintWriter err, DaemonConfig daemonConfig, Settings settings, int threads, String passdb) {
         ThreadPoolExecutor checks = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS,
                 new LinkedBlockingQueue<>(10_000), threads("saslauth-check"));
         checks.allowCoreThreadTimeOut(true);
@@ -134,7 +134,13 @@ final class DaemonCommand implements Callable<Integer> {
             } catch (IOException e) {
                 return cannotStart(err, e.toString());
             }
-            daemon.serveUntilStopped();
+            AutoCloseable metrics = daemonConfig.metricsListen().isPresent()
+                    ? Metrics.start(daemonConfig, passdb, daemon::connectionsByListener) : () -> { };
+            try {
+                daemon.serveUntilStopped();
+            } finally {
+                Metrics.stop(metrics);
+            }
             return ExitCodes.OK;
         } finally {
             checks.shutdown();

@@ -3,6 +3,7 @@ package org.saslauth.cli;
 import static org.saslauth.cli.ServingOption.ALLOW_FROM;
 import static org.saslauth.cli.ServingOption.LISTEN;
 import static org.saslauth.cli.ServingOption.MAX_CONNECTIONS;
+import static org.saslauth.cli.ServingOption.METRICS_LISTEN;
 import static org.saslauth.cli.ServingOption.SOCKET_GROUP;
 import static org.saslauth.cli.ServingOption.SOCKET_MODE;
 import static org.saslauth.cli.ServingOption.SOCKET_USER;
@@ -25,8 +26,9 @@ import org.saslauth.daemon.SocketFile;
  * {@link Config}. Apart from it, so that a helper never loads a daemon class.
  *
  * @param workers slow password hashes computed at once
+ * @param metricsListen where to serve {@code GET /metrics}, if anywhere
  */
-record DaemonConfig(Daemon.Options sockets, int workers) {
+record DaemonConfig(Daemon.Options sockets, int workers, java.util.Optional<ListenAddress.Tcp> metricsListen) {
 
     /**
      * The values that {@link ServingOption.Type} converted. The userdb socket's mode, user and
@@ -44,7 +46,8 @@ record DaemonConfig(Daemon.Options sockets, int workers) {
         Daemon.Options sockets = new Daemon.Options(listen == null ? List.of() : listen, access, userdbAccess,
                 (AllowFrom) o.get(ALLOW_FROM), o.path(USERDB_LISTEN), o.count(MAX_CONNECTIONS), true);
         int workers = o.get(WORKERS) == null ? Math.max(2, Runtime.getRuntime().availableProcessors()) : o.count(WORKERS);
-        return new DaemonConfig(sockets, workers);
+        return new DaemonConfig(sockets, workers,
+                java.util.Optional.ofNullable((ListenAddress.Tcp) o.get(METRICS_LISTEN)));
     }
 
     private static String orElse(String value, String fallback) {

@@ -102,6 +102,10 @@ enum ServingOption {
             "Owner of the --userdb-listen socket (default: --socket-user's)."),
     USERDB_SOCKET_GROUP("userdb-socket-group", "GROUP", Type.STRING, null, Applies.DAEMON,
             "Group of the --userdb-listen socket (default: --socket-group's)."),
+    METRICS_LISTEN("metrics-listen", "tcp:HOST:PORT", Type.TCP_ADDRESS, null, Applies.DAEMON,
+            "Serve GET /metrics (Prometheus and OpenMetrics text) on this address: counters of the logins,"
+                    + " their durations, the connections, the penalty, passdb errors, the cache and JVM memory."
+                    + " A non-loopback address needs --allow-from, which then names the scrapers too."),
     MAX_CONNECTIONS("max-connections", "N", Type.POSITIVE, "1000", Applies.DAEMON,
             "Connections served at once; beyond it new ones are refused (default: ${DEFAULT-VALUE})."),
     WORKERS("workers", "N", Type.POSITIVE, null, Applies.DAEMON,
@@ -178,7 +182,9 @@ enum ServingOption {
         /** Daemon: an {@link AllowFrom} (Object here: a class literal would load it in every helper). */
         ALLOW_FROM(Object.class),
         /** Daemon: the path of a {@code unix:PATH} address. */
-        UNIX_SOCKET(Path.class);
+        UNIX_SOCKET(Path.class),
+        /** Daemon: a {@code tcp:HOST:PORT} address (Object here: its class is the daemon's). */
+        TCP_ADDRESS(Object.class);
 
         final Class<?> javaType;
 
@@ -265,6 +271,12 @@ enum ServingOption {
                         return u.path();
                     }
                     throw new IllegalArgumentException("'" + value + "': unix:PATH only");
+                }
+                if (this == TCP_ADDRESS) {
+                    if (ListenAddress.parse(value) instanceof ListenAddress.Tcp t) {
+                        return t;
+                    }
+                    throw new IllegalArgumentException("'" + value + "': tcp:HOST:PORT only");
                 }
                 throw new IllegalStateException(name());
             } catch (IllegalArgumentException e) {

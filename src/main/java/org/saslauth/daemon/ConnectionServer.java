@@ -17,6 +17,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -61,6 +62,9 @@ public final class ConnectionServer {
     private final List<Listening> listeners = new ArrayList<>();
     /** Open connections; touched by the selector thread only. */
     private final Set<Connection> connections = new HashSet<>();
+    /** Connections open now by listener name, for the metrics, which read them from their own thread. */
+    private final Map<String, java.util.concurrent.atomic.AtomicInteger> openByListener =
+            new java.util.concurrent.ConcurrentHashMap<>();
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final ByteBuffer readBuffer;
     private final Thread thread;
@@ -106,6 +110,7 @@ public final class ConnectionServer {
         }
         channel.configureBlocking(false);
         Listening l = new Listening(name, channel, handler, allowed, afterClose);
+        openByListener.putIfAbsent(name, new java.util.concurrent.atomic.AtomicInteger());
         channel.register(selector, SelectionKey.OP_ACCEPT, l);
         listeners.add(l);
     }
@@ -120,6 +125,13 @@ public final class ConnectionServer {
     /** Connections open now. */
     public int connectionCount() {
         return open;
+    }
+
+    /** Connections open now on each listener, by its name ({@code unix:PATH}, {@code tcp:HOST:PORT}). */
+    public Map<String, Integer> connectionsByListener() {
+        Map<String, Integer> counts = new java.util.TreeMap<>();
+        openByListener.forEach((name, n) -> counts.put(name, n.get()));
+        return counts;
     }
 
     /**
@@ -312,6 +324,7 @@ public final class ConnectionServer {
         }
         connections.add(c);
         open = connections.size();
+        openByListener.get(l.name()).incrementAndGet();
         LOG.debug("connection {} opened", peer);
         // Weak: a connection that closed must not stay in memory, with its session, until then.
         java.lang.ref.WeakReference<Connection> later = new java.lang.ref.WeakReference<>(c);
@@ -653,7 +666,9 @@ public final class ConnectionServer {
                 // closed anyway
             }
             LOG.debug("connection {} closed", peer);
-            connections.remove(this);
+            if (connections.remove(this)) {
+                openByListener.get(peer.listener()).decrementAndGet();
+            }
             open = connections.size();
             if (tell) {
                 callClosed();

@@ -161,6 +161,11 @@ public final class Daemon {
         return server.connectionCount();
     }
 
+    /** Connections open now on each listener ({@code inherited} for systemd's socket). */
+    public java.util.Map<String, Integer> connectionsByListener() {
+        return server.connectionsByListener();
+    }
+
     /**
      * Starts, then serves until the stop is requested (SIGTERM, SIGINT), then stops
      * accepting, lets what is in flight be answered for up to the drain time, and returns.

@@ -14,6 +14,7 @@ import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.RejectedExecutionException;
 import org.saslauth.Deadline;
+import org.saslauth.Meter;
 import org.saslauth.mech.Exchange;
 import org.saslauth.mech.Mechanism;
 import org.saslauth.mech.Step;
@@ -128,7 +129,7 @@ final class RequestHandler {
         if (old != null && old.state == Pending.State.WAITING_FOR_CONT) {
             end(id);
             connection.warn("id {} reused while its exchange was pending: both ended", id);
-            sendFail(id, Optional.empty(), "Duplicate request id", false);
+            sendFail(id, old.mechanism.name(), Optional.empty(), "Duplicate request id", false);
             return;
         }
         if (old != null || held.contains(id)) {
@@ -144,13 +145,13 @@ final class RequestHandler {
                 LOG.warn("more than {} AUTH requests a second: refusing them (rip={})",
                         settings.maxAuthRate(), ResultLog.address(a.rip()));
             }
-            sendFail(id, Optional.empty(), "Too many requests", true);
+            sendFail(id, served(a.mechanism()), Optional.empty(), "Too many requests", true);
             return;
         }
         Optional<Mechanism> mech = settings.mechanisms().find(a.mechanism());
         if (mech.isEmpty()) {
             ResultLog.failed(id, a.mechanism(), a.rip(), Optional.empty(), "unsupported mechanism");
-            sendFail(id, Optional.empty(), "Unsupported authentication mechanism", false);
+            sendFail(id, UNKNOWN, Optional.empty(), "Unsupported authentication mechanism", false);
             return;
         }
         Optional<byte[]> initial;
@@ -163,7 +164,7 @@ final class RequestHandler {
             byte[] decoded = decode(resp);
             if (decoded == null) {
                 ResultLog.failed(id, mech.get().name(), a.rip(), Optional.empty(), "invalid base64");
-                fail(id, client, Optional.empty(), "Invalid base64 data in initial response", false,
+                fail(id, mech.get().name(), client, Optional.empty(), "Invalid base64 data in initial response", false,
                         OptionalInt.empty(), arrival);
                 return;
             }
@@ -171,7 +172,7 @@ final class RequestHandler {
         }
         long cost = PendingBudget.EXCHANGE + (resp == null ? 0 : resp.length());
         if (!service.budget.take(cost, now)) { // logged by the budget, not as a failed login
-            sendFail(id, Optional.empty(), Step.Reason.OVERLOADED.clientText(), true);
+            sendFail(id, mech.get().name(), Optional.empty(), Step.Reason.OVERLOADED.clientText(), true);
             return;
         }
         Pending p = new Pending(id, mech.get(), mech.get().newExchange(settings.credentials()), a.rip(), client);
@@ -192,7 +193,7 @@ final class RequestHandler {
         }
         if (p == null) {
             connection.warn("CONT for unknown id {}", id);
-            sendFail(id, Optional.empty(), "Unknown request id", false);
+            sendFail(id, null, Optional.empty(), "Unknown request id", false);
             return;
         }
         if (p.stepRunning()) {
@@ -210,7 +211,7 @@ final class RequestHandler {
         if (response == null) {
             end(id);
             ResultLog.failed(id, p.mechanism.name(), p.rip, Optional.empty(), "invalid base64");
-            fail(id, p.client, Optional.empty(), "Invalid base64 data in continued response", false,
+            fail(id, p.mechanism.name(), p.client, Optional.empty(), "Invalid base64 data in continued response", false,
                     OptionalInt.empty(), arrival);
             return;
         }
@@ -220,9 +221,9 @@ final class RequestHandler {
     void malformed(Request.Malformed m) {
         Optional<String> id = m.id();
         if (id.isPresent() && !replyOnItsWay(id.get())) {
-            end(id.get());
+            Pending p = end(id.get());
             connection.warn("{} for id {}", m.what(), id.get());
-            sendFail(id.get(), Optional.empty(), "Malformed request", false);
+            sendFail(id.get(), p == null ? null : p.mechanism.name(), Optional.empty(), "Malformed request", false);
         } else if (id.isPresent()) {
             connection.warn("ignoring {} for id {}, whose reply is on its way", m.what(), id.get());
         } else {
@@ -241,7 +242,8 @@ final class RequestHandler {
         Pending p = end(id);
         ResultLog.failed(id, p == null ? (command.equals("AUTH") ? mechanism : "?") : p.mechanism.name(),
                 p == null ? "" : p.rip, Optional.empty(), "line too long");
-        sendFail(id, Optional.empty(), "Line too long", false);
+        sendFail(id, p != null ? p.mechanism.name() : command.equals("AUTH") ? served(mechanism) : null,
+                Optional.empty(), "Line too long", false);
     }
 
     /** Whether the one reply to {@code id} is on its way: a step running or a FAIL held back. */
@@ -274,7 +276,7 @@ final class RequestHandler {
             running--;
             end(p.id);
             ResultLog.failed(p.id, p.mechanism.name(), p.rip, Optional.empty(), "no worker free");
-            sendFail(p.id, Optional.empty(), Step.Reason.OVERLOADED.clientText(), true);
+            sendFail(p.id, p.mechanism.name(), Optional.empty(), Step.Reason.OVERLOADED.clientText(), true);
             return;
         }
         if (running > service.stepsThatStartAtOnce) { // it may wait for a worker: watch its deadline
@@ -373,7 +375,7 @@ final class RequestHandler {
         if (step instanceof Step.Challenge c) {
             if (p.state == Pending.State.STARVED) {
                 end(p.id);
-                sendFail(p.id, Optional.empty(), Step.Reason.OVERLOADED.clientText(), true);
+                sendFail(p.id, p.mechanism.name(), Optional.empty(), Step.Reason.OVERLOADED.clientText(), true);
                 return;
             }
             connection.send("CONT\t" + p.id + "\t" + BASE64_OUT.encodeToString(c.data()));
@@ -391,11 +393,15 @@ final class RequestHandler {
                 service.penalty.succeeded(p.client);
             }
             ResultLog.ok(p.id, p.mechanism.name(), p.rip, s.user());
+            Meter meter = Meter.current();
+            meter.answered(p.mechanism.name(), service.scheduler.nanoTime() - arrival);
+            meter.replied(p.mechanism.name(), Meter.Result.OK);
             connection.send("OK\t" + p.id + "\tuser=" + Escaping.escape(s.user()));
         } else if (step instanceof Step.Failure fl) {
             end(p.id);
             ResultLog.failed(p.id, p.mechanism.name(), p.rip, fl.user(), fl.logText());
-            fail(p.id, p.client, fl.user(), fl.reason().clientText(), fl.reason().temporary(), fl.guess(), arrival);
+            Meter.current().answered(p.mechanism.name(), service.scheduler.nanoTime() - arrival);
+            fail(p.id, p.mechanism.name(), p.client, fl.user(), fl.reason().clientText(), fl.reason().temporary(), fl.guess(), arrival);
         }
     }
 
@@ -403,19 +409,22 @@ final class RequestHandler {
      * A FAIL held back by the failure delay (and the penalty of {@code client}), counted from
      * {@code arrival}, and sent at the request's deadline at the latest.
      */
-    private void fail(String id, String client, Optional<String> user, String reason, boolean temporary,
-            OptionalInt guess, long arrival) {
+    private void fail(String id, String mechanism, String client, Optional<String> user, String reason,
+            boolean temporary, OptionalInt guess, long arrival) {
         Duration delay = settings.failureDelay();
         long now = service.scheduler.nanoTime();
         if (settings.penalty() && !temporary) {
             delay = service.penalty.failed(client, guess, delay, now);
+            if (delay.compareTo(settings.failureDelay()) > 0) {
+                Meter.current().penaltyDelayed();
+            }
         }
         // Counted from the request's arrival, so that the time spent checking a password (a
         // known user) does not set its FAIL apart from an unknown user's.
         long due = Math.min(arrival + delay.toNanos(), arrival + AuthService.ANSWER_WITHIN.toNanos());
         long left = due - now;
         if (left <= 0) {
-            sendFail(id, user, reason, temporary);
+            sendFail(id, mechanism, user, reason, temporary);
             return;
         }
         if (held.size() >= MAX_DELAYED) {
@@ -423,18 +432,20 @@ final class RequestHandler {
             return;
         }
         held.add(id);
-        service.scheduler.schedule(new HeldFail(id, user, reason, temporary), left);
+        service.scheduler.schedule(new HeldFail(id, mechanism, user, reason, temporary), left);
     }
 
     /** A FAIL sent when its delay is over. */
     private final class HeldFail implements Runnable {
         private final String id;
+        private final String mechanism;
         private final Optional<String> user;
         private final String reason;
         private final boolean temporary;
 
-        HeldFail(String id, Optional<String> user, String reason, boolean temporary) {
+        HeldFail(String id, String mechanism, Optional<String> user, String reason, boolean temporary) {
             this.id = id;
+            this.mechanism = mechanism;
             this.user = user;
             this.reason = reason;
             this.temporary = temporary;
@@ -445,7 +456,7 @@ final class RequestHandler {
             synchronized (lock) { // the id is free again once, and only once, its FAIL is out
                 held.remove(id);
                 if (connection.state() != AuthConnection.State.CLOSED) {
-                    sendFail(id, user, reason, temporary);
+                    sendFail(id, mechanism, user, reason, temporary);
                     connection.flushOut();
                 }
             }
@@ -465,7 +476,7 @@ final class RequestHandler {
             release(old);
             LOG.info("dropping abandoned exchange id={} mech={} ({} pending is the limit)",
                     old.id, old.mechanism.name(), settings.maxPending());
-            sendFail(old.id, Optional.empty(), "Abandoned request", false);
+            sendFail(old.id, old.mechanism.name(), Optional.empty(), "Abandoned request", false);
         }
     }
 
@@ -586,7 +597,7 @@ final class RequestHandler {
                     release(p);
                     LOG.info("ending exchange id={} mech={}: no answer to its challenge for {} s",
                             p.id, p.mechanism.name(), AuthService.EXCHANGE_TIMEOUT.toSeconds());
-                    sendFail(p.id, Optional.empty(), "Request timed out", false);
+                    sendFail(p.id, p.mechanism.name(), Optional.empty(), "Request timed out", false);
                     answered = true;
                 }
             }
@@ -612,7 +623,7 @@ final class RequestHandler {
         p.state = Pending.State.OVERDUE;
         ResultLog.failed(p.id, p.mechanism.name(), p.rip, Optional.empty(),
                 "server too busy: no answer within " + AuthService.ANSWER_WITHIN.toSeconds() + " s");
-        sendFail(p.id, Optional.empty(), Step.Reason.OVERLOADED.clientText(), true);
+        sendFail(p.id, p.mechanism.name(), Optional.empty(), Step.Reason.OVERLOADED.clientText(), true);
     }
 
     /**
@@ -632,7 +643,22 @@ final class RequestHandler {
 
     // --- replies ----------------------------------------------------------------------------------
 
-    private void sendFail(String id, Optional<String> user, String reason, boolean temporary) {
+    /** The label of a mechanism a client named: its name when it is served, else {@link #UNKNOWN}. */
+    private String served(String mechanism) {
+        return settings.mechanisms().find(mechanism).map(Mechanism::name).orElse(UNKNOWN);
+    }
+
+    /** The mechanism label of an AUTH whose mechanism is not served. */
+    private static final String UNKNOWN = "unknown";
+
+    /**
+     * Sends the FAIL that ends an exchange of {@code mechanism}, counted as its result; a
+     * {@code null} mechanism: a FAIL that ends no AUTH (a CONT for an unknown id), not counted.
+     */
+    private void sendFail(String id, String mechanism, Optional<String> user, String reason, boolean temporary) {
+        if (mechanism != null) {
+            Meter.current().replied(mechanism, temporary ? Meter.Result.TEMP_FAIL : Meter.Result.FAIL);
+        }
         StringBuilder line = new StringBuilder(64).append("FAIL\t").append(id);
         user.ifPresent(u -> line.append("\tuser=").append(Escaping.escape(u)));
         line.append("\treason=").append(Escaping.escape(reason));

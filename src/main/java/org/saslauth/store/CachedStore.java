@@ -84,12 +84,15 @@ public final class CachedStore implements CredentialStore {
         }
         if (e != null && e.expiresNanos() - now > 0) {
             if (e.mac() == null) {
+                org.saslauth.Meter.current().cache(true);
                 return new Checked(Verdict.UNKNOWN_USER, user);
             }
             if (MessageDigest.isEqual(e.mac(), mac)) {
+                org.saslauth.Meter.current().cache(true);
                 return new Checked(Verdict.ACCEPTED, e.canonical());
             }
         }
+        org.saslauth.Meter.current().cache(false);
         Checked answer = store.check(user, password, slots, deadline);
         if (answer.verdict() == Verdict.ACCEPTED) {
             put(user, new Entry(answer.user(), mac, now + ttlNanos), asked);

@@ -22,6 +22,7 @@ final class Outage {
 
     /** A lookup failed for a reason that is not the user's; {@code reason} holds no secret. */
     void failed(String reason) {
+        org.saslauth.Meter.current().passdbError();
         if (down.compareAndSet(false, true)) {
             LOG.error("{} unavailable, logins get a temporary failure until it answers again: {}", backend, reason);
         } else {

@@ -223,7 +223,7 @@ class ServingArgsTest {
         }
         assertEquals(Set.of(ServingOption.LISTEN, ServingOption.SOCKET_MODE, ServingOption.SOCKET_USER,
                 ServingOption.SOCKET_GROUP, ServingOption.ALLOW_FROM, ServingOption.USERDB_LISTEN,
-                ServingOption.USERDB_SOCKET_MODE, ServingOption.USERDB_SOCKET_USER, ServingOption.USERDB_SOCKET_GROUP,
+                ServingOption.USERDB_SOCKET_MODE, ServingOption.USERDB_SOCKET_USER, ServingOption.USERDB_SOCKET_GROUP, ServingOption.METRICS_LISTEN,
                 ServingOption.MAX_CONNECTIONS, ServingOption.WORKERS), daemonOnly);
         for (ServingOption o : daemonOnly) {
             assertEquals(false, o.applies.takenBy(ServingOption.For.TEST), o.longName);
