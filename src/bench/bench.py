@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 HANDSHAKE_IN = b"VERSION\t1\t0\nCPID\t4242\n"
 
@@ -817,7 +818,7 @@ def main():
                     help="timed logins per round of the CRAM-MD5 and SCRAM rows (8)")
     ap.add_argument("--banners", type=int, default=100,
                     help="SMTP sessions per server timed in row 9's connect-to-banner")
-    ap.add_argument("--only", default="1,2,3,4,5,6,7,8,9,10", help="rows to run, e.g. 1,3")
+    ap.add_argument("--only", default="1,2,3,4,5,6,7,8,9,10,11", help="rows to run, e.g. 1,3")
     a = ap.parse_args()
     a.java = a.java or ["java"]
     only = set(a.only.split(","))
@@ -970,6 +971,34 @@ def run(a, b, table, only):
                       rt.label)
         sink.close()
         progress("syslog received %d datagrams" % len(received))
+
+    if "11" in only:
+        # Issue 21: the daemon's PLAIN logins/s with metrics-listen set against without, two
+        # daemons alive at once and measured in turn, a scrape of /metrics after each round.
+        rt = b.runtimes[0]
+        port = free_port()
+        off_conf = config("metrics-off", b.path("all.passwd"), "PLAIN,LOGIN")
+        on_conf = b.write("metrics-on.properties", open(off_conf).read() + "metrics-listen = tcp:127.0.0.1:%d\n" % port)
+        on, on_sock = b.start_daemon(rt, on_conf, "daemon-metrics")
+        off, off_sock = b.start_daemon(rt, off_conf, "daemon-plain")
+        progress("PLAIN logins/s, daemon with and without metrics, 64 connections x 8 in flight")
+        rates = {"on": [], "off": []}
+        scraped = ""
+        for r in range(a.rounds + 1):  # the first round warms both up and is not counted
+            for label in (("on", "off") if r % 2 == 0 else ("off", "on")):
+                rate = b.load_client(on_sock if label == "on" else off_sock, 64, 8, a.logins, a.logins * 5)
+                if r > 0:
+                    rates[label].append(rate)
+            scraped = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10).read().decode()
+        ok = [l for l in scraped.splitlines()
+              if l.startswith('saslauth_auth_requests_total{mechanism="PLAIN",result="ok"}')]
+        if not ok:
+            raise SystemExit("the daemon's /metrics has no PLAIN ok counter:\n" + scraped[:2000])
+        progress("  /metrics: " + ok[0])
+        table.add("11 PLAIN logins/s, daemon, metrics-listen set (64 conns x 8)", "without metrics",
+                  statistics.median(rates["on"]), statistics.median(rates["off"]), "/s", ">= 0.95", False, rt.label)
+        b.stop_daemon(on)
+        b.stop_daemon(off)
 
     def helper(cmd):
         def connect():
