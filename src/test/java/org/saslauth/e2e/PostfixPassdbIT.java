@@ -83,6 +83,24 @@ class PostfixPassdbIT {
             "log-file = {log}/saslauth-typo.log",
             ""));
 
+    /** A helper whose passwd file its user (nobody) cannot read. */
+    static final PostfixInstance.Service UNREADABLE = new PostfixInstance.Service("saslauth_unreadable", String.join("\n",
+            "passwd-file = {etc}/root-only.passwd",
+            "log-file = {log}/saslauth-unreadable.log",
+            ""));
+
+    /** A helper whose directory cannot be reached when it starts. */
+    static final PostfixInstance.Service LDAP_DOWN = new PostfixInstance.Service("saslauth_ldapdown", String.join("\n",
+            "passdb = ldap",
+            "ldap-url = ldap://127.0.0.1:1",
+            "ldap-bind-dn = " + SlapdServer.SERVICE_DN,
+            "ldap-bind-password-file = {etc}/ldap.password",
+            "ldap-base = ou=people," + SlapdServer.BASE,
+            "ldap-user-filter = (&(objectClass=inetOrgPerson)(mail=%u))",
+            "ldap-auth-bind = true",
+            "log-file = {log}/saslauth-ldapdown.log",
+            ""));
+
     static PostgresServer pg;
     static SlapdServer slapd;
     static PostfixInstance postfix;
@@ -113,9 +131,13 @@ class PostfixPassdbIT {
         sql = new PostfixInstance.Service(SQL.name(), SQL.properties().replace("{url}", pg.url("postfix")));
         ldap = new PostfixInstance.Service(LDAP.name(), LDAP.properties().replace("{url}", slapd.url()));
         typo = new PostfixInstance.Service(TYPO.name(), TYPO.properties().replace("{url}", pg.url("postfix")));
-        postfix = PostfixInstance.start(Path.of(System.getProperty("basedir", ".")), List.of(sql, ldap, DOWN, typo));
+        postfix = PostfixInstance.start(Path.of(System.getProperty("basedir", ".")), List.of(sql, ldap, DOWN, typo,
+                UNREADABLE, LDAP_DOWN));
         secret(postfix.etc().resolve("sql.password"), DB_PASSWORD);
         secret(postfix.etc().resolve("ldap.password"), LDAP_PASSWORD);
+        Path rootOnly = postfix.etc().resolve("root-only.passwd");
+        Files.writeString(rootOnly, "alice@example.org:{PLAIN}alice-password\n");
+        Files.setPosixFilePermissions(rootOnly, PosixFilePermissions.fromString("rw-------"));
     }
 
     /** Written after start: the helpers start on the first connection, not before. */
@@ -262,6 +284,31 @@ class PostfixPassdbIT {
         assertFalse(maillog.contains("throttling") || maillog.contains("no SASL authentication mechanisms"), maillog);
         assertTrue(log(typo).contains("unknown key 'failure_delay' (did you mean 'failure-delay'?)"), log(typo));
         assertFalse(log(typo).contains(DB_PASSWORD), log(typo));
+    }
+
+    /**
+     * Issue 21: a passwd file the helpers' user cannot read, and a directory down when they
+     * start: both used to be exit 3 before the handshake under spawn, which throttled the port;
+     * now every session is greeted, AUTH is a temporary failure and mail flows, with the reason
+     * in the helper's log at error level.
+     */
+    @Test
+    @Order(7)
+    void anUnreadablePasswdFileAndADirectoryDownKeepThePortOpen() throws Exception {
+        for (PostfixInstance.Service s : List.of(UNREADABLE, LDAP_DOWN)) {
+            for (int i = 0; i < 2; i++) {
+                try (SmtpClient smtp = session(s)) {
+                    assertTemporaryFailure(auth(smtp, "alice@example.org", "alice-password"), s);
+                    assertEquals(250, smtp.send("MAIL FROM:<someone@example.net>").code(), "mail still flows");
+                }
+            }
+        }
+        String maillog = postfix.maillogTail(300);
+        assertFalse(maillog.contains("throttling") || maillog.contains("no SASL authentication mechanisms"), maillog);
+        assertTrue(log(UNREADABLE).lines().anyMatch(l -> l.contains(" ERROR ") && l.contains("root-only.passwd")),
+                log(UNREADABLE));
+        assertTrue(log(LDAP_DOWN).contains("LDAP directory unavailable"), log(LDAP_DOWN));
+        assertFalse(log(LDAP_DOWN).contains(LDAP_PASSWORD), log(LDAP_DOWN));
     }
 
     private static void assertTemporaryFailure(Reply r, PostfixInstance.Service s) throws Exception {
