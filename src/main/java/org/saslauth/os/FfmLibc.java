@@ -39,8 +39,16 @@ final class FfmLibc extends Libc {
     /** The size of the call state, and where errno is in it. */
     private final long stateSize;
     private final long errnoOffset;
+    /** libxcrypt's {@code crypt_rn}, or null with {@link #cryptWhyNot} saying why. */
+    private final MethodHandle cryptRn;
+    private final String cryptWhyNot;
+    /** {@code segment.fill(byte)} */
+    private final MethodHandle fill;
+    /** {@code segment.address()} */
+    private final MethodHandle address;
 
-    private FfmLibc(Map<String, MethodHandle> h, long stateSize, long errnoOffset) {
+    private FfmLibc(Map<String, MethodHandle> h, long stateSize, long errnoOffset, MethodHandle cryptRn,
+            String cryptWhyNot) {
         this.socket = h.get("socket");
         this.connect = h.get("connect");
         this.send = h.get("send");
@@ -54,6 +62,51 @@ final class FfmLibc extends Libc {
         this.getInt = h.get("getInt");
         this.stateSize = stateSize;
         this.errnoOffset = errnoOffset;
+        this.fill = h.get("fill");
+        this.address = h.get("address");
+        this.cryptRn = cryptRn;
+        this.cryptWhyNot = cryptWhyNot;
+    }
+
+    @Override
+    public byte[] crypt(byte[] phrase, byte[] setting) throws Unavailable {
+        if (cryptRn == null) {
+            throw new Unavailable(cryptWhyNot);
+        }
+        try {
+            Object arena = ofConfined.invoke();
+            try {
+                Object p = terminated(arena, phrase);
+                Object data = allocate.invoke(arena, (long) CRYPT_DATA_SIZE);
+                try {
+                    Object made = cryptRn.invoke(p, terminated(arena, setting), data, CRYPT_DATA_SIZE);
+                    if ((long) address.invoke(made) == 0) {
+                        return null;
+                    }
+                    byte[] out = new byte[CRYPT_OUTPUT_SIZE];
+                    copyFrom.invoke(ofArray.invoke(out), asSlice.invoke(data, 0L, (long) CRYPT_OUTPUT_SIZE));
+                    return cryptOutput(out);
+                } finally {
+                    fill.invoke(p, (byte) 0);
+                    fill.invoke(data, (byte) 0);
+                }
+            } finally {
+                closeArena.invoke(arena);
+            }
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** {@code bytes} and a NUL in native memory of {@code arena} (zeroed when allocated). */
+    private Object terminated(Object arena, byte[] bytes) throws Throwable {
+        Object segment = allocate.invoke(arena, bytes.length + 1L);
+        if (bytes.length > 0) {
+            copyFrom.invoke(asSlice.invoke(segment, 0L, (long) bytes.length), ofArray.invoke(bytes));
+        }
+        return segment;
     }
 
     @Override
@@ -206,8 +259,34 @@ final class FfmLibc extends Libc {
                 Map.entry("asSlice", handles.findVirtual(segmentClass, "asSlice",
                         MethodType.methodType(segmentClass, long.class, long.class))),
                 Map.entry("getInt", MethodHandles.insertArguments(handles.findVirtual(segmentClass, "get",
-                        MethodType.methodType(int.class, ofIntClass, long.class)), 1, javaInt)));
-        return new FfmLibc(h, stateSize, errnoOffset);
+                        MethodType.methodType(int.class, ofIntClass, long.class)), 1, javaInt)),
+                Map.entry("fill", handles.findVirtual(segmentClass, "fill",
+                        MethodType.methodType(segmentClass, byte.class))),
+                Map.entry("address", handles.findVirtual(segmentClass, "address", MethodType.methodType(long.class))));
+
+        // libxcrypt, opened for the JVM's life; no errno: crypt_rn says null when it refuses
+        MethodHandle cryptRn = null;
+        String cryptWhyNot = "";
+        try {
+            Object global = arenaClass.getMethod("global").invoke(null);
+            Object libcrypt = lookupClass.getMethod("libraryLookup", String.class, arenaClass)
+                    .invoke(null, LIBCRYPT, global);
+            Optional<?> symbol = (Optional<?>) find.invoke(libcrypt, "crypt_rn");
+            if (symbol.isEmpty()) {
+                cryptWhyNot = LIBCRYPT + " has no crypt_rn (not libxcrypt)";
+            } else {
+                Object parameters = Array.newInstance(layoutClass, 4);
+                Array.set(parameters, 0, address);
+                Array.set(parameters, 1, address);
+                Array.set(parameters, 2, address);
+                Array.set(parameters, 3, javaInt);
+                cryptRn = (MethodHandle) downcall.invoke(linker, symbol.get(), of.invoke(null, address, parameters),
+                        Array.newInstance(optionClass, 0));
+            }
+        } catch (java.lang.reflect.InvocationTargetException e) {
+            cryptWhyNot = "no " + LIBCRYPT + " (libxcrypt): " + e.getCause().getMessage();
+        }
+        return new FfmLibc(h, stateSize, errnoOffset, cryptRn, cryptWhyNot);
     }
 
     /** Makes a downcall handle to one of the C library's functions, capturing errno. */

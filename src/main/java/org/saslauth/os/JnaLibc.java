@@ -25,11 +25,50 @@ final class JnaLibc extends Libc {
     private final Function send;
     private final Function close;
 
+    /** libxcrypt's {@code crypt_rn}, or null with {@link #cryptWhyNot} saying why. */
+    private final Function cryptRn;
+    private final String cryptWhyNot;
+
     private JnaLibc(NativeLibrary c) {
         this.socket = c.getFunction("socket");
         this.connect = c.getFunction("connect");
         this.send = c.getFunction("send");
         this.close = c.getFunction("close");
+        Function crypt = null;
+        String whyNot = "";
+        try {
+            crypt = NativeLibrary.getInstance(LIBCRYPT).getFunction("crypt_rn");
+        } catch (UnsatisfiedLinkError e) {
+            whyNot = "no " + LIBCRYPT + " with crypt_rn (libxcrypt): " + e.getMessage();
+        }
+        this.cryptRn = crypt;
+        this.cryptWhyNot = whyNot;
+    }
+
+    @Override
+    public byte[] crypt(byte[] phrase, byte[] setting) throws Unavailable {
+        if (cryptRn == null) {
+            throw new Unavailable(cryptWhyNot);
+        }
+        try (com.sun.jna.Memory p = terminated(phrase); com.sun.jna.Memory s = terminated(setting);
+             com.sun.jna.Memory data = new com.sun.jna.Memory(CRYPT_DATA_SIZE)) {
+            try {
+                data.clear();
+                com.sun.jna.Pointer made = cryptRn.invokePointer(new Object[] {p, s, data, CRYPT_DATA_SIZE});
+                return made == null ? null : cryptOutput(data.getByteArray(0, CRYPT_OUTPUT_SIZE));
+            } finally {
+                p.clear();
+                data.clear();
+            }
+        }
+    }
+
+    /** {@code bytes} and a NUL in native memory. */
+    private static com.sun.jna.Memory terminated(byte[] bytes) {
+        com.sun.jna.Memory m = new com.sun.jna.Memory(bytes.length + 1L);
+        m.write(0, bytes, 0, bytes.length);
+        m.setByte(bytes.length, (byte) 0);
+        return m;
     }
 
     static JnaLibc load() throws Unavailable {

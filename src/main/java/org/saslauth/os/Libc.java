@@ -8,8 +8,9 @@ package org.saslauth.os;
  * ({@link JnaLibc}). Each call returns what the C function returns, or {@code -errno} when it
  * fails, as the kernel itself does: no exception for an error a caller must expect.
  *
- * <p>A later function (say {@code crypt_rn} or {@code getspnam_r}) is one more method here and
- * in the two bindings, through {@link FfmLibc}'s downcall maker and JNA's {@code Function}.
+ * <p>libxcrypt's {@code crypt_rn} comes from {@code libcrypt.so.1}, opened with the binding: a
+ * later function is one more method here and in the two bindings, through {@link FfmLibc}'s
+ * downcall maker and JNA's {@code Function}.
  */
 public abstract class Libc {
 
@@ -97,6 +98,35 @@ public abstract class Libc {
 
     /** {@code close(2)}: 0, or {@code -errno}. */
     public abstract int close(int fd);
+
+    /** libxcrypt, in every Debian and Ubuntu ({@code libcrypt1}). */
+    static final String LIBCRYPT = "libcrypt.so.1";
+
+    /** {@code sizeof(struct crypt_data)} in libxcrypt: the work area of {@code crypt_rn}. */
+    public static final int CRYPT_DATA_SIZE = 32768;
+
+    /** {@code CRYPT_OUTPUT_SIZE}: the hash, NUL-terminated, at the start of the work area. */
+    public static final int CRYPT_OUTPUT_SIZE = 384;
+
+    /**
+     * libxcrypt's {@code crypt_rn(phrase, setting, data, size)} from the system's
+     * {@code libcrypt.so.1}: the hash {@code crypt(3)} makes of {@code phrase} (no NUL in it)
+     * with {@code setting} (a salt and parameters, or a whole hash), or null when libxcrypt
+     * refuses the setting. The work area, which holds a copy of the phrase, is wiped before it
+     * is freed.
+     *
+     * @throws Unavailable when there is no libxcrypt with {@code crypt_rn} here
+     */
+    public abstract byte[] crypt(byte[] phrase, byte[] setting) throws Unavailable;
+
+    /** The hash at the start of a work area: the bytes before its NUL. */
+    static byte[] cryptOutput(byte[] output) {
+        int n = 0;
+        while (n < output.length && output[n] != 0) {
+            n++;
+        }
+        return java.util.Arrays.copyOf(output, n);
+    }
 
     /** The bytes of a {@code struct sockaddr_un} for {@code path} (Linux: a 16-bit family first). */
     public static byte[] unixAddress(byte[] path) {

@@ -3,6 +3,7 @@ package org.saslauth.password;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.commons.codec.digest.Crypt;
@@ -14,8 +15,10 @@ import org.apache.commons.codec.digest.UnixCrypt;
  * {@code SHA256-CRYPT} and {@code SHA512-CRYPT} data alike to the system's crypt(), so any of
  * them accepts any hash crypt() knows; {@code BLF-CRYPT} insists on bcrypt. They differ in what
  * {@code doveadm pw} makes. saslauth knows DES, {@code $1$}, {@code $5$}, {@code $6$}, bcrypt
- * ({@code $2a$ $2b$ $2y$}) and, beyond Dovecot's crypt(), Argon2; not yescrypt ({@code $y$}),
- * scrypt ({@code $7$}) or BSDi DES ({@code _}).
+ * ({@code $2a$ $2b$ $2y$}) and, beyond Dovecot's crypt(), Argon2. The system's libxcrypt
+ * ({@link SystemCrypt}) computes them where it can be used, at C speed, and with it yescrypt
+ * ({@code $y$}, {@code $gy$}) and scrypt ({@code $7$}) too; the Java code computes the others
+ * where it cannot.
  *
  * <p>Data starting with {@code !} or {@code *} is a locked account, as {@code /etc/shadow} marks
  * them ({@code !$6$...}, {@code *}, {@code !!}, {@code *LK*}): crypt() never reproduces such a
@@ -57,7 +60,9 @@ final class CryptHashes implements Scheme {
             int cost = Integer.parseInt(hash.substring(4, 6));
             Costs.require(cost <= Costs.MAX_BCRYPT_COST, name, "bcrypt cost " + cost,
                     Integer.toString(Costs.MAX_BCRYPT_COST));
-            return Scheme.Check.costing(Costs.bcrypt(cost), password -> Bcrypt.matches(hash, password));
+            return Scheme.Check.costing(Costs.bcrypt(cost), password -> SystemCrypt.hash(password, raw)
+                    .map(made -> MessageDigest.isEqual(made, raw))
+                    .orElseGet(() -> Bcrypt.matches(hash, password)));
         }
         if (bcryptOnly) {
             throw new IllegalArgumentException("{" + name + "} data is not a bcrypt hash ($2y$...)");
@@ -81,6 +86,10 @@ final class CryptHashes implements Scheme {
                 if (des && desKeyIsEmpty(password)) {
                     return false;
                 }
+                Optional<byte[]> system = SystemCrypt.hash(password, stored);
+                if (system.isPresent()) {
+                    return MessageDigest.isEqual(system.get(), stored);
+                }
                 // commons-codec's SHA-crypt zeroes the key it is given: hand it a copy, so that the
                 // caller's password is intact for the penalty's guess digest, and wipe the copy.
                 byte[] key = password.clone();
@@ -95,8 +104,62 @@ final class CryptHashes implements Scheme {
                 return MessageDigest.isEqual(made.getBytes(StandardCharsets.US_ASCII), stored);
             });
         }
+        OptionalLong systemCost = systemOnlyCost(hash, name);
+        if (systemCost.isPresent()) {
+            if (!SystemCrypt.available()) {
+                throw new IllegalArgumentException("{" + name + "} data" + kind(hash) + " needs the system's libxcrypt"
+                        + " (libcrypt.so.1), which cannot be used here: " + SystemCrypt.whyNot());
+            }
+            byte[] stored = hash.getBytes(StandardCharsets.US_ASCII);
+            return Scheme.Check.costing(systemCost.getAsLong(), password -> SystemCrypt.hash(password, stored)
+                    .map(made -> MessageDigest.isEqual(made, stored)).orElse(false));
+        }
         throw new IllegalArgumentException("{" + name + "} data is not a crypt(3) hash saslauth knows"
                 + kind(hash));
+    }
+
+    /** {@code ./0-9A-Za-z}: crypt's base-64 digits, in the order of their values. */
+    private static final String ITOA64 = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+    private static final Pattern YESCRYPT = Pattern.compile(
+            "\\$g?y\\$([./0-9A-Za-z])([./0-9A-Za-z])([./0-9A-Za-z])[^$]*\\$[^$]+\\$[./0-9A-Za-z]+");
+    private static final Pattern SCRYPT = Pattern.compile(
+            "\\$7\\$([./0-9A-Za-z])([./0-9A-Za-z]{5})[./0-9A-Za-z]{5}[^$]*\\$[./0-9A-Za-z]+");
+
+    /**
+     * The cost of a hash that only libxcrypt computes: yescrypt ({@code $y$}), gost-yescrypt
+     * ({@code $gy$}) and scrypt ({@code $7$}), whose memory ({@code 128 * N * r} bytes) is held
+     * to {@link Costs#MAX_YESCRYPT_BYTES}; empty for anything else.
+     */
+    static OptionalLong systemOnlyCost(String hash, String name) {
+        int nLog2;
+        long r;
+        Matcher y = YESCRYPT.matcher(hash);
+        Matcher s = SCRYPT.matcher(hash);
+        if (y.matches()) {
+            // yescrypt's parameters, each one digit when small: flavor, log2(N) - 1, r - 1
+            int n = ITOA64.indexOf(y.group(2).charAt(0));
+            int rr = ITOA64.indexOf(y.group(3).charAt(0));
+            if (n >= 47 || rr >= 47) {
+                throw new IllegalArgumentException("{" + name + "} yescrypt parameters over saslauth's limit of "
+                        + Costs.MAX_YESCRYPT_BYTES / (1024 * 1024) + " MiB: hash it again at a lower cost");
+            }
+            nLog2 = n + 1;
+            r = rr + 1;
+        } else if (s.matches()) {
+            nLog2 = ITOA64.indexOf(s.group(1).charAt(0));
+            r = 0;
+            for (int i = 4; i >= 0; i--) { // 30 bits, little-endian, 6 per digit
+                r = r << 6 | ITOA64.indexOf(s.group(2).charAt(i));
+            }
+        } else {
+            return OptionalLong.empty();
+        }
+        long bytes = nLog2 >= 40 || r > (1L << 20) ? Long.MAX_VALUE : (128L << nLog2) * r;
+        Costs.require(bytes <= Costs.MAX_YESCRYPT_BYTES, name, (hash.startsWith("$7$") ? "scrypt" : "yescrypt")
+                + " memory of " + (bytes == Long.MAX_VALUE ? "over 1 TiB" : bytes / (1024 * 1024) + " MiB"),
+                Costs.MAX_YESCRYPT_BYTES / (1024 * 1024) + " MiB");
+        return OptionalLong.of(Costs.yescrypt(bytes));
     }
 
     /**
@@ -123,13 +186,13 @@ final class CryptHashes implements Scheme {
     /** A hint naming the kind of an unsupported hash, from its {@code $id$}; never the hash. */
     private static String kind(String hash) {
         if (hash.startsWith("$y$")) {
-            return " (yescrypt $y$ is not supported)";
+            return " (yescrypt $y$)";
         }
         if (hash.startsWith("$7$")) {
-            return " (scrypt $7$ is not supported)";
+            return " (scrypt $7$)";
         }
         if (hash.startsWith("$gy$")) {
-            return " (gost-yescrypt $gy$ is not supported)";
+            return " (gost-yescrypt $gy$)";
         }
         return "";
     }

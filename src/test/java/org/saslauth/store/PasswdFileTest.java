@@ -106,7 +106,8 @@ class PasswdFileTest {
     @CsvSource(delimiter = '|', value = {
         "bob:{FOO}bar                 | line 2: user \"bob\": unknown password scheme \"{FOO}\"",
         "bob:{SHA256}abc              | line 2: user \"bob\": {SHA256} data is 2 bytes, not 32",
-        "bob:$y$j9T$abc$def           | line 2: user \"bob\": {CRYPT} data is not a crypt(3) hash saslauth knows",
+        "bob:$y$jFT$abc$def           | line 2: user \"bob\": {CRYPT} yescrypt memory of 1024 MiB is over saslauth's limit of 256 MiB",
+        "bob:$9$abc$def               | line 2: user \"bob\": {CRYPT} data is not a crypt(3) hash saslauth knows",
         "bob                          | line 2: expected user:password",
         "bob::1000                    | line 2: user \"bob\" has an empty password field",
         "bob:{PLAIN-TRUNC}0-:1000     | line 2: user \"bob\": {PLAIN-TRUNC} length must be at least 1 (a length of 0 accepts any password)",
