@@ -183,6 +183,13 @@ final class CheckCommand implements Callable<Integer> {
             if (l.caFile().isPresent()) {
                 filesReadable &= readable(l.caFile().get(), o.name(ServingOption.LDAP_CA_FILE) + " " + l.caFile().get());
             }
+        } else if (passdb instanceof Passdb.Shadow sh) {
+            if (!asUser("-r", sh.file())) {
+                filesReadable = false;
+                errors.add(o.name(ServingOption.SHADOW_FILE) + " " + sh.file() + " cannot be read by user " + user
+                        + ": passdb shadow needs the group shadow (usermod -aG shadow " + user
+                        + ", or SupplementaryGroups=shadow in saslauth.service for the daemon)");
+            }
         } else if (passdb instanceof Passdb.Checkpassword cp) {
             if (!asUser("-x", cp.program())) {
                 errors.add(o.name(ServingOption.CHECKPASSWORD_PROGRAM) + " " + cp.program()

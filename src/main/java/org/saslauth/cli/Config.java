@@ -280,13 +280,15 @@ record Config(Logs log, Serving serving, Store store) {
                     throw new StartupError(requiredMessage(o, CHECKPASSWORD_PROGRAM, kind));
                 }
                 return new Passdb.Checkpassword(o.path(CHECKPASSWORD_PROGRAM));
+            case "shadow":
+                return new Passdb.Shadow(o.path(ServingOption.SHADOW_FILE), o.count(ServingOption.SHADOW_MIN_UID));
             default:
-                throw new StartupError(o.name(PASSDB) + " must be passwd-file, sql, ldap or checkpassword, not '"
+                throw new StartupError(o.name(PASSDB) + " must be passwd-file, sql, ldap, checkpassword or shadow, not '"
                         + ConfigFile.Printable.of(kind) + "'" + Nearest.hint(kind, PASSDBS));
         }
     }
 
-    private static final List<String> PASSDBS = List.of("passwd-file", "sql", "ldap", "checkpassword");
+    private static final List<String> PASSDBS = List.of("passwd-file", "sql", "ldap", "checkpassword", "shadow");
 
     /**
      * That {@code option} is missing, named as the passdb was given: on the command line, as

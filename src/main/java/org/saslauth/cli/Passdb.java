@@ -80,6 +80,19 @@ sealed interface Passdb {
         }
     }
 
+    /** {@code --passdb shadow}: the host's accounts, their one-way crypt(3) hashes only. */
+    record Shadow(Path file, int minUid) implements Passdb {
+        @Override
+        public boolean givesStoredPasswords() {
+            return false;
+        }
+
+        @Override
+        public String describe() {
+            return "--passdb shadow";
+        }
+    }
+
     /** {@code --passdb checkpassword}: the program says yes or no to a password, nothing more. */
     record Checkpassword(Path program) implements Passdb {
         @Override

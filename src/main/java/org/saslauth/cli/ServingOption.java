@@ -25,7 +25,8 @@ enum ServingOption {
     PASSWD_FILE("passwd-file", "FILE", Type.PATH, null, Applies.STORE,
             "Users in Dovecot's passwd-file format (user:{SCHEME}password...)."),
     PASSDB("passdb", "KIND", Type.STRING, "passwd-file", Applies.STORE,
-            "Where users come from: passwd-file (default), sql, ldap or checkpassword."),
+            "Where users come from: passwd-file (default), sql, ldap, checkpassword, or shadow (the host's"
+                    + " accounts)."),
     SQL_URL("sql-url", "URL", Type.STRING, null, Applies.STORE,
             "passdb sql: jdbc:postgresql://HOST/DB or jdbc:mariadb://HOST/DB, without the password."),
     SQL_USER("sql-user", "NAME", Type.STRING, null, Applies.STORE, "passdb sql: the database user."),
@@ -54,6 +55,11 @@ enum ServingOption {
             "passdb ldap without auth bind: the attribute holding the password (default: ${DEFAULT-VALUE})."),
     CHECKPASSWORD_PROGRAM("checkpassword-program", "PATH", Type.PATH, null, Applies.STORE,
             "passdb checkpassword: the program, run per login with user NUL password NUL on descriptor 3."),
+    SHADOW_FILE("shadow-file", "FILE", Type.PATH, "/etc/shadow", Applies.STORE,
+            "passdb shadow: the shadow file, with the passwd file beside it for the uids; reading it needs"
+                    + " the group shadow (default: ${DEFAULT-VALUE})."),
+    SHADOW_MIN_UID("shadow-min-uid", "UID", Type.COUNT, "1000", Applies.STORE,
+            "passdb shadow: accounts with a lower uid (root, system accounts) never log in (default: ${DEFAULT-VALUE})."),
     CACHE_TTL("cache-ttl", "DURATION", Type.DURATION, "0", Applies.STORE,
             "sql, ldap, checkpassword: keep a successful login this long, 0 for no cache (default: 0)."),
     CACHE_NEGATIVE_TTL("cache-negative-ttl", "DURATION", Type.DURATION, "0", Applies.STORE,

@@ -1,0 +1,196 @@
+package org.saslauth.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * passdb shadow against real accounts of this host, made by the test with {@code useradd} and
+ * {@code chpasswd -c YESCRYPT} / {@code -c SHA512}, then locked ({@code usermod -L}), expired
+ * ({@code chage -E 0}) and emptied ({@code passwd -d}), and removed after: through
+ * {@code saslauth test} as root, and through {@code target/saslauth.jar} serving stdin as an
+ * unprivileged user in group {@code shadow}, and as one without it.
+ */
+@Timeout(300)
+class ShadowIT {
+
+    private static final String PREFIX = "sashadow";
+    private static final String YES = PREFIX + "yes";
+    private static final String SHA = PREFIX + "sha";
+    private static final String LOCKED = PREFIX + "lock";
+    private static final String EXPIRED = PREFIX + "exp";
+    private static final String EMPTY = PREFIX + "empty";
+    private static final String HELPER = PREFIX + "helper";
+    private static final String OUTSIDER = PREFIX + "out";
+    private static final List<String> USERS = List.of(YES, SHA, LOCKED, EXPIRED, EMPTY, HELPER, OUTSIDER);
+    private static final String PASSWORD = "Shad0w-pass j\u00fcrgen";
+    private static final Path JAR = DaemonProcess.projectDir().resolve("target/saslauth.jar").toAbsolutePath();
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void makeAccounts() throws Exception {
+        if (!"root".equals(System.getProperty("user.name"))) {
+            String why = "not root: the test makes accounts with useradd";
+            if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+                fail(why + " (CI=true: this test must run)");
+            }
+            Assumptions.abort(why);
+        }
+        removeAccounts();
+        for (String user : List.of(YES, SHA, LOCKED, EXPIRED, EMPTY)) {
+            sh("useradd", "-M", "-N", "-s", "/usr/sbin/nologin", user);
+        }
+        chpasswd("YESCRYPT", YES, LOCKED, EXPIRED, EMPTY);
+        chpasswd("SHA512", SHA);
+        sh("usermod", "-L", LOCKED);
+        sh("chage", "-E", "0", EXPIRED);
+        sh("passwd", "-d", EMPTY);
+        sh("useradd", "-r", "-M", "-N", "-G", "shadow", "-s", "/usr/sbin/nologin", HELPER);
+        sh("useradd", "-r", "-M", "-N", "-s", "/usr/sbin/nologin", OUTSIDER);
+        String shadow = Files.readString(Path.of("/etc/shadow"));
+        assertTrue(shadow.contains("\n" + YES + ":$y$"), "chpasswd -c YESCRYPT made a yescrypt hash");
+        assertTrue(shadow.contains("\n" + SHA + ":$6$"), "chpasswd -c SHA512 made a SHA-512 hash");
+        assertTrue(shadow.contains("\n" + LOCKED + ":!$y$"), "usermod -L locked it");
+    }
+
+    @AfterAll
+    static void removeAccounts() throws Exception {
+        for (String user : USERS) {
+            run(List.of("userdel", user), "");
+        }
+    }
+
+    private static void chpasswd(String method, String... users) throws Exception {
+        StringBuilder lines = new StringBuilder();
+        for (String user : users) {
+            lines.append(user).append(':').append(PASSWORD).append('\n');
+        }
+        Result r = run(List.of("chpasswd", "-c", method), lines.toString());
+        assertEquals(0, r.status(), "chpasswd -c " + method + ": " + r.out());
+    }
+
+    record Result(int status, String out) {}
+
+    private static Result run(List<String> cmd, String stdin) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        try {
+            p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
+            p.getOutputStream().close();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS), String.join(" ", cmd) + " ended");
+            return new Result(p.exitValue(), out);
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
+    private static void sh(String... cmd) throws Exception {
+        Result r = run(List.of(cmd), "");
+        assertEquals(0, r.status(), String.join(" ", cmd) + ": " + r.out());
+    }
+
+    private static List<String> java(String... args) {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar", JAR.toString()));
+        cmd.addAll(List.of(args));
+        return cmd;
+    }
+
+    /** {@code saslauth test --passdb shadow USER} as root, the password on stdin. */
+    private static Result test(String user, String password) throws Exception {
+        if (!Files.isReadable(JAR)) {
+            fail(JAR + " is missing: run the integration tests through `mvn verify`");
+        }
+        return run(java("test", "--passdb", "shadow", user), password + "\n");
+    }
+
+    @Test
+    void eachAccountThroughSaslauthTest() throws Exception {
+        Result yes = test(YES, PASSWORD);
+        assertEquals(0, yes.status(), yes.out());
+        assertEquals("auth succeeded: user=" + YES + "\n", yes.out());
+        assertEquals(0, test(SHA, PASSWORD).status(), "SHA-512");
+        for (String refused : List.of(LOCKED, EXPIRED, EMPTY, "root")) {
+            Result r = test(refused, PASSWORD);
+            assertEquals(1, r.status(), refused + ": " + r.out());
+            assertTrue(r.out().startsWith("auth failed: user=" + refused + " (wrong password)"), r.out());
+        }
+        assertEquals("auth failed: user=" + YES + " (wrong password)\n", test(YES, "wrong").out());
+        assertEquals("auth failed: user=" + PREFIX + "nobody (unknown user)\n", test(PREFIX + "nobody", PASSWORD).out());
+        Result low = run(java("test", "--passdb", "shadow", "--shadow-min-uid", "0", "root"), "wrong\n");
+        assertEquals(1, low.status(), low.out());
+    }
+
+    private static String plain(String user, String password) {
+        return Base64.getEncoder().encodeToString(("\0" + user + "\0" + password).getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The jar serving a session on stdin as {@code user}, its log in a file that user may write. */
+    private Result helperAs(String user, Path log) throws Exception {
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.writeString(log, "");
+        Files.setPosixFilePermissions(log, PosixFilePermissions.fromString("rw-rw-rw-"));
+        String session = "VERSION\t1\t0\nCPID\t42\n"
+                + "AUTH\t1\tPLAIN\tservice=smtp\trip=192.0.2.7\tresp=" + plain(YES, PASSWORD) + "\n"
+                + "AUTH\t2\tPLAIN\tservice=smtp\trip=192.0.2.7\tresp=" + plain(LOCKED, PASSWORD) + "\n"
+                + "AUTH\t3\tPLAIN\tservice=smtp\trip=192.0.2.8\tresp=" + plain(SHA, PASSWORD) + "\n";
+        List<String> cmd = new ArrayList<>(List.of("runuser", "-u", user, "--"));
+        cmd.addAll(java("--passdb", "shadow", "--failure-delay", "0", "--log-file", log.toString()));
+        Process p = new ProcessBuilder(cmd).start();
+        try {
+            p.getOutputStream().write(session.getBytes(StandardCharsets.UTF_8));
+            p.getOutputStream().close();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the helper ended");
+            assertEquals("", err, "nothing on stderr");
+            return new Result(p.exitValue(), out);
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
+    @Test
+    void aHelperInGroupShadowServesTheAccounts() throws Exception {
+        Path log = dir.resolve("helper.log");
+        Result r = helperAs(HELPER, log);
+        assertEquals(0, r.status(), r.out());
+        assertTrue(r.out().contains("\nOK\t1\tuser=" + YES + "\n"), r.out());
+        assertTrue(r.out().contains("\nFAIL\t2\tuser=" + LOCKED + "\treason=Authentication failed\n"), r.out());
+        assertTrue(r.out().contains("\nOK\t3\tuser=" + SHA + "\n"), r.out());
+        String text = Files.readString(log);
+        assertTrue(text.contains("passdb shadow: user \"" + LOCKED + "\" refused, its password not checked: locked"), text);
+        assertFalse(text.contains(PASSWORD), "no password in the log");
+    }
+
+    @Test
+    void aHelperOutsideGroupShadowGreetsAndSaysWhatIsMissing() throws Exception {
+        Path log = dir.resolve("outsider.log");
+        Result r = helperAs(OUTSIDER, log);
+        assertEquals(0, r.status(), r.out());
+        assertTrue(r.out().contains("DONE\n"), "a handshake: " + r.out());
+        assertTrue(r.out().contains("\nFAIL\t1\tuser=" + YES + "\treason=Temporary authentication failure\tcode=temp_fail\n"),
+                r.out());
+        String text = Files.readString(log);
+        assertTrue(text.contains("needs the group shadow"), text);
+    }
+}
