@@ -142,6 +142,29 @@ class CheckCommandTest {
         }
     }
 
+    /** passdb shadow: a serving user outside the group shadow cannot read /etc/shadow; check says so. */
+    @Test
+    void passdbShadowWithoutTheGroupShadow() throws Exception {
+        requireRoot();
+        String user = "sashcheck" + (ProcessHandle.current().pid() % 100000);
+        assertEquals(0, CheckCommand.run(List.of("useradd", "-M", "-r", "-s", "/usr/sbin/nologin", user)).status());
+        try {
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+            Path config = dir.resolve("saslauth.properties");
+            Files.writeString(config, "passdb = shadow\n");
+            Files.setPosixFilePermissions(config, PosixFilePermissions.fromString("rw-r--r--"));
+            CliTest.Result r = CliTest.run("", "check", "--config", config.toString(), "--user", user, "--no-postfix");
+            assertEquals(1, r.status(), r.out());
+            assertTrue(r.out().contains("shadow-file /etc/shadow cannot be read by user " + user
+                    + ": passdb shadow needs the group shadow (usermod -aG shadow " + user), r.out());
+            assertEquals(0, CheckCommand.run(List.of("usermod", "-aG", "shadow", user)).status());
+            CliTest.Result ok = CliTest.run("", "check", "--config", config.toString(), "--user", user, "--no-postfix");
+            assertEquals(0, ok.status(), ok.out());
+        } finally {
+            CheckCommand.run(List.of("userdel", user));
+        }
+    }
+
     // --- against a real Postfix configuration, read by postconf -c DIR -------------------------
 
     private Path postfix(String main, String master) throws Exception {

@@ -108,6 +108,32 @@ class ShadowStoreTest {
         assertEquals(Verdict.ACCEPTED, verify(s, "alice", "alice-pw"), "served once readable");
     }
 
+    /**
+     * An unknown user, a locked account and a wrong password all run one yescrypt check: the
+     * fastest of several rounds of each stay within a factor of each other (the fastest, since a
+     * shared machine only ever adds time).
+     */
+    @Test
+    void unknownAndRefusedUsersTakeAsLongAsAWrongPassword() throws Exception {
+        ShadowStore s = store("alice:" + ALICE + ":19000::::::\ncarol:!" + ALICE + ":19000::::::\n", PASSWD);
+        long wrong = Long.MAX_VALUE;
+        long unknown = Long.MAX_VALUE;
+        long locked = Long.MAX_VALUE;
+        for (int i = 0; i < 7; i++) {
+            wrong = Math.min(wrong, timed(() -> verify(s, "alice", "nope")));
+            unknown = Math.min(unknown, timed(() -> verify(s, "zed", "nope")));
+            locked = Math.min(locked, timed(() -> verify(s, "carol", "nope")));
+        }
+        assertTrue(unknown > wrong / 2 && locked > wrong / 2,
+                "wrong " + wrong / 1000 + " us, unknown " + unknown / 1000 + " us, locked " + locked / 1000 + " us");
+    }
+
+    private static long timed(Runnable r) {
+        long t0 = System.nanoTime();
+        r.run();
+        return System.nanoTime() - t0;
+    }
+
     @Test
     void theMessageOfAShadowFileThatCannotBeReadNamesTheGroup() throws Exception {
         InvalidStoreConfig e = assertThrows(InvalidStoreConfig.class,
