@@ -282,13 +282,15 @@ record Config(Logs log, Serving serving, Store store) {
                 return new Passdb.Checkpassword(o.path(CHECKPASSWORD_PROGRAM));
             case "shadow":
                 return new Passdb.Shadow(o.path(ServingOption.SHADOW_FILE), o.count(ServingOption.SHADOW_MIN_UID));
+            case "pam":
+                return new Passdb.Pam(o.string(ServingOption.PAM_SERVICE));
             default:
-                throw new StartupError(o.name(PASSDB) + " must be passwd-file, sql, ldap, checkpassword or shadow, not '"
+                throw new StartupError(o.name(PASSDB) + " must be passwd-file, sql, ldap, checkpassword, shadow or pam, not '"
                         + ConfigFile.Printable.of(kind) + "'" + Nearest.hint(kind, PASSDBS));
         }
     }
 
-    private static final List<String> PASSDBS = List.of("passwd-file", "sql", "ldap", "checkpassword", "shadow");
+    private static final List<String> PASSDBS = List.of("passwd-file", "sql", "ldap", "checkpassword", "shadow", "pam");
 
     /**
      * That {@code option} is missing, named as the passdb was given: on the command line, as

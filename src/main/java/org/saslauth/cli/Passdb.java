@@ -93,6 +93,19 @@ sealed interface Passdb {
         }
     }
 
+    /** {@code --passdb pam}: Linux-PAM's auth and account phases say yes or no, nothing more. */
+    record Pam(String service) implements Passdb {
+        @Override
+        public boolean givesStoredPasswords() {
+            return false;
+        }
+
+        @Override
+        public String describe() {
+            return "--passdb pam";
+        }
+    }
+
     /** {@code --passdb checkpassword}: the program says yes or no to a password, nothing more. */
     record Checkpassword(Path program) implements Passdb {
         @Override

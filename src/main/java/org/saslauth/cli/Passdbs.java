@@ -29,6 +29,9 @@ final class Passdbs {
         if (passdb instanceof Passdb.Checkpassword c) {
             return CheckpasswordStore.open(c.program());
         }
+        if (passdb instanceof Passdb.Pam p) {
+            return org.saslauth.store.PamStore.open(p.service(), failFast);
+        }
         if (passdb instanceof Passdb.Shadow s) {
             return org.saslauth.store.ShadowStore.open(s.file(), s.minUid(), failFast);
         }

@@ -25,8 +25,8 @@ enum ServingOption {
     PASSWD_FILE("passwd-file", "FILE", Type.PATH, null, Applies.STORE,
             "Users in Dovecot's passwd-file format (user:{SCHEME}password...)."),
     PASSDB("passdb", "KIND", Type.STRING, "passwd-file", Applies.STORE,
-            "Where users come from: passwd-file (default), sql, ldap, checkpassword, or shadow (the host's"
-                    + " accounts)."),
+            "Where users come from: passwd-file (default), sql, ldap, checkpassword, or the host's accounts:"
+                    + " shadow (/etc/shadow) or pam (Linux-PAM)."),
     SQL_URL("sql-url", "URL", Type.STRING, null, Applies.STORE,
             "passdb sql: jdbc:postgresql://HOST/DB or jdbc:mariadb://HOST/DB, without the password."),
     SQL_USER("sql-user", "NAME", Type.STRING, null, Applies.STORE, "passdb sql: the database user."),
@@ -60,6 +60,9 @@ enum ServingOption {
                     + " the group shadow (default: ${DEFAULT-VALUE})."),
     SHADOW_MIN_UID("shadow-min-uid", "UID", Type.COUNT, "1000", Applies.STORE,
             "passdb shadow: accounts with a lower uid (root, system accounts) never log in (default: ${DEFAULT-VALUE})."),
+    PAM_SERVICE("pam-service", "NAME", Type.STRING, "saslauth", Applies.STORE,
+            "passdb pam: the PAM service, a file of /etc/pam.d (default: ${DEFAULT-VALUE}, which the package"
+                    + " installs)."),
     CACHE_TTL("cache-ttl", "DURATION", Type.DURATION, "0", Applies.STORE,
             "sql, ldap, checkpassword: keep a successful login this long, 0 for no cache (default: 0)."),
     CACHE_NEGATIVE_TTL("cache-negative-ttl", "DURATION", Type.DURATION, "0", Applies.STORE,

@@ -325,11 +325,14 @@ final class RequestHandler {
                 result = Step.Failure.of(Step.Reason.OVERLOADED);
             } else {
                 Deadline due = Deadline.at(service.scheduler, p.deadline);
+                org.saslauth.store.Client.ADDRESS.set(p.rip); // for a passdb that passes it on (PAM_RHOST)
                 try {
                     result = response == null ? p.exchange.start(initial, due) : p.exchange.next(response, due);
                 } catch (RuntimeException | OutOfMemoryError | StackOverflowError e) {
                     LOG.error("mechanism {} failed on id {}", p.mechanism.name(), p.id, e);
                     result = Step.Failure.of(Step.Reason.INTERNAL_ERROR);
+                } finally {
+                    org.saslauth.store.Client.ADDRESS.remove();
                 }
             }
             synchronized (lock) {

@@ -65,7 +65,7 @@ class CheckCommandTest {
         "failure-delay = soon        | line 2: failure-delay: 'soon' is not a duration",
         "mechanisms = PLAIN,LOGN     | line 2: mechanisms: unknown mechanism 'LOGN' (did you mean 'LOGIN'?)",
         "log-file = /nonexistent/x/saslauth.log | line 2: log-file: the directory of /nonexistent/x/saslauth.log does not exist",
-        "passdb = sqll               | passdb must be passwd-file, sql, ldap, checkpassword or shadow, not 'sqll' (did you mean 'sql'?)",
+        "passdb = sqll               | passdb must be passwd-file, sql, ldap, checkpassword, shadow or pam, not 'sqll' (did you mean 'sql'?)",
         "listen = tcp:127.0.0.1:99999 | line 2: listen: ",
         "metrics-listen = unix:/run/m | line 2: metrics-listen: 'unix:/run/m': tcp:HOST:PORT only",
         "metrics-listen = tcp:0.0.0.0:9101 | line 2: metrics-listen: tcp:0.0.0.0:9101 is not a loopback address: set allow-from",

@@ -644,7 +644,7 @@ class CliTest {
         "failure-delay = soon                  | temp_fail | line 2: failure-delay: 'soon' is not a duration",
         "max-pending = 0x20                    | temp_fail | line 2: max-pending: '0x20' is not a whole number",
         "auth-penalty = yes                    | temp_fail | line 2: auth-penalty: 'yes' is not true or false",
-        "passdb = sqll                         | temp_fail | passdb must be passwd-file, sql, ldap, checkpassword or shadow, not 'sqll' (did you mean 'sql'?)",
+        "passdb = sqll                         | temp_fail | passdb must be passwd-file, sql, ldap, checkpassword, shadow or pam, not 'sqll' (did you mean 'sql'?)",
         "mechanisms = PLAIN,LOGN               | OK        | unknown mechanism 'LOGN' (did you mean 'LOGIN'?); it is not offered",
         "mechanisms = OREORE,PLAIN\\nfailure_delay = 0 | temp_fail | unknown key 'failure_delay' (did you mean",
     })

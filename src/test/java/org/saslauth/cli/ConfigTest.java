@@ -98,7 +98,7 @@ class ConfigTest {
         "--failure-delay 6s                     | --failure-delay must be at most 5s",
         "--max-pending 0                        | --max-pending must be at least 1",
         "--ipv6-prefix 129                      | --ipv6-prefix must be between 1 and 128",
-        "--passdb nis                           | --passdb must be passwd-file, sql, ldap, checkpassword or shadow, not 'nis'",
+        "--passdb nis                           | --passdb must be passwd-file, sql, ldap, checkpassword, shadow or pam, not 'nis'",
         "--passdb sql --password-query q        | --sql-url is required for --passdb sql",
         "--passdb ldap --ldap-url ldap://a      | --ldap-base is required for --passdb ldap",
         "--passdb checkpassword                 | --checkpassword-program is required for --passdb checkpassword",

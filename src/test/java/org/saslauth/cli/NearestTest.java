@@ -76,7 +76,7 @@ class NearestTest {
                 .from(c, new String[] {"--config", f.toString()});
         StartupError e = org.junit.jupiter.api.Assertions.assertThrows(StartupError.class,
                 () -> Config.forServing(o, new java.util.ArrayList<>()));
-        assertEquals("config file " + f + " line 3: passdb must be passwd-file, sql, ldap, checkpassword or shadow, not 'ldapp'"
+        assertEquals("config file " + f + " line 3: passdb must be passwd-file, sql, ldap, checkpassword, shadow or pam, not 'ldapp'"
                 + " (did you mean 'ldap'?)", e.getMessage());
         Options delay = ServingArgs.parse(new String[] {"--config", f.toString(), "--passdb", "passwd-file"}, c)
                 .orElseThrow().from(c, new String[] {"--config", f.toString(), "--passdb", "passwd-file"});

@@ -18,7 +18,7 @@ import org.saslauth.store.CredentialStore.Verdict;
 /**
  * passdb shadow on a shadow and a passwd file of the test's own, on a hand-moved clock and a
  * fixed date. The real accounts ({@code useradd}, {@code chpasswd}, {@code usermod -L}...) are
- * {@code ShadowIT}'s.
+ * {@code SystemAccountsIT}'s.
  */
 class ShadowStoreTest {
 

@@ -22,14 +22,16 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * passdb shadow against real accounts of this host, made by the test with {@code useradd} and
+ * passdb shadow and passdb pam against real accounts of this host, made by the test with {@code useradd} and
  * {@code chpasswd -c YESCRYPT} / {@code -c SHA512}, then locked ({@code usermod -L}), expired
  * ({@code chage -E 0}) and emptied ({@code passwd -d}), and removed after: through
  * {@code saslauth test} as root, and through {@code target/saslauth.jar} serving stdin as an
- * unprivileged user in group {@code shadow}, and as one without it.
+ * unprivileged user in group {@code shadow}, and as one without it. passdb pam through a PAM
+ * service of the test's own: {@code pam_unix} for both phases, and {@code pam_exec} writing the
+ * {@code PAM_RHOST} it was given to a file.
  */
 @Timeout(300)
-class ShadowIT {
+class SystemAccountsIT {
 
     private static final String PREFIX = "sashadow";
     private static final String YES = PREFIX + "yes";
@@ -42,6 +44,9 @@ class ShadowIT {
     private static final List<String> USERS = List.of(YES, SHA, LOCKED, EXPIRED, EMPTY, HELPER, OUTSIDER);
     private static final String PASSWORD = "Shad0w-pass j\u00fcrgen";
     private static final Path JAR = DaemonProcess.projectDir().resolve("target/saslauth.jar").toAbsolutePath();
+    private static final String SERVICE = "saslauth-it-" + ProcessHandle.current().pid();
+    private static final Path SERVICE_FILE = Path.of("/etc/pam.d", SERVICE);
+    private static Path rhosts;
 
     @TempDir
     Path dir;
@@ -66,6 +71,16 @@ class ShadowIT {
         sh("passwd", "-d", EMPTY);
         sh("useradd", "-r", "-M", "-N", "-G", "shadow", "-s", "/usr/sbin/nologin", HELPER);
         sh("useradd", "-r", "-M", "-N", "-s", "/usr/sbin/nologin", OUTSIDER);
+        Path scripts = Files.createTempDirectory("saslauth-pam");
+        Files.setPosixFilePermissions(scripts, PosixFilePermissions.fromString("rwxr-xr-x"));
+        rhosts = scripts.resolve("rhosts");
+        Files.writeString(rhosts, "");
+        Files.setPosixFilePermissions(rhosts, PosixFilePermissions.fromString("rw-rw-rw-"));
+        Path script = scripts.resolve("rhost.sh");
+        Files.writeString(script, "#!/bin/sh\necho \"$PAM_USER $PAM_RHOST\" >> " + rhosts + "\n");
+        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.writeString(SERVICE_FILE, "auth optional pam_exec.so quiet " + script + "\n"
+                + "auth required pam_unix.so\naccount required pam_unix.so\n");
         String shadow = Files.readString(Path.of("/etc/shadow"));
         assertTrue(shadow.contains("\n" + YES + ":$y$"), "chpasswd -c YESCRYPT made a yescrypt hash");
         assertTrue(shadow.contains("\n" + SHA + ":$6$"), "chpasswd -c SHA512 made a SHA-512 hash");
@@ -76,6 +91,12 @@ class ShadowIT {
     static void removeAccounts() throws Exception {
         for (String user : USERS) {
             run(List.of("userdel", user), "");
+        }
+        Files.deleteIfExists(SERVICE_FILE);
+        if (rhosts != null) {
+            Files.deleteIfExists(rhosts.resolveSibling("rhost.sh"));
+            Files.deleteIfExists(rhosts);
+            Files.deleteIfExists(rhosts.getParent());
         }
     }
 
@@ -145,7 +166,7 @@ class ShadowIT {
     }
 
     /** The jar serving a session on stdin as {@code user}, its log in a file that user may write. */
-    private Result helperAs(String user, Path log) throws Exception {
+    private Result helperAs(String user, Path log, String... passdb) throws Exception {
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
         Files.writeString(log, "");
         Files.setPosixFilePermissions(log, PosixFilePermissions.fromString("rw-rw-rw-"));
@@ -154,7 +175,8 @@ class ShadowIT {
                 + "AUTH\t2\tPLAIN\tservice=smtp\trip=192.0.2.7\tresp=" + plain(LOCKED, PASSWORD) + "\n"
                 + "AUTH\t3\tPLAIN\tservice=smtp\trip=192.0.2.8\tresp=" + plain(SHA, PASSWORD) + "\n";
         List<String> cmd = new ArrayList<>(List.of("runuser", "-u", user, "--"));
-        cmd.addAll(java("--passdb", "shadow", "--failure-delay", "0", "--log-file", log.toString()));
+        cmd.addAll(java(passdb.length == 0 ? new String[] {"--passdb", "shadow"} : passdb));
+        cmd.addAll(List.of("--failure-delay", "0", "--log-file", log.toString()));
         Process p = new ProcessBuilder(cmd).start();
         try {
             p.getOutputStream().write(session.getBytes(StandardCharsets.UTF_8));
@@ -192,5 +214,49 @@ class ShadowIT {
                 r.out());
         String text = Files.readString(log);
         assertTrue(text.contains("needs the group shadow"), text);
+    }
+
+    // --- passdb pam ---------------------------------------------------------------------------
+
+    private static Result pamTest(String user, String password) throws Exception {
+        return run(java("test", "--passdb", "pam", "--pam-service", SERVICE, user), password + "\n");
+    }
+
+    @Test
+    void eachAccountThroughPamWithSaslauthTest() throws Exception {
+        assertEquals("auth succeeded: user=" + YES + "\n", pamTest(YES, PASSWORD).out());
+        assertEquals("auth succeeded: user=" + SHA + "\n", pamTest(SHA, PASSWORD).out());
+        assertEquals("auth failed: user=" + YES + " (wrong password)\n", pamTest(YES, "wrong").out());
+        for (String refused : List.of(LOCKED, EXPIRED, EMPTY)) {
+            Result r = pamTest(refused, PASSWORD);
+            assertEquals(1, r.status(), refused + ": " + r.out());
+            assertTrue(r.out().startsWith("auth failed: user=" + refused + " (wrong password)"), r.out());
+        }
+        Result missing = run(java("test", "--passdb", "pam", "--pam-service", SERVICE + "-missing", YES), PASSWORD + "\n");
+        assertEquals(3, missing.status(), missing.out());
+        assertTrue(missing.out().contains("does not exist"), missing.out());
+    }
+
+    /** A helper in group shadow, as pam_unix needs to check other users' passwords; PAM_RHOST is the client's. */
+    @Test
+    void aHelperInGroupShadowServesPamWithTheClientsAddress() throws Exception {
+        Path log = dir.resolve("pam.log");
+        Result r = helperAs(HELPER, log, "--passdb", "pam", "--pam-service", SERVICE);
+        assertEquals(0, r.status(), r.out());
+        assertTrue(r.out().contains("\nOK\t1\tuser=" + YES + "\n"), r.out() + Files.readString(log));
+        assertTrue(r.out().contains("\nFAIL\t2\tuser=" + LOCKED + "\treason=Authentication failed\n"), r.out());
+        assertTrue(r.out().contains("\nOK\t3\tuser=" + SHA + "\n"), r.out());
+        List<String> seen = Files.readAllLines(rhosts);
+        assertTrue(seen.contains(YES + " 192.0.2.7") && seen.contains(SHA + " 192.0.2.8"), "PAM_RHOST: " + seen);
+        assertFalse(Files.readString(log).contains(PASSWORD), "no password in the log");
+    }
+
+    /** Outside the group, pam_unix checks only the helper's own password: every other is refused. */
+    @Test
+    void aHelperOutsideGroupShadowIsRefusedByPamUnix() throws Exception {
+        Path log = dir.resolve("pam-outsider.log");
+        Result r = helperAs(OUTSIDER, log, "--passdb", "pam", "--pam-service", SERVICE);
+        assertEquals(0, r.status(), r.out());
+        assertFalse(r.out().contains("\nOK\t"), "no login without the group: " + r.out());
     }
 }
