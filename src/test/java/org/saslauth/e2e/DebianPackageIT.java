@@ -69,6 +69,8 @@ class DebianPackageIT {
     private static final Path SOCKET = Path.of("/usr/lib/systemd/system/saslauth.socket");
     private static final Path INIT = Path.of("/etc/init.d/saslauth");
     private static final Path DEFAULTS = Path.of("/etc/default/saslauth");
+    /** passdb pam's service: Debian's common-auth and common-account. */
+    private static final Path PAM = Path.of("/etc/pam.d/saslauth");
     private static final Path PIDFILE = Path.of("/run/saslauth.pid");
     private static final Path POSTFIX = Path.of("/var/spool/postfix");
     private static final Path SPOOL = POSTFIX.resolve("saslauth");
@@ -127,7 +129,8 @@ class DebianPackageIT {
                 "lintian:\n" + r.output());
         assertTrue(r.status() == 0 || r.status() == 2, "lintian ran (" + r.status() + "):\n" + r.output());
         List<String> conffiles = check("dpkg-deb", "-I", deb.toString(), "conffiles").lines().toList();
-        assertTrue(conffiles.containsAll(List.of(INIT.toString(), DEFAULTS.toString())), "conffiles: " + conffiles);
+        assertTrue(conffiles.containsAll(List.of(INIT.toString(), DEFAULTS.toString(), PAM.toString())),
+                "conffiles: " + conffiles);
     }
 
     /** The previous build: this package with a lower version, as `dpkg-deb -b` makes it. */
@@ -155,6 +158,7 @@ class DebianPackageIT {
         assertTrue(Files.size(ARCHIVE) > 100_000, "the class-data-sharing archive was made at install");
         assertTrue(check(LAUNCHER.toString(), "--version").contains(version), "the installed launcher runs");
         assertSpoolDirectory();
+        assertTrue(Files.readString(PAM).contains("@include common-auth"), PAM + " is installed");
         assertTrue(Files.isExecutable(INIT), INIT + " is installed");
         assertTrue(Files.exists(Path.of("/etc/rc2.d/K01saslauth"), java.nio.file.LinkOption.NOFOLLOW_LINKS)
                 && !Files.exists(Path.of("/etc/rc2.d/S01saslauth"), java.nio.file.LinkOption.NOFOLLOW_LINKS),
@@ -564,7 +568,7 @@ class DebianPackageIT {
                 "/usr/sbin/saslauth", "/etc/logrotate.d/saslauth", SERVICE.toString(), SOCKET.toString(),
                 "/usr/share/doc/saslauth", "/usr/share/man/man8/saslauth.8.gz", "/usr/share/man/man5/saslauth.properties.5.gz",
                 "/usr/share/bash-completion/completions/saslauth", "/var/lib/dpkg/info/saslauth.list",
-                INIT.toString(), DEFAULTS.toString(), SPOOL.toString(), PIDFILE.toString())) {
+                INIT.toString(), DEFAULTS.toString(), PAM.toString(), SPOOL.toString(), PIDFILE.toString())) {
             assertFalse(Files.exists(Path.of(path)), path + " is left after purge");
         }
         assertEquals(2, run("getent", "passwd", "saslauth").status(), "no saslauth user after purge");
