@@ -169,6 +169,7 @@ final class CheckCommand implements Callable<Integer> {
             }
         });
         Passdb passdb = c.store().passdb();
+        servedPassdb = passdb;
         boolean filesReadable = true;
         if (passdb instanceof Passdb.PasswdFile p) {
             filesReadable = readable(p.file(), o.name(ServingOption.PASSWD_FILE) + " " + p.file());
@@ -386,12 +387,18 @@ final class CheckCommand implements Callable<Integer> {
     }
 
     /** {@code NAME unix - n n - - spawn user=U argv=PROGRAM ...}. */
+    /** The passdb the config file names, once read. */
+    private Passdb servedPassdb;
+
     private void checkSpawnEntry(String service, String name, String[] f) {
         String spawnUser = null;
+        String spawnGroup = null;
         String argv = null;
         for (int i = 8; i < f.length; i++) {
             if (f[i].startsWith("user=")) {
-                spawnUser = f[i].substring("user=".length()).split(":", 2)[0];
+                String[] ug = f[i].substring("user=".length()).split(":", 2);
+                spawnUser = ug[0];
+                spawnGroup = ug.length > 1 ? ug[1] : null;
             } else if (f[i].startsWith("argv=")) {
                 argv = f[i].substring("argv=".length());
             }
@@ -405,6 +412,13 @@ final class CheckCommand implements Callable<Integer> {
         if (!Files.isExecutable(program)) {
             errors.add("Postfix spawn service " + name + " (for " + service + "): argv=" + argv
                     + " does not exist or is not executable");
+        }
+        if ((servedPassdb instanceof Passdb.Shadow || servedPassdb instanceof Passdb.Pam) && spawnUser != null
+                && !"shadow".equals(spawnGroup)) {
+            errors.add("Postfix spawn service " + name + ": user=" + spawnUser + (spawnGroup == null ? "" : ":" + spawnGroup)
+                    + " cannot read /etc/shadow for " + servedPassdb.describe() + ": spawn(8) runs the helper with one"
+                    + " group only, so write user=" + spawnUser + ":shadow and make the config file readable by that"
+                    + " group (chgrp shadow " + PACKAGED_CONFIG + ")");
         }
         if (spawnUser == null) {
             errors.add("Postfix spawn service " + name + " has no user=: add user=" + PACKAGED_USER);

@@ -195,6 +195,21 @@ class CheckCommandTest {
         assertFalse(r.out().contains("Postfix"), r.out());
     }
 
+    /** spawn(8) gives the helper one group: passdb shadow under spawn needs user=NAME:shadow. */
+    @Test
+    void passdbShadowUnderSpawnNeedsTheGroupInTheEntry() throws Exception {
+        String main = "smtpd_sasl_type = dovecot\nsmtpd_sasl_path = private/saslauth\n";
+        Path etc = postfix(main, SMTP + SUBMISSION + spawn("/bin/true"));
+        CliTest.Result r = check("passdb = shadow\n", "--postfix-config", etc.toString());
+        assertEquals(1, r.status(), r.out());
+        assertTrue(r.out().contains("spawn(8) runs the helper with one group only, so write user=" + ME + ":shadow"), r.out());
+        Files.writeString(etc.resolve("master.cf"), SMTP + SUBMISSION + spawn("/bin/true").replace("user=" + ME,
+                "user=" + ME + ":shadow"));
+        CliTest.Result ok = check("passdb = shadow\n", "--postfix-config", etc.toString());
+        assertFalse(ok.out().contains("one group only"), ok.out());
+        assertEquals(0, ok.status(), ok.out());
+    }
+
     @Test
     void aWrongSaslPath() throws Exception {
         Path etc = postfix("smtpd_sasl_type = dovecot\nsmtpd_sasl_path = private/auth\n", SMTP + SUBMISSION + spawn("/bin/true"));

@@ -108,9 +108,13 @@ final class PostfixInstance implements AutoCloseable {
     /**
      * A further spawn service and smtpd port, for a test of its own: the example's service with
      * its own properties file (written to {@code etc/NAME.properties}, where {@code {log}} and
-     * {@code {etc}} stand for this instance's directories).
+     * {@code {etc}} stand for this instance's directories), run by spawn(8) as {@code user}.
      */
-    record Service(String name, String properties) {}
+    record Service(String name, String properties, String user) {
+        Service(String name, String properties) {
+            this(name, properties, HELPER_USER);
+        }
+    }
 
     final Path dir;
     private final Path etc;
@@ -488,7 +492,8 @@ final class PostfixInstance implements AutoCloseable {
                     .append("  -o smtpd_sasl_path=private/").append(s.name()).append('\n')
                     .append(entry.replaceFirst("^saslauth", s.name())
                             .replace(etc.resolve("saslauth.properties").toString(),
-                                    etc.resolve(s.name() + ".properties").toString()))
+                                    etc.resolve(s.name() + ".properties").toString())
+                            .replace("user=" + HELPER_USER, "user=" + s.user()))
                     .append('\n');
         }
         for (Variant v : Variant.values()) {

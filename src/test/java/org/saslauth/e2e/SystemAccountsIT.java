@@ -259,4 +259,34 @@ class SystemAccountsIT {
         assertEquals(0, r.status(), r.out());
         assertFalse(r.out().contains("\nOK\t"), "no login without the group: " + r.out());
     }
+
+    // --- through the real Postfix ---------------------------------------------------------------
+
+    /**
+     * smtpd asking a spawned helper that runs as an unprivileged user in group shadow, with
+     * passdb shadow: a yescrypt account gets in, a locked one and a wrong password get 535.
+     */
+    @Test
+    void postfixWithPassdbShadow() throws Exception {
+        PostfixInstance.requirePostfix();
+        PostfixInstance.Service shadow = new PostfixInstance.Service("saslauth_shadow", String.join("\n",
+                "passdb = shadow",
+                "failure-delay = 0",
+                "log-file = {log}/saslauth-shadow.log", ""), HELPER + ":shadow"); // spawn(8) sets one group only
+        try (PostfixInstance postfix = PostfixInstance.start(DaemonProcess.projectDir(), List.of(shadow))) {
+            Path log = postfix.dir.resolve("log").resolve("saslauth-shadow.log");
+            Files.writeString(log, "");
+            Files.setPosixFilePermissions(log, PosixFilePermissions.fromString("rw-rw-rw-"));
+            try (SmtpClient smtp = new SmtpClient(postfix.port(shadow), java.time.Duration.ofSeconds(30))) {
+                assertEquals(220, smtp.greeting().code());
+                SmtpClient.Reply ehlo = smtp.send("EHLO client.saslauth.test");
+                assertTrue(ehlo.text().contains("AUTH PLAIN LOGIN"), ehlo + "\n" + postfix.maillogTail(20));
+                assertEquals(535, smtp.send("AUTH PLAIN " + SmtpClient.plain(YES, "wrong")).code());
+                assertEquals(535, smtp.send("AUTH PLAIN " + SmtpClient.plain(LOCKED, PASSWORD)).code());
+                SmtpClient.Reply ok = smtp.send("AUTH PLAIN " + SmtpClient.plain(YES, PASSWORD));
+                assertEquals(235, ok.code(), ok + "\n" + Files.readString(log) + postfix.maillogTail(30));
+            }
+            assertTrue(Files.readString(log).contains("refused, its password not checked: locked"), Files.readString(log));
+        }
+    }
 }
