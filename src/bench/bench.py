@@ -818,7 +818,7 @@ def main():
                     help="timed logins per round of the CRAM-MD5 and SCRAM rows (8)")
     ap.add_argument("--banners", type=int, default=100,
                     help="SMTP sessions per server timed in row 9's connect-to-banner")
-    ap.add_argument("--only", default="1,2,3,4,5,6,7,8,9,10,11", help="rows to run, e.g. 1,3")
+    ap.add_argument("--only", default="1,2,3,4,5,6,7,8,9,10,11,12", help="rows to run, e.g. 1,3")
     a = ap.parse_args()
     a.java = a.java or ["java"]
     only = set(a.only.split(","))
@@ -1040,6 +1040,36 @@ def run(a, b, table, only):
                     first = {k: statistics.median(v) for k, v in b.first_login.items()}
                     table.add("4   first login on a new connection", "Dovecot auth", first["saslauth"],
                               first["dovecot"], "ms", "none", True, rt.label)
+
+    if "12" in only:
+        # Issue 23: a yescrypt account of this host ($y$j9T$, Debian's default), made with useradd
+        # and chpasswd -c YESCRYPT, through saslauth's passdb shadow (libxcrypt's crypt_rn) and
+        # Dovecot 2.3's passdb shadow (getspnam and crypt), one login at a time.
+        user, pw = "sabenchyes", "Bench-yescrypt-1"
+        subprocess.run(["userdel", user], stderr=subprocess.DEVNULL)
+        subprocess.run(["useradd", "-M", "-N", "-s", "/usr/sbin/nologin", user], check=True)
+        try:
+            subprocess.run(["chpasswd", "-c", "YESCRYPT"], input=("%s:%s\n" % (user, pw)).encode(), check=True)
+            shadow_conf = b.write("shadow.properties", "passdb = shadow\nfailure-delay = 0\nmax-auth-rate = 0\n"
+                                  "log-file = %s\nlog-level = info\n" % log)
+            ssock = b.start_dovecot(None, "dovecot-shadow", "  driver = shadow\n")
+
+            def dovecot_shadow():
+                c = Conn.of_socket(ssock)
+                return c, c.close
+            line = lambda i: auth_line(i, "PLAIN", b"\0" + user.encode() + b"\0" + pw.encode())
+            for rt in b.runtimes:
+                progress("latency of one yescrypt login, passdb shadow [%s]" % rt.label)
+                lat = b.latency([("saslauth", helper(b.saslauth_cmd(rt, shadow_conf))), ("dovecot", dovecot_shadow)],
+                                line, max(a.rounds // 2, 3), 3)
+                table.add("12 latency of one yescrypt login, passdb shadow", "Dovecot passdb shadow", lat["saslauth"],
+                          lat["dovecot"], "ms", "<= 1.2", True, rt.label)
+                if lat["saslauth"] is not None:
+                    first = {k: statistics.median(v) for k, v in b.first_login.items()}
+                    table.add("12   first login on a new helper", "Dovecot passdb shadow", first["saslauth"],
+                              first["dovecot"], "ms", "<= 2.0", True, rt.label)
+        finally:
+            subprocess.run(["userdel", user], stderr=subprocess.DEVNULL)
 
     # Rows 6 and 7: the same PLAIN users in PostgreSQL and in slapd, read by saslauth's passdb sql
     # and ldap (one helper, one connection) and by Dovecot's, without and with the auth cache.

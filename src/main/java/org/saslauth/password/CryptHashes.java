@@ -106,12 +106,13 @@ final class CryptHashes implements Scheme {
         }
         OptionalLong systemCost = systemOnlyCost(hash, name);
         if (systemCost.isPresent()) {
-            if (!SystemCrypt.available()) {
+            if (SystemCrypt.knownUnavailable()) {
                 throw new IllegalArgumentException("{" + name + "} data" + kind(hash) + " needs the system's libxcrypt"
                         + " (libcrypt.so.1), which cannot be used here: " + SystemCrypt.whyNot());
             }
+            SystemCrypt.loadInTheBackground(); // ready, most likely, by the first login
             byte[] stored = hash.getBytes(StandardCharsets.US_ASCII);
-            return Scheme.Check.costing(systemCost.getAsLong(), password -> SystemCrypt.hash(password, stored)
+            return Scheme.Check.costing(systemCost.getAsLong(), password -> SystemCrypt.hashNow(password, stored)
                     .map(made -> MessageDigest.isEqual(made, stored)).orElse(false));
         }
         throw new IllegalArgumentException("{" + name + "} data is not a crypt(3) hash saslauth knows"

@@ -12,8 +12,11 @@ import org.saslauth.os.Libc;
  * since Debian 11), gost-yescrypt ({@code $gy$}) and scrypt ({@code $7$}) included, which no
  * Java code here computes. Reached through {@link Libc} (FFM on Java 22 and later, JNA before),
  * loaded at the first crypt hash checked, never at start: a helper that checks none loads no
- * native code. Where it cannot be used the Java code computes what it knows, and the first
- * check says once in the log which one runs.
+ * native code. Loading it takes a JVM some 50 to 300 ms (JNA's classes and native part, or FFM's
+ * downcall stubs), longer than the Java code takes for one SHA-512 or bcrypt hash: so it loads
+ * on a thread of its own, and the hashes the Java code knows are computed in Java until it is
+ * there; yescrypt and scrypt wait for it. Where it cannot be used the Java code computes what it
+ * knows, and the log says once which one runs.
  */
 final class SystemCrypt {
 
@@ -21,6 +24,24 @@ final class SystemCrypt {
     static volatile boolean javaOnly = "java".equals(System.getProperty("saslauth.crypt"));
 
     private SystemCrypt() {}
+
+    /** Whether the binding has been looked for (its class initialised), successfully or not. */
+    private static volatile boolean looked;
+    private static final java.util.concurrent.atomic.AtomicBoolean LOADING = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /** Starts looking for libxcrypt on a thread of its own, once. */
+    static void loadInTheBackground() {
+        if (!looked && !javaOnly && LOADING.compareAndSet(false, true)) {
+            Thread t = new Thread(SystemCrypt::available, "saslauth-libxcrypt");
+            t.setDaemon(true);
+            t.start();
+        }
+    }
+
+    /** Whether libxcrypt is known not to be usable here, without looking for it. */
+    static boolean knownUnavailable() {
+        return javaOnly || looked && Binding.LIBC == null;
+    }
 
     /** The binding, or why there is none: looked for at the first use. */
     private static final class Binding {
@@ -45,6 +66,7 @@ final class SystemCrypt {
             }
             LIBC = libc;
             WHY_NOT = whyNot;
+            looked = true;
         }
     }
 
@@ -61,9 +83,19 @@ final class SystemCrypt {
     /**
      * The hash libxcrypt makes of {@code password} with {@code setting} (a stored hash), an
      * empty array when it refuses the setting (no password matches then, as in Dovecot), or
-     * empty when libxcrypt cannot be used here and the caller computes in Java.
+     * empty when the caller computes in Java: libxcrypt cannot be used here, or is still
+     * loading (this call starts that).
      */
     static Optional<byte[]> hash(byte[] password, byte[] setting) {
+        if (!looked) {
+            loadInTheBackground();
+            return Optional.empty();
+        }
+        return hashNow(password, setting);
+    }
+
+    /** {@link #hash}, waiting for libxcrypt to load: for the hashes only it computes. */
+    static Optional<byte[]> hashNow(byte[] password, byte[] setting) {
         if (!available()) {
             return Optional.empty();
         }
