@@ -62,6 +62,18 @@ class PasswdFileTest {
         clock.addAndGet(seconds * 1_000_000_000L);
     }
 
+    /** yescrypt lines as /etc/shadow holds them, with {CRYPT} or without a scheme: libxcrypt checks them. */
+    @Test
+    void yescryptEntriesFromShadow() throws Exception {
+        String hash = "$y$j9T$abcdefghijklmnop$dypbN0V2hlxjAQqNjTZ0ONR.9BanFD/ZOOwKsAvC703"; // alice-pw, by libxcrypt
+        PasswdFile users = load(write("alice:{CRYPT}" + hash + "\nbob:" + hash + ":1000:1000::/home/bob:/bin/sh\n"));
+        for (String user : new String[] {"alice", "bob"}) {
+            assertEquals(Verdict.ACCEPTED, users.verify(user, bytes("alice-pw"), SLOTS, Deadline.NONE), user);
+            assertEquals(Verdict.WRONG_PASSWORD, users.verify(user, bytes("alice-pw "), SLOTS, Deadline.NONE), user);
+        }
+        assertEquals(Verdict.UNKNOWN_USER, users.verify("carol", bytes("alice-pw"), SLOTS, Deadline.NONE));
+    }
+
     @Test
     void readsUsersOfEverySchemeFamily() throws Exception {
         Path file = write("""
