@@ -84,6 +84,47 @@ public abstract class Libc {
         return Binding.LIBC;
     }
 
+    /** JNA's binding for libxcrypt, or why there is none: made at the first {@link #forCrypt}. */
+    private static final class CryptBinding {
+        static final Libc LIBC;
+        static final String WHY_NOT;
+
+        static {
+            Libc libc = null;
+            String whyNot = "";
+            if (System.getProperty("saslauth.native", "").equals("ffm")) {
+                whyNot = "saslauth.native=ffm";
+            } else {
+                try {
+                    libc = JnaLibc.load();
+                } catch (Throwable e) {
+                    whyNot = Binding.reason(e);
+                }
+            }
+            LIBC = libc;
+            WHY_NOT = whyNot;
+        }
+    }
+
+    /**
+     * The binding for {@link #crypt}: JNA on every Java version where it loads, since a JVM
+     * loads it in about 160 ms on JDK 25 where FFM, reached by reflection, takes about 390 ms
+     * (measured on a 2-core machine without the start-up cache), and a crypt call is the hash's
+     * time whichever makes it; else {@link #get}'s.
+     *
+     * @throws Unavailable saying why neither can be used
+     */
+    public static Libc forCrypt() throws Unavailable {
+        if (CryptBinding.LIBC != null) {
+            return CryptBinding.LIBC;
+        }
+        try {
+            return get();
+        } catch (Unavailable e) {
+            throw new Unavailable(CryptBinding.WHY_NOT + "; " + e.getMessage());
+        }
+    }
+
     /** Which binding this is, for a debug line: {@code FFM} or {@code JNA 5.19.1}. */
     public abstract String kind();
 

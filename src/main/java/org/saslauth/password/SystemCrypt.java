@@ -10,12 +10,14 @@ import org.saslauth.os.Libc;
  * {@code libcrypt.so.1}), as Dovecot's {@code CRYPT} schemes compute them: at C speed, and for
  * every hash libxcrypt knows, yescrypt ({@code $y$}, the default of Debian's {@code /etc/shadow}
  * since Debian 11), gost-yescrypt ({@code $gy$}) and scrypt ({@code $7$}) included, which no
- * Java code here computes. Reached through {@link Libc} (FFM on Java 22 and later, JNA before),
+ * Java code here computes. Reached through {@link Libc#forCrypt} (JNA, which loads faster than
+ * FFM reached by reflection; FFM where JNA cannot load),
  * loaded at the first crypt hash checked, never at start: a helper that checks none loads no
  * native code. Loading it takes a JVM some 50 to 300 ms (JNA's classes and native part, or FFM's
  * downcall stubs), longer than the Java code takes for one SHA-512 or bcrypt hash: so it loads
- * on a thread of its own, and the hashes the Java code knows are computed in Java until it is
- * there; yescrypt and scrypt wait for it. Where it cannot be used the Java code computes what it
+ * on a thread of its own from the first crypt hash read (a passwd file's, at start, beside the
+ * handshake; a database's, at its first login), and the hashes the Java code knows are computed
+ * in Java until it is there; yescrypt and scrypt wait for it. Where it cannot be used the Java code computes what it
  * knows, and the log says once which one runs.
  */
 final class SystemCrypt {
@@ -52,7 +54,7 @@ final class SystemCrypt {
             Libc libc = null;
             String whyNot = "";
             try {
-                libc = Libc.get();
+                libc = Libc.forCrypt();
                 libc.crypt(new byte[] {'x'}, new byte[] {'$', '1', '$'}); // crypt_rn is there
                 LOG.debug("crypt hashes through the system's libxcrypt ({})", libc.kind());
             } catch (Libc.Unavailable e) {
