@@ -14,9 +14,11 @@ import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.RejectedExecutionException;
 import org.saslauth.Deadline;
+import org.saslauth.mech.Credentials;
 import org.saslauth.mech.Exchange;
 import org.saslauth.mech.Mechanism;
 import org.saslauth.mech.Step;
+import org.saslauth.penalty.PenaltyStore;
 
 /**
  * The exchanges of one {@link AuthConnection}, as Dovecot's {@code auth-request-handler} keeps
@@ -71,6 +73,10 @@ final class RequestHandler {
         final String rip;
         /** The client as the penalty counts it: {@link ClientAddress#key}. */
         final String client;
+        /** Its network, as the penalty store counts known networks and a /24's bans: {@link ClientAddress#network}. */
+        final String network;
+        /** The penalty store said the client's /24 holds many bans: its FAIL waits the longest delay. */
+        volatile boolean slowed;
         State state = State.STEP_RUNNING;
         /** When its last challenge went out ({@link State#WAITING_FOR_CONT}). */
         long since;
@@ -89,6 +95,7 @@ final class RequestHandler {
             this.exchange = exchange;
             this.rip = rip;
             this.client = client;
+            this.network = ClientAddress.network(client);
         }
 
         boolean stepRunning() {
@@ -153,6 +160,11 @@ final class RequestHandler {
             sendFail(id, Optional.empty(), "Unsupported authentication mechanism", false);
             return;
         }
+        if (mech.get().needsCredentials() && service.penalties.banned(client)) { // no password checked
+            ResultLog.failed(id, mech.get().name(), a.rip(), Optional.empty(), Step.Reason.BANNED.logText());
+            fail(id, client, Optional.empty(), Step.Reason.BANNED.clientText(), false, OptionalInt.empty(), arrival);
+            return;
+        }
         Optional<byte[]> initial;
         String resp = a.response().orElse(null);
         if (resp == null) {
@@ -174,7 +186,11 @@ final class RequestHandler {
             sendFail(id, Optional.empty(), Step.Reason.OVERLOADED.clientText(), true);
             return;
         }
-        Pending p = new Pending(id, mech.get(), mech.get().newExchange(settings.credentials()), a.rip(), client);
+        Credentials credentials = settings.credentials();
+        if (mech.get().needsCredentials()) {
+            credentials = credentials.gated(new Gate(a.rip(), client));
+        }
+        Pending p = new Pending(id, mech.get(), mech.get().newExchange(credentials), a.rip(), client);
         p.charged = cost;
         p.initialCharged = cost - PendingBudget.EXCHANGE;
         pending.put(id, p);
@@ -253,6 +269,54 @@ final class RequestHandler {
         return p != null && p.stepRunning();
     }
 
+    /** What the penalty store knows of an exchange's client before a password is checked. */
+    private final class Gate implements Credentials.Gate {
+        private final String rip;
+        private final String network;
+
+        Gate(String rip, String client) {
+            this.rip = rip;
+            this.network = ClientAddress.network(client);
+        }
+
+        @Override
+        public boolean refuses(String user) {
+            return service.penalties.refusesUnchecked(rip, user, network);
+        }
+
+        @Override
+        public byte[] guessKey() {
+            return service.penalties.guessKey();
+        }
+    }
+
+    /**
+     * The result of a step as the penalty store makes it: a login it refuses (a banned address,
+     * a protected user's unknown network) becomes a FAIL like a wrong password's, right password
+     * or not. Runs on the worker, outside the lock: the store may ask Redis.
+     */
+    private Step judged(Pending p, Step result) {
+        if (result instanceof Step.Success s) {
+            PenaltyStore.Outcome o = service.penalties.record(
+                    new PenaltyStore.Attempt(p.rip, p.client, p.network, s.user(), OptionalInt.empty()), true);
+            p.slowed = o.slowed();
+            return switch (o.verdict()) {
+                case AS_CHECKED -> result;
+                case BANNED -> new Step.Failure(Step.Reason.BANNED, Optional.of(s.user()), OptionalInt.empty());
+                case PROTECTED -> new Step.Failure(Step.Reason.PROTECTED, Optional.of(s.user()), OptionalInt.empty());
+            };
+        }
+        if (result instanceof Step.Failure f && f.user().isPresent() && !f.reason().temporary()) {
+            PenaltyStore.Outcome o = service.penalties.record(
+                    new PenaltyStore.Attempt(p.rip, p.client, p.network, f.user().get(), f.guess()), false);
+            p.slowed = o.slowed();
+            if (o.verdict() == PenaltyStore.Verdict.BANNED) {
+                return new Step.Failure(Step.Reason.BANNED, f.user(), f.guess());
+            }
+        }
+        return result;
+    }
+
     // --- steps ------------------------------------------------------------------------------------
 
     /**
@@ -329,6 +393,9 @@ final class RequestHandler {
                     LOG.error("mechanism {} failed on id {}", p.mechanism.name(), p.id, e);
                     result = Step.Failure.of(Step.Reason.INTERNAL_ERROR);
                 }
+                if (p.mechanism.needsCredentials()) {
+                    result = judged(p, result);
+                }
             }
             synchronized (lock) {
                 if (p.state == Pending.State.OVERDUE) { // answered at its deadline meanwhile
@@ -395,7 +462,8 @@ final class RequestHandler {
         } else if (step instanceof Step.Failure fl) {
             end(p.id);
             ResultLog.failed(p.id, p.mechanism.name(), p.rip, fl.user(), fl.logText());
-            fail(p.id, p.client, fl.user(), fl.reason().clientText(), fl.reason().temporary(), fl.guess(), arrival);
+            fail(p.id, p.client, fl.user(), fl.reason().clientText(), fl.reason().temporary(), fl.guess(), arrival,
+                    p.slowed);
         }
     }
 
@@ -405,10 +473,19 @@ final class RequestHandler {
      */
     private void fail(String id, String client, Optional<String> user, String reason, boolean temporary,
             OptionalInt guess, long arrival) {
+        fail(id, client, user, reason, temporary, guess, arrival, false);
+    }
+
+    /** {@link #fail}; {@code slowed}: the client's /24 holds many bans, and it waits the longest delay. */
+    private void fail(String id, String client, Optional<String> user, String reason, boolean temporary,
+            OptionalInt guess, long arrival, boolean slowed) {
         Duration delay = settings.failureDelay();
         long now = service.scheduler.nanoTime();
         if (settings.penalty() && !temporary) {
             delay = service.penalty.failed(client, guess, delay, now);
+        }
+        if (slowed && !temporary) {
+            delay = Penalty.CAP;
         }
         // Counted from the request's arrival, so that the time spent checking a password (a
         // known user) does not set its FAIL apart from an unknown user's.
