@@ -135,6 +135,7 @@ final class DaemonCommand implements Callable<Integer> {
                 return cannotStart(err, e.toString());
             }
             daemon.serveUntilStopped();
+            service.close();
             return ExitCodes.OK;
         } finally {
             checks.shutdown();
