@@ -76,7 +76,7 @@ final class RedisStore implements PenaltyStore {
             "  if left > 0 then return {'banned', 0, slowed(), 0, 0, 0, 0, left, 0} end",
             "end",
             "local protect = ns .. 'protect:' .. user",
-            "local knownKey = ns .. 'known:' .. user .. '\\n' .. net",
+            "local knownKey = ns .. 'known:' .. #net .. ':' .. net .. ':' .. user",
             "local protLeft = redis.call('PTTL', protect)",
             "local known = redis.call('EXISTS', knownKey)",
             "local refused = protLeft > 0 and known == 0 and not exempt",
