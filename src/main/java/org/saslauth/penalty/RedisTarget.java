@@ -13,6 +13,9 @@ public record RedisTarget(String host, int port, int database, boolean tls) {
     public static RedisTarget parse(String url) {
         boolean tls;
         String rest;
+        if (url.indexOf('@') >= 0) { // said before anything that would repeat the URL
+            throw new IllegalArgumentException("no password in the URL: put it in penalty-store-password-file");
+        }
         if (url.startsWith("redis://")) {
             tls = false;
             rest = url.substring("redis://".length());
@@ -21,9 +24,6 @@ public record RedisTarget(String host, int port, int database, boolean tls) {
             rest = url.substring("rediss://".length());
         } else {
             throw new IllegalArgumentException("'" + url + "' is not memory, redis://HOST:PORT[/DB] or rediss://HOST:PORT[/DB]");
-        }
-        if (rest.indexOf('@') >= 0) {
-            throw new IllegalArgumentException("no password in the URL: put it in penalty-store-password-file");
         }
         int database = 0;
         int slash = rest.indexOf('/');

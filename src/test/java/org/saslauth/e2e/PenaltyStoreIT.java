@@ -220,7 +220,7 @@ class PenaltyStoreIT {
 
     /** What the store keeps expires by itself: every key has a time to live but the guess key. */
     @Test
-    @Order(7)
+    @Order(6)
     void everyKeyExpires() throws Exception {
         long keys = Long.parseLong(redis.cli("EVAL", "return #redis.call('KEYS', 'saslauth:*')", "0").strip());
         assertTrue(keys > 10, keys + " keys");
@@ -228,6 +228,36 @@ class PenaltyStoreIT {
                 + " if redis.call('PTTL', k) < 0 then table.insert(out, k) end end return out", "0");
         assertEquals("saslauth:key", lasting.strip(), "every key but the guess key has a time to live");
         assertFalse(redis.cli("--scan", "--pattern", "saslauth:*").contains("pw-"), "no password in a key");
+    }
+
+    /** {@code saslauth penalty list} and {@code clear}, reading the servers' config file. */
+    @Test
+    @Order(7)
+    void listAndClear() throws Exception {
+        Path config = dir.resolve("saslauth.properties");
+        Files.writeString(config, "passwd-file = " + users + "\npenalty-store = " + redis.url()
+                + "\npenalty-store-password-file = " + redis.passwordFile() + "\n");
+        String list = penalty("list", "--config", config.toString());
+        assertTrue(list.contains("banned 203.0.113.66 for "), list);
+        assertTrue(list.contains("protected user \"victim\" for "), list);
+        assertFalse(list.contains(RedisServer.PASSWORD), list);
+        assertEquals("cleared address 203.0.113.66", penalty("clear", "--config", config.toString(), "203.0.113.66").strip());
+        assertEquals("OK", spawned("203.0.113.66", "u5", "pw-u5"), "a new helper, after the clear");
+        assertEquals("cleared user \"victim\"", penalty("clear", "--config", config.toString(), "--user", "victim").strip());
+        assertEquals("OK", spawned("10.9.9.11", "victim", "pw-victim"), "no longer protected");
+        assertEquals("nothing to clear for address 192.0.2.254",
+                penalty("clear", "--config", config.toString(), "192.0.2.254").strip());
+    }
+
+    static String penalty(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar", DaemonProcess.projectDir().resolve("target/saslauth.jar").toString(), "penalty"));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), out);
+        return out;
     }
 
     /** Redis paused (it accepts connections and answers nothing): each login waits 50 ms at most for it. */
