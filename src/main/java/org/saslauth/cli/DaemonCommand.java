@@ -134,6 +134,7 @@ final class DaemonCommand implements Callable<Integer> {
             } catch (IOException e) {
                 return cannotStart(err, e.toString());
             }
+            service.warm();
             daemon.serveUntilStopped();
             service.close();
             return ExitCodes.OK;

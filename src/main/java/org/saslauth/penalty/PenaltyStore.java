@@ -77,6 +77,13 @@ public interface PenaltyStore extends AutoCloseable {
     /** Lifts the protection of {@code user} and forgets its failures; whether there was anything. */
     boolean clearUser(String user);
 
+    /**
+     * Gets ready for the first login without holding anything up: the Redis store connects and
+     * loads its script on a thread of its own, so that the first AUTH does not wait for the
+     * client's classes and a connection. Nothing to do for the memory store.
+     */
+    default void warm() {}
+
     /** What the store is, for the log: {@code memory}, {@code redis://host:6379/0}. */
     String describe();
 

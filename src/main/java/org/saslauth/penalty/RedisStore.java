@@ -237,6 +237,21 @@ final class RedisStore implements PenaltyStore {
     }
 
     @Override
+    public void warm() {
+        Thread t = new Thread(() -> {
+            guessKey();
+            ask(j -> {
+                if (sha == null) {
+                    sha = j.scriptLoad(SCRIPT);
+                }
+                return sha;
+            });
+        }, "saslauth-penalty-store");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    @Override
     public boolean banned(String address) {
         return refusedLocally(address) || down() && local.banned(address);
     }

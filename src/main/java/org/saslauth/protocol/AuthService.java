@@ -71,6 +71,11 @@ public final class AuthService {
         this.penalties = settings.penaltyStore().open(scheduler);
     }
 
+    /** Readies the penalty store in the background ({@link PenaltyStore#warm}): once the handshake is out. */
+    public void warm() {
+        penalties.warm();
+    }
+
     /** Lets go of the penalty store's connections, at the end of serving. */
     public void close() {
         penalties.close();
