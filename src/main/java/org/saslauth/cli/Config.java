@@ -62,6 +62,11 @@ record Config(Logs log, Serving serving, Store store) {
 
         /** The engine's options, offering {@code mechs}. */
         static Serving of(Options o, Mechanisms mechs) throws StartupError {
+            return of(o, mechs, Config.penaltyStore(o));
+        }
+
+        /** The engine's options, offering {@code mechs}, counting bans in {@code penalties}. */
+        static Serving of(Options o, Mechanisms mechs, PenaltyStore.Opener penalties) throws StartupError {
             Duration failureDelay = o.duration(FAILURE_DELAY);
             if (failureDelay.compareTo(Duration.ofSeconds(5)) > 0) {
                 throw new StartupError(o.name(FAILURE_DELAY) + " must be at most 5s: Postfix gives up after 10s");
@@ -73,7 +78,7 @@ record Config(Logs log, Serving serving, Store store) {
                 throw new StartupError(o.name(IPV6_PREFIX) + " must be between 1 and 128 (bits of an IPv6 address)");
             }
             return new Serving(mechs, failureDelay, o.count(MAX_PENDING), o.bool(AUTH_PENALTY), o.count(MAX_AUTH_RATE),
-                    o.count(IPV6_PREFIX), Config.penaltyStore(o));
+                    o.count(IPV6_PREFIX), penalties);
         }
 
         static Mechanisms mechanisms(String list) throws StartupError {
@@ -258,7 +263,14 @@ record Config(Logs log, Serving serving, Store store) {
             mechanisms = Mechanisms.parse(servable.isEmpty() ? Mechanisms.DEFAULT : String.join(",", servable));
             problems.add(e.getMessage() + "; offering " + mechanisms + " meanwhile");
         }
-        return new Config(Logs.of(o), Serving.of(o, mechanisms), store);
+        PenaltyStore.Opener penalties;
+        try {
+            penalties = penaltyStore(o);
+        } catch (StartupError e) { // no reason to refuse every SMTP session
+            problems.add(e.getMessage() + "; counting bans in this process's memory, with the default thresholds");
+            penalties = PenaltyStore.Opener.MEMORY;
+        }
+        return new Config(Logs.of(o), Serving.of(o, mechanisms, penalties), store);
     }
 
     /**

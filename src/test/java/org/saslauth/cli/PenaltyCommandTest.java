@@ -72,4 +72,19 @@ class PenaltyCommandTest {
         assertEquals(ExitCodes.SOFTWARE, r.status(), r.out() + r.err());
         assertTrue(r.err().contains("does not answer"), r.err());
     }
+
+    /** A helper greets and counts in memory whatever is wrong with its penalty store's settings. */
+    @Test
+    void aServerWithABadStoreCountsInMemory() throws Exception {
+        Path users = Files.writeString(dir.resolve("users"), "alice:{PLAIN}x\n");
+        String[] args = {"--passwd-file", users.toString(), "--penalty-store", "redis://127.0.0.1:6379",
+            "--penalty-store-password-file", dir.resolve("missing").toString()};
+        Options o = ServingArgs.parse(args, ConfigFile.Contents.NONE).orElseThrow();
+        java.util.List<String> problems = new java.util.ArrayList<>();
+        Config c = Config.forServing(o, problems);
+        assertEquals(org.saslauth.penalty.PenaltyStore.Opener.MEMORY, c.serving().penaltyStore());
+        assertEquals(1, problems.size(), problems.toString());
+        assertTrue(problems.get(0).contains("penalty-store-password-file: cannot read"), problems.toString());
+        assertTrue(problems.get(0).endsWith("counting bans in this process's memory, with the default thresholds"));
+    }
 }
