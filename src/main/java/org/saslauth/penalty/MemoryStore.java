@@ -45,6 +45,8 @@ final class MemoryStore implements PenaltyStore {
     }
 
     private final Map<String, AddressState> addresses = lru();
+    /** When the last ban to end ends: before it, a failure looks for its /24's bans. */
+    private long bansUntil;
     private final Map<String, UserState> users = lru();
     /** user NUL network: until when a login from that network is known for that user. */
     private final Map<String, Long> known = lru();
@@ -132,6 +134,7 @@ final class MemoryStore implements PenaltyStore {
             a.nthUntil = now + policy.banMax().toMillis();
             Duration time = policy.ban((int) Math.min(a.nth, 64));
             a.bannedUntil = now + time.toMillis();
+            bansUntil = Math.max(bansUntil, a.bannedUntil);
             PenaltyLog.banned(at.rip(), at.address(), time, a.users.size(), a.guesses.size(), a.nth);
             a.users.clear();
             a.guesses.clear();
@@ -162,8 +165,8 @@ final class MemoryStore implements PenaltyStore {
 
     /** Whether the network holds {@link PenaltyPolicy#prefixBans} banned addresses. */
     private boolean slowed(String network, long now) {
-        if (network.indexOf(':') >= 0) {
-            return false; // an IPv6 prefix is one client already
+        if (network.indexOf(':') >= 0 || bansUntil <= now) {
+            return false; // an IPv6 prefix is one client already; no ban at all
         }
         int n = 0;
         for (AddressState a : addresses.values()) {
@@ -178,6 +181,7 @@ final class MemoryStore implements PenaltyStore {
     synchronized void banFor(String address, long millis) {
         AddressState a = addresses.computeIfAbsent(address, k -> new AddressState());
         a.bannedUntil = Math.max(a.bannedUntil, now() + millis);
+        bansUntil = Math.max(bansUntil, a.bannedUntil);
     }
 
     @Override

@@ -196,9 +196,9 @@ class AccountDefenceTest {
         assertFalse(log.contains("Secret-Guess"), "no password in the log");
     }
 
-    /** auth-penalty=false is no way around a ban. */
+    /** LOGIN, whose user comes in a later step, is refused at its AUTH from a banned address. */
     @Test
-    void aRightPasswordFromABannedAddressOverLoginIsRefusedToo() {
+    void aBannedAddressIsRefusedOverLoginToo() {
         for (int i = 0; i < policy.banUsers(); i++) {
             login("203.0.113.88", "u" + i, "x");
         }
