@@ -8,6 +8,7 @@ import java.util.concurrent.Callable;
 import org.saslauth.Clock;
 import org.saslauth.Log;
 import org.saslauth.penalty.PenaltyStore;
+import org.saslauth.penalty.RedisOpener;
 import org.saslauth.protocol.ClientAddress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -29,6 +30,9 @@ import picocli.CommandLine.Model.CommandSpec;
         subcommands = {PenaltyCommand.List.class, PenaltyCommand.Clear.class},
         footer = {"", ExitCodes.HELP})
 final class PenaltyCommand implements Callable<Integer> {
+
+    /** How long {@code list} and {@code clear} wait for each answer of Redis. */
+    static final java.time.Duration ADMIN_WAIT = java.time.Duration.ofSeconds(5);
 
     @Spec
     CommandSpec spec;
@@ -75,6 +79,9 @@ final class PenaltyCommand implements Callable<Integer> {
             err.println("saslauth penalty: penalty-store is memory in " + file + ": each serving process keeps its own"
                     + " counts, which no command can reach; share them with penalty-store = redis://HOST:PORT");
             return Optional.empty();
+        }
+        if (opener instanceof RedisOpener r) { // a command may wait longer than a login
+            opener = r.waiting(ADMIN_WAIT);
         }
         return Optional.of(new Opened(opener.open(Clock.SYSTEM), o.count(ServingOption.IPV6_PREFIX)));
     }

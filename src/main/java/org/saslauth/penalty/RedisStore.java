@@ -149,13 +149,13 @@ final class RedisStore implements PenaltyStore {
         }
     };
 
-    RedisStore(RedisTarget target, Optional<String> password, PenaltyPolicy policy, Clock clock) {
+    RedisStore(RedisTarget target, Optional<String> password, PenaltyPolicy policy, Clock clock, Duration wait) {
         this.target = target;
         this.policy = policy;
         this.clock = clock;
         this.local = new MemoryStore(policy, clock);
         DefaultJedisClientConfig.Builder b = DefaultJedisClientConfig.builder()
-                .connectionTimeoutMillis((int) WAIT.toMillis()).socketTimeoutMillis((int) WAIT.toMillis())
+                .connectionTimeoutMillis((int) wait.toMillis()).socketTimeoutMillis((int) wait.toMillis())
                 .database(target.database()).ssl(target.tls()).clientName("saslauth");
         password.ifPresent(b::password);
         this.config = b.build();
