@@ -47,6 +47,22 @@ public final class Credentials {
 
         /** The key of {@link #guess}: the penalty store's, shared by whoever shares the store. */
         byte[] guessKey();
+
+        /**
+         * The password of {@code user} was right: why the login is refused all the same (a
+         * banned address, a protected user), or empty when it may succeed.
+         */
+        Optional<Step.Reason> refusedDespite(String user);
+    }
+
+    /**
+     * For a mechanism that shows the client its password was right before its last step
+     * (SCRAM's server signature, which only the holder of the stored keys can make): why the
+     * penalty refuses the login all the same, asked before showing it, so that a banned client
+     * learns nothing from a right guess. Empty when it may go on.
+     */
+    public Optional<Step.Reason> refusedDespiteRightPassword(String user) {
+        return gate == null ? Optional.empty() : gate.refusedDespite(user);
     }
 
     /** With a slot for a slow hash per processor. */

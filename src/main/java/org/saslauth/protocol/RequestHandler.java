@@ -77,6 +77,8 @@ final class RequestHandler {
         final String network;
         /** The penalty store said the client's /24 holds many bans: its FAIL waits the longest delay. */
         volatile boolean slowed;
+        /** What the penalty store knows of its client, for a mechanism that checks passwords; else null. */
+        Gate gate;
         State state = State.STEP_RUNNING;
         /** When its last challenge went out ({@link State#WAITING_FOR_CONT}). */
         long since;
@@ -187,10 +189,13 @@ final class RequestHandler {
             return;
         }
         Credentials credentials = settings.credentials();
+        Gate gate = null;
         if (mech.get().needsCredentials()) {
-            credentials = credentials.gated(new Gate(a.rip(), client));
+            gate = new Gate(a.rip(), client);
+            credentials = credentials.gated(gate);
         }
         Pending p = new Pending(id, mech.get(), mech.get().newExchange(credentials), a.rip(), client);
+        p.gate = gate;
         p.charged = cost;
         p.initialCharged = cost - PendingBudget.EXCHANGE;
         pending.put(id, p);
@@ -272,11 +277,27 @@ final class RequestHandler {
     /** What the penalty store knows of an exchange's client before a password is checked. */
     private final class Gate implements Credentials.Gate {
         private final String rip;
+        private final String client;
         private final String network;
+        /** The store was told of the right password already ({@link #refusedDespite}): the result is its answer. */
+        volatile boolean told;
 
         Gate(String rip, String client) {
             this.rip = rip;
+            this.client = client;
             this.network = ClientAddress.network(client);
+        }
+
+        @Override
+        public Optional<Step.Reason> refusedDespite(String user) {
+            PenaltyStore.Outcome o = service.penalties.record(
+                    new PenaltyStore.Attempt(rip, client, network, user, OptionalInt.empty()), true);
+            told = true;
+            return switch (o.verdict()) {
+                case AS_CHECKED -> Optional.empty();
+                case BANNED -> Optional.of(Step.Reason.BANNED);
+                case PROTECTED -> Optional.of(Step.Reason.PROTECTED);
+            };
         }
 
         @Override
@@ -296,6 +317,9 @@ final class RequestHandler {
      * or not. Runs on the worker, outside the lock: the store may ask Redis.
      */
     private Step judged(Pending p, Step result) {
+        if (p.gate != null && p.gate.told) {
+            return result; // the store was asked before the exchange's last step, and this is its answer
+        }
         if (result instanceof Step.Success s) {
             PenaltyStore.Outcome o = service.penalties.record(
                     new PenaltyStore.Attempt(p.rip, p.client, p.network, s.user(), OptionalInt.empty()), true);
