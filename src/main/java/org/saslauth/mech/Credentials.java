@@ -42,8 +42,11 @@ public final class Credentials {
      */
     public interface Gate {
 
-        /** Whether {@code user}'s login is refused without checking the password. */
-        boolean refuses(String user);
+        /**
+         * Why {@code user}'s login is refused without checking the password (a banned address,
+         * a protected user's unknown network), or empty when the password is to be checked.
+         */
+        Optional<Step.Reason> refusal(String user);
 
         /** The key of {@link #guess}: the penalty store's, shared by whoever shares the store. */
         byte[] guessKey();
@@ -226,8 +229,9 @@ public final class Credentials {
         if (refused.isPresent()) {
             return guessed(refused.get(), user, password);
         }
-        if (gate != null && gate.refuses(user)) { // the same FAIL as a wrong password, unchecked
-            return guessed(Step.Reason.PROTECTED, user, password);
+        Optional<Step.Reason> unchecked = gate == null ? Optional.empty() : gate.refusal(user);
+        if (unchecked.isPresent()) { // the same FAIL as a wrong password, unchecked
+            return guessed(unchecked.get(), user, password);
         }
         CredentialStore.Checked checked = authenticate(user, password, deadline);
         return switch (checked.verdict()) {

@@ -162,11 +162,6 @@ final class RequestHandler {
             sendFail(id, Optional.empty(), "Unsupported authentication mechanism", false);
             return;
         }
-        if (mech.get().needsCredentials() && service.penalties.banned(client)) { // no password checked
-            ResultLog.failed(id, mech.get().name(), a.rip(), Optional.empty(), Step.Reason.BANNED.logText());
-            fail(id, client, Optional.empty(), Step.Reason.BANNED.clientText(), false, OptionalInt.empty(), arrival);
-            return;
-        }
         Optional<byte[]> initial;
         String resp = a.response().orElse(null);
         if (resp == null) {
@@ -281,6 +276,12 @@ final class RequestHandler {
         private final String network;
         /** The store was told of the right password already ({@link #refusedDespite}): the result is its answer. */
         volatile boolean told;
+        /**
+         * The user as the client named it (canonical, before the passdb's own name for it), whose
+         * password is checked: a refused right password is answered with this name, as a wrong
+         * one is, and counted under it.
+         */
+        volatile String user;
 
         Gate(String rip, String client) {
             this.rip = rip;
@@ -301,8 +302,15 @@ final class RequestHandler {
         }
 
         @Override
-        public boolean refuses(String user) {
-            return service.penalties.refusesUnchecked(rip, user, network);
+        public Optional<Step.Reason> refusal(String user) {
+            this.user = user;
+            if (service.penalties.banned(client)) {
+                return Optional.of(Step.Reason.BANNED);
+            }
+            if (service.penalties.refusesUnchecked(rip, user, network)) {
+                return Optional.of(Step.Reason.PROTECTED);
+            }
+            return Optional.empty();
         }
 
         @Override
@@ -321,13 +329,14 @@ final class RequestHandler {
             return result; // the store was asked before the exchange's last step, and this is its answer
         }
         if (result instanceof Step.Success s) {
+            String named = p.gate != null && p.gate.user != null ? p.gate.user : s.user();
             PenaltyStore.Outcome o = service.penalties.record(
-                    new PenaltyStore.Attempt(p.rip, p.client, p.network, s.user(), OptionalInt.empty()), true);
+                    new PenaltyStore.Attempt(p.rip, p.client, p.network, named, OptionalInt.empty()), true);
             p.slowed = o.slowed();
             return switch (o.verdict()) {
                 case AS_CHECKED -> result;
-                case BANNED -> new Step.Failure(Step.Reason.BANNED, Optional.of(s.user()), OptionalInt.empty());
-                case PROTECTED -> new Step.Failure(Step.Reason.PROTECTED, Optional.of(s.user()), OptionalInt.empty());
+                case BANNED -> new Step.Failure(Step.Reason.BANNED, Optional.of(named), OptionalInt.empty());
+                case PROTECTED -> new Step.Failure(Step.Reason.PROTECTED, Optional.of(named), OptionalInt.empty());
             };
         }
         if (result instanceof Step.Failure f && f.user().isPresent() && !f.reason().temporary()) {

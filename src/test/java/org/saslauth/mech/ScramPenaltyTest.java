@@ -32,8 +32,8 @@ class ScramPenaltyTest {
         }
 
         @Override
-        public boolean refuses(String user) {
-            return false;
+        public Optional<Step.Reason> refusal(String user) {
+            return Optional.empty();
         }
 
         @Override

@@ -14,6 +14,9 @@ import org.saslauth.mech.Mechanisms;
 import org.saslauth.penalty.Exempt;
 import org.saslauth.penalty.PenaltyPolicy;
 import org.saslauth.penalty.PenaltyStore;
+import org.saslauth.Deadline;
+import org.saslauth.password.CostlyChecks;
+import org.saslauth.store.CredentialStore;
 import org.saslauth.store.CredentialStore.Verdict;
 import org.saslauth.store.UserNameFormat;
 
@@ -196,16 +199,112 @@ class AccountDefenceTest {
         assertFalse(log.contains("Secret-Guess"), "no password in the log");
     }
 
-    /** LOGIN, whose user comes in a later step, is refused at its AUTH from a banned address. */
+    /** LOGIN, whose user comes in a later step, is refused at its password as a wrong one is, unchecked. */
     @Test
     void aBannedAddressIsRefusedOverLoginToo() {
         for (int i = 0; i < policy.banUsers(); i++) {
             login("203.0.113.88", "u" + i, "x");
         }
+        int before = checks.get();
         AuthConnectionTest.Replies out = new AuthConnectionTest.Replies();
         AuthConnection c = AuthConnectionTest.open(service(), out);
+        java.util.Base64.Encoder b64 = java.util.Base64.getEncoder();
         AuthConnectionTest.send(c, "AUTH\t1\tLOGIN\tservice=smtp\trip=203.0.113.88");
+        AuthConnectionTest.send(c, "CONT\t1\t" + b64.encodeToString("u1".getBytes(StandardCharsets.UTF_8)));
+        AuthConnectionTest.send(c, "CONT\t1\t" + b64.encodeToString("pw-u1".getBytes(StandardCharsets.UTF_8)));
         clock.advanceMillis(6000);
-        assertTrue(out.afterHandshake().get(0).startsWith("FAIL\t1\t"), out.lines.toString());
+        assertEquals(List.of("CONT\t1\tVXNlcm5hbWU6", "CONT\t1\tUGFzc3dvcmQ6", "FAIL\t1\tuser=u1\treason=Authentication failed"),
+                out.afterHandshake());
+        assertEquals(before, checks.get(), "no password checked");
+    }
+
+    /**
+     * A passdb that names users its own way (an SQL store's user column): a banned client's
+     * right password is answered with the name the client sent, as a wrong one is, not with the
+     * passdb's, which would tell the client that its guess was right.
+     */
+    @Test
+    void aRefusedRightPasswordIsAnsweredWithTheClientsNameAsAWrongOneIs() {
+        CredentialStore renaming = new CredentialStore() {
+            @Override
+            public Verdict verify(String user, byte[] password, CostlyChecks slots, Deadline deadline) {
+                return check(user, password, slots, deadline).verdict();
+            }
+
+            @Override
+            public Checked check(String user, byte[] password, CostlyChecks slots, Deadline deadline) {
+                boolean right = new String(password, StandardCharsets.UTF_8).equals("pw-" + user.toLowerCase());
+                return new Checked(right ? Verdict.ACCEPTED : Verdict.WRONG_PASSWORD, user.toLowerCase());
+            }
+
+            @Override
+            public void close() {}
+        };
+        PenaltyStore.Opener bansOnceChecked = clock -> new PenaltyStore() { // as Redis, at a server that saw no ban
+            final PenaltyStore memory = PenaltyStore.memory(policy, clock);
+
+            @Override
+            public boolean banned(String address) {
+                return false;
+            }
+
+            @Override
+            public boolean refusesUnchecked(String rip, String user, String network) {
+                return false;
+            }
+
+            @Override
+            public Outcome record(Attempt attempt, boolean right) {
+                return memory.record(attempt, right);
+            }
+
+            @Override
+            public byte[] guessKey() {
+                return memory.guessKey();
+            }
+
+            @Override
+            public List<Ban> bans() {
+                return memory.bans();
+            }
+
+            @Override
+            public List<Protection> protections() {
+                return memory.protections();
+            }
+
+            @Override
+            public boolean clearAddress(String address) {
+                return false;
+            }
+
+            @Override
+            public boolean clearUser(String user) {
+                return false;
+            }
+
+            @Override
+            public String describe() {
+                return "test";
+            }
+
+            @Override
+            public void close() {}
+        };
+        service = new AuthService(new Settings(Mechanisms.parse("PLAIN"), new Credentials(renaming, UserNameFormat.AS_IS),
+                Duration.ofSeconds(2), 32, true, 0, Settings.IPV6_PREFIX, bansOnceChecked), clock, Runnable::run);
+        for (int i = 0; i < policy.banUsers() - 1; i++) {
+            login("203.0.113.99", "u" + i, "x");
+        }
+        List<String> replies = new java.util.ArrayList<>();
+        for (String password : new String[] {"wrong", "pw-alice"}) {
+            AuthConnectionTest.Replies out = new AuthConnectionTest.Replies();
+            AuthConnection c = AuthConnectionTest.open(service, out);
+            AuthConnectionTest.send(c, AuthConnectionTest.plain(1, "203.0.113.99", "Alice", password));
+            clock.advanceMillis(6000);
+            replies.add(out.afterHandshake().get(0));
+        }
+        assertEquals(List.of("FAIL\t1\tuser=Alice\treason=Authentication failed",
+                "FAIL\t1\tuser=Alice\treason=Authentication failed"), replies, "the tenth user banned it");
     }
 }
