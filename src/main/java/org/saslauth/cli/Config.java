@@ -128,7 +128,8 @@ record Config(Logs log, Serving serving, Store store) {
 
     /** The thresholds of {@code --penalty-*}, checked. */
     static PenaltyPolicy penaltyPolicy(Options o) throws StartupError {
-        for (ServingOption n : new ServingOption[] {PENALTY_BAN_USERS, PENALTY_BAN_PASSWORDS, PENALTY_PROTECT_ADDRESSES}) {
+        for (ServingOption n : new ServingOption[] {PENALTY_BAN_USERS, PENALTY_BAN_PASSWORDS, PENALTY_PROTECT_ADDRESSES,
+            PENALTY_PROTECT_PASSWORDS}) {
             if (o.count(n) < 2) {
                 throw new StartupError(o.name(n) + " must be at least 2");
             }
@@ -147,7 +148,8 @@ record Config(Logs log, Serving serving, Store store) {
         }
         return new PenaltyPolicy(o.duration(PENALTY_WINDOW), o.count(PENALTY_BAN_USERS), o.count(PENALTY_BAN_PASSWORDS),
                 o.duration(PENALTY_BAN_TIME), o.duration(PENALTY_BAN_MAX), o.count(PENALTY_PREFIX_BANS),
-                o.duration(PENALTY_USER_WINDOW), o.count(PENALTY_PROTECT_ADDRESSES), o.duration(PENALTY_PROTECT_TIME),
+                o.duration(PENALTY_USER_WINDOW), o.count(PENALTY_PROTECT_ADDRESSES), o.count(PENALTY_PROTECT_PASSWORDS),
+                o.duration(PENALTY_PROTECT_TIME),
                 o.duration(PENALTY_KNOWN_FOR), exempt);
     }
 

@@ -100,6 +100,9 @@ enum ServingOption {
     PENALTY_PROTECT_ADDRESSES("penalty-protect-addresses", "N", Type.COUNT, "20", Applies.SERVING,
             "Protect a user that failed from N distinct addresses within the user window: its logins from networks"
                     + " where it never logged in are refused unchecked (default: ${DEFAULT-VALUE})."),
+    PENALTY_PROTECT_PASSWORDS("penalty-protect-passwords", "N", Type.COUNT, "30", Applies.SERVING,
+            "Protect a user on whom N distinct wrong passwords were tried within the user window, from any"
+                    + " addresses (default: ${DEFAULT-VALUE})."),
     PENALTY_PROTECT_TIME("penalty-protect-time", "TIME", Type.PERIOD, "1h", Applies.SERVING,
             "How long a protection lasts after its last failure (default: ${DEFAULT-VALUE})."),
     PENALTY_KNOWN_FOR("penalty-known-for", "TIME", Type.PERIOD, "30d", Applies.SERVING,

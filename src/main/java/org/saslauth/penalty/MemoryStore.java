@@ -40,6 +40,7 @@ final class MemoryStore implements PenaltyStore {
     private static final class UserState {
         long windowEnd;
         final Set<String> addresses = new HashSet<>();
+        final Set<Integer> guesses = new HashSet<>();
         long protectedUntil;
         long count;
     }
@@ -149,13 +150,17 @@ final class MemoryStore implements PenaltyStore {
         if (u.windowEnd <= now) {
             u.windowEnd = now + policy.userWindow().toMillis();
             u.addresses.clear();
+            u.guesses.clear();
         }
         if (u.addresses.size() < policy.protectAddresses()) {
             u.addresses.add(at.address());
         }
-        if (u.addresses.size() >= policy.protectAddresses()) {
+        if (at.guess().isPresent() && u.guesses.size() < policy.protectPasswords()) {
+            u.guesses.add(at.guess().getAsInt());
+        }
+        if (u.addresses.size() >= policy.protectAddresses() || u.guesses.size() >= policy.protectPasswords()) {
             if (u.protectedUntil <= now) {
-                PenaltyLog.protecting(at.user(), policy.protectTime(), u.addresses.size());
+                PenaltyLog.protecting(at.user(), policy.protectTime(), u.addresses.size(), u.guesses.size());
             }
             u.protectedUntil = now + policy.protectTime().toMillis();
             u.count = u.addresses.size();

@@ -8,7 +8,7 @@ import java.time.Duration;
 /**
  * The lines fail2ban and administrators read when a threshold is crossed:
  * {@code penalty: banned rip=192.0.2.7 for 900 s: failed on 10 users, 10 passwords (ban 1)}
- * and {@code penalty: protecting user="alice" for 3600 s: failed from 20 addresses}. A user
+ * and {@code penalty: protecting user="alice" for 3600 s: failed from 20 addresses, 20 passwords; ...}. A user
  * name is quoted ({@link org.saslauth.Log#quote}); no password, nor any fingerprint, is logged.
  */
 final class PenaltyLog {
@@ -20,9 +20,9 @@ final class PenaltyLog {
                 bare(rip), time.toSeconds(), users, guesses, nth, bare(address));
     }
 
-    static void protecting(String user, Duration time, long addresses) {
-        LOG.warn("penalty: protecting user={} for {} s: failed from {} addresses; only its known networks may log in",
-                quote(user), time.toSeconds(), addresses);
+    static void protecting(String user, Duration time, long addresses, long guesses) {
+        LOG.warn("penalty: protecting user={} for {} s: failed from {} addresses, {} passwords; only its known"
+                + " networks may log in", quote(user), time.toSeconds(), addresses, guesses);
     }
 
     static void unprotected(String user) {

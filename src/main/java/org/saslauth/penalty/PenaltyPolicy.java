@@ -19,20 +19,23 @@ import java.time.Duration;
  * @param userWindow how long the addresses a user failed from are counted together
  * @param protectAddresses distinct addresses failing for one user within the user window that
  *     protect it: logins from addresses not known for it are refused unchecked
+ * @param protectPasswords distinct wrong passwords tried on one user within the user window,
+ *     from any addresses, that protect it too: a botnet keeping each address under the ban
+ *     thresholds and using fewer than {@link #protectAddresses} of them
  * @param protectTime how long the protection lasts after its last failure over the threshold
  * @param knownFor how long a successful login makes its /24 (or IPv6 prefix) known for the user
  * @param exempt networks never banned nor refused by the protection (webmail, monitoring)
  */
 public record PenaltyPolicy(Duration window, int banUsers, int banGuesses, Duration banTime, Duration banMax,
-        int prefixBans, Duration userWindow, int protectAddresses, Duration protectTime, Duration knownFor,
-        Exempt exempt) {
+        int prefixBans, Duration userWindow, int protectAddresses, int protectPasswords, Duration protectTime,
+        Duration knownFor, Exempt exempt) {
 
     public static final PenaltyPolicy DEFAULTS = new PenaltyPolicy(Duration.ofMinutes(15), 10, 20,
-            Duration.ofMinutes(15), Duration.ofHours(24), 4, Duration.ofHours(1), 20, Duration.ofHours(1),
+            Duration.ofMinutes(15), Duration.ofHours(24), 4, Duration.ofHours(1), 20, 30, Duration.ofHours(1),
             Duration.ofDays(30), Exempt.NONE);
 
     public PenaltyPolicy {
-        if (banUsers < 2 || banGuesses < 2 || protectAddresses < 2 || prefixBans < 1) {
+        if (banUsers < 2 || banGuesses < 2 || protectAddresses < 2 || protectPasswords < 2 || prefixBans < 1) {
             throw new IllegalArgumentException("thresholds must be at least 2 (prefix bans at least 1)");
         }
         for (Duration d : new Duration[] {window, banTime, banMax, userWindow, protectTime, knownFor}) {

@@ -54,9 +54,9 @@ final class RedisStore implements PenaltyStore {
     /**
      * ARGV: address, network, user, guess ('' for none), right (1/0), exempt (1/0), window,
      * ban-users, ban-guesses, ban-time, ban-max, prefix-bans, user-window, protect-addresses,
-     * protect-time, known-for (times in milliseconds). Answers {verdict, ban ms (a new ban),
-     * slowed, users, guesses, protection ms (a new protection), addresses, protection (or, when
-     * banned, ban) left ms, the ban's number (a new ban)}.
+     * protect-time, known-for, protect-passwords (times in milliseconds). Answers {verdict, ban ms
+     * (a new ban), slowed, users, guesses, protection ms (a new protection), addresses, protection
+     * (or, when banned, ban) left ms, the ban's number (a new ban), the user's guesses}.
      */
     static final String SCRIPT = String.join("\n",
             "local ns = '" + NS + "'",
@@ -73,7 +73,7 @@ final class RedisStore implements PenaltyStore {
             "end",
             "if not exempt then",
             "  local left = redis.call('PTTL', ns .. 'ban:' .. addr)",
-            "  if left > 0 then return {'banned', 0, slowed(), 0, 0, 0, 0, left, 0} end",
+            "  if left > 0 then return {'banned', 0, slowed(), 0, 0, 0, 0, left, 0, 0} end",
             "end",
             "local protect = ns .. 'protect:' .. user",
             "local knownKey = ns .. 'known:' .. #net .. ':' .. net .. ':' .. user",
@@ -82,7 +82,7 @@ final class RedisStore implements PenaltyStore {
             "local refused = protLeft > 0 and known == 0 and not exempt",
             "if right and not refused then",
             "  redis.call('SET', knownKey, '1', 'PX', ARGV[16])",
-            "  return {'ok', 0, 0, 0, 0, 0, 0, protLeft, 0}",
+            "  return {'ok', 0, 0, 0, 0, 0, 0, protLeft, 0, 0}",
             "end",
             "local function add(key, member, ttl, cap)",
             "  local n = redis.call('SCARD', key)",
@@ -108,15 +108,17 @@ final class RedisStore implements PenaltyStore {
             "  redis.call('PEXPIRE', netKey, ARGV[11])",
             "end",
             "local addrs = add(ns .. 'uaddrs:' .. user, addr, ARGV[13], tonumber(ARGV[14]))",
+            "local uguesses = 0",
+            "if guess ~= '' then uguesses = add(ns .. 'uguesses:' .. user, guess, ARGV[13], tonumber(ARGV[17])) end",
             "local protFor = 0",
-            "if addrs >= tonumber(ARGV[14]) then",
+            "if addrs >= tonumber(ARGV[14]) or uguesses >= tonumber(ARGV[17]) then",
             "  redis.call('SET', protect, addrs, 'PX', ARGV[15])",
             "  if protLeft <= 0 then protFor = tonumber(ARGV[15]) end",
             "  protLeft = tonumber(ARGV[15])",
             "end",
             "local verdict = 'failed'",
             "if refused then verdict = 'protected' end",
-            "return {verdict, banFor, slowed(), users, guesses, protFor, addrs, protLeft, nth}");
+            "return {verdict, banFor, slowed(), users, guesses, protFor, addrs, protLeft, nth, uguesses}");
 
     /** The guess key, made once by whichever server comes first. */
     private static final String KEY_SCRIPT = "local v = redis.call('GET', KEYS[1])\n"
@@ -162,7 +164,7 @@ final class RedisStore implements PenaltyStore {
         this.thresholds = new String[] {ms(policy.window()), Integer.toString(policy.banUsers()),
             Integer.toString(policy.banGuesses()), ms(policy.banTime()), ms(policy.banMax()),
             Integer.toString(policy.prefixBans()), ms(policy.userWindow()), Integer.toString(policy.protectAddresses()),
-            ms(policy.protectTime()), ms(policy.knownFor())};
+            ms(policy.protectTime()), ms(policy.knownFor()), Integer.toString(policy.protectPasswords())};
     }
 
     private static String ms(Duration d) {
@@ -300,7 +302,7 @@ final class RedisStore implements PenaltyStore {
             args.add(t);
         }
         Optional<Object> reply = ask(j -> eval(j, args));
-        if (reply.isEmpty() || !(reply.get() instanceof List<?> r) || r.size() < 9) {
+        if (reply.isEmpty() || !(reply.get() instanceof List<?> r) || r.size() < 10) {
             return local.record(at, right);
         }
         String verdict = String.valueOf(r.get(0));
@@ -314,7 +316,7 @@ final class RedisStore implements PenaltyStore {
             refuseLocally(at.address(), banFor);
         }
         if (protFor > 0) {
-            PenaltyLog.protecting(at.user(), Duration.ofMillis(protFor), number(r.get(6)));
+            PenaltyLog.protecting(at.user(), Duration.ofMillis(protFor), number(r.get(6)), number(r.get(9)));
         }
         if (verdict.equals("banned")) {
             refuseLocally(at.address(), left);
@@ -421,7 +423,7 @@ final class RedisStore implements PenaltyStore {
     @Override
     public boolean clearUser(String user) {
         local.clearUser(user);
-        return ask(j -> j.del(NS + "protect:" + user, NS + "uaddrs:" + user) > 0)
+        return ask(j -> j.del(NS + "protect:" + user, NS + "uaddrs:" + user, NS + "uguesses:" + user) > 0)
                 .orElseThrow(() -> new IllegalStateException("penalty store " + target + " does not answer"));
     }
 

@@ -109,6 +109,22 @@ class MemoryStoreTest {
                 run.log().events().toString());
     }
 
+    /** A botnet of 19 addresses, each under the ban thresholds and one short of protectAddresses. */
+    @Test
+    void manyGuessesOnOneUserFromFewAddressesProtectItToo() {
+        ok("192.0.2.50", "victim");
+        int guess = 0;
+        for (int round = 0; round < 2; round++) {
+            for (int i = 0; i < policy.protectAddresses() - 1; i++) {
+                fail("10.0." + i + ".1", "victim", guess++);
+            }
+        }
+        assertEquals(38, guess);
+        assertFalse(store.banned("10.0.1.1"), "no address banned");
+        assertTrue(store.refusesUnchecked("10.0.1.1", "victim", "10.0.1.0/24"), "30 passwords protect it");
+        assertFalse(store.refusesUnchecked("192.0.2.60", "victim", "192.0.2.0/24"), "its known network");
+    }
+
     @Test
     void clearingLiftsABanAndAProtection() {
         for (int i = 0; i < policy.banUsers(); i++) {

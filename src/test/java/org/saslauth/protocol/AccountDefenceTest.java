@@ -154,7 +154,7 @@ class AccountDefenceTest {
     void anExemptNetworkIsNeverBanned() {
         policy = new PenaltyPolicy(policy.window(), policy.banUsers(), policy.banGuesses(), policy.banTime(),
                 policy.banMax(), policy.prefixBans(), policy.userWindow(), policy.protectAddresses(),
-                policy.protectTime(), policy.knownFor(), Exempt.parse("192.0.2.0/28, 2001:db8::/32"));
+                policy.protectPasswords(), policy.protectTime(), policy.knownFor(), Exempt.parse("192.0.2.0/28, 2001:db8::/32"));
         for (int i = 0; i < 50; i++) {
             login("192.0.2.3", "u" + i, "x");
             login("2001:db8::5", "u" + i, "x");
