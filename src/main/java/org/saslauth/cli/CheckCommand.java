@@ -154,6 +154,10 @@ final class CheckCommand implements Callable<Integer> {
             return;
         }
         errors.addAll(left);
+        Path penaltyPassword = o.path(ServingOption.PENALTY_STORE_PASSWORD_FILE);
+        if (penaltyPassword != null) {
+            readable(penaltyPassword, o.name(ServingOption.PENALTY_STORE_PASSWORD_FILE) + " " + penaltyPassword);
+        }
         if (c.serving().mechanisms().contains("OREORE")) {
             warnings.add(o.name(ServingOption.MECHANISMS) + ": OREORE lets any client log in as any user without"
                     + " a password; list it only on a trusted test host");

@@ -10,6 +10,9 @@ import java.util.Optional;
 import org.saslauth.mech.Credentials;
 import org.saslauth.mech.Mechanism;
 import org.saslauth.mech.Mechanisms;
+import org.saslauth.penalty.Exempt;
+import org.saslauth.penalty.PenaltyPolicy;
+import org.saslauth.penalty.PenaltyStore;
 import org.saslauth.protocol.Settings;
 import org.saslauth.store.CachedStore;
 import org.saslauth.store.CredentialStore;
@@ -47,7 +50,7 @@ record Config(Logs log, Serving serving, Store store) {
 
     /** The engine's options: what {@link Settings} holds, apart from the users. */
     record Serving(Mechanisms mechanisms, Duration failureDelay, int maxPending, boolean penalty, int maxAuthRate,
-            int ipv6Prefix) {
+            int ipv6Prefix, PenaltyStore.Opener penaltyStore) {
 
         static Serving of(Options o) throws StartupError {
             try {
@@ -59,6 +62,11 @@ record Config(Logs log, Serving serving, Store store) {
 
         /** The engine's options, offering {@code mechs}. */
         static Serving of(Options o, Mechanisms mechs) throws StartupError {
+            return of(o, mechs, Config.penaltyStore(o));
+        }
+
+        /** The engine's options, offering {@code mechs}, counting bans in {@code penalties}. */
+        static Serving of(Options o, Mechanisms mechs, PenaltyStore.Opener penalties) throws StartupError {
             Duration failureDelay = o.duration(FAILURE_DELAY);
             if (failureDelay.compareTo(Duration.ofSeconds(5)) > 0) {
                 throw new StartupError(o.name(FAILURE_DELAY) + " must be at most 5s: Postfix gives up after 10s");
@@ -70,7 +78,7 @@ record Config(Logs log, Serving serving, Store store) {
                 throw new StartupError(o.name(IPV6_PREFIX) + " must be between 1 and 128 (bits of an IPv6 address)");
             }
             return new Serving(mechs, failureDelay, o.count(MAX_PENDING), o.bool(AUTH_PENALTY), o.count(MAX_AUTH_RATE),
-                    o.count(IPV6_PREFIX));
+                    o.count(IPV6_PREFIX), penalties);
         }
 
         static Mechanisms mechanisms(String list) throws StartupError {
@@ -113,8 +121,53 @@ record Config(Logs log, Serving serving, Store store) {
 
         /** The engine's view, with the users these settings serve. */
         Settings settings(Credentials credentials) {
-            return new Settings(mechanisms, credentials, failureDelay, maxPending, penalty, maxAuthRate, ipv6Prefix);
+            return new Settings(mechanisms, credentials, failureDelay, maxPending, penalty, maxAuthRate, ipv6Prefix,
+                    penaltyStore);
         }
+    }
+
+    /** The thresholds of {@code --penalty-*}, checked. */
+    static PenaltyPolicy penaltyPolicy(Options o) throws StartupError {
+        for (ServingOption n : new ServingOption[] {PENALTY_BAN_USERS, PENALTY_BAN_PASSWORDS, PENALTY_PROTECT_ADDRESSES,
+            PENALTY_PROTECT_PASSWORDS}) {
+            if (o.count(n) < 2) {
+                throw new StartupError(o.name(n) + " must be at least 2");
+            }
+        }
+        if (o.count(PENALTY_PREFIX_BANS) < 1) {
+            throw new StartupError(o.name(PENALTY_PREFIX_BANS) + " must be at least 1");
+        }
+        Exempt exempt = Exempt.NONE;
+        String list = o.string(PENALTY_EXEMPT);
+        if (list != null && !list.isBlank()) {
+            try {
+                exempt = Exempt.parse(list);
+            } catch (IllegalArgumentException e) {
+                throw new StartupError(o.name(PENALTY_EXEMPT) + ": " + e.getMessage());
+            }
+        }
+        return new PenaltyPolicy(o.duration(PENALTY_WINDOW), o.count(PENALTY_BAN_USERS), o.count(PENALTY_BAN_PASSWORDS),
+                o.duration(PENALTY_BAN_TIME), o.duration(PENALTY_BAN_MAX), o.count(PENALTY_PREFIX_BANS),
+                o.duration(PENALTY_USER_WINDOW), o.count(PENALTY_PROTECT_ADDRESSES), o.count(PENALTY_PROTECT_PASSWORDS),
+                o.duration(PENALTY_PROTECT_TIME),
+                o.duration(PENALTY_KNOWN_FOR), exempt);
+    }
+
+    /**
+     * {@code --penalty-store}: the memory store, or Redis's opener, made by {@link PenaltyStores}
+     * so that a helper counting in memory loads no class of the Redis client. Nothing connects
+     * here: the store connects at its first login.
+     */
+    static PenaltyStore.Opener penaltyStore(Options o) throws StartupError {
+        PenaltyPolicy policy = penaltyPolicy(o);
+        String url = o.string(PENALTY_STORE);
+        if (url.equals("memory")) {
+            if (o.path(PENALTY_STORE_PASSWORD_FILE) != null) {
+                throw new StartupError(o.name(PENALTY_STORE_PASSWORD_FILE) + " is given without a redis:// penalty-store");
+            }
+            return new PenaltyStore.Memory(policy);
+        }
+        return PenaltyStores.redis(o, url, policy);
     }
 
     /** {@code --cache-ttl} and its companions: a cache in front of a passdb other than the passwd file. */
@@ -212,7 +265,14 @@ record Config(Logs log, Serving serving, Store store) {
             mechanisms = Mechanisms.parse(servable.isEmpty() ? Mechanisms.DEFAULT : String.join(",", servable));
             problems.add(e.getMessage() + "; offering " + mechanisms + " meanwhile");
         }
-        return new Config(Logs.of(o), Serving.of(o, mechanisms), store);
+        PenaltyStore.Opener penalties;
+        try {
+            penalties = penaltyStore(o);
+        } catch (StartupError e) { // no reason to refuse every SMTP session
+            problems.add(e.getMessage() + "; counting bans in this process's memory, with the default thresholds");
+            penalties = PenaltyStore.Opener.MEMORY;
+        }
+        return new Config(Logs.of(o), Serving.of(o, mechanisms, penalties), store);
     }
 
     /**

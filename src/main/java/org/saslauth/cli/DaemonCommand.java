@@ -134,6 +134,7 @@ final class DaemonCommand implements Callable<Integer> {
             } catch (IOException e) {
                 return cannotStart(err, e.toString());
             }
+            service.warm();
             AutoCloseable metrics = daemonConfig.metricsListen().isPresent()
                     ? Metrics.start(daemonConfig, passdb, daemon::connectionsByListener) : () -> { };
             try {
@@ -141,6 +142,7 @@ final class DaemonCommand implements Callable<Integer> {
             } finally {
                 Metrics.stop(metrics);
             }
+            service.close();
             return ExitCodes.OK;
         } finally {
             checks.shutdown();

@@ -53,7 +53,7 @@ final class Passdbs {
     }
 
     /** The first line of a file holding a password; the message on failure never holds it. */
-    private static String secret(Path file, String option) throws InvalidStoreConfig {
+    static String secret(Path file, String option) throws InvalidStoreConfig {
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(file);

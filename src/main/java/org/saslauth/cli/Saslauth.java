@@ -43,7 +43,8 @@ import picocli.CommandLine.Model.OptionSpec;
             "as Postfix's spawn(8) runs it. Options may also come from --config FILE,",
             "a properties file whose keys are the long option names (passwd-file=...)."
         },
-        subcommands = {HashCommand.class, TestCommand.class, CheckCommand.class, DaemonCommand.class},
+        subcommands = {HashCommand.class, TestCommand.class, CheckCommand.class, DaemonCommand.class,
+            PenaltyCommand.class},
         footer = {"", ExitCodes.HELP})
 public final class Saslauth implements Callable<Integer> {
 
@@ -69,8 +70,8 @@ public final class Saslauth implements Callable<Integer> {
     static int start(String[] args) {
         String command = command(args);
         boolean degrades = command.isEmpty() && stdinIsSocketOrPipe();
-        if (command.equals("check")) {
-            return run(args, ConfigFile.Contents.NONE); // it reads the config file itself, to report on it
+        if (command.equals("check") || command.equals("penalty")) {
+            return run(args, ConfigFile.Contents.NONE); // they read the config file themselves
         }
         if (command.equals("test")) {
             args = withPackagedConfig(args);

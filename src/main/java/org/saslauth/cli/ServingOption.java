@@ -85,6 +85,40 @@ enum ServingOption {
             "Grow the failure delay for repeated failures from one client address, up to 5s in all (default: ${DEFAULT-VALUE})."),
     IPV6_PREFIX("ipv6-prefix", "BITS", Type.COUNT, "64", Applies.SERVING,
             "Count the IPv6 addresses of one /BITS prefix as one client for the penalty and --max-auth-rate, 1-128 (default: ${DEFAULT-VALUE})."),
+    PENALTY_STORE("penalty-store", "URL", Type.STRING, "memory", Applies.SERVING,
+            "Where bans, protected users and known networks are counted: memory (each process its own) or"
+                    + " redis://HOST[:PORT][/DB] (rediss:// for TLS), shared by every helper, daemon and host using it"
+                    + " (default: ${DEFAULT-VALUE})."),
+    PENALTY_STORE_PASSWORD_FILE("penalty-store-password-file", "FILE", Type.PATH, null, Applies.SERVING,
+            "With a redis:// store: a file holding its password (its first line)."),
+    PENALTY_WINDOW("penalty-window", "TIME", Type.PERIOD, "15m", Applies.SERVING,
+            "How long the failures of one client address are counted together (default: ${DEFAULT-VALUE})."),
+    PENALTY_BAN_USERS("penalty-ban-users", "N", Type.COUNT, "10", Applies.SERVING,
+            "Ban an address that failed on N distinct users within the window (default: ${DEFAULT-VALUE})."),
+    PENALTY_BAN_PASSWORDS("penalty-ban-passwords", "N", Type.COUNT, "20", Applies.SERVING,
+            "Ban an address that tried N distinct wrong passwords within the window; one password retried"
+                    + " counts once (default: ${DEFAULT-VALUE})."),
+    PENALTY_BAN_TIME("penalty-ban-time", "TIME", Type.PERIOD, "15m", Applies.SERVING,
+            "The first ban of an address; each new ban within --penalty-ban-max doubles it (default: ${DEFAULT-VALUE})."),
+    PENALTY_BAN_MAX("penalty-ban-max", "TIME", Type.PERIOD, "24h", Applies.SERVING,
+            "The longest ban, and how long a ban is remembered for the next one to grow (default: ${DEFAULT-VALUE})."),
+    PENALTY_PREFIX_BANS("penalty-prefix-bans", "N", Type.COUNT, "4", Applies.SERVING,
+            "With N banned addresses in one IPv4 /24, every failure from the /24 waits 5s (default: ${DEFAULT-VALUE})."),
+    PENALTY_USER_WINDOW("penalty-user-window", "TIME", Type.PERIOD, "1h", Applies.SERVING,
+            "How long the addresses a user failed from are counted together (default: ${DEFAULT-VALUE})."),
+    PENALTY_PROTECT_ADDRESSES("penalty-protect-addresses", "N", Type.COUNT, "20", Applies.SERVING,
+            "Protect a user that failed from N distinct addresses within the user window: its logins from networks"
+                    + " where it never logged in are refused unchecked (default: ${DEFAULT-VALUE})."),
+    PENALTY_PROTECT_PASSWORDS("penalty-protect-passwords", "N", Type.COUNT, "30", Applies.SERVING,
+            "Protect a user on whom N distinct wrong passwords were tried within the user window, from any"
+                    + " addresses (default: ${DEFAULT-VALUE})."),
+    PENALTY_PROTECT_TIME("penalty-protect-time", "TIME", Type.PERIOD, "1h", Applies.SERVING,
+            "How long a protection lasts after its last failure (default: ${DEFAULT-VALUE})."),
+    PENALTY_KNOWN_FOR("penalty-known-for", "TIME", Type.PERIOD, "30d", Applies.SERVING,
+            "How long a successful login makes its /24 (IPv4) or --ipv6-prefix known for the user"
+                    + " (default: ${DEFAULT-VALUE})."),
+    PENALTY_EXEMPT("penalty-exempt", "CIDR,...", Type.STRING, null, Applies.SERVING,
+            "Client addresses never banned nor refused by a protection (webmail, monitoring)."),
     LOG_FILE("log-file", "FILE", Type.PATH, null, Applies.SERVING,
             "Append log lines to FILE. Without it, logs are dropped: stdout and stderr belong to the protocol."),
     LOG_LEVEL("log-level", "LEVEL", Type.LOG_LEVEL, "info", Applies.SERVING,
@@ -176,6 +210,8 @@ enum ServingOption {
     /** How a value is read; the same code for the fast path, picocli and the config file. */
     enum Type {
         PATH(Path.class), STRING(String.class), DURATION(Duration.class), COUNT(Integer.class),
+        /** A time of the penalty store, up to 400 days: {@code 15m}, {@code 30d}. */
+        PERIOD(Duration.class),
         BOOLEAN(Boolean.class), NAME_FORMAT(NameFormat.class), LOG_LEVEL(String.class),
         /** A syslog facility's name, or {@code none}. */
         FACILITY(String.class),
@@ -225,6 +261,9 @@ enum ServingOption {
             }
             if (this == COUNT) {
                 return count(value);
+            }
+            if (this == PERIOD) {
+                return Durations.period(value);
             }
             if (this == BOOLEAN) {
                 if (value.equalsIgnoreCase("true") || value.equalsIgnoreCase("false")) {

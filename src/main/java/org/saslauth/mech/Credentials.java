@@ -34,6 +34,39 @@ public final class Credentials {
     private final CredentialStore store;
     private final UserNameFormat format;
     private final CostlyChecks slots;
+    private final Gate gate;
+
+    /**
+     * What the penalty says of a login before its password is checked, and the key of its
+     * guesses' fingerprints: given per exchange by the engine, which knows the client.
+     */
+    public interface Gate {
+
+        /**
+         * Why {@code user}'s login is refused without checking the password (a banned address,
+         * a protected user's unknown network), or empty when the password is to be checked.
+         */
+        Optional<Step.Reason> refusal(String user);
+
+        /** The key of {@link #guess}: the penalty store's, shared by whoever shares the store. */
+        byte[] guessKey();
+
+        /**
+         * The password of {@code user} was right: why the login is refused all the same (a
+         * banned address, a protected user), or empty when it may succeed.
+         */
+        Optional<Step.Reason> refusedDespite(String user);
+    }
+
+    /**
+     * For a mechanism that shows the client its password was right before its last step
+     * (SCRAM's server signature, which only the holder of the stored keys can make): why the
+     * penalty refuses the login all the same, asked before showing it, so that a banned client
+     * learns nothing from a right guess. Empty when it may go on.
+     */
+    public Optional<Step.Reason> refusedDespiteRightPassword(String user) {
+        return gate == null ? Optional.empty() : gate.refusedDespite(user);
+    }
 
     /** With a slot for a slow hash per processor. */
     public Credentials(CredentialStore store, UserNameFormat format) {
@@ -42,9 +75,19 @@ public final class Credentials {
 
     /** @param slots the process's slots for slow hashes, which every check of a stored hash takes */
     public Credentials(CredentialStore store, UserNameFormat format, CostlyChecks slots) {
+        this(store, format, slots, null);
+    }
+
+    private Credentials(CredentialStore store, UserNameFormat format, CostlyChecks slots, Gate gate) {
         this.store = store;
         this.format = format;
         this.slots = slots;
+        this.gate = gate;
+    }
+
+    /** These credentials for one exchange, whose logins pass {@code gate} first. */
+    public Credentials gated(Gate gate) {
+        return new Credentials(store, format, slots, gate);
     }
 
     /**
@@ -82,6 +125,18 @@ public final class Credentials {
      * keeps a CRC of the last password for the same purpose.
      */
     public int guess(String user, byte[] password) {
+        if (gate != null) { // shared with other processes: an HMAC under the store's key
+            try {
+                Mac mac = Mac.getInstance("HmacSHA256");
+                mac.init(new SecretKeySpec(gate.guessKey(), "HmacSHA256"));
+                mac.update(user.getBytes(StandardCharsets.UTF_8));
+                mac.update((byte) 0);
+                byte[] h = mac.doFinal(password);
+                return (h[0] & 0xff) << 24 | (h[1] & 0xff) << 16 | (h[2] & 0xff) << 8 | (h[3] & 0xff);
+            } catch (GeneralSecurityException e) {
+                throw new IllegalStateException(e);
+            }
+        }
         try {
             MessageDigest d = MessageDigest.getInstance("SHA-256");
             d.update(GuessKey.KEY);
@@ -173,6 +228,10 @@ public final class Credentials {
         Optional<Step.Reason> refused = refusal(password);
         if (refused.isPresent()) {
             return guessed(refused.get(), user, password);
+        }
+        Optional<Step.Reason> unchecked = gate == null ? Optional.empty() : gate.refusal(user);
+        if (unchecked.isPresent()) { // the same FAIL as a wrong password, unchecked
+            return guessed(unchecked.get(), user, password);
         }
         CredentialStore.Checked checked = authenticate(user, password, deadline);
         return switch (checked.verdict()) {

@@ -311,6 +311,10 @@ public final class ScramMechanism implements Mechanism {
                 if (source.emptyPassword()) {
                     return Failure.of(Reason.WRONG_PASSWORD, Optional.of(user), "the stored password is empty");
                 }
+                Optional<Reason> refused = credentials.refusedDespiteRightPassword(user);
+                if (refused.isPresent()) { // before the signature, which would tell the client it guessed right
+                    return Failure.of(refused.get(), user);
+                }
                 byte[] signature = hmac(k.serverKey(), authMessage);
                 awaiting = Awaiting.ACKNOWLEDGEMENT;
                 return new Step.Challenge(("v=" + Base64.getEncoder().encodeToString(signature))

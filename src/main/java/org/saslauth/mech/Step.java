@@ -64,7 +64,11 @@ public sealed interface Step {
         MISSING_RESPONSE("Initial response required", "no initial response"),
         UNAVAILABLE("Temporary authentication failure", "credential store unavailable"),
         INTERNAL_ERROR("Temporary authentication failure", "internal error"),
-        OVERLOADED("Temporary authentication failure", "server too busy: no worker free in time");
+        OVERLOADED("Temporary authentication failure", "server too busy: no worker free in time"),
+        /** The client's address is banned: refused, whatever the password. */
+        BANNED("Authentication failed", "address banned"),
+        /** The user is protected and the address is of no network known for it: refused, whatever the password. */
+        PROTECTED("Authentication failed", "user protected: address not known for the user");
 
         private final String clientText;
         private final String logText;

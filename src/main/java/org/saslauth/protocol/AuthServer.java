@@ -53,6 +53,8 @@ public final class AuthServer {
     public int serve(InputStream in, OutputStream out) throws IOException {
         AuthConnection connection = service.connect(new StreamReplies(out));
         connection.start();
+        connection.flush(); // the handshake first: nothing may delay smtpd's DONE
+        service.warm();
         LineFramer framer = new LineFramer(limits, connection::receive);
         byte[] buf = new byte[limits.readBuffer()];
         try {

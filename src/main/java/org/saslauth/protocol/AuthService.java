@@ -5,6 +5,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import org.saslauth.penalty.PenaltyStore;
 
 /**
  * What every connection of one process shares: the settings, the per-address penalty and rate
@@ -36,6 +37,8 @@ public final class AuthService {
     final Executor checks;
     final Penalty penalty = new Penalty();
     final AddressRates addressRates;
+    /** Bans, protected users and known networks: this process's or shared ({@code --penalty-store}). */
+    final PenaltyStore penalties;
     /**
      * Steps in flight on one connection that the executor starts at once, without a wait:
      * beyond them a step's deadline is watched on the timer. A spawned helper's own pool has
@@ -65,6 +68,17 @@ public final class AuthService {
         this.scheduler = scheduler;
         this.checks = checks;
         this.addressRates = new AddressRates(settings.maxAuthRate());
+        this.penalties = settings.penaltyStore().open(scheduler);
+    }
+
+    /** Readies the penalty store in the background ({@link PenaltyStore#warm}): once the handshake is out. */
+    public void warm() {
+        penalties.warm();
+    }
+
+    /** Lets go of the penalty store's connections, at the end of serving. */
+    public void close() {
+        penalties.close();
     }
 
     /** Workers of a spawn-mode helper: Postfix has one exchange in flight per smtpd. */

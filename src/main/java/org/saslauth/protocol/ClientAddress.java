@@ -37,6 +37,36 @@ public final class ClientAddress {
         return rip.length() > MAX_LITERAL ? rip.substring(0, MAX_LITERAL) : rip;
     }
 
+    /**
+     * The bytes of an address literal: 4 for IPv4 (an IPv4-mapped IPv6 address included), 16
+     * for IPv6 (a zone dropped); null when {@code s} is not one. No name is looked up.
+     */
+    public static byte[] bytes(String s) {
+        if (s.indexOf(':') >= 0) {
+            int zone = s.indexOf('%');
+            byte[] a = ipv6(zone < 0 ? s : s.substring(0, zone));
+            return a != null && isMappedIpv4(a) ? java.util.Arrays.copyOfRange(a, 12, 16) : a;
+        }
+        byte[] a = new byte[4];
+        return ipv4(s, a, 0) ? a : null;
+    }
+
+    /**
+     * The network a client key belongs to, for what is counted per network (the addresses known
+     * for a user, the bans of a /24): an IPv4 key's /24 ({@code 192.0.2.0/24}); an IPv6 key is
+     * a prefix already and is its own network, as is anything else.
+     */
+    public static String network(String key) {
+        if (key.indexOf(':') < 0 && key.indexOf('/') < 0) {
+            int last = key.lastIndexOf('.');
+            byte[] a = new byte[4];
+            if (last > 0 && ipv4(key, a, 0)) {
+                return key.substring(0, last) + ".0/24";
+            }
+        }
+        return key;
+    }
+
     private static boolean isMappedIpv4(byte[] a) {
         for (int i = 0; i < 10; i++) {
             if (a[i] != 0) {

@@ -15,9 +15,11 @@ import java.util.Set;
 import java.util.concurrent.RejectedExecutionException;
 import org.saslauth.Deadline;
 import org.saslauth.Meter;
+import org.saslauth.mech.Credentials;
 import org.saslauth.mech.Exchange;
 import org.saslauth.mech.Mechanism;
 import org.saslauth.mech.Step;
+import org.saslauth.penalty.PenaltyStore;
 
 /**
  * The exchanges of one {@link AuthConnection}, as Dovecot's {@code auth-request-handler} keeps
@@ -72,6 +74,12 @@ final class RequestHandler {
         final String rip;
         /** The client as the penalty counts it: {@link ClientAddress#key}. */
         final String client;
+        /** Its network, as the penalty store counts known networks and a /24's bans: {@link ClientAddress#network}. */
+        final String network;
+        /** The penalty store said the client's /24 holds many bans: its FAIL waits the longest delay. */
+        volatile boolean slowed;
+        /** What the penalty store knows of its client, for a mechanism that checks passwords; else null. */
+        Gate gate;
         State state = State.STEP_RUNNING;
         /** When its last challenge went out ({@link State#WAITING_FOR_CONT}). */
         long since;
@@ -90,6 +98,7 @@ final class RequestHandler {
             this.exchange = exchange;
             this.rip = rip;
             this.client = client;
+            this.network = ClientAddress.network(client);
         }
 
         boolean stepRunning() {
@@ -175,7 +184,14 @@ final class RequestHandler {
             sendFail(id, mech.get().name(), Optional.empty(), Step.Reason.OVERLOADED.clientText(), true);
             return;
         }
-        Pending p = new Pending(id, mech.get(), mech.get().newExchange(settings.credentials()), a.rip(), client);
+        Credentials credentials = settings.credentials();
+        Gate gate = null;
+        if (mech.get().needsCredentials()) {
+            gate = new Gate(a.rip(), client);
+            credentials = credentials.gated(gate);
+        }
+        Pending p = new Pending(id, mech.get(), mech.get().newExchange(credentials), a.rip(), client);
+        p.gate = gate;
         p.charged = cost;
         p.initialCharged = cost - PendingBudget.EXCHANGE;
         pending.put(id, p);
@@ -253,6 +269,87 @@ final class RequestHandler {
         }
         Pending p = pending.get(id);
         return p != null && p.stepRunning();
+    }
+
+    /** What the penalty store knows of an exchange's client before a password is checked. */
+    private final class Gate implements Credentials.Gate {
+        private final String rip;
+        private final String client;
+        private final String network;
+        /** The store was told of the right password already ({@link #refusedDespite}): the result is its answer. */
+        volatile boolean told;
+        /**
+         * The user as the client named it (canonical, before the passdb's own name for it), whose
+         * password is checked: a refused right password is answered with this name, as a wrong
+         * one is, and counted under it.
+         */
+        volatile String user;
+
+        Gate(String rip, String client) {
+            this.rip = rip;
+            this.client = client;
+            this.network = ClientAddress.network(client);
+        }
+
+        @Override
+        public Optional<Step.Reason> refusedDespite(String user) {
+            PenaltyStore.Outcome o = service.penalties.record(
+                    new PenaltyStore.Attempt(rip, client, network, user, OptionalInt.empty()), true);
+            told = true;
+            return switch (o.verdict()) {
+                case AS_CHECKED -> Optional.empty();
+                case BANNED -> Optional.of(Step.Reason.BANNED);
+                case PROTECTED -> Optional.of(Step.Reason.PROTECTED);
+            };
+        }
+
+        @Override
+        public Optional<Step.Reason> refusal(String user) {
+            this.user = user;
+            if (service.penalties.banned(client)) {
+                return Optional.of(Step.Reason.BANNED);
+            }
+            if (service.penalties.refusesUnchecked(rip, user, network)) {
+                return Optional.of(Step.Reason.PROTECTED);
+            }
+            return Optional.empty();
+        }
+
+        @Override
+        public byte[] guessKey() {
+            return service.penalties.guessKey();
+        }
+    }
+
+    /**
+     * The result of a step as the penalty store makes it: a login it refuses (a banned address,
+     * a protected user's unknown network) becomes a FAIL like a wrong password's, right password
+     * or not. Runs on the worker, outside the lock: the store may ask Redis.
+     */
+    private Step judged(Pending p, Step result) {
+        if (p.gate != null && p.gate.told) {
+            return result; // the store was asked before the exchange's last step, and this is its answer
+        }
+        if (result instanceof Step.Success s) {
+            String named = p.gate != null && p.gate.user != null ? p.gate.user : s.user();
+            PenaltyStore.Outcome o = service.penalties.record(
+                    new PenaltyStore.Attempt(p.rip, p.client, p.network, named, OptionalInt.empty()), true);
+            p.slowed = o.slowed();
+            return switch (o.verdict()) {
+                case AS_CHECKED -> result;
+                case BANNED -> new Step.Failure(Step.Reason.BANNED, Optional.of(named), OptionalInt.empty());
+                case PROTECTED -> new Step.Failure(Step.Reason.PROTECTED, Optional.of(named), OptionalInt.empty());
+            };
+        }
+        if (result instanceof Step.Failure f && f.user().isPresent() && !f.reason().temporary()) {
+            PenaltyStore.Outcome o = service.penalties.record(
+                    new PenaltyStore.Attempt(p.rip, p.client, p.network, f.user().get(), f.guess()), false);
+            p.slowed = o.slowed();
+            if (o.verdict() == PenaltyStore.Verdict.BANNED) {
+                return new Step.Failure(Step.Reason.BANNED, f.user(), f.guess());
+            }
+        }
+        return result;
     }
 
     // --- steps ------------------------------------------------------------------------------------
@@ -334,6 +431,9 @@ final class RequestHandler {
                 } finally {
                     org.saslauth.store.Client.ADDRESS.remove();
                 }
+                if (p.mechanism.needsCredentials()) {
+                    result = judged(p, result);
+                }
             }
             synchronized (lock) {
                 if (p.state == Pending.State.OVERDUE) { // answered at its deadline meanwhile
@@ -404,7 +504,8 @@ final class RequestHandler {
             end(p.id);
             ResultLog.failed(p.id, p.mechanism.name(), p.rip, fl.user(), fl.logText());
             Meter.current().answered(p.mechanism.name(), service.scheduler.nanoTime() - arrival);
-            fail(p.id, p.mechanism.name(), p.client, fl.user(), fl.reason().clientText(), fl.reason().temporary(), fl.guess(), arrival);
+            fail(p.id, p.mechanism.name(), p.client, fl.user(), fl.reason().clientText(), fl.reason().temporary(),
+                    fl.guess(), arrival, p.slowed);
         }
     }
 
@@ -414,13 +515,22 @@ final class RequestHandler {
      */
     private void fail(String id, String mechanism, String client, Optional<String> user, String reason,
             boolean temporary, OptionalInt guess, long arrival) {
+        fail(id, mechanism, client, user, reason, temporary, guess, arrival, false);
+    }
+
+    /** {@link #fail}; {@code slowed}: the client's /24 holds many bans, and it waits the longest delay. */
+    private void fail(String id, String mechanism, String client, Optional<String> user, String reason,
+            boolean temporary, OptionalInt guess, long arrival, boolean slowed) {
         Duration delay = settings.failureDelay();
         long now = service.scheduler.nanoTime();
         if (settings.penalty() && !temporary) {
             delay = service.penalty.failed(client, guess, delay, now);
-            if (delay.compareTo(settings.failureDelay()) > 0) {
-                Meter.current().penaltyDelayed();
-            }
+        }
+        if (slowed && !temporary) {
+            delay = Penalty.CAP;
+        }
+        if (!temporary && delay.compareTo(settings.failureDelay()) > 0) {
+            Meter.current().penaltyDelayed();
         }
         // Counted from the request's arrival, so that the time spent checking a password (a
         // known user) does not set its FAIL apart from an unknown user's.

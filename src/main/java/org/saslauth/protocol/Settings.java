@@ -3,6 +3,7 @@ package org.saslauth.protocol;
 import java.time.Duration;
 import org.saslauth.mech.Credentials;
 import org.saslauth.mech.Mechanisms;
+import org.saslauth.penalty.PenaltyStore;
 
 /**
  * What the engine needs to know; see the command-line options of the same names.
@@ -11,9 +12,10 @@ import org.saslauth.mech.Mechanisms;
  *     address; 0 for no limit
  * @param ipv6Prefix the bits of an IPv6 address that make one client for the penalty and the
  *     rate limit ({@link ClientAddress})
+ * @param penaltyStore where bans, protections and known networks are counted
  */
 public record Settings(Mechanisms mechanisms, Credentials credentials, Duration failureDelay,
-        int maxPending, boolean penalty, int maxAuthRate, int ipv6Prefix) {
+        int maxPending, boolean penalty, int maxAuthRate, int ipv6Prefix, PenaltyStore.Opener penaltyStore) {
 
     /** The default of {@code --ipv6-prefix}. */
     public static final int IPV6_PREFIX = 64;
@@ -26,6 +28,13 @@ public record Settings(Mechanisms mechanisms, Credentials credentials, Duration 
     public Settings(Mechanisms mechanisms, Credentials credentials, Duration failureDelay,
             int maxPending, boolean penalty, int maxAuthRate) {
         this(mechanisms, credentials, failureDelay, maxPending, penalty, maxAuthRate, IPV6_PREFIX);
+    }
+
+    /** With the memory penalty store and its default thresholds. */
+    public Settings(Mechanisms mechanisms, Credentials credentials, Duration failureDelay,
+            int maxPending, boolean penalty, int maxAuthRate, int ipv6Prefix) {
+        this(mechanisms, credentials, failureDelay, maxPending, penalty, maxAuthRate, ipv6Prefix,
+                PenaltyStore.Opener.MEMORY);
     }
 
     public Settings {

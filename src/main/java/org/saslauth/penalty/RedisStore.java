@@ -1,0 +1,446 @@
+package org.saslauth.penalty;
+
+import static org.saslauth.Log.LOG;
+
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.function.Function;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import org.saslauth.Clock;
+import redis.clients.jedis.DefaultJedisClientConfig;
+import redis.clients.jedis.HostAndPort;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.JedisClientConfig;
+import redis.clients.jedis.exceptions.JedisException;
+import redis.clients.jedis.exceptions.JedisNoScriptException;
+import redis.clients.jedis.params.ScanParams;
+import redis.clients.jedis.resps.ScanResult;
+
+/**
+ * The penalty store in Redis (or Valkey), shared by every helper, daemon and host that points at
+ * it: one Lua script per login ({@link #SCRIPT}, one round trip), run after the password check,
+ * decides on what every server sent it; its keys expire by themselves. A ban or refusal it
+ * answers is kept here for a while ({@link #LOCAL_FOR} at most), so that this process refuses the
+ * next attempts unchecked without asking.
+ *
+ * <p>Redis down or slow: each wait ends after {@link #WAIT} (connecting, reading); the login is
+ * then counted by this process alone ({@link MemoryStore}), as with {@code --penalty-store
+ * memory}, and Redis is tried again {@link #RETRY} later. One line is logged when it goes away
+ * and one when it is back. Nothing here ever turns a FAIL into an OK: the script can only refuse
+ * a login the password check accepted.
+ *
+ * <p>Guesses are fingerprinted with an HMAC under a key kept in Redis itself (made by the first
+ * server that needs it), so that one wrong password retried on any host counts once; while Redis
+ * cannot be asked, this process's own key stands in.
+ */
+final class RedisStore implements PenaltyStore {
+
+    static final Duration WAIT = Duration.ofMillis(50);
+    static final Duration RETRY = Duration.ofSeconds(1);
+    /** How long a ban or refusal answered by Redis is refused here without asking. */
+    static final Duration LOCAL_FOR = Duration.ofSeconds(30);
+    static final String NS = "saslauth:";
+
+    /**
+     * ARGV: address, network, user, guess ('' for none), right (1/0), exempt (1/0), window,
+     * ban-users, ban-guesses, ban-time, ban-max, prefix-bans, user-window, protect-addresses,
+     * protect-time, known-for, protect-passwords (times in milliseconds). Answers {verdict, ban ms
+     * (a new ban), slowed, users, guesses, protection ms (a new protection), addresses, protection
+     * (or, when banned, ban) left ms, the ban's number (a new ban), the user's guesses}.
+     */
+    static final String SCRIPT = String.join("\n",
+            "local ns = '" + NS + "'",
+            "local addr, net, user, guess = ARGV[1], ARGV[2], ARGV[3], ARGV[4]",
+            "local right, exempt = ARGV[5] == '1', ARGV[6] == '1'",
+            "local t = redis.call('TIME')",
+            "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)",
+            "local netKey = ns .. 'netbans:' .. net",
+            "local function slowed()",
+            "  if string.find(net, ':', 1, true) then return 0 end",
+            "  redis.call('ZREMRANGEBYSCORE', netKey, '-inf', now)",
+            "  if redis.call('ZCARD', netKey) >= tonumber(ARGV[12]) then return 1 end",
+            "  return 0",
+            "end",
+            "if not exempt then",
+            "  local left = redis.call('PTTL', ns .. 'ban:' .. addr)",
+            "  if left > 0 then return {'banned', 0, slowed(), 0, 0, 0, 0, left, 0, 0} end",
+            "end",
+            "local protect = ns .. 'protect:' .. user",
+            "local knownKey = ns .. 'known:' .. #net .. ':' .. net .. ':' .. user",
+            "local protLeft = redis.call('PTTL', protect)",
+            "local known = redis.call('EXISTS', knownKey)",
+            "local refused = protLeft > 0 and known == 0 and not exempt",
+            "if right and not refused then",
+            "  redis.call('SET', knownKey, '1', 'PX', ARGV[16])",
+            "  return {'ok', 0, 0, 0, 0, 0, 0, protLeft, 0, 0}",
+            "end",
+            "local function add(key, member, ttl, cap)",
+            "  local n = redis.call('SCARD', key)",
+            "  if n < cap then redis.call('SADD', key, member) end",
+            "  if redis.call('PTTL', key) < 0 then redis.call('PEXPIRE', key, ttl) end",
+            "  return redis.call('SCARD', key)",
+            "end",
+            "local au, ag = ns .. 'ausers:' .. addr, ns .. 'aguesses:' .. addr",
+            "local users = add(au, user, ARGV[7], tonumber(ARGV[8]))",
+            "local guesses = 0",
+            "if guess ~= '' then guesses = add(ag, guess, ARGV[7], tonumber(ARGV[9])) end",
+            "local banFor, nth = 0, 0",
+            "if not exempt and (users >= tonumber(ARGV[8]) or guesses >= tonumber(ARGV[9])) then",
+            "  local nthKey = ns .. 'bans:' .. addr",
+            "  nth = redis.call('INCR', nthKey)",
+            "  redis.call('PEXPIRE', nthKey, ARGV[11])",
+            "  banFor = tonumber(ARGV[10])",
+            "  for i = 2, math.min(nth, 64) do banFor = math.min(banFor * 2, tonumber(ARGV[11])) end",
+            "  banFor = math.min(banFor, tonumber(ARGV[11]))",
+            "  redis.call('SET', ns .. 'ban:' .. addr, nth, 'PX', banFor)",
+            "  redis.call('DEL', au, ag)",
+            "  redis.call('ZADD', netKey, now + banFor, addr)",
+            "  redis.call('PEXPIRE', netKey, ARGV[11])",
+            "end",
+            "local addrs = add(ns .. 'uaddrs:' .. user, addr, ARGV[13], tonumber(ARGV[14]))",
+            "local uguesses = 0",
+            "if guess ~= '' then uguesses = add(ns .. 'uguesses:' .. user, guess, ARGV[13], tonumber(ARGV[17])) end",
+            "local protFor = 0",
+            "if addrs >= tonumber(ARGV[14]) or uguesses >= tonumber(ARGV[17]) then",
+            "  redis.call('SET', protect, addrs, 'PX', ARGV[15])",
+            "  if protLeft <= 0 then protFor = tonumber(ARGV[15]) end",
+            "  protLeft = tonumber(ARGV[15])",
+            "end",
+            "local verdict = 'failed'",
+            "if refused then verdict = 'protected' end",
+            "return {verdict, banFor, slowed(), users, guesses, protFor, addrs, protLeft, nth, uguesses}");
+
+    /** The guess key, made once by whichever server comes first. */
+    private static final String KEY_SCRIPT = "local v = redis.call('GET', KEYS[1])\n"
+            + "if not v then v = ARGV[1]; redis.call('SET', KEYS[1], v) end\nreturn v";
+
+    private final RedisTarget target;
+    private final JedisClientConfig config;
+    private final PenaltyPolicy policy;
+    private final Clock clock;
+    private final MemoryStore local;
+    private final ConcurrentLinkedDeque<Jedis> idle = new ConcurrentLinkedDeque<>();
+    private final String[] thresholds;
+    private volatile String sha;
+    private volatile byte[] sharedKey;
+    /** When Redis may be tried again after it failed; 0 while it answers. Guarded by this. */
+    private long retryAt;
+    private boolean down;
+    /** Bans and refusals answered by Redis: address, or user NUL network, to until (nanos). */
+    private final Map<String, Long> refusedHere = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
+            return size() > MemoryStore.MAX_ENTRIES;
+        }
+    };
+    /** Users this process saw protected: the end of their protection is logged here. */
+    private final Map<String, Boolean> seenProtected = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+            return size() > 1024;
+        }
+    };
+
+    RedisStore(RedisTarget target, Optional<String> password, PenaltyPolicy policy, Clock clock, Duration wait) {
+        this.target = target;
+        this.policy = policy;
+        this.clock = clock;
+        this.local = new MemoryStore(policy, clock);
+        DefaultJedisClientConfig.Builder b = DefaultJedisClientConfig.builder()
+                .connectionTimeoutMillis((int) wait.toMillis()).socketTimeoutMillis((int) wait.toMillis())
+                .database(target.database()).ssl(target.tls()).clientName("saslauth");
+        password.ifPresent(b::password);
+        this.config = b.build();
+        this.thresholds = new String[] {ms(policy.window()), Integer.toString(policy.banUsers()),
+            Integer.toString(policy.banGuesses()), ms(policy.banTime()), ms(policy.banMax()),
+            Integer.toString(policy.prefixBans()), ms(policy.userWindow()), Integer.toString(policy.protectAddresses()),
+            ms(policy.protectTime()), ms(policy.knownFor()), Integer.toString(policy.protectPasswords())};
+    }
+
+    private static String ms(Duration d) {
+        return Long.toString(d.toMillis());
+    }
+
+    /** Runs {@code call} on a connection, or returns empty (and counts here) when Redis does not answer. */
+    private <T> Optional<T> ask(Function<Jedis, T> call) {
+        synchronized (this) {
+            if (retryAt != 0 && clock.nanoTime() - retryAt < 0) {
+                return Optional.empty();
+            }
+        }
+        Jedis j = null;
+        try {
+            j = idle.pollFirst();
+            if (j == null) {
+                j = new Jedis(new HostAndPort(target.host(), target.port()), config);
+            }
+            T result = call.apply(j);
+            idle.offerFirst(j);
+            synchronized (this) {
+                if (down) {
+                    down = false;
+                    LOG.warn("penalty store {} answers again: counting is shared once more", target);
+                }
+                retryAt = 0;
+            }
+            return Optional.of(result);
+        } catch (JedisException | IllegalStateException | ClassCastException e) {
+            if (j != null) {
+                try {
+                    j.close();
+                } catch (RuntimeException ignored) {
+                    // already broken
+                }
+            }
+            synchronized (this) {
+                retryAt = clock.nanoTime() + RETRY.toNanos();
+                if (!down) {
+                    down = true;
+                    LOG.warn("penalty store {} does not answer ({}): counting in this process alone until it does",
+                            target, reason(e));
+                }
+            }
+            return Optional.empty();
+        }
+    }
+
+    /** An exception's message without anything a server sent that could hold a secret. */
+    private static String reason(RuntimeException e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String m = root.getMessage();
+        return root.getClass().getSimpleName() + (m == null ? "" : ": " + m.replace('\n', ' '));
+    }
+
+    private Object eval(Jedis j, List<String> args) {
+        String s = sha;
+        if (s == null) {
+            s = j.scriptLoad(SCRIPT);
+            sha = s;
+        }
+        try {
+            return j.evalsha(s, List.of(), args);
+        } catch (JedisNoScriptException e) { // Redis restarted or flushed its scripts
+            sha = j.scriptLoad(SCRIPT);
+            return j.evalsha(sha, List.of(), args);
+        }
+    }
+
+    @Override
+    public void warm() {
+        Thread t = new Thread(() -> {
+            guessKey();
+            ask(j -> {
+                if (sha == null) {
+                    sha = j.scriptLoad(SCRIPT);
+                }
+                return sha;
+            });
+        }, "saslauth-penalty-store");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    @Override
+    public boolean banned(String address) {
+        return refusedLocally(address) || down() && local.banned(address);
+    }
+
+    @Override
+    public boolean refusesUnchecked(String rip, String user, String network) {
+        if (policy.exempt().contains(rip)) {
+            return false;
+        }
+        return refusedLocally(user + '\0' + network) || down() && local.refusesUnchecked(rip, user, network);
+    }
+
+    private synchronized boolean down() {
+        return down;
+    }
+
+    private synchronized boolean refusedLocally(String key) {
+        Long until = refusedHere.get(key);
+        if (until == null) {
+            return false;
+        }
+        if (clock.nanoTime() - until < 0) {
+            return true;
+        }
+        refusedHere.remove(key);
+        return false;
+    }
+
+    private synchronized void refuseLocally(String key, long leftMillis) {
+        long millis = Math.min(leftMillis, LOCAL_FOR.toMillis());
+        if (millis > 0) {
+            refusedHere.put(key, clock.nanoTime() + millis * 1_000_000L);
+        }
+    }
+
+    @Override
+    public Outcome record(Attempt at, boolean right) {
+        List<String> args = new ArrayList<>(16);
+        args.add(at.address());
+        args.add(at.network());
+        args.add(at.user());
+        args.add(at.guess().isPresent() ? String.format("%08x", at.guess().getAsInt()) : "");
+        args.add(right ? "1" : "0");
+        args.add(policy.exempt().contains(at.rip()) ? "1" : "0");
+        for (String t : thresholds) {
+            args.add(t);
+        }
+        Optional<Object> reply = ask(j -> eval(j, args));
+        if (reply.isEmpty() || !(reply.get() instanceof List<?> r) || r.size() < 10) {
+            return local.record(at, right);
+        }
+        String verdict = String.valueOf(r.get(0));
+        long banFor = number(r.get(1));
+        boolean slowed = number(r.get(2)) == 1;
+        long protFor = number(r.get(5));
+        long left = number(r.get(7));
+        if (banFor > 0) {
+            PenaltyLog.banned(at.rip(), at.address(), Duration.ofMillis(banFor), number(r.get(3)), number(r.get(4)),
+                    number(r.get(8)));
+            refuseLocally(at.address(), banFor);
+        }
+        if (protFor > 0) {
+            PenaltyLog.protecting(at.user(), Duration.ofMillis(protFor), number(r.get(6)), number(r.get(9)));
+        }
+        if (verdict.equals("banned")) {
+            refuseLocally(at.address(), left);
+            return new Outcome(Verdict.BANNED, slowed);
+        }
+        noteProtection(at.user(), left > 0);
+        switch (verdict) {
+            case "protected":
+                refuseLocally(at.user() + '\0' + at.network(), left);
+                return new Outcome(Verdict.PROTECTED, slowed);
+            default:
+                return new Outcome(Verdict.AS_CHECKED, slowed);
+        }
+    }
+
+    private synchronized void noteProtection(String user, boolean protectedNow) {
+        if (protectedNow) {
+            seenProtected.put(user, Boolean.TRUE);
+        } else if (seenProtected.remove(user) != null) {
+            PenaltyLog.unprotected(user);
+        }
+    }
+
+    private static long number(Object o) {
+        return o instanceof Long l ? l : 0;
+    }
+
+    @Override
+    public byte[] guessKey() {
+        byte[] k = sharedKey;
+        if (k != null) {
+            return k;
+        }
+        byte[] fresh = new byte[32];
+        new SecureRandom().nextBytes(fresh);
+        String candidate = HexFormat.of().formatHex(fresh);
+        Optional<Object> v = ask(j -> j.eval(KEY_SCRIPT, List.of(NS + "key"), List.of(candidate)));
+        if (v.isEmpty() || !(v.get() instanceof String s)) {
+            return local.guessKey();
+        }
+        try { // what is kept in Redis is not the key itself
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(new SecretKeySpec(s.getBytes(StandardCharsets.US_ASCII), "HmacSHA256"));
+            k = mac.doFinal("saslauth guess fingerprint".getBytes(StandardCharsets.US_ASCII));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+        sharedKey = k;
+        return k;
+    }
+
+    @Override
+    public List<Ban> bans() {
+        return ask(j -> {
+            List<Ban> out = new ArrayList<>();
+            for (String key : scan(j, NS + "ban:*")) {
+                long left = j.pttl(key);
+                String nth = j.get(key);
+                if (left > 0) {
+                    out.add(new Ban(key.substring((NS + "ban:").length()), Duration.ofMillis(left),
+                            nth == null ? 0 : Long.parseLong(nth)));
+                }
+            }
+            return out;
+        }).orElseThrow(() -> new IllegalStateException("penalty store " + target + " does not answer"));
+    }
+
+    @Override
+    public List<Protection> protections() {
+        return ask(j -> {
+            List<Protection> out = new ArrayList<>();
+            for (String key : scan(j, NS + "protect:*")) {
+                long left = j.pttl(key);
+                String n = j.get(key);
+                if (left > 0) {
+                    out.add(new Protection(key.substring((NS + "protect:").length()), Duration.ofMillis(left),
+                            n == null ? 0 : Long.parseLong(n)));
+                }
+            }
+            return out;
+        }).orElseThrow(() -> new IllegalStateException("penalty store " + target + " does not answer"));
+    }
+
+    private static List<String> scan(Jedis j, String pattern) {
+        List<String> keys = new ArrayList<>();
+        String cursor = ScanParams.SCAN_POINTER_START;
+        ScanParams params = new ScanParams().match(pattern).count(1000);
+        do {
+            ScanResult<String> r = j.scan(cursor, params);
+            keys.addAll(r.getResult());
+            cursor = r.getCursor();
+        } while (!cursor.equals(ScanParams.SCAN_POINTER_START));
+        return keys;
+    }
+
+    @Override
+    public boolean clearAddress(String address) {
+        local.clearAddress(address);
+        return ask(j -> j.del(NS + "ban:" + address, NS + "bans:" + address, NS + "ausers:" + address,
+                NS + "aguesses:" + address) > 0)
+                .orElseThrow(() -> new IllegalStateException("penalty store " + target + " does not answer"));
+    }
+
+    @Override
+    public boolean clearUser(String user) {
+        local.clearUser(user);
+        return ask(j -> j.del(NS + "protect:" + user, NS + "uaddrs:" + user, NS + "uguesses:" + user) > 0)
+                .orElseThrow(() -> new IllegalStateException("penalty store " + target + " does not answer"));
+    }
+
+    @Override
+    public String describe() {
+        return target.toString();
+    }
+
+    @Override
+    public void close() {
+        Jedis j;
+        while ((j = idle.pollFirst()) != null) {
+            try {
+                j.close();
+            } catch (RuntimeException ignored) {
+                // closing anyway
+            }
+        }
+    }
+}
