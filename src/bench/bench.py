@@ -818,7 +818,7 @@ def main():
                     help="timed logins per round of the CRAM-MD5 and SCRAM rows (8)")
     ap.add_argument("--banners", type=int, default=100,
                     help="SMTP sessions per server timed in row 9's connect-to-banner")
-    ap.add_argument("--only", default="1,2,3,4,5,6,7,8,9,10,11,12", help="rows to run, e.g. 1,3")
+    ap.add_argument("--only", default="1,2,3,4,5,6,7,8,9,10,11,12,13", help="rows to run, e.g. 1,3")
     a = ap.parse_args()
     a.java = a.java or ["java"]
     only = set(a.only.split(","))
@@ -971,6 +971,47 @@ def run(a, b, table, only):
                       rt.label)
         sink.close()
         progress("syslog received %d datagrams" % len(received))
+
+    if "13" in only:
+        # Issue 22: the penalty store in a throwaway redis-server against this process's memory:
+        # the daemon's PLAIN logins/s, and a spawned helper's cold start to DONE.
+        rport = free_port()
+        redis = subprocess.Popen(["redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--save", "",
+                                  "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(100):
+                try:
+                    socket.create_connection(("127.0.0.1", rport), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            rt = b.runtimes[0]
+            mem_conf = config("penalty-memory", b.path("all.passwd"), "PLAIN,LOGIN")
+            redis_conf = b.write("penalty-redis.properties", open(mem_conf).read()
+                                 + "penalty-store = redis://127.0.0.1:%d\n" % rport)
+            on, on_sock = b.start_daemon(rt, redis_conf, "daemon-redis")
+            off, off_sock = b.start_daemon(rt, mem_conf, "daemon-memory")
+            progress("PLAIN logins/s, daemon with the Redis penalty store and with memory, 64 connections x 8")
+            rates = {"redis": [], "memory": []}
+            for r in range(a.rounds + 1):  # the first round warms both up and is not counted
+                for label in (("redis", "memory") if r % 2 == 0 else ("memory", "redis")):
+                    rate = b.load_client(on_sock if label == "redis" else off_sock, 64, 8, a.logins, a.logins * 5)
+                    if r > 0:
+                        rates[label].append(rate)
+            table.add("13 PLAIN logins/s, daemon, penalty-store redis (64 conns x 8)", "penalty-store memory",
+                      statistics.median(rates["redis"]), statistics.median(rates["memory"]), "/s", ">= 0.8", False,
+                      rt.label)
+            b.stop_daemon(on)
+            b.stop_daemon(off)
+            for hrt in b.runtimes:
+                progress("cold start with the Redis penalty store and without [%s]" % hrt.label)
+                contestants = [("redis", b.saslauth_cmd(hrt, redis_conf)), ("memory", b.saslauth_cmd(hrt, mem_conf))]
+                t = b.cold_start(contestants, a.starts)
+                table.add("13 cold start to DONE, penalty-store redis (median of %d)" % a.starts, "penalty-store memory",
+                          t["redis"], t["memory"], "ms", "<= 1.1", True, hrt.label)
+        finally:
+            redis.terminate()
+            redis.wait(10)
 
     if "11" in only:
         # Issue 21: the daemon's PLAIN logins/s with metrics-listen set against without, two
