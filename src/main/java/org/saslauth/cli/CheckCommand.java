@@ -419,10 +419,16 @@ final class CheckCommand implements Callable<Integer> {
         }
         if ((servedPassdb instanceof Passdb.Shadow || servedPassdb instanceof Passdb.Pam) && spawnUser != null
                 && !"shadow".equals(spawnGroup)) {
-            errors.add("Postfix spawn service " + name + ": user=" + spawnUser + (spawnGroup == null ? "" : ":" + spawnGroup)
-                    + " cannot read /etc/shadow for " + servedPassdb.describe() + ": spawn(8) runs the helper with one"
-                    + " group only, so write user=" + spawnUser + ":shadow and make the config file readable by that"
-                    + " group (chgrp shadow " + PACKAGED_CONFIG + ")");
+            String said = "Postfix spawn service " + name + ": user=" + spawnUser
+                    + (spawnGroup == null ? "" : ":" + spawnGroup) + " cannot read /etc/shadow for "
+                    + servedPassdb.describe() + (servedPassdb instanceof Passdb.Pam ? " with pam_unix" : "")
+                    + ": spawn(8) runs the helper with one group only, so write user=" + spawnUser
+                    + ":shadow and make the config file readable by that group (chgrp shadow " + PACKAGED_CONFIG + ")";
+            if (servedPassdb instanceof Passdb.Pam) {
+                warnings.add(said); // pam_sss, pam_ldap need no such group
+            } else {
+                errors.add(said);
+            }
         }
         if (spawnUser == null) {
             errors.add("Postfix spawn service " + name + " has no user=: add user=" + PACKAGED_USER);

@@ -179,7 +179,10 @@ record Config(Logs log, Serving serving, Store store) {
         static Store of(Options o) throws StartupError {
             Passdb passdb = Config.passdb(o);
             Optional<Cache> cache = Optional.empty();
-            if (!o.duration(CACHE_TTL).isZero() && !(passdb instanceof Passdb.PasswdFile) && passdb.checksPasswords()) {
+            // Not for the host's accounts: PAM decides on each login (its account phase, the
+            // client's address), and the shadow file is in memory already.
+            if (!o.duration(CACHE_TTL).isZero() && !(passdb instanceof Passdb.PasswdFile) && passdb.checksPasswords()
+                    && !(passdb instanceof Passdb.Pam) && !(passdb instanceof Passdb.Shadow)) {
                 if (o.count(CACHE_SIZE) < 1) {
                     throw new StartupError(o.name(CACHE_SIZE) + " must be at least 1");
                 }

@@ -98,10 +98,10 @@ public final class Saslauth implements Callable<Integer> {
      * helper would: {@code --config} {@link ConfigFile#PACKAGED} is added when that file exists.
      */
     static String[] withPackagedConfig(String[] args) {
-        int at = List.of(args).indexOf("test");
-        for (int i = at + 1; i < args.length; i++) {
-            if (args[i].startsWith("--") && !args[i].equals("--")) {
-                return args;
+        int at = commandIndex(args);
+        for (String arg : args) {
+            if (arg.startsWith("--") && !arg.equals("--")) {
+                return args; // an option before the command or after it: as given
             }
         }
         if (at < 0 || !Files.exists(ConfigFile.PACKAGED)) {
@@ -231,20 +231,30 @@ public final class Saslauth implements Callable<Integer> {
      * for {@code --help} or {@code --version}, or empty for serving.
      */
     static String command(String[] args) {
+        int at = commandIndex(args);
+        return at == -2 ? "help" : at < 0 ? "" : args[at];
+    }
+
+    /**
+     * Where the command is in {@code args}: its index, -1 for none (serving), -2 for
+     * {@code --help} or {@code --version}. Option values are passed over, so that a value that
+     * spells a command ({@code --passwd-file test}) is not taken for one.
+     */
+    static int commandIndex(String[] args) {
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             if (arg.equals("-h") || arg.equals("--help") || arg.equals("-V") || arg.equals("--version")) {
-                return "help";
+                return -2;
             }
             if (arg.equals("test") || arg.equals("hash") || arg.equals("daemon") || arg.equals("check")
-                    || arg.equals("help")) {
-                return arg;
+                    || arg.equals("penalty") || arg.equals("help")) {
+                return i;
             }
             if (arg.startsWith("--") && arg.indexOf('=') < 0 && ServingOption.named(arg.substring(2)).isPresent()) {
                 i++; // its value
             }
         }
-        return "";
+        return -1;
     }
 
     /**

@@ -87,13 +87,15 @@ public final class PrometheusMeter implements Meter, AutoCloseable {
      */
     public static PrometheusMeter start(InetSocketAddress address, Predicate<InetAddress> allowed, String passdb,
             Supplier<Map<String, Integer>> connections) throws IOException {
-        // One thread: a scrape is small, and a second scraper waits its turn.
+        // One thread: a scrape is small, and a second scraper waits its turn. Beyond 16 waiting,
+        // execute throws (AbortPolicy), and the JDK's server closes that connection: a discarded
+        // exchange would keep its socket open for good.
         ExecutorService executor = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(16),
                 r -> {
                     Thread t = new Thread(r, "saslauth-metrics");
                     t.setDaemon(true);
                     return t;
-                }, new ThreadPoolExecutor.DiscardPolicy());
+                }, new ThreadPoolExecutor.AbortPolicy());
         HTTPServer.Builder http = HTTPServer.builder().inetAddress(address.getAddress()).port(address.getPort())
                 .executorService(executor).authenticator(new AddressCheck(allowed));
         PrometheusMeter meter = new PrometheusMeter(new PrometheusRegistry(), passdb, connections, http);

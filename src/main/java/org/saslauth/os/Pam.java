@@ -56,6 +56,7 @@ public final class Pam {
     private final Function strerror;
     private final Function calloc;
     private final Function strdup;
+    private final Function free;
     private final Conversation conversation = new Conversation();
     private final FailDelay noDelay = (status, usec, appdata) -> { };
     /** {@code struct pam_conv}: the conversation function, no application data. */
@@ -73,6 +74,7 @@ public final class Pam {
         strerror = pam.getFunction("pam_strerror");
         calloc = c.getFunction("calloc");
         strdup = c.getFunction("strdup");
+        free = c.getFunction("free");
         conv.setPointer(0, CallbackReference.getFunctionPointer(conversation));
         conv.setPointer(Native.POINTER_SIZE, Pointer.NULL);
     }
@@ -149,7 +151,7 @@ public final class Pam {
         @Override
         public int callback(int count, Pointer messages, Pointer responses, Pointer appdata) {
             byte[] password = PASSWORD.get();
-            if (count <= 0 || count > 32 || password == null) {
+            if (count <= 0 || count > 32 || password == null || messages == null || responses == null) {
                 return PAM_CONV_ERR;
             }
             // struct pam_response { char *resp; int resp_retcode; }: a pointer and an int, padded
@@ -158,20 +160,42 @@ public final class Pam {
             if (answers == null) {
                 return PAM_BUF_ERR;
             }
-            for (int i = 0; i < count; i++) {
-                Pointer message = messages.getPointer((long) i * Native.POINTER_SIZE);
-                int style = message.getInt(0);
-                if (style == PAM_PROMPT_ECHO_OFF || style == PAM_PROMPT_ECHO_ON) {
-                    Memory copy = new Memory(password.length + 1L);
-                    try {
-                        copy.write(0, password, 0, password.length);
-                        copy.setByte(password.length, (byte) 0);
-                        answers.setPointer(i * size, strdup.invokePointer(new Object[] {copy}));
-                    } finally {
-                        copy.clear();
-                        copy.close();
+            // An exception must not leave here: JNA would answer 0, which is PAM_SUCCESS.
+            int status = SUCCESS;
+            try {
+                for (int i = 0; i < count && status == SUCCESS; i++) {
+                    Pointer message = messages.getPointer((long) i * Native.POINTER_SIZE);
+                    int style = message == null ? -1 : message.getInt(0);
+                    if (style == PAM_PROMPT_ECHO_OFF || style == PAM_PROMPT_ECHO_ON) {
+                        Memory copy = new Memory(password.length + 1L);
+                        try {
+                            copy.write(0, password, 0, password.length);
+                            copy.setByte(password.length, (byte) 0);
+                            Pointer answer = strdup.invokePointer(new Object[] {copy});
+                            if (answer == null) {
+                                status = PAM_BUF_ERR;
+                            } else {
+                                answers.setPointer(i * size, answer);
+                            }
+                        } finally {
+                            copy.clear();
+                            copy.close();
+                        }
                     }
                 }
+            } catch (RuntimeException | Error e) {
+                status = PAM_CONV_ERR;
+            }
+            if (status != SUCCESS) {
+                for (int i = 0; i < count; i++) { // what was answered so far, then the array
+                    Pointer answer = answers.getPointer(i * size);
+                    if (answer != null) {
+                        answer.clear(password.length);
+                        free.invoke(new Object[] {answer});
+                    }
+                }
+                free.invoke(new Object[] {answers});
+                return status;
             }
             responses.setPointer(0, answers);
             return SUCCESS;

@@ -108,14 +108,20 @@ final class CryptHashes implements Scheme {
         }
         OptionalLong systemCost = systemOnlyCost(hash, name);
         if (systemCost.isPresent()) {
+            String needs = "{" + name + "} data" + kind(hash) + " needs the system's libxcrypt (libcrypt.so.1)";
             if (SystemCrypt.knownUnavailable()) {
-                throw new IllegalArgumentException("{" + name + "} data" + kind(hash) + " needs the system's libxcrypt"
-                        + " (libcrypt.so.1), which cannot be used here: " + SystemCrypt.whyNot());
+                throw new IllegalArgumentException(needs + ", which cannot be used here: " + SystemCrypt.whyNot());
             }
             SystemCrypt.loadInTheBackground(); // ready, most likely, by the first login
             byte[] stored = hash.getBytes(StandardCharsets.US_ASCII);
-            return Scheme.Check.costing(systemCost.getAsLong(), password -> SystemCrypt.hashNow(password, stored)
-                    .map(made -> MessageDigest.isEqual(made, stored)).orElse(false));
+            return Scheme.Check.costing(systemCost.getAsLong(), password -> {
+                Optional<byte[]> made = SystemCrypt.hashNow(password, stored);
+                if (made.isEmpty()) {
+                    SystemCrypt.cannotCheck(needs);
+                    return false;
+                }
+                return MessageDigest.isEqual(made.get(), stored);
+            });
         }
         throw new IllegalArgumentException("{" + name + "} data is not a crypt(3) hash saslauth knows"
                 + kind(hash));
@@ -125,25 +131,28 @@ final class CryptHashes implements Scheme {
     private static final String ITOA64 = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
     private static final Pattern YESCRYPT = Pattern.compile(
-            "\\$g?y\\$([./0-9A-Za-z])([./0-9A-Za-z])([./0-9A-Za-z])[^$]*\\$[^$]+\\$[./0-9A-Za-z]+");
+            "\\$g?y\\$([./0-9A-Za-z])([./0-9A-Za-z])([./0-9A-Za-z])\\$[^$]+\\$[./0-9A-Za-z]+");
     private static final Pattern SCRYPT = Pattern.compile(
-            "\\$7\\$([./0-9A-Za-z])([./0-9A-Za-z]{5})[./0-9A-Za-z]{5}[^$]*\\$[./0-9A-Za-z]+");
+            "\\$7\\$([./0-9A-Za-z])([./0-9A-Za-z]{5})([./0-9A-Za-z]{5})[^$]*\\$[./0-9A-Za-z]+");
 
     /**
      * The cost of a hash that only libxcrypt computes: yescrypt ({@code $y$}), gost-yescrypt
-     * ({@code $gy$}) and scrypt ({@code $7$}), whose memory ({@code 128 * N * r} bytes) is held
-     * to {@link Costs#MAX_YESCRYPT_BYTES}; empty for anything else.
+     * ({@code $gy$}) and scrypt ({@code $7$}), whose work ({@code 128 * N * r * p} bytes) is held
+     * to {@link Costs#MAX_YESCRYPT_BYTES}; empty for anything else. yescrypt's optional
+     * parameters (p, t, g, ROM), which multiply its time, are refused: a {@code $} must follow
+     * r, as in every hash {@code crypt_gensalt} makes.
      */
     static OptionalLong systemOnlyCost(String hash, String name) {
         int nLog2;
         long r;
+        long p = 1;
         Matcher y = YESCRYPT.matcher(hash);
         Matcher s = SCRYPT.matcher(hash);
         if (y.matches()) {
             // yescrypt's parameters, each one digit when small: flavor, log2(N) - 1, r - 1
             int n = ITOA64.indexOf(y.group(2).charAt(0));
             int rr = ITOA64.indexOf(y.group(3).charAt(0));
-            if (n >= 47 || rr >= 47) {
+            if (n > 47 || rr > 47) { // a second digit: values this large are over the limit anyway
                 throw new IllegalArgumentException("{" + name + "} yescrypt parameters over saslauth's limit of "
                         + Costs.MAX_YESCRYPT_BYTES / (1024 * 1024) + " MiB: hash it again at a lower cost");
             }
@@ -152,13 +161,16 @@ final class CryptHashes implements Scheme {
         } else if (s.matches()) {
             nLog2 = ITOA64.indexOf(s.group(1).charAt(0));
             r = 0;
-            for (int i = 4; i >= 0; i--) { // 30 bits, little-endian, 6 per digit
+            p = 0;
+            for (int i = 4; i >= 0; i--) { // 30 bits each, little-endian, 6 per digit
                 r = r << 6 | ITOA64.indexOf(s.group(2).charAt(i));
+                p = p << 6 | ITOA64.indexOf(s.group(3).charAt(i));
             }
         } else {
             return OptionalLong.empty();
         }
-        long bytes = nLog2 >= 40 || r > (1L << 20) ? Long.MAX_VALUE : (128L << nLog2) * r;
+        long bytes = nLog2 >= 40 || r > (1L << 20) || p > (1L << 20) || r * p > (1L << 20) ? Long.MAX_VALUE
+                : (128L << nLog2) * r * Math.max(1, p);
         Costs.require(bytes <= Costs.MAX_YESCRYPT_BYTES, name, (hash.startsWith("$7$") ? "scrypt" : "yescrypt")
                 + " memory of " + (bytes == Long.MAX_VALUE ? "over 1 TiB" : bytes / (1024 * 1024) + " MiB"),
                 Costs.MAX_YESCRYPT_BYTES / (1024 * 1024) + " MiB");

@@ -40,6 +40,15 @@ final class SystemCrypt {
         }
     }
 
+    private static final java.util.concurrent.atomic.AtomicBoolean SAID = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /** Logs once, at error level, that a hash only libxcrypt computes could not be checked. */
+    static void cannotCheck(String needs) {
+        if (SAID.compareAndSet(false, true)) {
+            LOG.error("{}, which cannot be used here: {}; such logins fail", needs, whyNot());
+        }
+    }
+
     /** Whether libxcrypt is known not to be usable here, without looking for it. */
     static boolean knownUnavailable() {
         return javaOnly || looked && Binding.LIBC == null;
@@ -61,7 +70,7 @@ final class SystemCrypt {
                 libc = null;
                 whyNot = e.getMessage();
                 LOG.info("crypt hashes computed in Java, not by libxcrypt: {}", whyNot);
-            } catch (RuntimeException | LinkageError e) {
+            } catch (Throwable e) { // whatever it is, the Java code computes, and the class stays usable
                 libc = null;
                 whyNot = e.toString();
                 LOG.warn("crypt hashes computed in Java, libxcrypt failed: {}", whyNot);

@@ -24,13 +24,33 @@ import org.saslauth.password.CostlyChecks;
 public final class PamStore implements CredentialStore {
 
     private final String service;
-    private final Pam pam;
     private final Outage outage;
+    /** Linux-PAM through JNA, loaded at the first login (not before the handshake); null until then. */
+    private volatile Pam pam;
+    private String pamWhyNot;
 
-    private PamStore(String service, Pam pam) {
+    private PamStore(String service) {
         this.service = service;
-        this.pam = pam;
         this.outage = new Outage("PAM service " + service);
+    }
+
+    /** PAM, loaded now if not yet; null (and the reason logged once) when it cannot be. */
+    private Pam pam() {
+        Pam p = pam;
+        if (p == null) {
+            synchronized (this) {
+                if (pam == null && pamWhyNot == null) {
+                    try {
+                        pam = Pam.load();
+                    } catch (Libc.Unavailable e) {
+                        pamWhyNot = e.getMessage();
+                        LOG.error("passdb pam: {}; every login gets a temporary failure", pamWhyNot);
+                    }
+                }
+                p = pam;
+            }
+        }
+        return p;
     }
 
     /**
@@ -52,11 +72,11 @@ public final class PamStore implements CredentialStore {
             }
             LOG.error("{}", why);
         }
-        try {
-            return new PamStore(service, Pam.load());
-        } catch (Libc.Unavailable e) {
-            throw new InvalidStoreConfig("passdb pam: " + e.getMessage());
+        PamStore store = new PamStore(service);
+        if (failFast && store.pam() == null) { // saslauth test: say it now
+            throw new InvalidStoreConfig("passdb pam: " + store.pamWhyNot);
         }
+        return store;
     }
 
     @Override
@@ -73,7 +93,11 @@ public final class PamStore implements CredentialStore {
             outage.failed("/etc/pam.d/" + service + " does not exist");
             return Verdict.UNAVAILABLE;
         }
-        Pam.Result r = pam.login(service, user, password, Client.ADDRESS.get());
+        Pam p = pam();
+        if (p == null) {
+            return Verdict.UNAVAILABLE;
+        }
+        Pam.Result r = p.login(service, user, password, Client.ADDRESS.get());
         switch (r.status()) {
             case Pam.SUCCESS:
                 outage.answered();

@@ -152,7 +152,7 @@ public final class ShadowStore implements CredentialStore {
                 refusal = "an empty password (passwd -d)";
             } else if (field.startsWith("!") || field.startsWith("*")) {
                 refusal = "locked";
-            } else if (f.length > 7 && !f[7].isEmpty() && expired(f[7], day)) {
+            } else if (f.length > 7 && expired(f[7], day)) {
                 refusal = "expired on " + LocalDate.ofEpochDay(Long.parseLong(f[7].strip()));
             }
             if (refusal == null) {
@@ -171,9 +171,15 @@ public final class ShadowStore implements CredentialStore {
         return new Snapshot(Map.copyOf(users), shadowStamp, passwdStamp, costliest);
     }
 
-    private static boolean expired(String field, long today) {
+    /**
+     * Whether the eighth field says the account has expired: days since 1970, as glibc and
+     * pam_unix read it, where empty or negative ({@code -1}) is never, and a day past year
+     * 999999999 cannot be.
+     */
+    static boolean expired(String field, long today) {
         try {
-            return Long.parseLong(field.strip()) <= today;
+            long day = Long.parseLong(field.strip());
+            return day >= 0 && day <= today;
         } catch (NumberFormatException e) {
             return false;
         }
@@ -230,6 +236,7 @@ public final class ShadowStore implements CredentialStore {
     public Verdict verify(String user, byte[] password, CostlyChecks slots, Deadline deadline) {
         Snapshot s = snapshot();
         if (s == null) {
+            org.saslauth.Meter.current().passdbError();
             return Verdict.UNAVAILABLE;
         }
         Account account = s.users().get(user);

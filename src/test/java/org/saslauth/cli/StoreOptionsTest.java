@@ -30,6 +30,18 @@ class StoreOptionsTest {
                 "the fast path agrees");
     }
 
+    /**
+     * A cached OK would let a locked or expired account in for the TTL and skip PAM's rules on
+     * the client's address: the host's accounts take no cache; the others do.
+     */
+    @ParameterizedTest
+    @CsvSource({"shadow, false", "pam, false", "checkpassword, true"})
+    void theHostsAccountsTakeNoCache(String passdb, boolean cached) throws StartupError {
+        String[] words = {"--passdb", passdb, "--checkpassword-program", "/bin/true", "--cache-ttl", "60s"};
+        Options options = ServingArgs.parse(words, ConfigFile.Contents.NONE).orElseThrow();
+        assertEquals(cached, Config.Store.of(options).cache().isPresent(), passdb);
+    }
+
     private static org.saslauth.store.UserNameFormat names(Options options) {
         try {
             return Config.Store.of(options).names();

@@ -153,6 +153,8 @@ class PasswordSchemesTest {
         "{PLAIN.HEX}xyz                  | {PLAIN.HEX} data is not hex",
         "{CRYPT}$y$jFT$F5Jx5fExrKuJdvXmWLKV70$xWwsfWr03/R5x5W0wDLBZBJiN3WLaaBNsgxyGnXB8U5 | yescrypt memory of 1024 MiB",
         "{CRYPT}$7$GU..../....abcdefgh$sWsarqbldvBJgryJJYHjYzc1J1T48nJOIdZfeQFpq2A | scrypt memory of 1024 MiB",
+        "{CRYPT}$y$j9TFG$abcdefghijklmnop$dypbN0V2hlxjAQqNjTZ0ONR.9BanFD/ZOOwKsAvC703 | not a crypt(3) hash saslauth knows",
+        "{CRYPT}$7$CU..../zzzzzabcdefgh$sWsarqbldvBJgryJJYHjYzc1J1T48nJOIdZfeQFpq2A | scrypt memory of over 1 TiB",
         "not-a-hash                      | not a crypt(3) hash",
         "{BLF-CRYPT}$1$C3HBaDbH$fqxd7TmqmuHgkSLtuCfJe. | not a bcrypt hash",
         "{ARGON2I}$argon2id$v=19$m=65536,t=3,p=1$hY9BjSOqkMqXnM3vV6porw$VTKSHJF4Fq+ESyoLBHS5H/qud8YjT6q6vTfC3CMbG0w | not a argon2i",

@@ -67,6 +67,9 @@ class ShadowStoreTest {
         assertEquals(Verdict.ACCEPTED, verify(s, "alice", "alice-pw"), "yescrypt");
         assertEquals(Verdict.WRONG_PASSWORD, verify(s, "alice", "bob-pw"));
         assertEquals(Verdict.ACCEPTED, verify(s, "bob", "bob-pw"), "SHA-512, expiring in a month");
+        assertTrue(!ShadowStore.expired("-1", today) && !ShadowStore.expired("", today)
+                && !ShadowStore.expired("-99999999999999", today) && ShadowStore.expired("0", today),
+                "-1 and empty never expire, as for glibc and pam_unix");
         assertEquals(Verdict.WRONG_PASSWORD, verify(s, "root", "bob-pw"), "uid 0: below shadow-min-uid");
         assertEquals(Verdict.WRONG_PASSWORD, verify(s, "daemon", "bob-pw"), "a system account");
         assertEquals(Verdict.WRONG_PASSWORD, verify(s, "carol", "alice-pw"), "locked with usermod -L");
