@@ -57,7 +57,6 @@ final class CryptHashes implements Scheme {
             return LOCKED;
         }
         if (BCRYPT.matcher(hash).matches()) {
-            SystemCrypt.loadInTheBackground();
             int cost = Integer.parseInt(hash.substring(4, 6));
             Costs.require(cost <= Costs.MAX_BCRYPT_COST, name, "bcrypt cost " + cost,
                     Integer.toString(Costs.MAX_BCRYPT_COST));
@@ -74,7 +73,6 @@ final class CryptHashes implements Scheme {
         boolean des = DES.matcher(hash).matches();
         Matcher sha2 = SHA2_CRYPT.matcher(hash);
         if (des || MD5_CRYPT.matcher(hash).matches() || sha2.matches()) {
-            SystemCrypt.loadInTheBackground(); // from the file's first crypt hash on, beside the start
             long cost = des ? Costs.CHEAP : Costs.md5Crypt();
             if (sha2.matches()) {
                 // crypt(3) clamps rounds to 1000..999999999, and so does commons-codec
@@ -112,7 +110,6 @@ final class CryptHashes implements Scheme {
             if (SystemCrypt.knownUnavailable()) {
                 throw new IllegalArgumentException(needs + ", which cannot be used here: " + SystemCrypt.whyNot());
             }
-            SystemCrypt.loadInTheBackground(); // ready, most likely, by the first login
             byte[] stored = hash.getBytes(StandardCharsets.US_ASCII);
             return Scheme.Check.costing(systemCost.getAsLong(), password -> {
                 Optional<byte[]> made = SystemCrypt.hashNow(password, stored);

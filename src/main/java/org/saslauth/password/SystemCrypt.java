@@ -15,9 +15,10 @@ import org.saslauth.os.Libc;
  * loaded at the first crypt hash checked, never at start: a helper that checks none loads no
  * native code. Loading it takes a JVM some 50 to 300 ms (JNA's classes and native part, or FFM's
  * downcall stubs), longer than the Java code takes for one SHA-512 or bcrypt hash: so it loads
- * on a thread of its own from the first crypt hash read (a passwd file's, at start, beside the
- * handshake; a database's, at its first login), and the hashes the Java code knows are computed
- * in Java until it is there; yescrypt and scrypt wait for it. Where it cannot be used the Java code computes what it
+ * on a thread of its own at the first crypt hash checked (never at start: a helper serves many
+ * an SMTP session without a login, and one whose users log in with {@code {PLAIN}} never needs
+ * it), and the hashes the Java code knows are computed in Java until it is there; yescrypt and
+ * scrypt wait for it. Where it cannot be used the Java code computes what it
  * knows, and the log says once which one runs.
  */
 final class SystemCrypt {

@@ -104,6 +104,8 @@ class PackagedJarIT {
                 "-XX:TieredStopAtLevel=1", "-jar", JAR.toString(),
                 "--passwd-file", passwd.toString(), "--mechanisms", "PLAIN,LOGIN",
                 "--failure-delay", "0", "--auth-penalty", "false", "--max-auth-rate", "0",
+                // one address failing on every user: no ban (penalty-ban-*) in this test of the schemes
+                "--penalty-ban-users", "100000", "--penalty-ban-passwords", "100000",
                 "--log-file", log.toString(), "--log-level", "info").start();
         try {
             var in = p.getOutputStream();
