@@ -29,7 +29,8 @@ import org.saslauth.Meter;
  * gauges, served by client_java's HTTP server on {@code GET /metrics} in the Prometheus text
  * format, or OpenMetrics when the scraper asks for it. Its classes load only when the option is
  * set. The labels are the mechanism, the result, the passdb and the listener: never a user name
- * or a client address, so that the series stay few and say nothing about anyone.
+ * or a client address, so that the series stay few and say nothing about anyone. No exemplars:
+ * there is no trace to point at, and looking for one costs every login.
  */
 public final class PrometheusMeter implements Meter, AutoCloseable {
 
@@ -51,10 +52,10 @@ public final class PrometheusMeter implements Meter, AutoCloseable {
     private PrometheusMeter(PrometheusRegistry registry, String passdb, Supplier<Map<String, Integer>> connections,
             HTTPServer.Builder http) throws IOException {
         this.passdb = passdb;
-        requests = Counter.builder().name("saslauth_auth_requests")
+        requests = Counter.builder().withoutExemplars().name("saslauth_auth_requests")
                 .help("AUTH requests by mechanism and final reply (ok, fail, temp_fail)")
                 .labelNames("mechanism", "result").register(registry);
-        duration = Histogram.builder().name("saslauth_auth_duration_seconds").unit(Unit.SECONDS)
+        duration = Histogram.builder().withoutExemplars().name("saslauth_auth_duration_seconds").unit(Unit.SECONDS)
                 .help("Time from a login's last client step to the server's decision, failure delay not included")
                 .labelNames("mechanism", "passdb").classicOnly().classicUpperBounds(BUCKETS).register(registry);
         GaugeWithCallback.builder().name("saslauth_connections")
@@ -62,13 +63,13 @@ public final class PrometheusMeter implements Meter, AutoCloseable {
                 .labelNames("listener")
                 .callback(cb -> connections.get().forEach((listener, n) -> cb.call(n, listener)))
                 .register(registry);
-        penaltyDelayed = Counter.builder().name("saslauth_penalty_delayed")
+        penaltyDelayed = Counter.builder().withoutExemplars().name("saslauth_penalty_delayed")
                 .help("FAIL replies held back beyond the failure delay by the penalty of their address")
                 .register(registry);
-        passdbErrors = Counter.builder().name("saslauth_passdb_errors")
+        passdbErrors = Counter.builder().withoutExemplars().name("saslauth_passdb_errors")
                 .help("Lookups the passdb (database, directory, checkpassword program) did not answer")
                 .labelNames("passdb").register(registry).labelValues(passdb);
-        Counter cache = Counter.builder().name("saslauth_cache_lookups")
+        Counter cache = Counter.builder().withoutExemplars().name("saslauth_cache_lookups")
                 .help("Logins the cache answered (hit) or passed to the passdb (miss)")
                 .labelNames("result").register(registry);
         cacheHits = cache.labelValues("hit");
