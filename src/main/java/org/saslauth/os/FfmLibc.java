@@ -39,16 +39,17 @@ final class FfmLibc extends Libc {
     /** The size of the call state, and where errno is in it. */
     private final long stateSize;
     private final long errnoOffset;
-    /** libxcrypt's {@code crypt_rn}, or null with {@link #cryptWhyNot} saying why. */
-    private final MethodHandle cryptRn;
-    private final String cryptWhyNot;
+    /** Opens libxcrypt and makes {@code crypt_rn}'s handle: at the first {@link #crypt}, not at load. */
+    private final CryptMaker cryptMaker;
+    /** libxcrypt's {@code crypt_rn} once made, or null with {@link #cryptWhyNot} saying why. */
+    private MethodHandle cryptRn;
+    private String cryptWhyNot;
     /** {@code segment.fill(byte)} */
     private final MethodHandle fill;
     /** {@code segment.address()} */
     private final MethodHandle address;
 
-    private FfmLibc(Map<String, MethodHandle> h, long stateSize, long errnoOffset, MethodHandle cryptRn,
-            String cryptWhyNot) {
+    private FfmLibc(Map<String, MethodHandle> h, long stateSize, long errnoOffset, CryptMaker cryptMaker) {
         this.socket = h.get("socket");
         this.connect = h.get("connect");
         this.send = h.get("send");
@@ -64,15 +65,35 @@ final class FfmLibc extends Libc {
         this.errnoOffset = errnoOffset;
         this.fill = h.get("fill");
         this.address = h.get("address");
-        this.cryptRn = cryptRn;
-        this.cryptWhyNot = cryptWhyNot;
+        this.cryptMaker = cryptMaker;
+    }
+
+    /** {@code crypt_rn}'s handle, made once. */
+    private synchronized MethodHandle cryptRn() throws Unavailable {
+        if (cryptRn == null && cryptWhyNot == null) {
+            try {
+                cryptRn = cryptMaker.make();
+            } catch (Unavailable e) {
+                cryptWhyNot = e.getMessage();
+            } catch (ReflectiveOperationException e) {
+                cryptWhyNot = "no " + LIBCRYPT + " (libxcrypt): "
+                        + (e.getCause() != null ? e.getCause().getMessage() : e.toString());
+            }
+        }
+        if (cryptRn == null) {
+            throw new Unavailable(cryptWhyNot);
+        }
+        return cryptRn;
+    }
+
+    @FunctionalInterface
+    private interface CryptMaker {
+        MethodHandle make() throws Unavailable, ReflectiveOperationException;
     }
 
     @Override
     public byte[] crypt(byte[] phrase, byte[] setting) throws Unavailable {
-        if (cryptRn == null) {
-            throw new Unavailable(cryptWhyNot);
-        }
+        MethodHandle cryptRn = cryptRn();
         try {
             Object arena = ofConfined.invoke();
             try {
@@ -264,29 +285,25 @@ final class FfmLibc extends Libc {
                         MethodType.methodType(segmentClass, byte.class))),
                 Map.entry("address", handles.findVirtual(segmentClass, "address", MethodType.methodType(long.class))));
 
-        // libxcrypt, opened for the JVM's life; no errno: crypt_rn says null when it refuses
-        MethodHandle cryptRn = null;
-        String cryptWhyNot = "";
-        try {
+        // libxcrypt, opened for the JVM's life at the first crypt call (a syslog-only helper never
+        // opens it); no errno: crypt_rn says null when it refuses
+        CryptMaker crypt = () -> {
             Object global = arenaClass.getMethod("global").invoke(null);
             Object libcrypt = lookupClass.getMethod("libraryLookup", String.class, arenaClass)
                     .invoke(null, LIBCRYPT, global);
             Optional<?> symbol = (Optional<?>) find.invoke(libcrypt, "crypt_rn");
             if (symbol.isEmpty()) {
-                cryptWhyNot = LIBCRYPT + " has no crypt_rn (not libxcrypt)";
-            } else {
-                Object parameters = Array.newInstance(layoutClass, 4);
-                Array.set(parameters, 0, address);
-                Array.set(parameters, 1, address);
-                Array.set(parameters, 2, address);
-                Array.set(parameters, 3, javaInt);
-                cryptRn = (MethodHandle) downcall.invoke(linker, symbol.get(), of.invoke(null, address, parameters),
-                        Array.newInstance(optionClass, 0));
+                throw new Unavailable(LIBCRYPT + " has no crypt_rn (not libxcrypt)");
             }
-        } catch (java.lang.reflect.InvocationTargetException e) {
-            cryptWhyNot = "no " + LIBCRYPT + " (libxcrypt): " + e.getCause().getMessage();
-        }
-        return new FfmLibc(h, stateSize, errnoOffset, cryptRn, cryptWhyNot);
+            Object parameters = Array.newInstance(layoutClass, 4);
+            Array.set(parameters, 0, address);
+            Array.set(parameters, 1, address);
+            Array.set(parameters, 2, address);
+            Array.set(parameters, 3, javaInt);
+            return (MethodHandle) downcall.invoke(linker, symbol.get(), of.invoke(null, address, parameters),
+                    Array.newInstance(optionClass, 0));
+        };
+        return new FfmLibc(h, stateSize, errnoOffset, crypt);
     }
 
     /** Makes a downcall handle to one of the C library's functions, capturing errno. */

@@ -94,7 +94,7 @@ public final class PasswdFile implements CredentialStore {
             Map<ScramHash, ScramShape> scramShapes) {}
 
     /** What tells one version of the file from the next without reading it. */
-    private record Stamp(long modifiedNanos, long size, Object fileKey) {
+    record Stamp(long modifiedNanos, long size, Object fileKey) {
         /** A file that is gone or cannot be looked at. */
         static final Stamp MISSING = new Stamp(-1, -1, null);
 

@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.HashMap;
@@ -47,14 +46,8 @@ public final class ShadowStore implements CredentialStore {
     /** Why an account that is there may not log in; null for one that may. */
     private record Account(PasswordHash hash, String refusal) {}
 
-    private record Snapshot(Map<String, Account> users, Stamp shadow, Stamp passwd, PasswordHash costliest) {}
-
-    private record Stamp(long modified, long size, Object key) {
-        static Stamp of(Path path) throws IOException {
-            BasicFileAttributes a = Files.readAttributes(path, BasicFileAttributes.class);
-            return new Stamp(a.lastModifiedTime().toMillis(), a.size(), a.fileKey());
-        }
-    }
+    private record Snapshot(Map<String, Account> users, PasswdFile.Stamp shadow, PasswdFile.Stamp passwd,
+            PasswordHash costliest) {}
 
     private final Path shadow;
     private final Path passwd;
@@ -115,8 +108,8 @@ public final class ShadowStore implements CredentialStore {
     }
 
     private Snapshot read() throws IOException {
-        Stamp shadowStamp = Stamp.of(shadow);
-        Stamp passwdStamp = Stamp.of(passwd);
+        PasswdFile.Stamp shadowStamp = PasswdFile.Stamp.of(shadow);
+        PasswdFile.Stamp passwdStamp = PasswdFile.Stamp.of(passwd);
         Map<String, Integer> uids = new HashMap<>();
         for (String line : lines(passwd)) {
             String[] f = line.split(":", -1);
@@ -206,7 +199,8 @@ public final class ShadowStore implements CredentialStore {
     private void reread() {
         Snapshot s = current;
         try {
-            if (s != null && Objects.equals(Stamp.of(shadow), s.shadow()) && Objects.equals(Stamp.of(passwd), s.passwd())) {
+            if (s != null && Objects.equals(PasswdFile.Stamp.of(shadow), s.shadow())
+                    && Objects.equals(PasswdFile.Stamp.of(passwd), s.passwd())) {
                 return;
             }
             current = read();
