@@ -10,6 +10,7 @@ import java.util.Optional;
 import org.saslauth.mech.Credentials;
 import org.saslauth.mech.Mechanism;
 import org.saslauth.mech.Mechanisms;
+import org.saslauth.mech.Tokens;
 import org.saslauth.penalty.Exempt;
 import org.saslauth.penalty.PenaltyPolicy;
 import org.saslauth.penalty.PenaltyStore;
@@ -50,7 +51,7 @@ record Config(Logs log, Serving serving, Store store) {
 
     /** The engine's options: what {@link Settings} holds, apart from the users. */
     record Serving(Mechanisms mechanisms, Duration failureDelay, int maxPending, boolean penalty, int maxAuthRate,
-            int ipv6Prefix, PenaltyStore.Opener penaltyStore) {
+            int ipv6Prefix, PenaltyStore.Opener penaltyStore, Tokens tokens) {
 
         static Serving of(Options o) throws StartupError {
             try {
@@ -67,6 +68,19 @@ record Config(Logs log, Serving serving, Store store) {
 
         /** The engine's options, offering {@code mechs}, counting bans in {@code penalties}. */
         static Serving of(Options o, Mechanisms mechs, PenaltyStore.Opener penalties) throws StartupError {
+            return of(o, mechs, penalties, true);
+        }
+
+        /**
+         * The engine's options for a configuration that cannot be used: {@code mechs} offered, no
+         * issuer asked, so that every login, a token's too, is a temporary failure.
+         */
+        static Serving degraded(Options o, Mechanisms mechs) throws StartupError {
+            return of(o, mechs, Config.penaltyStore(o), false);
+        }
+
+        private static Serving of(Options o, Mechanisms mechs, PenaltyStore.Opener penalties, boolean tokens)
+                throws StartupError {
             Duration failureDelay = o.duration(FAILURE_DELAY);
             if (failureDelay.compareTo(Duration.ofSeconds(5)) > 0) {
                 throw new StartupError(o.name(FAILURE_DELAY) + " must be at most 5s: Postfix gives up after 10s");
@@ -78,7 +92,7 @@ record Config(Logs log, Serving serving, Store store) {
                 throw new StartupError(o.name(IPV6_PREFIX) + " must be between 1 and 128 (bits of an IPv6 address)");
             }
             return new Serving(mechs, failureDelay, o.count(MAX_PENDING), o.bool(AUTH_PENALTY), o.count(MAX_AUTH_RATE),
-                    o.count(IPV6_PREFIX), penalties);
+                    o.count(IPV6_PREFIX), penalties, tokens ? Config.tokens(o, mechs) : null);
         }
 
         static Mechanisms mechanisms(String list) throws StartupError {
@@ -121,9 +135,21 @@ record Config(Logs log, Serving serving, Store store) {
 
         /** The engine's view, with the users these settings serve. */
         Settings settings(Credentials credentials) {
-            return new Settings(mechanisms, credentials, failureDelay, maxPending, penalty, maxAuthRate, ipv6Prefix,
+            return new Settings(mechanisms, credentials.withTokens(tokens), failureDelay, maxPending, penalty, maxAuthRate, ipv6Prefix,
                     penaltyStore);
         }
+    }
+
+    /**
+     * The issuer that OAUTHBEARER and XOAUTH2 ask, from the {@code oauth2-*} keys; null when
+     * neither mechanism is offered, so that a helper without them reads nothing of those keys and
+     * loads no class of {@code org.saslauth.oauth}.
+     */
+    static Tokens tokens(Options o, Mechanisms mechs) throws StartupError {
+        if (mechs.needing(Mechanism.Need.TOKEN).isEmpty()) {
+            return null;
+        }
+        return OAuthKeys.tokens(o, mechs);
     }
 
     /** The thresholds of {@code --penalty-*}, checked. */
@@ -268,6 +294,20 @@ record Config(Logs log, Serving serving, Store store) {
             mechanisms = Mechanisms.parse(servable.isEmpty() ? Mechanisms.DEFAULT : String.join(",", servable));
             problems.add(e.getMessage() + "; offering " + mechanisms + " meanwhile");
         }
+        if (!mechanisms.needing(Mechanism.Need.TOKEN).isEmpty()) {
+            try {
+                tokens(o, mechanisms);
+            } catch (StartupError e) {
+                List<String> servable = new ArrayList<>();
+                for (Mechanism m : mechanisms.enabled()) {
+                    if (m.needs() != Mechanism.Need.TOKEN) {
+                        servable.add(m.name());
+                    }
+                }
+                mechanisms = Mechanisms.parse(servable.isEmpty() ? Mechanisms.DEFAULT : String.join(",", servable));
+                problems.add(e.getMessage() + "; offering " + mechanisms + " meanwhile");
+            }
+        }
         PenaltyStore.Opener penalties;
         try {
             penalties = penaltyStore(o);
@@ -294,7 +334,7 @@ record Config(Logs log, Serving serving, Store store) {
             return;
         }
         if (!passdb.checksPasswords()) {
-            if (mechanisms.anyNeedsCredentials()) {
+            if (mechanisms.anyNeedsPassdb()) {
                 throw new StartupError("--passwd-file or --passdb is required for " + mechanisms);
             }
             return;

@@ -436,10 +436,10 @@ public final class Saslauth implements Callable<Integer> {
         }
         Mechanisms mechanisms = Mechanisms.parse(names.isEmpty() ? Mechanisms.DEFAULT : String.join(",", names));
         try {
-            return Config.Serving.of(options, mechanisms);
+            return Config.Serving.degraded(options, mechanisms);
         } catch (StartupError e) {
             try {
-                return Config.Serving.of(Options.defaults(ServingOption.For.SERVE), mechanisms);
+                return Config.Serving.degraded(Options.defaults(ServingOption.For.SERVE), mechanisms);
             } catch (StartupError impossible) {
                 throw new IllegalStateException(impossible);
             }

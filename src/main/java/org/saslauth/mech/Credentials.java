@@ -35,6 +35,8 @@ public final class Credentials {
     private final UserNameFormat format;
     private final CostlyChecks slots;
     private final Gate gate;
+    /** Null until {@link #withTokens}: a helper without token mechanisms never loads {@link Tokens}. */
+    private final Tokens tokens;
 
     /**
      * What the penalty says of a login before its password is checked, and the key of its
@@ -78,16 +80,85 @@ public final class Credentials {
         this(store, format, slots, null);
     }
 
-    private Credentials(CredentialStore store, UserNameFormat format, CostlyChecks slots, Gate gate) {
+    private Credentials(CredentialStore store, UserNameFormat format, CostlyChecks slots, Gate gate, Tokens tokens) {
         this.store = store;
         this.format = format;
         this.slots = slots;
         this.gate = gate;
+        this.tokens = tokens;
+    }
+
+    private Credentials(CredentialStore store, UserNameFormat format, CostlyChecks slots, Gate gate) {
+        this(store, format, slots, gate, null);
     }
 
     /** These credentials for one exchange, whose logins pass {@code gate} first. */
     public Credentials gated(Gate gate) {
-        return new Credentials(store, format, slots, gate);
+        return new Credentials(store, format, slots, gate, tokens);
+    }
+
+    /** These credentials, with bearer tokens checked by {@code tokens} (none when null). */
+    public Credentials withTokens(Tokens tokens) {
+        return new Credentials(store, format, slots, gate, tokens);
+    }
+
+    /** {@link Tokens#scope}. */
+    public Optional<String> tokenScope() {
+        return tokens == null ? Optional.empty() : tokens.scope();
+    }
+
+    /** {@link Tokens#configuration}. */
+    public Optional<String> tokenConfiguration() {
+        return tokens == null ? Optional.empty() : tokens.configuration();
+    }
+
+    /**
+     * The last step of the token mechanisms: the token checked by its issuer, and the user it
+     * names made canonical as a client's name is; {@code named}, the user the client's message
+     * names, when there is one, must be that user. The penalty sees the login as a password
+     * login of {@code named} (or of the token's user), the token standing for the password.
+     */
+    public Step checkToken(Optional<byte[]> named, String token, Deadline deadline) {
+        byte[] secret = token.getBytes(StandardCharsets.US_ASCII);
+        Optional<String> claimed = Optional.empty();
+        if (named.isPresent()) {
+            claimed = canonical(named.get());
+            if (claimed.isEmpty()) {
+                return Step.Failure.of(Step.Reason.INVALID_USER_NAME);
+            }
+            Optional<Step.Reason> unchecked = gate == null ? Optional.empty() : gate.refusal(claimed.get());
+            if (unchecked.isPresent()) { // the same FAIL as a refused token, unchecked
+                return guessed(unchecked.get(), claimed.get(), secret);
+            }
+        }
+        Tokens.Verdict verdict = (tokens == null ? Tokens.NONE : tokens).check(token, deadline);
+        if (verdict instanceof Tokens.Verdict.Unavailable u) {
+            return Step.Failure.of(Step.Reason.UNAVAILABLE, claimed, u.why());
+        }
+        if (verdict instanceof Tokens.Verdict.Invalid i) {
+            return new Step.Failure(Step.Reason.INVALID_TOKEN, claimed,
+                    claimed.isPresent() ? java.util.OptionalInt.of(guess(claimed.get(), secret)) : java.util.OptionalInt.empty(),
+                    Optional.of(i.scope() ? "scope: " + i.why() : i.why()));
+        }
+        String owner = ((Tokens.Verdict.Valid) verdict).user();
+        Optional<String> user = canonical(owner.getBytes(StandardCharsets.UTF_8));
+        if (user.isEmpty()) {
+            return Step.Failure.of(Step.Reason.INVALID_TOKEN, claimed, "its username claim is not a valid user name");
+        }
+        if (claimed.isPresent() && !claimed.get().equals(user.get())) {
+            return Step.Failure.of(Step.Reason.AUTHZID_REFUSED, claimed, "the token is " + user.get() + "'s");
+        }
+        if (claimed.isEmpty() && gate != null) {
+            Optional<Step.Reason> unchecked = gate.refusal(user.get());
+            if (unchecked.isPresent()) {
+                return new Step.Failure(unchecked.get(), user, java.util.OptionalInt.empty());
+            }
+        }
+        Optional<Step.Reason> despite = refusedDespiteRightPassword(user.get());
+        if (despite.isPresent()) { // refused before the client could tell a good token from a bad one
+            return new Step.Failure(despite.get(), claimed.isPresent() ? claimed : user, java.util.OptionalInt.empty());
+        }
+        return new Step.Success(user.get());
     }
 
     /**

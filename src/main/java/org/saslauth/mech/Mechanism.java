@@ -27,9 +27,17 @@ public interface Mechanism {
         return Need.VERIFY;
     }
 
-    /** False for a mechanism that trusts the client without asking a credential store. */
+    /**
+     * False for a mechanism that trusts the client without asking anyone: its steps run on the
+     * engine's thread and the penalty never sees them.
+     */
     default boolean needsCredentials() {
         return needs() != Need.NOTHING;
+    }
+
+    /** Whether the mechanism asks the passdb (a token mechanism asks the token's issuer instead). */
+    default boolean needsPassdb() {
+        return needs() == Need.VERIFY || needs() == Need.LOOKUP;
     }
 
     /** What a mechanism asks of a passdb. */
@@ -39,7 +47,9 @@ public interface Mechanism {
         /** A password sent by the client, checked by the passdb. */
         VERIFY,
         /** The stored password or key, which the mechanism computes with. */
-        LOOKUP
+        LOOKUP,
+        /** No passdb: a bearer token, checked against its issuer ({@link Tokens}). */
+        TOKEN
     }
 
     /** A new exchange for one authentication attempt. */

@@ -16,7 +16,9 @@ public final class Mechanisms {
             new OreoreMechanism(),
             new CramMd5Mechanism(),
             new ScramMechanism(ScramHash.SHA_1),
-            new ScramMechanism(ScramHash.SHA_256));
+            new ScramMechanism(ScramHash.SHA_256),
+            new BearerTokenMechanism(BearerTokenMechanism.Dialect.OAUTHBEARER),
+            new BearerTokenMechanism(BearerTokenMechanism.Dialect.XOAUTH2));
 
     /** The default for {@code --mechanisms}. */
     public static final String DEFAULT = "PLAIN,LOGIN";
@@ -112,9 +114,10 @@ public final class Mechanisms {
         return out;
     }
 
-    public boolean anyNeedsCredentials() {
+    /** Whether any enabled mechanism asks the passdb. */
+    public boolean anyNeedsPassdb() {
         for (Mechanism m : enabled) {
-            if (m.needsCredentials()) {
+            if (m.needsPassdb()) {
                 return true;
             }
         }

@@ -61,6 +61,8 @@ public sealed interface Step {
         AUTHZID_REFUSED("Authorization as another user is not allowed", "authzid differs from authcid"),
         UNSUITABLE_ENTRY("Authentication failed", "stored password cannot serve this mechanism"),
         MALFORMED("Invalid authentication data", "malformed response"),
+        /** OAUTHBEARER, XOAUTH2: the bearer token is expired, for someone else, or forged. */
+        INVALID_TOKEN("Authentication failed", "invalid token"),
         MISSING_RESPONSE("Initial response required", "no initial response"),
         UNAVAILABLE("Temporary authentication failure", "credential store unavailable"),
         INTERNAL_ERROR("Temporary authentication failure", "internal error"),
