@@ -66,6 +66,45 @@ final class MailClients {
                 port, "", user, password, "reply: retcode \\(235\\)", "reply: retcode \\(535\\)", script);
     }
 
+    /**
+     * curl's SMTP with a bearer token: {@code --oauth2-bearer} makes it pick OAUTHBEARER or
+     * XOAUTH2 ({@code mechanism}), the user from {@code --user}.
+     */
+    static Outcome curlBearer(int port, String mechanism, String user, String token) throws IOException {
+        return run("curl " + mechanism, "exec curl -sS -v --max-time 20 --url \"smtp://127.0.0.1:$1/" + HELO + "\""
+                + " --login-options \"AUTH=$2\" --user \"$3:\" --oauth2-bearer \"$(printf \"$4\")\" -X NOOP </dev/null",
+                port, mechanism, user, token, "^< 235 ", "^< 535 ");
+    }
+
+    /**
+     * Python's smtplib.auth with OAUTHBEARER or XOAUTH2 as the client library's users write it:
+     * the message first, and the answer to the JSON error (\x01, or nothing) when one comes.
+     */
+    static Outcome smtplibBearer(int port, String mechanism, String user, String token) throws IOException {
+        String script = String.join("\n",
+                "import smtplib, sys",
+                "mech, user, token = sys.argv[2], sys.argv[3], sys.argv[4]",
+                "msg = ('n,a=%s,\\x01auth=Bearer %s\\x01\\x01' if mech == 'OAUTHBEARER' else 'user=%s\\x01auth=Bearer %s\\x01\\x01') % (user, token)",
+                "calls = []",
+                "def respond(challenge=None):",
+                "    calls.append(challenge)",
+                "    if len(calls) == 1:",
+                "        return msg",
+                "    print('error:', challenge, flush=True)",
+                "    return '\\x01' if mech == 'OAUTHBEARER' else ''",
+                "s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]), local_hostname='" + HELO + "', timeout=20)",
+                "s.set_debuglevel(1)",
+                "s.ehlo()",
+                "try:",
+                "    s.auth(mech, respond)",
+                "except smtplib.SMTPAuthenticationError as e:",
+                "    print('login refused:', e.smtp_code, flush=True)",
+                "    sys.exit(1)",
+                "s.quit()");
+        return run("smtplib " + mechanism, "exec python3 -c \"$5\" \"$1\" \"$2\" \"$3\" \"$(printf \"$4\")\" </dev/null",
+                port, mechanism, user, token, "reply: retcode \\(235\\)", "reply: retcode \\(535\\)", script);
+    }
+
     /** GNU SASL's command-line client in SMTP mode, without STARTTLS (the test's Postfix has no TLS). */
     static Outcome gsasl(int port, String mechanism, String user, String password) throws IOException {
         return run("gsasl " + mechanism, "exec gsasl --smtp --connect \"127.0.0.1:$1\" --hostname " + HELO
