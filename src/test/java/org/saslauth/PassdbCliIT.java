@@ -229,7 +229,10 @@ class PassdbCliIT {
         for (String prefix : new String[] {"com.zaxxer.", "org.postgresql.", "org.mariadb.", "javax.naming.",
             "com.sun.jndi.", "java.sql.", "org.saslauth.cli.Passdbs", "org.saslauth.cli.Passdb$Sql",
             "org.saslauth.cli.Passdb$Ldap", "org.saslauth.store.SqlStore", "org.saslauth.store.LdapStore",
-            "com.sun.jna.", "org.saslauth.os.", "org.saslauth.password.SystemCrypt", "java.lang.foreign."}) {
+            "com.sun.jna.", "org.saslauth.os.", "org.saslauth.password.SystemCrypt", "java.lang.foreign.",
+            // the token mechanisms: listed in no default, their issuer's classes load with them only
+            "com.nimbusds.", "org.saslauth.oauth.", "org.saslauth.cli.OAuthKeys", "org.saslauth.mech.Tokens",
+            "java.net.http."}) {
             assertFalse(classes.contains(" " + prefix), prefix + " was loaded");
         }
     }

@@ -135,7 +135,7 @@ record Config(Logs log, Serving serving, Store store) {
 
         /** The engine's view, with the users these settings serve. */
         Settings settings(Credentials credentials) {
-            return new Settings(mechanisms, credentials.withTokens(tokens), failureDelay, maxPending, penalty, maxAuthRate, ipv6Prefix,
+            return new Settings(mechanisms, tokens == null ? credentials : credentials.withTokens(tokens), failureDelay, maxPending, penalty, maxAuthRate, ipv6Prefix,
                     penaltyStore);
         }
     }

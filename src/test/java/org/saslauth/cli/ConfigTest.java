@@ -149,4 +149,38 @@ class ConfigTest {
             java.nio.file.Files.delete(file);
         }
     }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource(delimiterString = " => ", value = {
+        "--mechanisms OAUTHBEARER => OAUTHBEARER need --oauth2-issuer (JWT access tokens) or --oauth2-introspection-url",
+        "--mechanisms XOAUTH2 --oauth2-issuer http://id.example.org => --oauth2-issuer: 'http://id.example.org' must be https",
+        "--mechanisms XOAUTH2 --oauth2-issuer ftp://id.example.org => --oauth2-issuer: 'ftp://id.example.org' must be an https URL",
+        "--mechanisms XOAUTH2 --oauth2-issuer https://u:p@id.example.org => is not an http(s) URL with a host",
+        "--mechanisms XOAUTH2 --oauth2-issuer https://id.example.org --oauth2-client-id x => --oauth2-client-id is given without --oauth2-introspection-url",
+        "--mechanisms XOAUTH2 --oauth2-issuer https://id.example.org --oauth2-client-secret-file /nonexistent => --oauth2-client-secret-file is given without --oauth2-client-id",
+        "--mechanisms XOAUTH2 --oauth2-issuer https://id.example.org --oauth2-clock-skew 3600s => --oauth2-clock-skew must be at most 600s",
+    })
+    void tokenSettingsThatCannotBeUsed(String words, String message) {
+        StartupError e = assertThrows(StartupError.class, () -> Config.of(options(words.split(" "))));
+        assertTrue(e.getMessage().contains(message), e.getMessage());
+    }
+
+    @Test
+    void loopbackIssuersMaySpeakHttp() throws StartupError {
+        for (String issuer : new String[] {"http://127.0.0.1:8080", "http://localhost/realms/mail", "http://[::1]:9000"}) {
+            Config c = Config.of(options("--mechanisms", "PLAIN,OAUTHBEARER", "--passwd-file", "users", "--oauth2-issuer", issuer));
+            assertEquals("PLAIN,OAUTHBEARER", c.serving().mechanisms().toString());
+            assertTrue(c.serving().tokens() != null, issuer);
+        }
+        assertEquals(null, Config.of(options("--passwd-file", "users")).serving().tokens(), "no token mechanism, no issuer");
+    }
+
+    @Test
+    void aServerLeavesOutTokenMechanismsItCannotServeAndSaysWhy() throws StartupError {
+        java.util.List<String> problems = new java.util.ArrayList<>();
+        Config c = Config.forServing(options("--mechanisms", "PLAIN,XOAUTH2", "--passwd-file", "users"), problems);
+        assertEquals("PLAIN", c.serving().mechanisms().toString());
+        assertEquals(1, problems.size(), problems.toString());
+        assertTrue(problems.get(0).endsWith("; offering PLAIN meanwhile"), problems.toString());
+    }
 }

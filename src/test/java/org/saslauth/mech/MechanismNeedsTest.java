@@ -17,6 +17,8 @@ class MechanismNeedsTest {
         "SCRAM-SHA-1, LOOKUP, true",
         "SCRAM-SHA-256, LOOKUP, true",
         "OREORE, NOTHING, false",
+        "OAUTHBEARER, TOKEN, true",
+        "XOAUTH2, TOKEN, true",
     })
     void eachMechanismDeclaresItsNeed(String name, Mechanism.Need need, boolean needsCredentials) {
         Mechanism m = Mechanisms.parse(name).enabled().get(0);
