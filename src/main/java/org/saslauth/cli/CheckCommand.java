@@ -162,6 +162,15 @@ final class CheckCommand implements Callable<Integer> {
             warnings.add(o.name(ServingOption.MECHANISMS) + ": OREORE lets any client log in as any user without"
                     + " a password; list it only on a trusted test host");
         }
+        if (c.serving().tokens() instanceof org.saslauth.oauth.IssuerTokens tokens) {
+            for (ServingOption key : new ServingOption[] {ServingOption.OAUTH2_CLIENT_SECRET_FILE, ServingOption.OAUTH2_CA_FILE}) {
+                Path file = o.path(key);
+                if (file != null) {
+                    readable(file, o.name(key) + " " + file);
+                }
+            }
+            errors.addAll(tokens.problems(org.saslauth.Deadline.in(org.saslauth.Clock.SYSTEM, java.time.Duration.ofSeconds(10))));
+        }
         c.log().file().ifPresent(log -> {
             Path parent = log.toAbsolutePath().getParent();
             if (Files.exists(log)) {

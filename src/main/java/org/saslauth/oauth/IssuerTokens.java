@@ -52,6 +52,33 @@ public final class IssuerTokens implements Tokens {
         return new Verdict.Invalid("not a JWT, and no oauth2-introspection-url to ask about other tokens");
     }
 
+    /**
+     * For {@code saslauth check}: asks the issuer once, as the first token would (its discovery
+     * document and keys, and the introspection endpoint with a token that is no one's), and says
+     * what went wrong, if anything.
+     */
+    public java.util.List<String> problems(Deadline deadline) {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        Checks c = checks();
+        if (c == null) {
+            out.add(broken);
+            return out;
+        }
+        c.jwt().ifPresent(j -> {
+            String p = j.reachable(deadline);
+            if (p != null) {
+                out.add("oauth2-issuer: " + p);
+            }
+        });
+        c.introspection().ifPresent(i -> {
+            Verdict v = i.check("saslauth-check-" + System.nanoTime(), deadline, System.currentTimeMillis() / 1000);
+            if (v instanceof Verdict.Unavailable u) {
+                out.add("oauth2-introspection-url: " + u.why());
+            }
+        });
+        return out;
+    }
+
     private Checks checks() {
         Checks c = checks;
         if (c == null && broken == null) {

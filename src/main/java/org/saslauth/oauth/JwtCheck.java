@@ -53,6 +53,15 @@ final class JwtCheck {
         this.claims = claims;
     }
 
+    /** Null when the issuer's keys can be fetched, else why not. */
+    String reachable(Deadline deadline) {
+        IssuerKeys.Found found = keys.forKid(Optional.empty(), deadline);
+        if (found instanceof IssuerKeys.Found.Unreachable u) {
+            return "cannot fetch the keys of " + issuer + ": " + u.why();
+        }
+        return ((IssuerKeys.Found.Keys) found).keys().isEmpty() ? issuer + " publishes no key" : null;
+    }
+
     /** Whether {@code token} reads as a JWS: three base64url parts whose first is a JSON header. */
     static boolean looksLikeJwt(String token) {
         int a = token.indexOf('.');

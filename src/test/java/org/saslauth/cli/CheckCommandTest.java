@@ -92,6 +92,17 @@ class CheckCommandTest {
     }
 
     @Test
+    void tokenMechanismsWithoutAnIssuerOrWithOneThatDoesNotAnswer() throws Exception {
+        CliTest.Result none = check("mechanisms = PLAIN,XOAUTH2\npasswd-file = {users}\n");
+        assertEquals(1, none.status(), none.out());
+        assertTrue(none.out().contains("XOAUTH2 need --oauth2-issuer (JWT access tokens) or --oauth2-introspection-url"), none.out());
+        // nothing listens on port 1: the check asks the issuer as the first token would
+        CliTest.Result down = check("mechanisms = PLAIN,OAUTHBEARER\npasswd-file = {users}\noauth2-issuer = http://127.0.0.1:1\n");
+        assertEquals(1, down.status(), down.out());
+        assertTrue(down.out().contains("oauth2-issuer: cannot fetch the keys of http://127.0.0.1:1"), down.out());
+    }
+
+    @Test
     void oreoreIsAWarning() throws Exception {
         CliTest.Result r = check("mechanisms = OREORE,PLAIN\npasswd-file = {users}\n");
         assertEquals(0, r.status(), r.out());
