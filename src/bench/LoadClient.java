@@ -13,14 +13,40 @@ import java.util.Base64;
  * one selector thread so that the driver costs the machine as little as it can. A Python driver
  * would spend more CPU than the servers it measures at these rates.
  *
- * <pre>java LoadClient SOCKET CONNECTIONS WINDOW WARMUP LOGINS</pre>
+ * <pre>java LoadClient SOCKET CONNECTIONS WINDOW WARMUP LOGINS [REQUESTS]</pre>
  *
- * Users are user0..user99 with passwords pass-0..pass-99, as bench.py writes them. Runs WARMUP
+ * Users are user0..user99 with passwords pass-0..pass-99, as bench.py writes them; with
+ * REQUESTS, a file of lines {@code MECHANISM<TAB>BASE64}, those logins in turn instead (the
+ * token mechanisms' row). Runs WARMUP
  * logins untimed, then LOGINS timed, and prints "logins/s fails".
  */
 public final class LoadClient {
 
     private static final int USERS = 100;
+
+    /** The REQUESTS file's mechanism and initial response per line, or null for PLAIN. */
+    private static String[][] requests;
+
+    /** Each user's request after its id, made once: the driver should cost the machine little. */
+    private static final byte[][] SUFFIXES = new byte[USERS][];
+
+    static byte[] suffix(int u) {
+        byte[] s = SUFFIXES[u];
+        if (s == null) {
+            String mech = "PLAIN";
+            String resp;
+            if (requests != null) {
+                mech = requests[u % requests.length][0];
+                resp = requests[u % requests.length][1];
+            } else {
+                resp = Base64.getEncoder().encodeToString(("\0user" + u + "\0pass-" + u).getBytes(StandardCharsets.US_ASCII));
+            }
+            s = ("\t" + mech + "\tservice=smtp\tnologin\tlip=127.0.0.1\trip=192.0.2.10\tresp=" + resp + "\n")
+                    .getBytes(StandardCharsets.US_ASCII);
+            SUFFIXES[u] = s;
+        }
+        return s;
+    }
 
     public static void main(String[] args) throws IOException {
         UnixDomainSocketAddress socket = UnixDomainSocketAddress.of(args[0]);
@@ -28,6 +54,10 @@ public final class LoadClient {
         int window = Integer.parseInt(args[2]);
         int warmup = Integer.parseInt(args[3]);
         int logins = Integer.parseInt(args[4]);
+        if (args.length > 5) {
+            requests = java.nio.file.Files.readAllLines(java.nio.file.Path.of(args[5])).stream()
+                    .filter(l -> !l.isEmpty()).map(l -> l.split("\t", 2)).toArray(String[][]::new);
+        }
         Selector selector = Selector.open();
         Conn[] conns = new Conn[connections];
         for (int i = 0; i < connections; i++) {
@@ -112,17 +142,17 @@ public final class LoadClient {
             for (int i = 0; i < n; i++) {
                 int u = nextUser;
                 nextUser = (nextUser + 1) % USERS;
-                byte[] resp = ("\0user" + u + "\0pass-" + u).getBytes(StandardCharsets.US_ASCII);
-                String line = "AUTH\t" + nextId++ + "\tPLAIN\tservice=smtp\tnologin\tlip=127.0.0.1\trip=192.0.2.10\tresp="
-                        + Base64.getEncoder().encodeToString(resp) + "\n";
-                byte[] bytes = line.getBytes(StandardCharsets.US_ASCII);
-                if (out.remaining() < bytes.length) {
-                    ByteBuffer bigger = ByteBuffer.allocate(out.capacity() * 2);
+                byte[] id = ("AUTH\t" + nextId++).getBytes(StandardCharsets.US_ASCII);
+                byte[] rest = suffix(u);
+                int length = id.length + rest.length;
+                if (out.remaining() < length) {
+                    ByteBuffer bigger = ByteBuffer.allocate(Math.max(out.capacity() * 2, out.position() + length));
                     out.flip();
                     bigger.put(out);
                     out = bigger;
                 }
-                out.put(bytes);
+                out.put(id);
+                out.put(rest);
             }
             out.flip();
             while (out.hasRemaining()) { // a window's worth fits the socket buffer

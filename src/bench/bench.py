@@ -657,10 +657,12 @@ postlog   unix-dgram n  -       n       -       1       postlogd
         s.close()
         return dt
 
-    def load_client(self, sock, connections, window, warmup, logins):
-        """PLAIN logins/s over `connections` connections, `window` in flight on each (LoadClient)."""
+    def load_client(self, sock, connections, window, warmup, logins, requests=None):
+        """PLAIN logins/s over `connections` connections, `window` in flight on each (LoadClient);
+        with `requests`, a file of MECH<TAB>BASE64 lines, those logins instead."""
         out = subprocess.run([self.runtimes[0].java, "-cp", self.a.bench_classes, "LoadClient", sock,
-                              str(connections), str(window), str(warmup), str(logins)],
+                              str(connections), str(window), str(warmup), str(logins)]
+                             + ([requests] if requests else []),
                              stdout=subprocess.PIPE, text=True, check=True).stdout.split()
         if int(out[1]):
             raise SystemExit("%s: %s logins failed" % (sock, out[1]))
@@ -704,6 +706,42 @@ def dovecot_pss_kb(sock):
         if comm == "auth":
             auth += kb
     return auth, total
+
+
+def oidc_token(issuer, user):
+    """An access token of the tests' OpenID provider for `user` (login_hint), through its
+    authorization-code flow with PKCE, as OidcProvider.token does in the tests."""
+    import http.cookiejar
+    import json
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kw):
+            return None
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), NoRedirect)
+    verifier = base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    redirect = "http://127.0.0.1/cb"
+    url = issuer + "/auth?" + urllib.parse.urlencode(dict(
+        client_id="mail", response_type="code", redirect_uri=redirect, scope="openid mail",
+        resource="urn:saslauth:mail", login_hint=user, code_challenge=challenge, code_challenge_method="S256",
+        state="s"))
+    for _ in range(8):
+        if url.startswith(redirect):
+            break
+        try:
+            opener.open(url)
+            raise SystemExit("oidc: no redirect from " + url)
+        except urllib.error.HTTPError as e:
+            url = urllib.parse.urljoin(url, e.headers["Location"])
+    code = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["code"][0]
+    req = urllib.request.Request(issuer + "/token", data=urllib.parse.urlencode(dict(
+        grant_type="authorization_code", code=code, redirect_uri=redirect, code_verifier=verifier,
+        resource="urn:saslauth:mail")).encode(),
+        headers={"Authorization": "Basic " + base64.b64encode(b"mail:mail-secret").decode()})
+    return json.load(opener.open(req))["access_token"]
 
 
 def free_port():
@@ -818,7 +856,7 @@ def main():
                     help="timed logins per round of the CRAM-MD5 and SCRAM rows (8)")
     ap.add_argument("--banners", type=int, default=100,
                     help="SMTP sessions per server timed in row 9's connect-to-banner")
-    ap.add_argument("--only", default="1,2,3,4,5,6,7,8,9,10,11,12,13", help="rows to run, e.g. 1,3")
+    ap.add_argument("--only", default="1,2,3,4,5,6,7,8,9,10,11,12,13,14", help="rows to run, e.g. 1,3")
     a = ap.parse_args()
     a.java = a.java or ["java"]
     only = set(a.only.split(","))
@@ -1012,6 +1050,58 @@ def run(a, b, table, only):
         finally:
             redis.terminate()
             redis.wait(10)
+
+    if "14" in only:
+        # Issue 24: OAUTHBEARER logins/s through the daemon, the issuer's key cached, against PLAIN
+        # from {PLAIN} entries on the same daemon, measured in turn; the tokens are real ones of
+        # the tests' OpenID provider (src/test/oidc/idp.mjs), one per user.
+        iport = free_port()
+        idp_dir = b.path("idp")
+        os.makedirs(idp_dir, exist_ok=True)
+        idp = subprocess.Popen(["node", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "oidc", "idp.mjs"), str(iport),
+                                os.path.join(idp_dir, "keys.json")], stdout=subprocess.DEVNULL,
+                               stderr=open(os.path.join(idp_dir, "idp.log"), "ab"))
+        try:
+            issuer = "http://127.0.0.1:%d" % iport
+            for _ in range(200):
+                try:
+                    socket.create_connection(("127.0.0.1", iport), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            progress("row 14: 100 access tokens from the OpenID provider")
+            requests = []
+            for i in range(100):
+                token = oidc_token(issuer, "user%d" % i)
+                msg = ("n,a=user%d@example.org,\x01auth=Bearer %s\x01\x01" % (i, token)).encode()
+                requests.append("OAUTHBEARER\t" + base64.b64encode(msg).decode())
+            req_file = b.write("oauthbearer.requests", "\n".join(requests) + "\n")
+            rt = b.runtimes[0]
+            tok_conf = b.write("oauth.properties", open(config("oauth-plain", b.path("plain.passwd"))).read()
+                               .replace("mechanisms = PLAIN,LOGIN", "mechanisms = PLAIN,LOGIN,OAUTHBEARER")
+                               + "oauth2-issuer = %s\noauth2-audience = urn:saslauth:mail\n" % issuer)
+            d, dsock = b.start_daemon(rt, tok_conf, "daemon-oauth")
+            progress("OAUTHBEARER and PLAIN logins/s on one daemon, 64 connections x 8")
+            rates = {"OAUTHBEARER": [], "PLAIN": []}
+            for r in range(a.rounds + 1):  # the first round warms both up and is not counted
+                for label in (("OAUTHBEARER", "PLAIN") if r % 2 == 0 else ("PLAIN", "OAUTHBEARER")):
+                    rate = b.load_client(dsock, 64, 8, a.logins, a.logins * 5,
+                                         req_file if label == "OAUTHBEARER" else None)
+                    if r > 0:
+                        rates[label].append(rate)
+            table.add("14 OAUTHBEARER logins/s, daemon, key cached (64 conns x 8)", "PLAIN {PLAIN}",
+                      statistics.median(rates["OAUTHBEARER"]), statistics.median(rates["PLAIN"]), "/s", ">= 0.5",
+                      False, rt.label)
+            b.stop_daemon(d)
+            for hrt in b.runtimes:
+                progress("cold start with the token mechanisms listed and without [%s]" % hrt.label)
+                contestants = [("tokens", b.saslauth_cmd(hrt, tok_conf)), ("plain", b.saslauth_cmd(hrt, plain_conf))]
+                t = b.cold_start(contestants, a.starts)
+                table.add("14 cold start to DONE, OAUTHBEARER listed (median of %d)" % a.starts, "PLAIN,LOGIN only",
+                          t["tokens"], t["plain"], "ms", "none", True, hrt.label)
+        finally:
+            idp.terminate()
+            idp.wait(10)
 
     if "11" in only:
         # Issue 21: the daemon's PLAIN logins/s with metrics-listen set against without, two

@@ -3,7 +3,7 @@
 # own auth server. Prints the machine and one table; see docs/benchmark.md.
 # Not part of the build or of CI. Run as root (it starts a throwaway Dovecot):
 #   src/bench/run.sh [--starts 31] [--rounds 5] [--logins 20000] [--challenge-logins 3000]
-#                    [--banners 100] [--only 1,2,3,4,5,6,7,8,9,10,11,12,13] [--java PATH]...
+#                    [--banners 100] [--only 1,2,3,4,5,6,7,8,9,10,11,12,13,14] [--java PATH]...
 # The Java helpers run on each --java runtime given; by default on `java` and on the newest
 # JDK 25 or later under /usr/lib/jvm, if there is one (rows 1, 2, 4 and row 9's hashed logins
 # show each, the others run on the first).
@@ -32,6 +32,12 @@ if [ -n "$missing" ]; then
   echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
   echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >&2
+fi
+
+# row 14: the tests' OpenID provider (oidc-provider from npm) issues the tokens
+if [ ! -d src/test/oidc/node_modules/oidc-provider ]; then
+  echo "run.sh: installing the test OpenID provider (npm ci --prefix src/test/oidc)" >&2
+  npm ci --prefix src/test/oidc --no-audit --no-fund --loglevel=error >&2
 fi
 
 if [ ! -f target/saslauth.jar ] || [ -n "$(find src/main pom.xml -newer target/saslauth.jar -print -quit)" ]; then

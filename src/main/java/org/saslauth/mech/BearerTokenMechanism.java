@@ -207,14 +207,14 @@ public final class BearerTokenMechanism implements Mechanism {
                 break;
             }
             if (startsWith(message, at, "auth=")) {
-                String value = new String(message, at + 5, end - at - 5, StandardCharsets.US_ASCII);
-                if (value.length() < 8 || !value.regionMatches(true, 0, "Bearer ", 0, 7)) {
+                int value = at + 5;
+                if (end - value < 8 || !bearer(message, value)) {
                     return Parsed.malformed("auth= is not a Bearer token");
                 }
-                token = value.substring(7);
-                if (!b64token(token)) {
+                if (!b64token(message, value + 7, end)) {
                     return Parsed.malformed("the token holds characters a bearer token cannot");
                 }
+                token = new String(message, value + 7, end - value - 7, StandardCharsets.ISO_8859_1);
             }
             at = end + 1;
         }
@@ -224,25 +224,46 @@ public final class BearerTokenMechanism implements Mechanism {
         return new Parsed(user, token, Optional.empty());
     }
 
-    /** RFC 6750: {@code b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="}. */
-    static boolean b64token(String t) {
-        int i = 0;
-        while (i < t.length()) {
-            char c = t.charAt(i);
-            if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-                    || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/') {
-                i++;
-            } else {
-                break;
+    /** The bytes RFC 6750's b64token is made of before its padding. */
+    private static final boolean[] B64TOKEN = new boolean[128];
+
+    static {
+        for (char c = 'A'; c <= 'Z'; c++) {
+            B64TOKEN[c] = true;
+            B64TOKEN[c + 32] = true;
+        }
+        for (char c = '0'; c <= '9'; c++) {
+            B64TOKEN[c] = true;
+        }
+        for (char c : "-._~+/".toCharArray()) {
+            B64TOKEN[c] = true;
+        }
+    }
+
+    /** {@code Bearer } at {@code at}, the scheme in any case (RFC 7235). */
+    private static boolean bearer(byte[] b, int at) {
+        String scheme = "bearer";
+        for (int i = 0; i < 6; i++) {
+            if ((b[at + i] | 0x20) != scheme.charAt(i)) {
+                return false;
             }
         }
-        if (i == 0) {
-            return false;
-        }
-        while (i < t.length() && t.charAt(i) == '=') {
+        return b[at + 6] == ' ';
+    }
+
+    /** RFC 6750: {@code b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="}, bytes from..to. */
+    static boolean b64token(byte[] t, int from, int to) {
+        int i = from;
+        while (i < to && t[i] >= 0 && B64TOKEN[t[i]]) {
             i++;
         }
-        return i == t.length();
+        if (i == from) {
+            return false;
+        }
+        while (i < to && t[i] == '=') {
+            i++;
+        }
+        return i == to;
     }
 
     /** RFC 5801's saslname: {@code =2C} is a comma, {@code =3D} an equals sign, and nothing else escaped. */

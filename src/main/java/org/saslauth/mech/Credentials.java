@@ -119,7 +119,6 @@ public final class Credentials {
      * login of {@code named} (or of the token's user), the token standing for the password.
      */
     public Step checkToken(Optional<byte[]> named, String token, Deadline deadline) {
-        byte[] secret = token.getBytes(StandardCharsets.US_ASCII);
         Optional<String> claimed = Optional.empty();
         if (named.isPresent()) {
             claimed = canonical(named.get());
@@ -128,7 +127,7 @@ public final class Credentials {
             }
             Optional<Step.Reason> unchecked = gate == null ? Optional.empty() : gate.refusal(claimed.get());
             if (unchecked.isPresent()) { // the same FAIL as a refused token, unchecked
-                return guessed(unchecked.get(), claimed.get(), secret);
+                return guessed(unchecked.get(), claimed.get(), token.getBytes(StandardCharsets.US_ASCII));
             }
         }
         Tokens.Verdict verdict = (tokens == null ? Tokens.NONE : tokens).check(token, deadline);
@@ -137,7 +136,7 @@ public final class Credentials {
         }
         if (verdict instanceof Tokens.Verdict.Invalid i) {
             return new Step.Failure(Step.Reason.INVALID_TOKEN, claimed,
-                    claimed.isPresent() ? java.util.OptionalInt.of(guess(claimed.get(), secret)) : java.util.OptionalInt.empty(),
+                    claimed.isPresent() ? java.util.OptionalInt.of(guess(claimed.get(), token.getBytes(StandardCharsets.US_ASCII))) : java.util.OptionalInt.empty(),
                     Optional.of(i.scope() ? "scope: " + i.why() : i.why()));
         }
         String owner = ((Tokens.Verdict.Valid) verdict).user();

@@ -29,8 +29,15 @@ public interface Tokens {
     /** What a check decided. */
     sealed interface Verdict {
 
-        /** The token is good: {@code user} is its username claim, as the issuer wrote it. */
-        record Valid(String user) implements Verdict {}
+        /**
+         * The token is good: {@code user} is its username claim, as the issuer wrote it;
+         * {@code expires} its {@code exp} (seconds since the epoch), 0 when it has none.
+         */
+        record Valid(String user, long expires) implements Verdict {
+            public Valid(String user) {
+                this(user, 0);
+            }
+        }
 
         /**
          * The token is refused: expired, for another audience, signed by a key the issuer does

@@ -59,7 +59,7 @@ final class Claims {
         if (!(user instanceof String u) || u.isEmpty()) {
             return new Verdict.Invalid("no " + settings.usernameClaim() + " claim naming the user");
         }
-        return new Verdict.Valid(u);
+        return new Verdict.Valid(u, exp instanceof Number n ? n.longValue() : 0);
     }
 
     private static boolean holds(Object aud, String want) {

@@ -89,7 +89,8 @@ public final class IssuerTokens implements Tokens {
                         Claims claims = new Claims(settings);
                         java.util.function.LongSupplier clock = System::nanoTime;
                         Optional<JwtCheck> jwt = settings.issuer().map(i -> new JwtCheck(new IssuerKeys(http, i.toString(),
-                                URI.create(settings.configurationUrl().orElseThrow()), clock), i.toString(), claims));
+                                URI.create(settings.configurationUrl().orElseThrow()), clock), i.toString(), claims,
+                                settings.clockSkew().toSeconds()));
                         Optional<Introspection> in = settings.introspection().map(u -> new Introspection(http, settings,
                                 claims, clock));
                         checks = new Checks(jwt, in);

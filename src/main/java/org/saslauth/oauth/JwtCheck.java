@@ -46,11 +46,14 @@ final class JwtCheck {
     private final IssuerKeys keys;
     private final String issuer;
     private final Claims claims;
+    private final long skewSeconds;
+    private final VerifiedTokens verified = new VerifiedTokens();
 
-    JwtCheck(IssuerKeys keys, String issuer, Claims claims) {
+    JwtCheck(IssuerKeys keys, String issuer, Claims claims, long skewSeconds) {
         this.keys = keys;
         this.issuer = issuer;
         this.claims = claims;
+        this.skewSeconds = skewSeconds;
     }
 
     /** Null when the issuer's keys can be fetched, else why not. */
@@ -70,6 +73,19 @@ final class JwtCheck {
     }
 
     Verdict check(String token, Deadline deadline, long nowSeconds) {
+        String digest = VerifiedTokens.digest(token);
+        String known = verified.user(digest, nowSeconds);
+        if (known != null) {
+            return new Verdict.Valid(known);
+        }
+        Verdict v = verify(token, deadline, nowSeconds);
+        if (v instanceof Verdict.Valid valid && valid.expires() > 0) {
+            verified.put(digest, valid.user(), Math.min(valid.expires() + skewSeconds, nowSeconds + VerifiedTokens.KEEP_SECONDS));
+        }
+        return v;
+    }
+
+    private Verdict verify(String token, Deadline deadline, long nowSeconds) {
         SignedJWT jwt;
         Map<String, Object> payload;
         try {
