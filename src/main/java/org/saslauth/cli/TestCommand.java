@@ -96,6 +96,10 @@ final class TestCommand implements Callable<Integer> {
                     out.println("auth succeeded: user=" + checked.user());
                     return ExitCodes.OK;
                 }
+                case REFUSED -> {
+                    out.println("auth failed: user=" + name.get() + " (refused: " + checked.detail().orElse("") + ")");
+                    return ExitCodes.LOGIN_REFUSED;
+                }
                 case WRONG_PASSWORD, UNKNOWN_USER -> {
                     out.println("auth failed: user=" + name.get() + " ("
                             + (verdict == CredentialStore.Verdict.UNKNOWN_USER ? "unknown user" : "wrong password") + ")");
