@@ -232,8 +232,11 @@ record Config(Logs log, Serving serving, Store store) {
                 }
                 cache = Optional.of(new Cache(o.duration(CACHE_TTL), o.duration(CACHE_NEGATIVE_TTL), o.count(CACHE_SIZE)));
             }
+            // Without any app password key, AppPasswords is not even loaded: a helper starts as before.
+            boolean apps = o.path(APP_PASSWORDS_FILE) != null || o.string(APP_PASSWORD_QUERY) != null
+                    || o.string(APP_PASSWORD_UPDATE_QUERY) != null || o.bool(APP_PASSWORDS_REQUIRED);
             return new Store(passdb, cache, new UserNameFormat(o.nameFormat() == NameFormat.LOWERCASE,
-                    Optional.ofNullable(o.string(DEFAULT_REALM))), AppPasswords.of(o, passdb));
+                    Optional.ofNullable(o.string(DEFAULT_REALM))), apps ? AppPasswords.of(o, passdb) : Optional.empty());
         }
 
         /**
