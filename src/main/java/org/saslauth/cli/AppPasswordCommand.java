@@ -45,8 +45,9 @@ import picocli.CommandLine.Model.CommandSpec;
  */
 @Command(name = "app-password", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = {
-            "The app passwords of app-passwords-file: one password per device or program,",
-            "limited to networks, services and an expiry, revocable on its own.",
+            "Add, list and revoke the app passwords of app-passwords-file.",
+            "An app password is a password per device or program, limited to networks,",
+            "services and an expiry, revocable on its own, checked before the passdb.",
             "add makes one and prints it once; list shows them (never a password or hash);",
             "revoke ends one."
         },

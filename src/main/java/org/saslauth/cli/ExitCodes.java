@@ -25,8 +25,7 @@ final class ExitCodes {
     static final String HELP = """
             Exit status:
               0   served until end of input; test: login accepted; hash: hash printed
-              1   test: login refused (wrong password or unknown user); check: errors found;
-                  app-password revoke: no such app password
+              1   test: login refused (wrong password or unknown user); check: errors found; app-password revoke: none such
               2   bad option or option value; hash: empty password or a scheme it will not make
               3   unusable configuration, run by hand or by test (serving: logins fail as temporary)
               4   the client speaks an unsupported protocol version
