@@ -199,8 +199,52 @@ record Config(Logs log, Serving serving, Store store) {
     /** {@code --cache-ttl} and its companions: a cache in front of a passdb other than the passwd file. */
     record Cache(Duration ttl, Duration negativeTtl, int size) {}
 
-    /** The passdb, the cache in front of it and the rules that turn a client's name into a user's. */
-    record Store(Passdb passdb, Optional<Cache> cache, UserNameFormat names) {
+    /**
+     * {@code app-passwords-file}, or {@code app-password-query} with its update query: where the
+     * app passwords are, checked before the passdb; {@code required} is
+     * {@code app-passwords-required}.
+     */
+    record AppPasswords(Optional<Path> file, Optional<String> query, Optional<String> updateQuery, boolean required) {
+
+        static Optional<AppPasswords> of(Options o, Passdb passdb) throws StartupError {
+            Path file = o.path(APP_PASSWORDS_FILE);
+            String query = blank(o.string(APP_PASSWORD_QUERY));
+            String update = blank(o.string(APP_PASSWORD_UPDATE_QUERY));
+            if (file != null && query != null) {
+                throw new StartupError(o.name(APP_PASSWORDS_FILE) + " and " + o.name(APP_PASSWORD_QUERY)
+                        + " are both given; app passwords come from one of them");
+            }
+            if (query != null && !(passdb instanceof Passdb.Sql)) {
+                throw new StartupError(o.name(APP_PASSWORD_QUERY) + " needs passdb sql, whose database it asks;"
+                        + " use app-passwords-file with other passdbs");
+            }
+            if (update != null && query == null) {
+                throw new StartupError(o.name(APP_PASSWORD_UPDATE_QUERY) + " is given without app-password-query");
+            }
+            if (file == null && query == null) {
+                if (o.bool(APP_PASSWORDS_REQUIRED)) {
+                    throw new StartupError(o.name(APP_PASSWORDS_REQUIRED)
+                            + " is true without app-passwords-file or app-password-query");
+                }
+                return Optional.empty();
+            }
+            if (!passdb.checksPasswords()) {
+                throw new StartupError("app passwords need a passdb (--passwd-file or --passdb), whose users they log in");
+            }
+            return Optional.of(new AppPasswords(Optional.ofNullable(file), Optional.ofNullable(query),
+                    Optional.ofNullable(update), o.bool(APP_PASSWORDS_REQUIRED)));
+        }
+
+        private static String blank(String s) {
+            return s == null || s.isBlank() ? null : s;
+        }
+    }
+
+    /**
+     * The passdb, the cache in front of it, the app passwords in front of both, and the rules
+     * that turn a client's name into a user's.
+     */
+    record Store(Passdb passdb, Optional<Cache> cache, UserNameFormat names, Optional<AppPasswords> appPasswords) {
 
         static Store of(Options o) throws StartupError {
             Passdb passdb = Config.passdb(o);
@@ -214,8 +258,11 @@ record Config(Logs log, Serving serving, Store store) {
                 }
                 cache = Optional.of(new Cache(o.duration(CACHE_TTL), o.duration(CACHE_NEGATIVE_TTL), o.count(CACHE_SIZE)));
             }
+            // Without any app password key, AppPasswords is not even loaded: a helper starts as before.
+            boolean apps = o.path(APP_PASSWORDS_FILE) != null || o.string(APP_PASSWORD_QUERY) != null
+                    || o.string(APP_PASSWORD_UPDATE_QUERY) != null || o.bool(APP_PASSWORDS_REQUIRED);
             return new Store(passdb, cache, new UserNameFormat(o.nameFormat() == NameFormat.LOWERCASE,
-                    Optional.ofNullable(o.string(DEFAULT_REALM))));
+                    Optional.ofNullable(o.string(DEFAULT_REALM))), apps ? AppPasswords.of(o, passdb) : Optional.empty());
         }
 
         /**
@@ -230,6 +277,14 @@ record Config(Logs log, Serving serving, Store store) {
          *     login (a helper or daemon serving Postfix, which must not stop) rather than an error
          */
         CredentialStore open(int poolSize, boolean failFast, boolean awaitFile) throws StartupError {
+            if (appPasswords.isEmpty()) {
+                return openPassdb(poolSize, failFast, awaitFile);
+            }
+            return Passdbs.withAppPasswords(this, poolSize, failFast, awaitFile);
+        }
+
+        /** The passdb alone, with its cache: what {@link #open} puts app passwords in front of. */
+        CredentialStore openPassdb(int poolSize, boolean failFast, boolean awaitFile) throws StartupError {
             if (passdb instanceof Passdb.PasswdFile p) {
                 try {
                     return org.saslauth.store.PasswdFile.load(p.file());

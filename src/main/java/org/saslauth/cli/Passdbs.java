@@ -5,6 +5,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import org.saslauth.store.AppPasswordFile;
+import org.saslauth.store.AppPasswordStore;
+import org.saslauth.store.AppPasswords;
+import org.saslauth.store.CachedStore;
 import org.saslauth.store.CheckpasswordStore;
 import org.saslauth.store.CredentialStore;
 import org.saslauth.store.InvalidStoreConfig;
@@ -12,8 +16,9 @@ import org.saslauth.store.LdapStore;
 import org.saslauth.store.SqlStore;
 
 /**
- * Opens the passdbs other than the passwd file. Kept apart from {@link Config.Store} so that a
- * helper serving a passwd file never loads a class of the pool, the JDBC drivers or LDAP.
+ * Opens the passdbs other than the passwd file, and the app passwords. Kept apart from
+ * {@link Config.Store} so that a helper serving a passwd file never loads a class of the pool,
+ * the JDBC drivers, LDAP or the app passwords.
  */
 final class Passdbs {
 
@@ -36,6 +41,50 @@ final class Passdbs {
             return org.saslauth.store.ShadowStore.open(s.file(), s.minUid(), failFast);
         }
         throw new IllegalArgumentException(passdb.describe());
+    }
+
+    /**
+     * The passdb of {@code store} with its app passwords in front ({@link Config.Store#open}):
+     * from their file, or from the passdb's own database, whose pool the queries share.
+     *
+     * @param awaitFile whether a file that cannot be used makes logins temporary failures until
+     *     it can (serving) rather than an error
+     */
+    static CredentialStore withAppPasswords(Config.Store store, int poolSize, boolean failFast, boolean awaitFile)
+            throws StartupError {
+        Config.AppPasswords a = store.appPasswords().orElseThrow();
+        if (a.file().isPresent()) {
+            AppPasswords file;
+            if (awaitFile) {
+                file = AppPasswordFile.open(a.file().get());
+            } else {
+                try {
+                    file = AppPasswordFile.load(a.file().get());
+                } catch (AppPasswordFile.Invalid e) {
+                    throw new StartupError(e.getMessage());
+                }
+            }
+            return new AppPasswordStore(store.openPassdb(poolSize, failFast, awaitFile), file, a.required());
+        }
+        SqlStore sql;
+        AppPasswords rows;
+        try {
+            sql = (SqlStore) open(store.passdb(), poolSize, failFast);
+            try {
+                rows = sql.appPasswords(a.query().orElseThrow(), a.updateQuery());
+            } catch (InvalidStoreConfig e) {
+                sql.close();
+                throw e;
+            }
+        } catch (InvalidStoreConfig e) {
+            throw new StartupError(e.getMessage());
+        }
+        CredentialStore passdb = sql;
+        if (store.cache().isPresent()) {
+            Config.Cache c = store.cache().get();
+            passdb = new CachedStore(sql, c.ttl(), c.negativeTtl(), c.size());
+        }
+        return new AppPasswordStore(passdb, rows, a.required());
     }
 
     private static CredentialStore sql(Passdb.Sql c, int poolSize, boolean failFast) throws InvalidStoreConfig {

@@ -44,7 +44,7 @@ import picocli.CommandLine.Model.OptionSpec;
             "a properties file whose keys are the long option names (passwd-file=...)."
         },
         subcommands = {HashCommand.class, TestCommand.class, CheckCommand.class, DaemonCommand.class,
-            PenaltyCommand.class},
+            PenaltyCommand.class, AppPasswordCommand.class},
         footer = {"", ExitCodes.HELP})
 public final class Saslauth implements Callable<Integer> {
 
@@ -70,7 +70,7 @@ public final class Saslauth implements Callable<Integer> {
     static int start(String[] args) {
         String command = command(args);
         boolean degrades = command.isEmpty() && stdinIsSocketOrPipe();
-        if (command.equals("check") || command.equals("penalty")) {
+        if (command.equals("check") || command.equals("penalty") || command.equals("app-password")) {
             return run(args, ConfigFile.Contents.NONE); // they read the config file themselves
         }
         if (command.equals("test")) {
@@ -100,8 +100,9 @@ public final class Saslauth implements Callable<Integer> {
     static String[] withPackagedConfig(String[] args) {
         int at = commandIndex(args);
         for (String arg : args) {
-            if (arg.startsWith("--") && !arg.equals("--")) {
-                return args; // an option before the command or after it: as given
+            if (arg.startsWith("--") && !arg.equals("--")
+                    && !TestCommand.OWN_OPTIONS.contains(arg.split("=", 2)[0])) {
+                return args; // an option of the table before the command or after it: as given
             }
         }
         if (at < 0 || !Files.exists(ConfigFile.PACKAGED)) {
@@ -247,7 +248,7 @@ public final class Saslauth implements Callable<Integer> {
                 return -2;
             }
             if (arg.equals("test") || arg.equals("hash") || arg.equals("daemon") || arg.equals("check")
-                    || arg.equals("penalty") || arg.equals("help")) {
+                    || arg.equals("penalty") || arg.equals("app-password") || arg.equals("help")) {
                 return i;
             }
             if (arg.startsWith("--") && arg.indexOf('=') < 0 && ServingOption.named(arg.substring(2)).isPresent()) {

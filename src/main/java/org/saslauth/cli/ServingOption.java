@@ -69,6 +69,17 @@ enum ServingOption {
             "With the cache: keep an unknown user this long (default: 0)."),
     CACHE_SIZE("cache-size", "N", Type.COUNT, "10000", Applies.STORE,
             "With the cache: users kept at most (default: ${DEFAULT-VALUE})."),
+    APP_PASSWORDS_FILE("app-passwords-file", "FILE", Type.PATH, null, Applies.STORE,
+            "App passwords, one a line (user:name:{SCHEME}hash:fields), checked before the passdb; see"
+                    + " saslauth app-password. A file that does not exist holds none."),
+    APP_PASSWORD_QUERY("app-password-query", "SQL", Type.STRING, null, Applies.STORE,
+            "passdb sql: app passwords from the database instead, checked before the passdb: the user's rows,"
+                    + " %%u, %%n, %%d bound; columns name and password, optional networks, services, expires, revoked."),
+    APP_PASSWORD_UPDATE_QUERY("app-password-update-query", "SQL", Type.STRING, null, Applies.STORE,
+            "With app-password-query: run after each app password login to record its last use, with %%u, %%n, %%d,"
+                    + " %%{name} (the app password's), %%r (the client's address) bound."),
+    APP_PASSWORDS_REQUIRED("app-passwords-required", "true|false", Type.BOOLEAN, "false", Applies.STORE,
+            "Refuse a user's main password once the user has a live app password (default: ${DEFAULT-VALUE})."),
     USERNAME_FORMAT("username-format", "FORMAT", Type.NAME_FORMAT, "as-is", Applies.STORE,
             "as-is or lowercase, like Dovecot's auth_username_format %%u / %%Lu (default: as-is)."),
     DEFAULT_REALM("default-realm", "DOMAIN", Type.STRING, null, Applies.STORE,

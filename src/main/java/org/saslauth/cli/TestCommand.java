@@ -36,6 +36,19 @@ final class TestCommand implements Callable<Integer> {
     @Parameters(paramLabel = "USER", description = "The user name, as a client would send it.")
     String user;
 
+    /** Options of {@code test} alone, not of the table: they do not stop the packaged config being read. */
+    static final java.util.List<String> OWN_OPTIONS = java.util.List.of("--address", "--service");
+
+    @picocli.CommandLine.Option(names = "--address", paramLabel = "IP",
+            description = "The client's address, as Postfix would send it (rip=), for app passwords limited to"
+                    + " networks and for PAM (default: none).")
+    String address = "";
+
+    @picocli.CommandLine.Option(names = "--service", paramLabel = "NAME",
+            description = "The service, as the AUTH line names it, for app passwords limited to services"
+                    + " (default: ${DEFAULT-VALUE}, as from Postfix).", defaultValue = "smtp")
+    String service = "smtp";
+
     InputStream stdin = System.in;
 
     /**
@@ -89,12 +102,24 @@ final class TestCommand implements Callable<Integer> {
                 out.println("auth failed: user=" + name.get() + " (" + refused.get().logText() + ")");
                 return ExitCodes.LOGIN_REFUSED;
             }
-            CredentialStore.Checked checked = credentials.authenticate(name.get(), password, Deadline.NONE); // nobody waits on a reply
+            org.saslauth.store.Client.ADDRESS.set(address);
+            org.saslauth.store.Client.SERVICE.set(service.toLowerCase(java.util.Locale.ROOT));
+            CredentialStore.Checked checked;
+            try {
+                checked = credentials.authenticate(name.get(), password, Deadline.NONE); // nobody waits on a reply
+            } finally {
+                org.saslauth.store.Client.ADDRESS.remove();
+                org.saslauth.store.Client.SERVICE.remove();
+            }
             CredentialStore.Verdict verdict = checked.verdict();
             switch (verdict) {
                 case ACCEPTED -> {
                     out.println("auth succeeded: user=" + checked.user());
                     return ExitCodes.OK;
+                }
+                case REFUSED -> {
+                    out.println("auth failed: user=" + name.get() + " (refused: " + checked.detail().orElse("") + ")");
+                    return ExitCodes.LOGIN_REFUSED;
                 }
                 case WRONG_PASSWORD, UNKNOWN_USER -> {
                     out.println("auth failed: user=" + name.get() + " ("

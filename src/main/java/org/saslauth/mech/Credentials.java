@@ -308,6 +308,8 @@ public final class Credentials {
             case ACCEPTED -> new Step.Success(checked.user());
             case WRONG_PASSWORD -> guessed(Step.Reason.WRONG_PASSWORD, user, password);
             case UNKNOWN_USER -> guessed(Step.Reason.UNKNOWN_USER, user, password);
+            case REFUSED -> new Step.Failure(Step.Reason.REFUSED, Optional.of(user),
+                    java.util.OptionalInt.of(guess(user, password)), checked.detail());
             case UNAVAILABLE -> Step.Failure.of(Step.Reason.UNAVAILABLE, user);
             case OVERLOADED -> Step.Failure.of(Step.Reason.OVERLOADED); // as when no worker was free: no user=
         };

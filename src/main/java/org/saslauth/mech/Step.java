@@ -70,7 +70,12 @@ public sealed interface Step {
         /** The client's address is banned: refused, whatever the password. */
         BANNED("Authentication failed", "address banned"),
         /** The user is protected and the address is of no network known for it: refused, whatever the password. */
-        PROTECTED("Authentication failed", "user protected: address not known for the user");
+        PROTECTED("Authentication failed", "user protected: address not known for the user"),
+        /**
+         * The password was right, but a rule of the store refuses it now; the detail says which
+         * (an app password expired, revoked, from outside its networks or for another service).
+         */
+        REFUSED("Authentication failed", "refused");
 
         private final String clientText;
         private final String logText;

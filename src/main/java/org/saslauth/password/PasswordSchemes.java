@@ -99,6 +99,21 @@ public final class PasswordSchemes {
         }
     }
 
+    /**
+     * An {@code {ARGON2ID}} hash at a memory cost of {@code memoryKiB} and {@code passes}, for a
+     * password generated with so much entropy that stretching it buys nothing (an app password):
+     * {@link #hash} makes doveadm's default cost, 64 MiB and 3 passes, for passwords people choose.
+     */
+    public static String argon2id(byte[] password, int memoryKiB, int passes) {
+        byte[] raw = new Argon2("ARGON2ID", "argon2id", passes, memoryKiB, 1)
+                .generate(password, new Scheme.Params(OptionalInt.empty(), Optional.empty()));
+        try {
+            return "{ARGON2ID}" + new String(raw, StandardCharsets.US_ASCII);
+        } finally {
+            Arrays.fill(raw, (byte) 0);
+        }
+    }
+
     /** The schemes {@link #hash} can make. */
     public static List<String> hashable() {
         return SchemeNames.HASHABLE;

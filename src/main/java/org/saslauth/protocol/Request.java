@@ -28,8 +28,15 @@ sealed interface Request {
      *
      * @param rip the client's address, unescaped; empty when not sent
      * @param response the initial response as sent (base64), absent without {@code resp}
+     * @param service {@code service=} (or Dovecot 2.4's {@code protocol=}), unescaped and lower
+     *     case: {@code smtp} from Postfix; empty when not sent
      */
-    record Auth(String id, String mechanism, String rip, Optional<String> response) implements Request {}
+    record Auth(String id, String mechanism, String rip, Optional<String> response, String service)
+            implements Request {
+        Auth(String id, String mechanism, String rip, Optional<String> response) {
+            this(id, mechanism, rip, response, "");
+        }
+    }
 
     /** {@code CONT}: the client's answer to a challenge, base64 as sent. */
     record Cont(String id, String response) implements Request {}
@@ -67,15 +74,20 @@ sealed interface Request {
                 }
                 String rip = "";
                 String resp = null;
+                String service = "";
                 for (int i = 3; i < f.length; i++) {
                     String p = f[i];
                     if (p.startsWith("rip=")) {
                         rip = Escaping.unescape(p.substring(4));
                     } else if (p.startsWith("resp=")) {
                         resp = p.substring(5);
+                    } else if (p.startsWith("service=")) {
+                        service = Escaping.unescape(p.substring(8)).toLowerCase(java.util.Locale.ROOT);
+                    } else if (p.startsWith("protocol=") && service.isEmpty()) {
+                        service = Escaping.unescape(p.substring(9)).toLowerCase(java.util.Locale.ROOT);
                     }
                 }
-                return new Request.Auth(f[1], f[2], rip, Optional.ofNullable(resp));
+                return new Request.Auth(f[1], f[2], rip, Optional.ofNullable(resp), service);
             }
             case "CONT": {
                 String[] f = line.split("\t", -1);

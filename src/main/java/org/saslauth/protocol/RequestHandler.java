@@ -76,6 +76,8 @@ final class RequestHandler {
         final String client;
         /** Its network, as the penalty store counts known networks and a /24's bans: {@link ClientAddress#network}. */
         final String network;
+        /** {@code service=} of its AUTH, lower case, for app passwords limited to some services. */
+        String service = "";
         /** The penalty store said the client's /24 holds many bans: its FAIL waits the longest delay. */
         volatile boolean slowed;
         /** What the penalty store knows of its client, for a mechanism that checks passwords; else null. */
@@ -192,6 +194,7 @@ final class RequestHandler {
         }
         Pending p = new Pending(id, mech.get(), mech.get().newExchange(credentials), a.rip(), client);
         p.gate = gate;
+        p.service = a.service();
         p.charged = cost;
         p.initialCharged = cost - PendingBudget.EXCHANGE;
         pending.put(id, p);
@@ -423,6 +426,7 @@ final class RequestHandler {
             } else {
                 Deadline due = Deadline.at(service.scheduler, p.deadline);
                 org.saslauth.store.Client.ADDRESS.set(p.rip); // for a passdb that passes it on (PAM_RHOST)
+                org.saslauth.store.Client.SERVICE.set(p.service); // for app passwords limited to services
                 try {
                     result = response == null ? p.exchange.start(initial, due) : p.exchange.next(response, due);
                 } catch (RuntimeException | OutOfMemoryError | StackOverflowError e) {
@@ -430,6 +434,7 @@ final class RequestHandler {
                     result = Step.Failure.of(Step.Reason.INTERNAL_ERROR);
                 } finally {
                     org.saslauth.store.Client.ADDRESS.remove();
+                    org.saslauth.store.Client.SERVICE.remove();
                 }
                 if (p.mechanism.needsCredentials()) {
                     result = judged(p, result);

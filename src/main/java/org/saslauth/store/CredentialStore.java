@@ -32,8 +32,17 @@ public interface CredentialStore extends AutoCloseable {
         return new Checked(verify(user, password, slots, deadline), user);
     }
 
-    /** A {@link Verdict}, and the user's canonical name where the store gave one. */
-    record Checked(Verdict verdict, String user) {}
+    /**
+     * A {@link Verdict}, and the user's canonical name where the store gave one.
+     *
+     * @param detail what the log adds to a {@link Verdict#REFUSED} (which app password, and the
+     *     rule that refused it); never a secret
+     */
+    record Checked(Verdict verdict, String user, java.util.Optional<String> detail) {
+        public Checked(Verdict verdict, String user) {
+            this(verdict, user, java.util.Optional.empty());
+        }
+    }
 
     /**
      * The stored password of a user, for mechanisms that need the secret itself or a key
@@ -73,10 +82,13 @@ public interface CredentialStore extends AutoCloseable {
     /**
      * The answers a store can give; a mechanism turns them into a result. {@link #OVERLOADED}:
      * no slot for a slow hash came free before the deadline, which the log tells from a server
-     * down ({@link #UNAVAILABLE}); both are temporary failures.
+     * down ({@link #UNAVAILABLE}); both are temporary failures. {@link #REFUSED}: the password
+     * was right, but a rule refuses it now (an app password expired, revoked, or used from
+     * outside its networks; a main password where app passwords are required), which
+     * {@link Checked#detail} says.
      */
     enum Verdict {
-        ACCEPTED, WRONG_PASSWORD, UNKNOWN_USER, UNAVAILABLE, OVERLOADED
+        ACCEPTED, WRONG_PASSWORD, UNKNOWN_USER, UNAVAILABLE, OVERLOADED, REFUSED
     }
 
     /** What {@link #lookup} found. */

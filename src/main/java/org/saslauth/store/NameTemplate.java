@@ -13,7 +13,8 @@ import java.util.List;
  */
 final class NameTemplate {
 
-    enum Variable { USER, NAME, DOMAIN }
+    /** {@link #RIP} and {@link #APP_NAME} only in an app password's update query. */
+    enum Variable { USER, NAME, DOMAIN, RIP, APP_NAME }
 
     private final List<String> texts;
     private final List<Variable> variables;
@@ -28,6 +29,14 @@ final class NameTemplate {
      * @throws IllegalArgumentException for a variable other than %u, %n, %d and %%
      */
     static NameTemplate parse(String template, boolean quoted) {
+        return parse(template, quoted, false);
+    }
+
+    /**
+     * {@link #parse(String, boolean)}, with {@code %r} (the client's address) and
+     * {@code %{name}} (an app password's name) too where {@code appPassword}.
+     */
+    static NameTemplate parse(String template, boolean quoted, boolean appPassword) {
         List<String> texts = new ArrayList<>();
         List<Variable> variables = new ArrayList<>();
         StringBuilder text = new StringBuilder();
@@ -41,14 +50,24 @@ final class NameTemplate {
                 throw new IllegalArgumentException("'%' at the end; write %% for a percent sign");
             }
             char v = template.charAt(++i);
-            Variable variable = switch (v) {
-                case 'u' -> Variable.USER;
-                case 'n' -> Variable.NAME;
-                case 'd' -> Variable.DOMAIN;
-                case '%' -> null;
-                default -> throw new IllegalArgumentException("unknown variable %" + v
-                        + " (known: %u the user name, %n the part before @, %d the domain, %% a percent sign)");
-            };
+            Variable variable;
+            if (appPassword && v == 'r') {
+                variable = Variable.RIP;
+            } else if (appPassword && template.startsWith("{name}", i)) {
+                variable = Variable.APP_NAME;
+                i += "{name}".length() - 1;
+            } else {
+                variable = switch (v) {
+                    case 'u' -> Variable.USER;
+                    case 'n' -> Variable.NAME;
+                    case 'd' -> Variable.DOMAIN;
+                    case '%' -> null;
+                    default -> throw new IllegalArgumentException("unknown variable %" + v
+                            + " (known: %u the user name, %n the part before @, %d the domain,"
+                            + (appPassword ? " %r the client's address, %{name} the app password's name," : "")
+                            + " %% a percent sign)");
+                };
+            }
             if (variable == null) {
                 text.append('%');
                 continue;
@@ -94,6 +113,7 @@ final class NameTemplate {
             case USER -> user;
             case NAME -> at < 0 ? user : user.substring(0, at);
             case DOMAIN -> at < 0 ? "" : user.substring(at + 1);
+            case RIP, APP_NAME -> throw new IllegalArgumentException(v + " is not a value of the user name");
         };
     }
 }

@@ -220,7 +220,7 @@ public final class SqlStore implements CredentialStore {
      * second time, still within {@link #LOOKUP_LIMIT}, rather than answering the first logins of
      * every new helper with a temporary failure.
      */
-    private Connection connection() throws SQLException {
+    Connection connection() throws SQLException {
         Connection c;
         try {
             c = pool.getConnection();
@@ -234,7 +234,7 @@ public final class SqlStore implements CredentialStore {
         return c;
     }
 
-    private static int column(ResultSetMetaData md, String name) throws SQLException {
+    static int column(ResultSetMetaData md, String name) throws SQLException {
         for (int i = 1; i <= md.getColumnCount(); i++) {
             if (md.getColumnLabel(i).equalsIgnoreCase(name)) {
                 return i;
@@ -243,7 +243,7 @@ public final class SqlStore implements CredentialStore {
         return -1;
     }
 
-    private static String columns(ResultSetMetaData md) throws SQLException {
+    static String columns(ResultSetMetaData md) throws SQLException {
         StringBuilder out = new StringBuilder();
         for (int i = 1; i <= md.getColumnCount(); i++) {
             out.append(i > 1 ? ", " : "").append(md.getColumnLabel(i));
@@ -308,6 +308,37 @@ public final class SqlStore implements CredentialStore {
     @Override
     public ScramShape scramShape(ScramHash hash) {
         return scramTally.mostCommon(hash);
+    }
+
+    /**
+     * The app passwords of this database: {@code query} returns a user's rows, and
+     * {@code updateQuery}, when given, records each app password login; both run on this
+     * store's pool, bounded as its lookups are.
+     *
+     * @throws InvalidStoreConfig for a query with an unknown variable
+     */
+    public AppPasswords appPasswords(String query, Optional<String> updateQuery) throws InvalidStoreConfig {
+        return SqlAppPasswords.of(this, query, updateQuery);
+    }
+
+    /** {@code task} on a lookup worker, answered by {@code deadline}; empty (an outage logged) when not. */
+    <T> Optional<T> bounded(java.util.concurrent.Callable<T> task, Deadline deadline) {
+        if (deadline.passed()) {
+            return Optional.empty();
+        }
+        Optional<T> answer = lookups.call(task, deadline);
+        if (answer.isEmpty()) {
+            outage.failed("no answer in time");
+        }
+        return answer;
+    }
+
+    Outage outage() {
+        return outage;
+    }
+
+    String defaultScheme() {
+        return defaultScheme;
     }
 
     /** Closes the pool's connections and stops the lookup workers. */

@@ -271,7 +271,7 @@ public final class PackageFiles {
                 == See also
 
                 *saslauth.properties*(5), *saslauth-hash*(8), *saslauth-test*(8), *saslauth-check*(8), *saslauth-daemon*(8),
-                *saslauth-penalty*(8),
+                *saslauth-penalty*(8), *saslauth-app-password*(8),
                 *postconf*(5), *spawn*(8), *doveadm-pw*(1)
                 """;
     }
