@@ -99,6 +99,15 @@ public final class PackageFiles {
         StringBuilder commands = new StringBuilder();
         for (CommandLine sub : cl.getSubcommands().values()) {
             String page = manPage(sub.getCommandSpec(), version, "\n== See also\n\n*saslauth*(8), *saslauth.properties*(5)\n");
+            StringBuilder nested = new StringBuilder(); // penalty list, app-password add...: their options too
+            for (CommandLine subsub : sub.getSubcommands().values()) {
+                nested.append(commandSection(subsub.getCommandSpec(),
+                        manPage(subsub.getCommandSpec(), version, "")));
+            }
+            if (nested.length() > 0) {
+                String exitTag = "// tag::picocli-generated-man-section-exit-status[]";
+                page = page.contains(exitTag) ? page.replace(exitTag, nested + exitTag) : page + nested;
+            }
             pages.put("saslauth-" + sub.getCommandName() + ".8", page);
             commands.append(commandSection(sub.getCommandSpec(), page));
         }
