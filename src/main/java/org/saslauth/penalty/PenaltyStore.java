@@ -3,6 +3,7 @@ package org.saslauth.penalty;
 import java.time.Duration;
 import java.util.List;
 import java.util.OptionalInt;
+import java.util.function.Consumer;
 import org.saslauth.Clock;
 
 /**
@@ -13,7 +14,8 @@ import org.saslauth.Clock;
  *
  * <p>The engine asks twice per login, and only the second may cost a round trip: before the
  * password is checked, whether what is known here refuses it already ({@link #banned}, {@link
- * #refusesUnchecked}); after, with the result, what to answer ({@link #record}).
+ * #refusesUnchecked}); after, with the result, what to answer ({@link #record}), which the
+ * Redis store answers later, on its own thread, for many logins in one round trip.
  */
 public interface PenaltyStore extends AutoCloseable {
 
@@ -63,6 +65,15 @@ public interface PenaltyStore extends AutoCloseable {
 
     /** Records a login whose password was checked ({@code right}: it was right); what to answer. */
     Outcome record(Attempt attempt, boolean right);
+
+    /**
+     * {@link #record}, its outcome handed to {@code then} exactly once: here and now (the memory
+     * store), or once Redis answered, on the store's own thread (the Redis store), so that the
+     * caller does not wait for a round trip.
+     */
+    default void record(Attempt attempt, boolean right, Consumer<Outcome> then) {
+        then.accept(record(attempt, right));
+    }
 
     /** The key guess fingerprints are made with: the same for every process sharing the store. */
     byte[] guessKey();

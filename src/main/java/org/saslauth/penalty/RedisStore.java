@@ -13,6 +13,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
@@ -21,17 +23,25 @@ import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.JedisClientConfig;
+import redis.clients.jedis.Pipeline;
+import redis.clients.jedis.Response;
 import redis.clients.jedis.exceptions.JedisException;
 import redis.clients.jedis.exceptions.JedisNoScriptException;
 import redis.clients.jedis.params.ScanParams;
+import redis.clients.jedis.params.SetParams;
 import redis.clients.jedis.resps.ScanResult;
 
 /**
  * The penalty store in Redis (or Valkey), shared by every helper, daemon and host that points at
- * it: one Lua script per login ({@link #SCRIPT}, one round trip), run after the password check,
- * decides on what every server sent it; its keys expire by themselves. A ban or refusal it
- * answers is kept here for a while ({@link #LOCAL_FOR} at most), so that this process refuses the
- * next attempts unchecked without asking.
+ * it; its keys expire by themselves. Logins are sent by threads of its own ({@link #send}),
+ * as many as have queued up in one pipelined round trip, and each answer is handed on as it
+ * comes, so that no worker waits for Redis ({@link #SENDERS} threads do so, each on its own
+ * connection). A right password costs one read (is its address
+ * banned, is its user protected: an MGET) and, once in {@link #REMEMBER_AGAIN}, the write that keeps its
+ * network known; a wrong one, or a right one from a banned address or for a protected user, runs
+ * the Lua script ({@link #SCRIPT}), which decides on what every server sent it. A ban or refusal
+ * it answers is kept here for a while ({@link #LOCAL_FOR} at most), so that this process refuses
+ * the next attempts unchecked without asking.
  *
  * <p>Redis down or slow: each wait ends after {@link #WAIT} (connecting, reading); the login is
  * then counted by this process alone ({@link MemoryStore}), as with {@code --penalty-store
@@ -50,6 +60,23 @@ final class RedisStore implements PenaltyStore {
     /** How long a ban or refusal answered by Redis is refused here without asking. */
     static final Duration LOCAL_FOR = Duration.ofSeconds(30);
     static final String NS = "saslauth:";
+    /**
+     * Threads sending logins at once: each also writes the replies of the logins its round trip
+     * answered, which one thread alone would hold up.
+     */
+    static final int SENDERS = Math.max(2, Math.min(4, Runtime.getRuntime().availableProcessors()));
+    /** Logins sent in one round trip at most. */
+    static final int MAX_BATCH = 256;
+    /** Logins waiting for their round trip beyond which one is counted in this process at once. */
+    static final int MAX_QUEUED = 8192;
+    /** How long {@link #record(Attempt, boolean)} waits for the sender at most (the first connection included). */
+    static final Duration SYNC_WAIT = Duration.ofSeconds(2);
+    /**
+     * How often a right password from a network is told to Redis again, to keep its network
+     * known for {@code penalty-known-for}: once is enough for a while, and spares Redis a write
+     * per login.
+     */
+    static final Duration REMEMBER_AGAIN = Duration.ofMinutes(10);
 
     /**
      * ARGV: address, network, user, guess ('' for none), right (1/0), exempt (1/0), window,
@@ -62,12 +89,14 @@ final class RedisStore implements PenaltyStore {
             "local ns = '" + NS + "'",
             "local addr, net, user, guess = ARGV[1], ARGV[2], ARGV[3], ARGV[4]",
             "local right, exempt = ARGV[5] == '1', ARGV[6] == '1'",
-            "local t = redis.call('TIME')",
-            "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)",
+            "local function now()",
+            "  local t = redis.call('TIME')",
+            "  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)",
+            "end",
             "local netKey = ns .. 'netbans:' .. net",
             "local function slowed()",
             "  if string.find(net, ':', 1, true) then return 0 end",
-            "  redis.call('ZREMRANGEBYSCORE', netKey, '-inf', now)",
+            "  redis.call('ZREMRANGEBYSCORE', netKey, '-inf', now())",
             "  if redis.call('ZCARD', netKey) >= tonumber(ARGV[12]) then return 1 end",
             "  return 0",
             "end",
@@ -78,8 +107,8 @@ final class RedisStore implements PenaltyStore {
             "local protect = ns .. 'protect:' .. user",
             "local knownKey = ns .. 'known:' .. #net .. ':' .. net .. ':' .. user",
             "local protLeft = redis.call('PTTL', protect)",
-            "local known = redis.call('EXISTS', knownKey)",
-            "local refused = protLeft > 0 and known == 0 and not exempt",
+            "local refused = false",
+            "if protLeft > 0 and not exempt then refused = redis.call('EXISTS', knownKey) == 0 end",
             "if right and not refused then",
             "  redis.call('SET', knownKey, '1', 'PX', ARGV[16])",
             "  return {'ok', 0, 0, 0, 0, 0, 0, protLeft, 0, 0}",
@@ -104,7 +133,7 @@ final class RedisStore implements PenaltyStore {
             "  banFor = math.min(banFor, tonumber(ARGV[11]))",
             "  redis.call('SET', ns .. 'ban:' .. addr, nth, 'PX', banFor)",
             "  redis.call('DEL', au, ag)",
-            "  redis.call('ZADD', netKey, now + banFor, addr)",
+            "  redis.call('ZADD', netKey, now() + banFor, addr)",
             "  redis.call('PEXPIRE', netKey, ARGV[11])",
             "end",
             "local addrs = add(ns .. 'uaddrs:' .. user, addr, ARGV[13], tonumber(ARGV[14]))",
@@ -131,13 +160,29 @@ final class RedisStore implements PenaltyStore {
     private final MemoryStore local;
     private final ConcurrentLinkedDeque<Jedis> idle = new ConcurrentLinkedDeque<>();
     private final String[] thresholds;
+    private final SetParams knownFor;
+    /** Logins waiting for {@link #send}: what {@link #MAX_BATCH} at a time go out in one round trip. */
+    private final LinkedBlockingQueue<Call> calls = new LinkedBlockingQueue<>(MAX_QUEUED);
+    private volatile boolean senderStarted;
+    private volatile boolean closed;
+    /** The threads that send logins, each on a connection of its own. Guarded by this. */
+    private final Thread[] senders = new Thread[SENDERS];
     private volatile String sha;
     private volatile byte[] sharedKey;
     /** When Redis may be tried again after it failed; 0 while it answers. Guarded by this. */
     private long retryAt;
     private boolean down;
+    /** Times Redis failed: a sender's connection made before the last one is dropped, not tried. */
+    private volatile int outages;
     /** Bans and refusals answered by Redis: address, or user NUL network, to until (nanos). */
     private final Map<String, Long> refusedHere = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
+            return size() > MemoryStore.MAX_ENTRIES;
+        }
+    };
+    /** Right passwords told to Redis lately: user NUL network, to when (nanos). Guarded by this. */
+    private final Map<String, Long> remembered = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
             return size() > MemoryStore.MAX_ENTRIES;
@@ -161,6 +206,7 @@ final class RedisStore implements PenaltyStore {
                 .database(target.database()).ssl(target.tls()).clientName("saslauth");
         password.ifPresent(b::password);
         this.config = b.build();
+        this.knownFor = SetParams.setParams().px(policy.knownFor().toMillis());
         this.thresholds = new String[] {ms(policy.window()), Integer.toString(policy.banUsers()),
             Integer.toString(policy.banGuesses()), ms(policy.banTime()), ms(policy.banMax()),
             Integer.toString(policy.prefixBans()), ms(policy.userWindow()), Integer.toString(policy.protectAddresses()),
@@ -186,13 +232,7 @@ final class RedisStore implements PenaltyStore {
             }
             T result = call.apply(j);
             idle.offerFirst(j);
-            synchronized (this) {
-                if (down) {
-                    down = false;
-                    LOG.warn("penalty store {} answers again: counting is shared once more", target);
-                }
-                retryAt = 0;
-            }
+            up();
             return Optional.of(result);
         } catch (JedisException | IllegalStateException | ClassCastException e) {
             if (j != null) {
@@ -202,14 +242,7 @@ final class RedisStore implements PenaltyStore {
                     // already broken
                 }
             }
-            synchronized (this) {
-                retryAt = clock.nanoTime() + RETRY.toNanos();
-                if (!down) {
-                    down = true;
-                    LOG.warn("penalty store {} does not answer ({}): counting in this process alone until it does",
-                            target, reason(e));
-                }
-            }
+            down(e);
             return Optional.empty();
         }
     }
@@ -224,33 +257,9 @@ final class RedisStore implements PenaltyStore {
         return root.getClass().getSimpleName() + (m == null ? "" : ": " + m.replace('\n', ' '));
     }
 
-    private Object eval(Jedis j, List<String> args) {
-        String s = sha;
-        if (s == null) {
-            s = j.scriptLoad(SCRIPT);
-            sha = s;
-        }
-        try {
-            return j.evalsha(s, List.of(), args);
-        } catch (JedisNoScriptException e) { // Redis restarted or flushed its scripts
-            sha = j.scriptLoad(SCRIPT);
-            return j.evalsha(sha, List.of(), args);
-        }
-    }
-
     @Override
     public void warm() {
-        Thread t = new Thread(() -> {
-            guessKey();
-            ask(j -> {
-                if (sha == null) {
-                    sha = j.scriptLoad(SCRIPT);
-                }
-                return sha;
-            });
-        }, "saslauth-penalty-store");
-        t.setDaemon(true);
-        t.start();
+        startSender();
     }
 
     @Override
@@ -291,7 +300,33 @@ final class RedisStore implements PenaltyStore {
 
     @Override
     public Outcome record(Attempt at, boolean right) {
-        List<String> args = new ArrayList<>(16);
+        Waiter w = new Waiter();
+        record(at, right, w);
+        return w.outcome(at, right);
+    }
+
+    /**
+     * Queues the login for a sender ({@link #send}), which sends what has queued up in one pipelined round
+     * trip and hands each outcome on; counted here at once while Redis is away, or when the
+     * queue is full.
+     */
+    @Override
+    public void record(Attempt at, boolean right, Consumer<Outcome> then) {
+        if (retrying() || closed) {
+            then.accept(local.record(at, right));
+            return;
+        }
+        if (!calls.offer(new Call(at, right, then, clock.nanoTime()))) {
+            then.accept(local.record(at, right));
+            return;
+        }
+        if (!senderStarted) {
+            startSender();
+        }
+    }
+
+    private List<String> args(Attempt at, boolean right) {
+        List<String> args = new ArrayList<>(17);
         args.add(at.address());
         args.add(at.network());
         args.add(at.user());
@@ -301,8 +336,22 @@ final class RedisStore implements PenaltyStore {
         for (String t : thresholds) {
             args.add(t);
         }
-        Optional<Object> reply = ask(j -> eval(j, args));
-        if (reply.isEmpty() || !(reply.get() instanceof List<?> r) || r.size() < 10) {
+        return args;
+    }
+
+    /** Whether this process told Redis of a right password of the user from the network lately. */
+    private synchronized boolean rememberedLately(Attempt at) {
+        Long when = remembered.get(at.user() + '\0' + at.network());
+        return when != null && clock.nanoTime() - when < REMEMBER_AGAIN.toNanos();
+    }
+
+    private synchronized void remember(Attempt at) {
+        remembered.put(at.user() + '\0' + at.network(), clock.nanoTime());
+    }
+
+    /** What Redis's answer to one login's script means here. */
+    private Outcome outcome(Attempt at, boolean right, Object reply) {
+        if (!(reply instanceof List<?> r) || r.size() < 10) {
             return local.record(at, right);
         }
         String verdict = String.valueOf(r.get(0));
@@ -327,8 +376,240 @@ final class RedisStore implements PenaltyStore {
             case "protected":
                 refuseLocally(at.user() + '\0' + at.network(), left);
                 return new Outcome(Verdict.PROTECTED, slowed);
+            case "ok":
+                remember(at);
+                return new Outcome(Verdict.AS_CHECKED, slowed);
             default:
                 return new Outcome(Verdict.AS_CHECKED, slowed);
+        }
+    }
+
+    // --- the sender ------------------------------------------------------------------------------
+
+    /** One login waiting for Redis's answer. */
+    private record Call(Attempt attempt, boolean right, Consumer<Outcome> then, long queued) {}
+
+    /** A caller of {@link #record(Attempt, boolean)}, waiting for the sender. */
+    private final class Waiter implements Consumer<Outcome> {
+        private Outcome outcome;
+        private boolean abandoned;
+
+        @Override
+        public synchronized void accept(Outcome o) {
+            if (!abandoned) {
+                outcome = o;
+                notifyAll();
+            }
+        }
+
+        synchronized Outcome outcome(Attempt at, boolean right) {
+            long until = System.nanoTime() + SYNC_WAIT.toNanos();
+            while (outcome == null) {
+                long left = until - System.nanoTime();
+                if (left <= 0) { // the sender is stuck (the first connection on a starved machine)
+                    abandoned = true;
+                    return local.record(at, right);
+                }
+                try {
+                    wait(Math.max(1, left / 1_000_000L));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    abandoned = true;
+                    return local.record(at, right);
+                }
+            }
+            return outcome;
+        }
+    }
+
+    private synchronized void startSender() {
+        if (senderStarted) {
+            return;
+        }
+        senderStarted = true;
+        for (int i = 0; i < senders.length; i++) {
+            Thread t = new Thread(this::send, "saslauth-penalty-store-" + i);
+            t.setDaemon(true);
+            senders[i] = t;
+            t.start();
+        }
+    }
+
+    private synchronized boolean retrying() {
+        return retryAt != 0 && clock.nanoTime() - retryAt < 0;
+    }
+
+    /**
+     * The sender's loop: takes what has queued up (up to {@link #MAX_BATCH} logins), sends one
+     * EVALSHA per login in one pipelined write, and hands each answer on. A login that has waited
+     * {@link #WAIT} already (behind a slow answer) is counted here, as are all of a batch Redis
+     * did not answer in time; before the first connection is made (the client's classes are
+     * loading), logins wait for it.
+     */
+    private void send() {
+        guessKey();
+        List<Call> batch = new ArrayList<>(MAX_BATCH);
+        List<Response<?>> replies = new ArrayList<>(MAX_BATCH);
+        List<String> toRemember = new ArrayList<>();
+        Jedis j = null;
+        boolean connected = false;
+        int outage = 0;
+        while (!closed) {
+            try {
+                batch.add(calls.take());
+            } catch (InterruptedException e) {
+                break;
+            }
+            calls.drainTo(batch, MAX_BATCH - 1);
+            int done = 0;
+            try {
+                if (retrying()) {
+                    continue; // counted here, in finally
+                }
+                long now = clock.nanoTime();
+                long oldest = now;
+                for (int i = 0; i < batch.size(); i++) { // keeps the order: answered ones move to the front
+                    Call c = batch.get(i);
+                    if (connected && now - c.queued() >= WAIT.toNanos()) {
+                        deliver(c, local.record(c.attempt(), c.right()));
+                        batch.set(i, batch.get(done));
+                        batch.set(done++, c);
+                    } else {
+                        oldest = Math.min(oldest, c.queued());
+                    }
+                }
+                if (done == batch.size()) {
+                    continue;
+                }
+                if (j != null && outages != outage) { // Redis failed another sender: this connection is as old
+                    close(j);
+                    j = null;
+                }
+                if (j == null) {
+                    outage = outages;
+                    j = new Jedis(new HostAndPort(target.host(), target.port()), config);
+                }
+                if (sha == null) {
+                    sha = j.scriptLoad(SCRIPT);
+                }
+                long leftMs = connected ? WAIT.toMillis() - (now - oldest) / 1_000_000L : WAIT.toMillis();
+                j.getConnection().setSoTimeout((int) Math.max(5, leftMs));
+                Pipeline pl = j.pipelined();
+                for (String key : toRemember) { // right passwords' networks, from the batch before
+                    pl.set(key, "1", knownFor);
+                }
+                toRemember.clear();
+                replies.clear();
+                for (int i = done; i < batch.size(); i++) {
+                    Call c = batch.get(i);
+                    Attempt at = c.attempt();
+                    replies.add(c.right() // the common case, without a script: is it banned, is the user protected?
+                            ? pl.mget(NS + "ban:" + at.address(), NS + "protect:" + at.user())
+                            : pl.evalsha(sha, List.of(), args(at, false)));
+                }
+                pl.sync();
+                up();
+                connected = true;
+                int first = done;
+                for (int i = first; i < batch.size(); i++) {
+                    Call c = batch.get(i);
+                    Response<?> r = replies.get(i - first);
+                    Outcome o;
+                    if (c.right() && neither((List<?>) r.get())) {
+                        o = Outcome.CHECKED; // neither banned nor protected
+                        noteProtection(c.attempt().user(), false);
+                        if (!rememberedLately(c.attempt())) {
+                            toRemember.add(knownKey(c.attempt()));
+                            remember(c.attempt());
+                        }
+                    } else if (c.right()) { // banned or protected: the script decides, as for a failure
+                        o = outcome(c.attempt(), true, script(j, args(c.attempt(), true)));
+                    } else {
+                        Object reply;
+                        try {
+                            reply = r.get();
+                        } catch (JedisNoScriptException e) { // Redis restarted or flushed its scripts
+                            reply = script(j, args(c.attempt(), false));
+                        }
+                        o = outcome(c.attempt(), false, reply);
+                    }
+                    deliver(c, o);
+                    done++;
+                }
+            } catch (JedisException | IllegalStateException | ClassCastException e) {
+                if (j != null) {
+                    close(j);
+                    j = null;
+                }
+                down(e);
+            } finally {
+                for (int i = done; i < batch.size(); i++) { // not answered by Redis: counted here
+                    Call c = batch.get(i);
+                    deliver(c, local.record(c.attempt(), c.right()));
+                }
+                batch.clear();
+            }
+        }
+        if (j != null) {
+            close(j);
+        }
+        Call c;
+        while ((c = calls.poll()) != null) { // closed: no login goes unanswered
+            deliver(c, local.record(c.attempt(), c.right()));
+        }
+    }
+
+    /** Whether neither key of an MGET is there: no ban, no protection. */
+    private static boolean neither(List<?> values) {
+        return values.size() == 2 && values.get(0) == null && values.get(1) == null;
+    }
+
+    /** The key that says the user logged in from the network lately, as the script names it. */
+    private static String knownKey(Attempt at) {
+        return NS + "known:" + at.network().length() + ':' + at.network() + ':' + at.user();
+    }
+
+    /** One login's script, on its own round trip. */
+    private Object script(Jedis j, List<String> args) {
+        try {
+            return j.evalsha(sha, List.of(), args);
+        } catch (JedisNoScriptException e) { // Redis restarted or flushed its scripts
+            sha = j.scriptLoad(SCRIPT);
+            return j.evalsha(sha, List.of(), args);
+        }
+    }
+
+    private static void deliver(Call c, Outcome o) {
+        try {
+            c.then().accept(o);
+        } catch (RuntimeException e) {
+            LOG.error("answering a login after the penalty store failed", e);
+        }
+    }
+
+    private synchronized void up() {
+        if (down) {
+            down = false;
+            LOG.warn("penalty store {} answers again: counting is shared once more", target);
+        }
+        retryAt = 0;
+    }
+
+    private static void close(Jedis j) {
+        try {
+            j.close();
+        } catch (RuntimeException ignored) {
+            // broken already, or closing anyway
+        }
+    }
+
+    private synchronized void down(RuntimeException e) {
+        outages++;
+        retryAt = clock.nanoTime() + RETRY.toNanos();
+        if (!down) {
+            down = true;
+            LOG.warn("penalty store {} does not answer ({}): counting in this process alone until it does",
+                    target, reason(e));
         }
     }
 
@@ -434,6 +715,14 @@ final class RedisStore implements PenaltyStore {
 
     @Override
     public void close() {
+        synchronized (this) {
+            closed = true;
+            for (Thread t : senders) {
+                if (t != null) {
+                    t.interrupt();
+                }
+            }
+        }
         Jedis j;
         while ((j = idle.pollFirst()) != null) {
             try {

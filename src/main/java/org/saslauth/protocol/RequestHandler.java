@@ -325,34 +325,41 @@ final class RequestHandler {
     }
 
     /**
-     * The result of a step as the penalty store makes it: a login it refuses (a banned address,
-     * a protected user's unknown network) becomes a FAIL like a wrong password's, right password
-     * or not. Runs on the worker, outside the lock: the store may ask Redis.
+     * What the penalty store is told of a step's result, or null when it is told nothing: a
+     * mechanism that checks no password, a store told already ({@link Gate#refusedDespite}), a
+     * challenge, a temporary failure, a failure without a user.
      */
-    private Step judged(Pending p, Step result) {
-        if (p.gate != null && p.gate.told) {
-            return result; // the store was asked before the exchange's last step, and this is its answer
+    private static PenaltyStore.Attempt attempt(Pending p, Step result) {
+        if (!p.mechanism.needsCredentials() || p.gate != null && p.gate.told) {
+            return null;
         }
         if (result instanceof Step.Success s) {
             String named = p.gate != null && p.gate.user != null ? p.gate.user : s.user();
-            PenaltyStore.Outcome o = service.penalties.record(
-                    new PenaltyStore.Attempt(p.rip, p.client, p.network, named, OptionalInt.empty()), true);
-            p.slowed = o.slowed();
-            return switch (o.verdict()) {
-                case AS_CHECKED -> result;
-                case BANNED -> new Step.Failure(Step.Reason.BANNED, Optional.of(named), OptionalInt.empty());
-                case PROTECTED -> new Step.Failure(Step.Reason.PROTECTED, Optional.of(named), OptionalInt.empty());
-            };
+            return new PenaltyStore.Attempt(p.rip, p.client, p.network, named, OptionalInt.empty());
         }
         if (result instanceof Step.Failure f && f.user().isPresent() && !f.reason().temporary()) {
-            PenaltyStore.Outcome o = service.penalties.record(
-                    new PenaltyStore.Attempt(p.rip, p.client, p.network, f.user().get(), f.guess()), false);
-            p.slowed = o.slowed();
-            if (o.verdict() == PenaltyStore.Verdict.BANNED) {
-                return new Step.Failure(Step.Reason.BANNED, f.user(), f.guess());
-            }
+            return new PenaltyStore.Attempt(p.rip, p.client, p.network, f.user().get(), f.guess());
         }
-        return result;
+        return null;
+    }
+
+    /**
+     * The result of a step as the penalty store made it ({@code o}, its answer to {@link
+     * #attempt}): a login it refuses (a banned address, a protected user's unknown network)
+     * becomes a FAIL like a wrong password's, right password or not.
+     */
+    private static Step judged(Pending p, Step result, PenaltyStore.Attempt at, PenaltyStore.Outcome o) {
+        p.slowed = o.slowed();
+        if (result instanceof Step.Success) {
+            return switch (o.verdict()) {
+                case AS_CHECKED -> result;
+                case BANNED -> new Step.Failure(Step.Reason.BANNED, Optional.of(at.user()), OptionalInt.empty());
+                case PROTECTED -> new Step.Failure(Step.Reason.PROTECTED, Optional.of(at.user()), OptionalInt.empty());
+            };
+        }
+        Step.Failure f = (Step.Failure) result;
+        return o.verdict() == PenaltyStore.Verdict.BANNED ? new Step.Failure(Step.Reason.BANNED, f.user(), f.guess())
+                : result;
     }
 
     // --- steps ------------------------------------------------------------------------------------
@@ -384,12 +391,21 @@ final class RequestHandler {
         }
     }
 
-    /** One step of an exchange, and the writing of its answer. */
-    private final class StepTask implements Runnable {
+    /**
+     * One step of an exchange, and the writing of its answer. A step whose result the penalty
+     * store judges is answered when the store has ({@link #accept}): at once for the memory
+     * store, once Redis answered for the Redis store, on the store's thread, so that no worker
+     * waits for a round trip.
+     */
+    private final class StepTask implements Runnable, java.util.function.Consumer<PenaltyStore.Outcome> {
         private final Pending p;
         private final long arrival;
         private final Optional<byte[]> initial;
         private final byte[] response;
+        /** The step's result and what the store is told of it, while the store judges it. */
+        private Step result;
+        private PenaltyStore.Attempt attempt;
+        private volatile boolean judgedYet;
 
         StepTask(Pending p, long arrival, Optional<byte[]> initial, byte[] response) {
             this.p = p;
@@ -436,10 +452,33 @@ final class RequestHandler {
                     org.saslauth.store.Client.ADDRESS.remove();
                     org.saslauth.store.Client.SERVICE.remove();
                 }
-                if (p.mechanism.needsCredentials()) {
-                    result = judged(p, result);
+                PenaltyStore.Attempt at = attempt(p, result);
+                if (at != null) {
+                    this.result = result;
+                    this.attempt = at;
+                    service.penalties.record(at, result instanceof Step.Success, this);
+                    if (!judgedYet) { // Redis's answer is on its way: the deadline still holds
+                        synchronized (lock) {
+                            if (pending.get(p.id) == p && p.stepRunning()) {
+                                wakeAt(p.deadline);
+                            }
+                        }
+                    }
+                    return;
                 }
             }
+            write(result, late);
+        }
+
+        @Override
+        public void accept(PenaltyStore.Outcome o) {
+            judgedYet = true;
+            write(judged(p, result, attempt, o), false);
+        }
+
+        /** Writes the step's answer under the lock, unless it was answered at its deadline. */
+        private void write(Step result, boolean late) {
+            boolean dropped = false;
             synchronized (lock) {
                 if (p.state == Pending.State.OVERDUE) { // answered at its deadline meanwhile
                     dropped = true;
