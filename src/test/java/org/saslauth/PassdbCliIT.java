@@ -41,8 +41,19 @@ class PassdbCliIT {
         pg.sql("mail", "CREATE TABLE mailbox (username varchar(255) PRIMARY KEY, password varchar(255) NOT NULL,"
                 + " active boolean NOT NULL DEFAULT true);\n"
                 + "INSERT INTO mailbox VALUES ('alice@example.org', '{PLAIN}alice-password', true);\n"
+                + "INSERT INTO mailbox VALUES ('bob@example.org', '{PLAIN}bob-password', true);\n"
+                + "CREATE TABLE app_passwords (username varchar(255) NOT NULL, name varchar(64) NOT NULL,"
+                + " password varchar(255) NOT NULL, networks varchar(255), services varchar(255), expires timestamptz,"
+                + " revoked timestamptz, last_used timestamptz, last_ip varchar(64), PRIMARY KEY (username, name));\n"
+                + "INSERT INTO app_passwords (username, name, password, networks, services, revoked) VALUES"
+                + " ('alice@example.org', 'phone', '" + org.saslauth.password.PasswordSchemes.argon2id(
+                        "k7qm-2xwe-h9tz-p4rn".getBytes(StandardCharsets.UTF_8), 8192, 1) + "', '192.0.2.0/24', 'smtp', NULL),"
+                + " ('alice@example.org', 'lost', '" + org.saslauth.password.PasswordSchemes.argon2id(
+                        "lost-app-password".getBytes(StandardCharsets.UTF_8), 8192, 1) + "', NULL, NULL,"
+                + " '2026-01-01T00:00:00Z');\n"
                 + "CREATE ROLE saslauth LOGIN PASSWORD '" + DB_PASSWORD + "';\n"
-                + "GRANT SELECT ON mailbox TO saslauth;\n");
+                + "GRANT SELECT ON mailbox TO saslauth;\n"
+                + "GRANT SELECT, UPDATE ON app_passwords TO saslauth;\n");
         slapd = SlapdServer.start("dn: uid=bob," + SlapdServer.BASE + "\nobjectClass: inetOrgPerson\nuid: bob\ncn: b\n"
                 + "sn: b\nmail: bob@example.org\nuserPassword: {SSHA}" + ssha("bob-password") + "\n\n", "svc-pw");
     }
@@ -123,6 +134,59 @@ class PassdbCliIT {
         Result unknown = jar("bob-password\n", List.of(), "test", "--config", ldap.toString(), "*");
         assertEquals(1, unknown.status(), unknown.out() + unknown.err());
         assertTrue(unknown.out().contains("unknown user"), unknown.out());
+    }
+
+    /**
+     * App passwords in the passdb's database through the packaged jar and a config file:
+     * {@code saslauth test --address}, a served session whose login records its last use in the
+     * table, app-passwords-required, and {@code app-password list} pointing at the database.
+     */
+    @Test
+    void appPasswordsInTheDatabase() throws Exception {
+        Path sql = sqlConfig(pg.url("mail"));
+        Files.writeString(sql, Files.readString(sql)
+                + "app-password-query = SELECT name, password, networks, services, expires, revoked FROM app_passwords"
+                + " WHERE username = %u\n"
+                + "app-password-update-query = UPDATE app_passwords SET last_used = now(), last_ip = %r"
+                + " WHERE username = %u AND name = %{name}\n"
+                + "app-passwords-required = true\n");
+        String phone = "k7qm-2xwe-h9tz-p4rn\n";
+        Result inside = jar(phone, List.of(), "test", "--config", sql.toString(), "--address", "192.0.2.7", "alice@example.org");
+        assertEquals(0, inside.status(), inside.out() + inside.err());
+        assertEquals("auth succeeded: user=alice@example.org\n", inside.out());
+        Result outside = jar(phone, List.of(), "test", "--config", sql.toString(), "--address", "198.51.100.7",
+                "alice@example.org");
+        assertEquals(1, outside.status(), outside.out() + outside.err());
+        assertEquals("auth failed: user=alice@example.org (refused: app password 'phone' is not for this address"
+                + " (only 192.0.2.0/24))\n", outside.out());
+        Result lost = jar("lost-app-password\n", List.of(), "test", "--config", sql.toString(), "--address", "192.0.2.7",
+                "alice@example.org");
+        assertEquals(1, lost.status(), lost.out() + lost.err());
+        assertEquals("auth failed: user=alice@example.org (refused: app password 'lost' was revoked at"
+                + " 2026-01-01T00:00:00Z)\n", lost.out(), lost.err());
+        String session = "VERSION\t1\t2\nCPID\t7\n"
+                + "AUTH\t1\tPLAIN\tservice=smtp\trip=192.0.2.9\tresp=" + plain("alice@example.org", "k7qm-2xwe-h9tz-p4rn") + "\n"
+                + "AUTH\t2\tPLAIN\tservice=smtp\trip=192.0.2.9\tresp=" + plain("alice@example.org", "alice-password") + "\n"
+                + "AUTH\t3\tPLAIN\tservice=smtp\trip=192.0.2.9\tresp=" + plain("bob@example.org", "bob-password") + "\n";
+        Result r = jar(session, List.of(), "--config", sql.toString());
+        assertEquals(0, r.status(), r.err());
+        assertEquals("", r.err());
+        assertTrue(r.out().contains("OK\t1\tuser=alice@example.org"), r.out());
+        assertTrue(r.out().contains("FAIL\t2\tuser=alice@example.org\treason=Authentication failed"), r.out());
+        assertTrue(r.out().contains("OK\t3\tuser=bob@example.org"), r.out());
+        String log = Files.readString(dir.resolve("saslauth.log"));
+        assertTrue(log.contains("id=2 reason=\"refused: main password refused: the user has app passwords and"
+                + " app-passwords-required is on\""), log);
+        assertFalse(log.contains("k7qm-2xwe-h9tz-p4rn") || log.contains("$argon2id$"), log);
+        // the last login with phone was the session's, and nothing was recorded for lost
+        String rows = pg.sql("mail", "SELECT name || '=' || coalesce(last_ip, '-') || '='"
+                + " || coalesce((last_used > now() - interval '5 minutes')::text, '-') AS used FROM app_passwords;");
+        assertTrue(rows.contains("phone=192.0.2.9=true"), rows);
+        assertTrue(rows.contains("lost=-=-"), rows);
+
+        Result list = jar("", List.of(), "app-password", "list", "--config", sql.toString());
+        assertEquals(3, list.status(), list.out() + list.err());
+        assertTrue(list.err().contains("the app passwords are in the database"), list.err());
     }
 
     @Test

@@ -52,9 +52,20 @@ final class MailClients {
      * key as ASCII).
      */
     static Outcome smtplib(int port, String user, String password) throws IOException {
+        return smtplib(port, user, password, "");
+    }
+
+    /**
+     * {@link #smtplib(int, String, String)} from the loopback address {@code source}
+     * ({@code 127.0.0.2}), which Postfix passes on as the client's address ({@code rip=});
+     * empty for the system's choice, 127.0.0.1.
+     */
+    static Outcome smtplib(int port, String user, String password, String source) throws IOException {
         String script = String.join("\n",
                 "import smtplib, sys",
-                "s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]), local_hostname='" + HELO + "', timeout=20)",
+                "src = (sys.argv[4], 0) if sys.argv[4] else None",
+                "s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]), local_hostname='" + HELO + "', timeout=20,"
+                        + " source_address=src)",
                 "s.set_debuglevel(1)",
                 "try:",
                 "    s.login(sys.argv[2], sys.argv[3])",
@@ -62,8 +73,8 @@ final class MailClients {
                 "    print('login refused:', e.smtp_code, flush=True)",
                 "    sys.exit(1)",
                 "s.quit()");
-        return run("smtplib", "exec python3 -c \"$5\" \"$1\" \"$3\" \"$(printf \"$4\")\" </dev/null",
-                port, "", user, password, "reply: retcode \\(235\\)", "reply: retcode \\(535\\)", script);
+        return run("smtplib", "exec python3 -c \"$5\" \"$1\" \"$3\" \"$(printf \"$4\")\" \"$6\" </dev/null",
+                port, "", user, password, "reply: retcode \\(235\\)", "reply: retcode \\(535\\)", script, source);
     }
 
     /**

@@ -17,7 +17,8 @@ class MariadbStoreIT extends SqlStoreContract {
         db.sql("mail", schema("tinyint(1)", "1") + usersSql()
                 + "CREATE USER 'saslauth'@'%' IDENTIFIED BY '" + DB_PASSWORD + "';\n"
                 + "GRANT SELECT ON mail.mailbox TO 'saslauth'@'%';\n"
-                + "GRANT SELECT ON mail.twice TO 'saslauth'@'%';\n");
+                + "GRANT SELECT ON mail.twice TO 'saslauth'@'%';\n"
+                + "GRANT SELECT, UPDATE ON mail.app_passwords TO 'saslauth'@'%';\n");
     }
 
     @AfterAll

@@ -16,7 +16,8 @@ class PostgresStoreIT extends SqlStoreContract {
         pg.sql("postgres", "CREATE DATABASE mail;");
         pg.sql("mail", schema("boolean", "true") + usersSql()
                 + "CREATE ROLE saslauth LOGIN PASSWORD '" + DB_PASSWORD + "';\n"
-                + "GRANT SELECT ON mailbox, twice TO saslauth;\n");
+                + "GRANT SELECT ON mailbox, twice TO saslauth;\n"
+                + "GRANT SELECT, UPDATE ON app_passwords TO saslauth;\n");
     }
 
     @AfterAll

@@ -75,7 +75,36 @@ abstract class SqlStoreContract {
                 + " ('" + HOSTILE.replace("'", "''") + "', '{PLAIN}hostile-password', 'H', 'h/', '"
                 + HOSTILE.replace("'", "''") + "', '', '1');\n"
                 + "INSERT INTO twice (username, password) VALUES ('eve@example.org', '{PLAIN}one'),"
-                + " ('eve@example.org', '{PLAIN}two');\n";
+                + " ('eve@example.org', '{PLAIN}two');\n"
+                + appPasswordsSql();
+    }
+
+    static final String APP_PASSWORD_QUERY = "SELECT name, password, networks, services, expires, revoked"
+            + " FROM app_passwords WHERE username = %u";
+    static final String APP_PASSWORD_UPDATE_QUERY = "UPDATE app_passwords SET last_used = CURRENT_TIMESTAMP,"
+            + " last_ip = %r WHERE username = %u AND name = %{name}";
+
+    /**
+     * alice's app passwords, each {@code NAME-app-password}: phone (from 192.0.2.0/24, for smtp,
+     * expiring in 2037), laptop (revoked), old (expired), and broken, whose networks cannot be
+     * read. Times that both servers' TIMESTAMP can hold.
+     */
+    static String appPasswordsSql() {
+        StringBuilder sql = new StringBuilder("INSERT INTO app_passwords (username, name, password, networks, services,"
+                + " expires, revoked) VALUES");
+        String[][] rows = {
+            {"phone", "'192.0.2.0/24'", "'smtp'", "'2037-12-31 00:00:00'", "NULL"},
+            {"laptop", "NULL", "NULL", "NULL", "'2026-01-01 00:00:00'"},
+            {"old", "NULL", "NULL", "'2020-01-01 00:00:00'", "NULL"},
+            {"broken", "'not-a-network'", "NULL", "NULL", "NULL"},
+        };
+        for (int i = 0; i < rows.length; i++) {
+            String[] r = rows[i];
+            sql.append(i == 0 ? " " : ", ").append("('alice@example.org', '").append(r[0]).append("', '")
+                    .append(PasswordSchemes.argon2id(pw(r[0] + "-app-password"), 8192, 1)).append("', ")
+                    .append(String.join(", ", r[1], r[2], r[3], r[4])).append(')');
+        }
+        return sql.append(";\n").toString();
     }
 
     SqlStore open(String query) throws InvalidStoreConfig {
@@ -284,6 +313,111 @@ abstract class SqlStoreContract {
         }
     }
 
+    /** last_used and last_ip of alice's app password {@code name}, read as the service account reads. */
+    List<String> lastUse(String name) throws Exception {
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(url(), "saslauth", DB_PASSWORD);
+                java.sql.PreparedStatement st = c.prepareStatement(
+                        "SELECT last_used, last_ip FROM app_passwords WHERE username = ? AND name = ?")) {
+            st.setString(1, "alice@example.org");
+            st.setString(2, name);
+            try (java.sql.ResultSet rs = st.executeQuery()) {
+                assertTrue(rs.next(), "no row " + name);
+                java.sql.Timestamp t = rs.getTimestamp(1);
+                return java.util.Arrays.asList(t == null ? null : t.toInstant().toString(), rs.getString(2));
+            }
+        }
+    }
+
+    /**
+     * app-password-query and app-password-update-query against the real server: the app password
+     * found logs in from its network and the update records when and from where, in the table;
+     * from another network, for another service, revoked or expired it is refused with the
+     * reason and records nothing; a row that cannot be read is left out; with
+     * app-passwords-required alice's main password is refused and bob's, who has no row, works.
+     */
+    @Test
+    void appPasswordsFromTheDatabase() throws Exception {
+        SqlStore db = open(QUERY);
+        AppPasswordStore store = new AppPasswordStore(db, db.appPasswords(APP_PASSWORD_QUERY,
+                Optional.of(APP_PASSWORD_UPDATE_QUERY)), true);
+        try {
+            assertEquals(java.util.Arrays.asList(null, null), lastUse("phone"));
+            Client.SERVICE.set("smtp");
+            Client.ADDRESS.set("192.0.2.7");
+            java.time.Instant before = java.time.Instant.now().minusSeconds(120);
+            var ok = CapturedLog.capture(() -> store.check("alice@example.org", pw("phone-app-password"), SLOTS,
+                    Deadline.NONE));
+            assertEquals(new CredentialStore.Checked(Verdict.ACCEPTED, "alice@example.org"), ok.result());
+            assertTrue(ok.log().raw().contains("user \"alice@example.org\" logged in with app password \"phone\""),
+                    ok.log().raw());
+            List<String> used = lastUse("phone");
+            assertEquals("192.0.2.7", used.get(1), used.toString());
+            assertTrue(used.get(0) != null && java.time.Instant.parse(used.get(0)).isAfter(before), used.toString());
+
+            Client.ADDRESS.set("198.51.100.7");
+            assertRefused(store, "phone", "app password 'phone' is not for this address (only 192.0.2.0/24)");
+            Client.ADDRESS.set("192.0.2.7");
+            Client.SERVICE.set("imap");
+            assertRefused(store, "phone", "app password 'phone' is not for service imap (only smtp)");
+            Client.SERVICE.set("smtp");
+            assertRefused(store, "laptop", "app password 'laptop' was revoked at ");
+            assertRefused(store, "old", "app password 'old' expired at ");
+            assertEquals(used, lastUse("phone"), "a refused login records no use");
+            for (String name : List.of("laptop", "old", "broken")) {
+                assertEquals(java.util.Arrays.asList(null, null), lastUse(name), name);
+            }
+
+            var broken = CapturedLog.capture(() -> store.check("alice@example.org", pw("broken-app-password"), SLOTS,
+                    Deadline.NONE));
+            assertEquals(Verdict.WRONG_PASSWORD, broken.result().verdict());
+            assertTrue(broken.log().raw().contains("app-password-query: app password \"broken\" of user"
+                    + " \"alice@example.org\" cannot be used and is left out"), broken.log().raw());
+
+            var main = store.check("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE);
+            assertEquals(Verdict.REFUSED, main.verdict());
+            assertEquals(Optional.of("main password refused: the user has app passwords and app-passwords-required is on"),
+                    main.detail());
+            assertEquals(Verdict.WRONG_PASSWORD, store.check("alice@example.org", pw("alice-passwort"), SLOTS,
+                    Deadline.NONE).verdict());
+            assertEquals(Verdict.ACCEPTED, store.check("bob@example.org", pw("bob-password"), SLOTS, Deadline.NONE).verdict());
+            assertEquals(Verdict.WRONG_PASSWORD, store.check("bob@example.org", pw("phone-app-password"), SLOTS,
+                    Deadline.NONE).verdict(), "alice's app password is hers only");
+        } finally {
+            Client.ADDRESS.remove();
+            Client.SERVICE.remove();
+            store.close();
+        }
+    }
+
+    /** An update query that fails is logged and changes nothing of the login. */
+    @Test
+    void aFailingUpdateQueryLeavesTheLoginAlone() throws Exception {
+        SqlStore db = open(QUERY);
+        AppPasswordStore store = new AppPasswordStore(db, db.appPasswords(APP_PASSWORD_QUERY,
+                Optional.of("UPDATE app_passwords SET no_such_column = %r WHERE username = %u AND name = %{name}")), false);
+        try {
+            Client.SERVICE.set("smtp");
+            Client.ADDRESS.set("192.0.2.8");
+            var run = CapturedLog.capture(() -> store.check("alice@example.org", pw("phone-app-password"), SLOTS,
+                    Deadline.NONE));
+            assertEquals(Verdict.ACCEPTED, run.result().verdict());
+            assertTrue(run.log().raw().contains("app-password-update-query failed (the login is not affected)"),
+                    run.log().raw());
+            assertEquals(Verdict.ACCEPTED, store.check("alice@example.org", pw("alice-password"), SLOTS,
+                    Deadline.NONE).verdict(), "app-passwords-required is off");
+        } finally {
+            Client.ADDRESS.remove();
+            Client.SERVICE.remove();
+            store.close();
+        }
+    }
+
+    static void assertRefused(AppPasswordStore store, String name, String detail) {
+        var checked = store.check("alice@example.org", pw(name + "-app-password"), SLOTS, Deadline.NONE);
+        assertEquals(Verdict.REFUSED, checked.verdict(), name);
+        assertTrue(checked.detail().orElse("").startsWith(detail), checked.detail() + ", not " + detail);
+    }
+
     @Test
     @org.junit.jupiter.api.Order(100)
     void aServerDownIsATemporaryFailureLoggedOnceAndThePoolComesBack() throws Exception {
@@ -392,7 +526,20 @@ abstract class SqlStoreContract {
                 + "  modified timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP,\n"
                 + "  active " + activeType + " NOT NULL DEFAULT " + activeDefault + "\n"
                 + ");\n"
-                + "CREATE TABLE twice (username varchar(255) NOT NULL, password varchar(255) NOT NULL);\n";
+                + "CREATE TABLE twice (username varchar(255) NOT NULL, password varchar(255) NOT NULL);\n"
+                // docs/app-passwords.md's table; TIMESTAMP NULL, so that MariaDB sets none of them by itself
+                + "CREATE TABLE app_passwords (\n"
+                + "  username varchar(255) NOT NULL,\n"
+                + "  name varchar(64) NOT NULL,\n"
+                + "  password varchar(255) NOT NULL,\n"
+                + "  networks varchar(255) NULL,\n"
+                + "  services varchar(255) NULL,\n"
+                + "  expires timestamp NULL,\n"
+                + "  revoked timestamp NULL,\n"
+                + "  last_used timestamp NULL,\n"
+                + "  last_ip varchar(64) NULL,\n"
+                + "  PRIMARY KEY (username, name)\n"
+                + ");\n";
     }
 
     static Optional<String> nothing() {
