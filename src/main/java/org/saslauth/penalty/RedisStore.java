@@ -65,6 +65,8 @@ final class RedisStore implements PenaltyStore {
      * answered, which one thread alone would hold up.
      */
     static final int SENDERS = Math.max(2, Math.min(4, Runtime.getRuntime().availableProcessors()));
+    /** Logins queued beyond which another sender starts. */
+    static final int BUSY = 16;
     /** Logins sent in one round trip at most. */
     static final int MAX_BATCH = 256;
     /** Logins waiting for their round trip beyond which one is counted in this process at once. */
@@ -320,7 +322,7 @@ final class RedisStore implements PenaltyStore {
             then.accept(local.record(at, right));
             return;
         }
-        if (!senderStarted) {
+        if (!senderStarted && (senders[0] == null || calls.size() >= BUSY)) {
             startSender();
         }
     }
@@ -422,17 +424,29 @@ final class RedisStore implements PenaltyStore {
         }
     }
 
+    /**
+     * Starts the first sender; the others start once logins queue up behind it ({@link
+     * #BUSY}), which a spawned helper, one login at a time, never sees.
+     */
     private synchronized void startSender() {
-        if (senderStarted) {
+        int i = 0;
+        while (i < senders.length && senders[i] != null) {
+            i++;
+        }
+        if (i == senders.length || i > 0 && calls.size() < BUSY) {
             return;
         }
-        senderStarted = true;
-        for (int i = 0; i < senders.length; i++) {
-            Thread t = new Thread(this::send, "saslauth-penalty-store-" + i);
-            t.setDaemon(true);
-            senders[i] = t;
-            t.start();
-        }
+        Thread t = new Thread(i == 0 ? this::sendFirst : this::send, "saslauth-penalty-store-" + i);
+        t.setDaemon(true);
+        senders[i] = t;
+        senderStarted = i + 1 == senders.length;
+        t.start();
+    }
+
+    /** The first sender fetches the guess key before it sends anything. */
+    private void sendFirst() {
+        guessKey();
+        send();
     }
 
     private synchronized boolean retrying() {
@@ -447,7 +461,6 @@ final class RedisStore implements PenaltyStore {
      * loading), logins wait for it.
      */
     private void send() {
-        guessKey();
         List<Call> batch = new ArrayList<>(MAX_BATCH);
         List<Response<?>> replies = new ArrayList<>(MAX_BATCH);
         List<String> toRemember = new ArrayList<>();
