@@ -1947,18 +1947,18 @@ def attack_table(rows, names, stuffed, botted, got, checked, refused, period, co
 
     def computed(pool):
         steady, first, day = guessing_figures(pool)
-        return ("%d an hour trip nothing, every hour; as fast as answered: %d in the first hour, %d in 24 h"
+        return ("%d an hour, hour after hour, trip nothing; as fast as answered: %d in the first hour, %d in 24 h"
                 % (steady, first, day))
 
     def per_hour(n, seconds):
         return format(int(round(n * 3600 / seconds, -2)), ",")
     guesses = [
-        ["one address", computed(1),
+        ["from one address", computed(1),
          "in %d s, %d sessions: %d answered, then banned (%d refused unchecked)" % (period, conns, checked, refused),
          "~%s an hour (extrapolated from %d answered in %d s, %d sessions)" % (per_hour(got["dovecot"], period),
                                                                               got["dovecot"], period, conns)],
-        ["a botnet of 10 addresses", computed(10), "", "not measured (no per-user limit)"],
-        ["a botnet, a new address each guess", computed(None),
+        ["from a botnet of 10 addresses", computed(10), "not measured", "not measured (no per-user limit)"],
+        ["from a botnet, a new address each guess", computed(None),
          "case 4: the user protected, the right password from a new address refused",
          "~%s an hour (extrapolated from 300 answered in %.1f s, 100 sessions, case 4); grows with the sessions"
          % (per_hour(300, botnet_s), botnet_s)],
@@ -1969,7 +1969,7 @@ def attack_table(rows, names, stuffed, botted, got, checked, refused, period, co
          "after %s)" % wait_text(stuffed[by["dovecot"]][1])],
     ]
     return (md_table(head, body) + "\n\n"
-            + md_table(["guesses answered, one user", "saslauth, computed from the defaults",
+            + md_table(["guesses answered at one user", "saslauth, computed from the defaults",
                         "saslauth, measured", "Dovecot 2.3, measured"], guesses)
             + "\n\nrow 15 took %.0f s" % seconds)
 

@@ -20,6 +20,8 @@ fi
 missing=
 command -v dovecot >/dev/null 2>&1 && command -v doveadm >/dev/null 2>&1 || missing="$missing dovecot-core"
 command -v ruby >/dev/null 2>&1 || missing="$missing ruby"
+# rows 13 and 15: a throwaway redis-server for the penalty store
+command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
 # row 9: connect-to-banner through a throwaway Postfix
 command -v postfix >/dev/null 2>&1 || missing="$missing postfix"
 # rows 6 and 7: Dovecot's passdb sql and ldap against a throwaway PostgreSQL and slapd
