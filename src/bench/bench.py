@@ -12,6 +12,7 @@ import hmac
 import os
 import platform
 import resource
+import select
 import shutil
 import socket
 import statistics
@@ -404,9 +405,10 @@ class Bench:
 
     # --- Dovecot -------------------------------------------------------------------------------
 
-    def start_dovecot(self, passwd, name="dovecot", passdb=None, cache=""):
+    def start_dovecot(self, passwd, name="dovecot", passdb=None, cache="", failure_delay="0"):
         """A throwaway Dovecot auth server; passdb is the body of its passdb block (default: the
-        passwd file), cache extra auth_cache_* lines."""
+        passwd file), cache extra auth_cache_* lines; failure_delay None keeps Dovecot's default
+        auth_failure_delay (2 s)."""
         if passdb is None:
             passdb = "  driver = passwd-file\n  args = %s\n" % passwd
         base = self.path(name + "-run")
@@ -418,7 +420,7 @@ log_path = {self.path(name + ".log")}
 instance_name = saslauth-bench-{name}-{os.getpid()}
 ssl = no
 protocols =
-auth_failure_delay = 0
+{"" if failure_delay is None else "auth_failure_delay = %s" % failure_delay}
 auth_mechanisms = plain login cram-md5 scram-sha-256
 disable_plaintext_auth = no
 default_client_limit = 2000
@@ -802,6 +804,7 @@ def machine(runtimes):
 class Table:
     def __init__(self):
         self.rows = []
+        self.sections = []  # tables of their own (row 15), printed after this one
 
     def add(self, what, peer, ours, theirs, unit, budget, lower_is_better, runtime=""):
         what = what + (" [" + runtime + "]" if runtime else "")
@@ -817,6 +820,10 @@ class Table:
         self.rows.append((what, peer, fmt(ours, unit), fmt(theirs, unit), "%.2f" % ratio, budget, verdict))
 
     def print(self):
+        if not self.rows:
+            for section in self.sections:
+                print(section)
+            return
         head = ("row", "peer", "saslauth", "peer value", "ratio", "budget", "")
         widths = [max(len(r[i]) for r in self.rows + [head]) for i in range(len(head))]
         line = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |"
@@ -824,6 +831,9 @@ class Table:
         print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
         for r in self.rows:
             print(line(r))
+        for section in self.sections:
+            print()
+            print(section)
 
 
 def fmt(value, unit):
@@ -856,7 +866,7 @@ def main():
                     help="timed logins per round of the CRAM-MD5 and SCRAM rows (8)")
     ap.add_argument("--banners", type=int, default=100,
                     help="SMTP sessions per server timed in row 9's connect-to-banner")
-    ap.add_argument("--only", default="1,2,3,4,5,6,7,8,9,10,11,12,13,14", help="rows to run, e.g. 1,3")
+    ap.add_argument("--only", default="1,2,3,4,5,6,7,8,9,10,11,12,13,14,15", help="rows to run, e.g. 1,3")
     a = ap.parse_args()
     a.java = a.java or ["java"]
     only = set(a.only.split(","))
@@ -1125,6 +1135,9 @@ def run(a, b, table, only):
         finally:
             idp.terminate()
             idp.wait(10)
+
+    if "15" in only:
+        attack_rows(b, table)
 
     if "11" in only:
         # Issue 21: the daemon's PLAIN logins/s with metrics-listen set against without, two
@@ -1509,6 +1522,485 @@ def plain_under_load(sock, plain, hashed_line, hashers, logins, limit):
         raise SystemExit("%s: %s" % (sock, errors[0]))
     lat.sort()
     return lat[min(len(lat) - 1, int(len(lat) * 0.99))], len(lat), sum(done)
+
+
+# --- row 15: the attack cases, saslauth against Dovecot 2.3 -------------------------------------
+
+# saslauth's defaults the cases and the computed figures rest on: PenaltyPolicy.DEFAULTS and the
+# failure delay and auth penalty of docs/security.md (see docs/penalty.md).
+SASLAUTH_DEFAULTS = dict(window_min=15, ban_users=10, ban_passwords=20, ban_min=15, ban_max_h=24,
+                         user_window_h=1, protect_addresses=20, protect_passwords=30, protect_h=1,
+                         failure_delay_s=2, longest_delay_s=5)
+
+
+def replay_guessing(pool, every, hours=24, d=SASLAUTH_DEFAULTS):
+    """Guesses answered in each hour when distinct wrong passwords for one user come every
+    `every` seconds for `hours`, from `pool` addresses in turn (None: each from a new one), by
+    the rules of the memory store (MemoryStore.record) on the defaults: a banned address's
+    attempt is refused and not counted; a protected user's attempt from an unknown network is
+    refused and counted; any other is checked (answered) and counted."""
+    window, ban_users, ban_guesses = d["window_min"] * 60, d["ban_users"], d["ban_passwords"]
+    ban_first, ban_max = d["ban_min"] * 60, d["ban_max_h"] * 3600
+    user_window, protect_addresses = d["user_window_h"] * 3600, d["protect_addresses"]
+    protect_guesses, protect_time = d["protect_passwords"], d["protect_h"] * 3600
+    addresses = {}
+    u = dict(end=0, addresses=set(), guesses=set(), until=0)
+    answered = [0] * hours
+    n = 0
+    while n * every < hours * 3600:
+        t, n = n * every, n + 1
+        source = n if pool is None else n % pool
+        a = dict(end=0, users=set(), guesses=set(), until=0, nth=0, nth_until=0)
+        if pool is not None:  # a new address each time has nothing to remember
+            a = addresses.setdefault(source, a)
+        if a["until"] > t:
+            continue
+        if u["until"] <= t:
+            answered[int(t // 3600)] += 1
+        if a["end"] <= t:
+            a.update(end=t + window, users=set(), guesses=set())
+        a["users"].add("victim")
+        if len(a["guesses"]) < ban_guesses:
+            a["guesses"].add(n)
+        if len(a["users"]) >= ban_users or len(a["guesses"]) >= ban_guesses:
+            a["nth"] = a["nth"] + 1 if a["nth_until"] > t else 1
+            a["nth_until"] = t + ban_max
+            a["until"] = t + min(ban_first * 2 ** (a["nth"] - 1), ban_max)
+            a.update(users=set(), guesses=set(), end=0)
+        if u["end"] <= t:
+            u.update(end=t + user_window, addresses=set(), guesses=set())
+        if len(u["addresses"]) < protect_addresses:
+            u["addresses"].add(source)
+        if len(u["guesses"]) < protect_guesses:
+            u["guesses"].add(n)
+        if len(u["addresses"]) >= protect_addresses or len(u["guesses"]) >= protect_guesses:
+            u["until"] = t + protect_time
+    return answered
+
+
+def guessing_figures(pool):
+    """(the most guesses an hour that trip nothing, every hour of a day; answered in the first
+    hour and in 24 h when the guesses come as fast as answered: 64 sessions, 5 s each)."""
+    steady = max(k for k in range(1, 61) if all(h == k for h in replay_guessing(pool, 3600 / k)))
+    fast = replay_guessing(pool, 5 / 64)
+    return steady, fast[0], sum(fast)
+
+
+def attack_line(i, user, password, rip):
+    return b"AUTH\t%d\tPLAIN\tservice=smtp\tnologin\tlip=127.0.0.1\trip=%s\tresp=%s\n" % (
+        i, rip.encode(), base64.b64encode(b"\0" + user.encode() + b"\0" + password.encode()))
+
+
+class Target:
+    """An auth server under attack, as the cases see it: its auth-client sockets (a connection
+    goes to each in turn: three saslauth daemons sharing one Redis are three MX hosts) and the
+    log files where saslauth says why it refused."""
+
+    def __init__(self, name, socks, logs=()):
+        self.name, self.socks, self.logs = name, socks, logs
+        self.turn = 0
+        self.lock = threading.Lock()
+
+    def connect(self, k=None):
+        with self.lock:
+            if k is None:
+                k, self.turn = self.turn, self.turn + 1
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(90)
+        s.connect(self.socks[k % len(self.socks)])
+        c = Conn(s.sendall, lambda: s.recv(1 << 16), s.close)
+        c.fileno = s.fileno()
+        c.handshake()
+        return c
+
+    def reason(self, user, rip):
+        """saslauth's reason for the last refusal of user from rip, from its logs (None for Dovecot)."""
+        found = None
+        for log in self.logs:
+            with open(log, errors="replace") as f:
+                for line in f:
+                    if "auth failed: rip=%s " % rip in line and ' user="%s" ' % user in line and "reason=" in line:
+                        found = line.rsplit("reason=", 1)[1].strip().strip('"')
+        return found
+
+
+def login(c, user, password, rip):
+    """One AUTH on c; (OK or not, seconds the client waited)."""
+    t0 = time.perf_counter()
+    c.send(attack_line(c.next_id, user, password, rip))
+    c.next_id += 1
+    ok = c.read_line().startswith(b"OK\t")
+    return ok, time.perf_counter() - t0
+
+
+def login_once(target, user, password, rip, k=None):
+    c = target.connect(k)
+    try:
+        return login(c, user, password, rip)
+    finally:
+        c.close()
+
+
+def in_parallel(fns):
+    """Runs each function on a thread of its own; their results, in order (an exception raised
+    by any is raised here)."""
+    results, errors = [None] * len(fns), []
+
+    def run_one(i):
+        try:
+            results[i] = fns[i]()
+        except BaseException as e:  # raised below
+            errors.append(e)
+    threads = [threading.Thread(target=run_one, args=(i,), daemon=True) for i in range(len(fns))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
+def attempts(target, tries, connections, answered=None):
+    """Sends tries, (user, password, rip) each, over `connections` connections, one at a time on
+    each, as that many smtpd sessions do; calls answered() after each answer. Returns
+    [(ok, seconds)] in the order of tries."""
+    results = [None] * len(tries)
+
+    def session(k):
+        def run_session():
+            c = target.connect()
+            for j in range(k, len(tries), connections):
+                results[j] = login(c, *tries[j])
+                if answered:
+                    answered()
+            c.close()
+        return run_session
+    in_parallel([session(k) for k in range(min(connections, len(tries)))])
+    return results
+
+
+def guesses_in(target, seconds, connections, user, rip):
+    """Distinct wrong passwords for one user from one address, `connections` sessions each
+    sending its next guess once the last is answered, for `seconds`; the answers received by
+    then (answers still on their way are not counted: the sessions are closed)."""
+    end = time.perf_counter() + seconds
+    counts = [0] * connections
+
+    def session(k):
+        def run_session():
+            c = target.connect()
+            n = 0
+            try:
+                while True:
+                    left = end - time.perf_counter()
+                    if left <= 0:
+                        return
+                    n += 1
+                    c.send(attack_line(n, user, "dict-%d-%d" % (k, n), rip))
+                    while b"\n" not in c.buf:  # waiting no longer than the period
+                        r, _, _ = select.select([c.fileno], [], [], max(end - time.perf_counter(), 0))
+                        if not r:
+                            return
+                        chunk = c.recv()
+                        if not chunk:
+                            raise EOFError("connection closed")
+                        c.buf += chunk
+                    c.read_line()
+                    counts[k] += 1
+            finally:
+                c.close()
+        return run_session
+    in_parallel([session(k) for k in range(connections)])
+    return sum(counts)
+
+
+def wait_text(seconds):
+    return "%.1f ms" % (seconds * 1000) if seconds < 1 else "%.1f s" % seconds
+
+
+def answer_text(result):
+    ok, seconds = result
+    return "%s %s" % ("OK" if ok else "FAIL", wait_text(seconds))
+
+
+def attack_users():
+    """user -> password of row 15's passwd file: a few users per case, each case its own."""
+    users = {"typo": "typo-Right-1", "mailbox": "mailbox-Right-1", "victim": "victim-Right-1",
+             "roamok": "roamok-Right-1", "target": "target-Right-1", "warmup": "warmup-Right-1"}
+    for prefix, n in (("phone", 3), ("colleague", 37), ("stuff", 100), ("neighbour", 5), ("roam", 10)):
+        for i in range(n):
+            users["%s%d" % (prefix, i)] = "%s-Right-%d" % (prefix, i)
+    return users
+
+
+def attack_rows(b, table):
+    """Row 15: the attack cases of docs/penalty.md against one saslauth daemon with its defaults
+    (memory store), three daemons sharing one redis-server (three MX hosts: connections go to
+    each in turn) and Dovecot 2.3's auth server with its defaults (auth_failure_delay 2 s, its
+    auth penalty), on the same passwd file; then guesses answered from one address."""
+    t_row = time.perf_counter()
+    users = attack_users()
+    passwd = b.write("attack.passwd", "".join("%s:{PLAIN}%s\n" % u for u in users.items()))
+    rt = b.runtimes[0]
+    rport = free_port()
+    redis, procs, dovecot_conf = None, [], None
+
+    def daemon(name, extra=""):
+        log = b.path(name + ".log")
+        conf = b.write(name + ".properties", "passwd-file = %s\nlog-file = %s\nlog-level = info\n%s"
+                       % (passwd, log, extra))
+        p, sock = b.start_daemon(rt, conf, "daemon-" + name)
+        procs.append(p)
+        return sock, log
+
+    try:
+        progress("row 15: a redis-server, 4 saslauth daemons with their defaults and Dovecot with its defaults")
+        redis = subprocess.Popen(["redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--save", "",
+                                  "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", rport), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            raise SystemExit("redis-server did not listen on %d" % rport)
+        sock, log = daemon("attack-memory")
+        memory = Target("saslauth, memory", [sock], [log])
+        shared = [daemon("attack-redis-" + n, "penalty-store = redis://127.0.0.1:%d\n" % rport) for n in "ABC"]
+        redis_t = Target("saslauth, Redis", [s for s, _ in shared], [l for _, l in shared])
+        dovecot = Target("Dovecot 2.3", [b.start_dovecot(passwd, "dovecot-attack", failure_delay=None)])
+        dovecot_conf = b.dovecot_conf
+        targets = [memory, redis_t, dovecot]
+        # A server in use has its code loaded and compiled: 200 right logins on each socket
+        # first, each from an address of its own (saslauth's daemon answers at most
+        # max-auth-rate, 100, a second from one address).
+        for t in targets:
+            for k in range(len(t.socks) * 4):
+                c = t.connect(k)
+                for j in range(50):
+                    if not login(c, "warmup", users["warmup"], "172.16.%d.%d" % (k, j + 1))[0]:
+                        raise SystemExit("%s: a login to warm up failed" % t.name)
+                c.close()
+
+        def side_by_side(what, case):
+            progress("row 15: " + what)
+            t0 = time.perf_counter()
+            r = in_parallel([lambda t=t: case(t) for t in targets])
+            progress("  %.1f s" % (time.perf_counter() - t0))
+            return dict(zip((t.name for t in targets), r))
+
+        rows = []  # (case, {target: text}, saslauth should, {target: ok})
+
+        def add(case, results, should, text=answer_text, ok=lambda r: r[0]):
+            rows.append((case, {k: text(v) for k, v in results.items()}, should,
+                         {k: ok(v) for k, v in results.items()}))
+
+        # 1. A typo, then the right password, on one smtpd session.
+        def typo(t):
+            c = t.connect()
+            login(c, "typo", "typo-Rihgt-1", "198.51.100.7")
+            r = login(c, "typo", users["typo"], "198.51.100.7")
+            c.close()
+            return r
+        add("1 a typo, then the right password", side_by_side("1 a typo, then the right password", typo), "OK")
+
+        # 2. An office behind one NAT address: 3 phones retry their stale passwords 5 times each
+        # (a new session each time), then 37 colleagues log in at once.
+        office = "203.0.113.7"
+
+        def office_case(t):
+            def phone(k):
+                return lambda: [login_once(t, "phone%d" % k, "stale-%d" % k, office) for _ in range(5)]
+            in_parallel([phone(k) for k in range(3)])
+            return in_parallel([lambda i=i: login_once(t, "colleague%d" % i, users["colleague%d" % i], office)
+                                for i in range(37)])
+
+        def office_text(rs):
+            waits = sorted(s for _, s in rs)
+            oks = sum(1 for ok, _ in rs if ok)
+            return "%s %d/%d, longest %s (median %s)" % ("OK" if oks == len(rs) else "FAIL", oks, len(rs),
+                                                         wait_text(waits[-1]), wait_text(statistics.median(waits)))
+        add("2 an office behind one NAT address: 3 phones retry stale passwords 5 times each, then 37 colleagues "
+            "log in at once", side_by_side("2 an office behind one NAT address", office_case), "OK",
+            office_text, lambda rs: all(ok for ok, _ in rs))
+
+        # 3. One address fails on 100 distinct users (50 sessions at once, Postfix's
+        # smtpd_client_connection_count_limit), then a right password from it.
+        stuffer = "192.0.2.66"
+
+        def stuffing(t):
+            attempts(t, [("stuff%d" % i, "guess-%d" % i, stuffer) for i in range(100)], 50)
+            return login_once(t, "mailbox", users["mailbox"], stuffer)
+        stuffed = side_by_side("3 one address failing on 100 users, then a right password", stuffing)
+        add("3 one address fails on 100 users (50 sessions at once), then a right password from it", stuffed,
+            "FAIL")
+
+        # 4-6. The owner logs in from her usual address; then one wrong password each from 300
+        # addresses, over 100 sessions at once (Postfix's default_process_limit); halfway through
+        # she logs in again from her usual address; then the right password from a new address,
+        # and 5 other users from the botnet's addresses.
+        home, bots = "198.51.100.20", ["10.15.%d.%d" % (i // 200, i % 200 + 1) for i in range(300)]
+
+        def botnet(t):
+            if not login_once(t, "victim", users["victim"], home)[0]:
+                raise SystemExit("%s: the owner's login before the attack failed" % t.name)
+            count, halfway, lock, out = [0], threading.Event(), threading.Lock(), {}
+
+            def answered():
+                with lock:
+                    count[0] += 1
+                    if count[0] >= 150:
+                        halfway.set()
+
+            def attack():
+                t0 = time.perf_counter()
+                attempts(t, [("victim", "guess-%d" % i, bots[i]) for i in range(300)], 100, answered)
+                out["attack"] = time.perf_counter() - t0
+
+            def owner():
+                if not halfway.wait(300):
+                    raise SystemExit("%s: the attack did not get halfway" % t.name)
+                out["owner"] = login_once(t, "victim", users["victim"], home)
+            in_parallel([attack, owner])
+            out["new"] = login_once(t, "victim", users["victim"], "10.99.0.1")
+            out["others"] = in_parallel([lambda i=i: login_once(t, "neighbour%d" % i, users["neighbour%d" % i],
+                                                                bots[i]) for i in range(5)])
+            return out
+        botted = side_by_side("4-6 one user failed from 300 addresses", botnet)
+        add("4 one user failed from 300 addresses (100 sessions at once), then the right password from a new "
+            "address", {k: v["new"] for k, v in botted.items()}, "FAIL")
+        add("5 the owner from her usual address, halfway through that attack",
+            {k: v["owner"] for k, v in botted.items()}, "OK")
+        add("6 other users from the botnet's addresses (5, at once), after it", {k: v["others"] for k, v in botted.items()},
+            "OK", office_text, lambda rs: all(ok for ok, _ in rs))
+
+        # 7. The ban across processes: 10 users failed from one address on daemon A, then the
+        # right password from it on daemon B.
+        progress("row 15: 7 a ban made on daemon A, then a login from that address on daemon B")
+        roamer = "192.0.2.77"
+        in_parallel([lambda i=i: login_once(redis_t, "roam%d" % i, "guess-%d" % i, roamer, 0) for i in range(10)])
+        across = login_once(redis_t, "roamok", users["roamok"], roamer, 1)
+        rows.append(("7 the ban made on daemon A (10 users failed from one address), at its next login on "
+                     "daemon B", {memory.name: "n/a (one process)", redis_t.name: answer_text(across),
+                                  dovecot.name: "n/a (one auth process)"}, "FAIL", {redis_t.name: across[0]}))
+
+        # Guesses answered: 60 s of distinct wrong passwords for one user from one address, 64
+        # sessions at once, against Dovecot and against the memory daemon at the same time.
+        period, conns, guesser = 60, 64, "192.0.2.99"
+        progress("row 15: guesses answered in %d s, %d sessions from one address, one user" % (period, conns))
+        got = dict(zip(("dovecot", "saslauth"), in_parallel(
+            [lambda: guesses_in(dovecot, period, conns, "target", guesser),
+             lambda: guesses_in(memory, period, conns, "target", guesser)])))
+        time.sleep(0.5)  # the log's last lines
+        checked = refused = 0
+        with open(memory.logs[0], errors="replace") as f:
+            for line in f:
+                if "rip=%s " % guesser in line:
+                    checked += 'reason="wrong password"' in line
+                    refused += 'reason="address banned"' in line
+
+        # Why saslauth refused what it refused, from its logs.
+        for case, target, user, rip in (("3", memory, "mailbox", stuffer), ("3", redis_t, "mailbox", stuffer),
+                                         ("4", memory, "victim", "10.99.0.1"), ("4", redis_t, "victim", "10.99.0.1"),
+                                         ("7", redis_t, "roamok", roamer)):
+            why = target.reason(user, rip)
+            for r in rows:
+                if r[0].startswith(case + " ") and why and r[1][target.name].startswith("FAIL"):
+                    r[1][target.name] += " (%s)" % why.split(":")[0]
+
+        for p in list(procs):
+            b.stop_daemon(p)
+            procs.remove(p)
+        seconds = time.perf_counter() - t_row
+        table.sections.append(attack_table(rows, [t.name for t in targets], stuffed, botted, got, checked, refused,
+                                           period, conns, seconds))
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            if p in b.daemons:
+                b.daemons.remove(p)
+        if dovecot_conf in b.dovecots:
+            stop_dovecot_by_pid(b, dovecot_conf)
+        if redis is not None:
+            redis.terminate()
+            try:
+                redis.wait(10)
+            except subprocess.TimeoutExpired:
+                redis.kill()
+                redis.wait()
+
+
+def stop_dovecot_by_pid(b, conf):
+    """Stops the Dovecot of conf, and kills its master by pid if it is still there 10 s later."""
+    pid_file = os.path.join(os.path.dirname(conf), os.path.basename(conf)[:-len(".conf")] + "-run", "master.pid")
+    try:
+        with open(pid_file) as f:
+            pid = int(f.read().strip())
+    except (OSError, ValueError):
+        pid = None
+    b.stop_one_dovecot(conf)
+    for _ in range(100):
+        if pid is None or not os.path.exists("/proc/%d" % pid):
+            return
+        time.sleep(0.1)
+    os.kill(pid, 9)
+
+
+def attack_table(rows, names, stuffed, botted, got, checked, refused, period, conns, seconds):
+    """Row 15's two tables, in markdown: the cases, and the guesses answered."""
+    head = ["case"] + names + ["saslauth should", ""]
+    body = []
+    for case, cells, should, oks in rows:
+        wrong = any(("OK" if ok else "FAIL") != should for name, ok in oks.items() if name.startswith("saslauth"))
+        body.append([case] + [cells[n] for n in names] + [should, "WRONG" if wrong else "ok"])
+    d = SASLAUTH_DEFAULTS
+    bans, m = [], d["ban_min"]
+    while True:
+        bans.append(m)
+        if m >= d["ban_max_h"] * 60:
+            break
+        m = min(m * 2, d["ban_max_h"] * 60)
+    ban_text = ", ".join("%d min" % x if x < 60 else "%d h" % (x // 60) for x in bans)
+    by = dict(zip(("memory", "redis", "dovecot"), names))
+    botnet_s = botted[by["dovecot"]]["attack"]
+
+    def computed(pool):
+        steady, first, day = guessing_figures(pool)
+        return ("%d an hour, hour after hour, trip nothing; as fast as answered: %d in the first hour, %d in 24 h"
+                % (steady, first, day))
+
+    def per_hour(n, seconds):
+        return format(int(round(n * 3600 / seconds, -2)), ",")
+    guesses = [
+        ["from one address", computed(1),
+         "in %d s, %d sessions: %d answered, then banned (%d refused unchecked)" % (period, conns, checked, refused),
+         "~%s an hour (extrapolated from %d answered in %d s, %d sessions)" % (per_hour(got["dovecot"], period),
+                                                                              got["dovecot"], period, conns)],
+        ["from a botnet of 10 addresses", computed(10), "not measured", "not measured (no per-user limit)"],
+        ["from a botnet, a new address each guess", computed(None),
+         "case 4: the user protected, the right password from a new address refused",
+         "~%s an hour (extrapolated from 300 answered in %.1f s, 100 sessions, case 4); grows with the sessions"
+         % (per_hour(300, botnet_s), botnet_s)],
+        ["how long a banned address waits", "%s: each new ban within %d h doubles it; every AUTH FAIL, unchecked"
+         % (ban_text, d["ban_max_h"]),
+         "case 3: its right password FAIL after %s" % wait_text(stuffed[by["memory"]][1]),
+         "no ban; each attempt first waits 4, 8, 15 s after 1, 2, 3 failures (case 3: its right password OK "
+         "after %s)" % wait_text(stuffed[by["dovecot"]][1])],
+    ]
+    return (md_table(head, body) + "\n\n"
+            + md_table(["guesses answered at one user", "saslauth, computed from the defaults",
+                        "saslauth, measured", "Dovecot 2.3, measured"], guesses)
+            + "\n\nrow 15 took %.0f s" % seconds)
+
+
+def md_table(head, body):
+    widths = [max(len(r[i]) for r in body + [head]) for i in range(len(head))]
+    line = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |"
+    return "\n".join([line(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"] + [line(r) for r in body])
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 # own auth server. Prints the machine and one table; see docs/benchmark.md.
 # Not part of the build or of CI. Run as root (it starts a throwaway Dovecot):
 #   src/bench/run.sh [--starts 31] [--rounds 5] [--logins 20000] [--challenge-logins 3000]
-#                    [--banners 100] [--only 1,2,3,4,5,6,7,8,9,10,11,12,13,14] [--java PATH]...
+#                    [--banners 100] [--only 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15] [--java PATH]...
 # The Java helpers run on each --java runtime given; by default on `java` and on the newest
 # JDK 25 or later under /usr/lib/jvm, if there is one (rows 1, 2, 4 and row 9's hashed logins
 # show each, the others run on the first).
@@ -20,6 +20,8 @@ fi
 missing=
 command -v dovecot >/dev/null 2>&1 && command -v doveadm >/dev/null 2>&1 || missing="$missing dovecot-core"
 command -v ruby >/dev/null 2>&1 || missing="$missing ruby"
+# rows 13 and 15: a throwaway redis-server for the penalty store
+command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
 # row 9: connect-to-banner through a throwaway Postfix
 command -v postfix >/dev/null 2>&1 || missing="$missing postfix"
 # rows 6 and 7: Dovecot's passdb sql and ldap against a throwaway PostgreSQL and slapd
