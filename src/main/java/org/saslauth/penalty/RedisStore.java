@@ -37,7 +37,7 @@ import redis.clients.jedis.resps.ScanResult;
  * as many as have queued up in one pipelined round trip, and each answer is handed on as it
  * comes, so that no worker waits for Redis ({@link #SENDERS} threads do so, each on its own
  * connection). A right password costs one read (is its address
- * banned, is its user protected: an MGET) and, once in {@link #REMEMBER_AGAIN}, the write that keeps its
+ * banned, is its user protected: two keys of an MGET for the whole round trip) and, once in {@link #REMEMBER_AGAIN}, the write that keeps its
  * network known; a wrong one, or a right one from a banned address or for a protected user, runs
  * the Lua script ({@link #SCRIPT}), which decides on what every server sent it. A ban or refusal
  * it answers is kept here for a while ({@link #LOCAL_FOR} at most), so that this process refuses
@@ -156,13 +156,17 @@ final class RedisStore implements PenaltyStore {
             + "if not v then v = ARGV[1]; redis.call('SET', KEYS[1], v) end\nreturn v";
 
     private final RedisTarget target;
-    private final JedisClientConfig config;
+    private final Optional<String> password;
+    private final Duration wait;
+    /** Made at the first connection, not before the handshake: the client's classes load then. Guarded by this. */
+    private JedisClientConfig config;
     private final PenaltyPolicy policy;
     private final Clock clock;
     private final MemoryStore local;
     private final ConcurrentLinkedDeque<Jedis> idle = new ConcurrentLinkedDeque<>();
     private final String[] thresholds;
-    private final SetParams knownFor;
+    /** Made by a sender, as {@link #config}. */
+    private SetParams knownFor;
     /** Logins waiting for {@link #send}: what {@link #MAX_BATCH} at a time go out in one round trip. */
     private final LinkedBlockingQueue<Call> calls = new LinkedBlockingQueue<>(MAX_QUEUED);
     private volatile boolean senderStarted;
@@ -203,16 +207,32 @@ final class RedisStore implements PenaltyStore {
         this.policy = policy;
         this.clock = clock;
         this.local = new MemoryStore(policy, clock);
-        DefaultJedisClientConfig.Builder b = DefaultJedisClientConfig.builder()
-                .connectionTimeoutMillis((int) wait.toMillis()).socketTimeoutMillis((int) wait.toMillis())
-                .database(target.database()).ssl(target.tls()).clientName("saslauth");
-        password.ifPresent(b::password);
-        this.config = b.build();
-        this.knownFor = SetParams.setParams().px(policy.knownFor().toMillis());
+        this.password = password;
+        this.wait = wait;
         this.thresholds = new String[] {ms(policy.window()), Integer.toString(policy.banUsers()),
             Integer.toString(policy.banGuesses()), ms(policy.banTime()), ms(policy.banMax()),
             Integer.toString(policy.prefixBans()), ms(policy.userWindow()), Integer.toString(policy.protectAddresses()),
             ms(policy.protectTime()), ms(policy.knownFor()), Integer.toString(policy.protectPasswords())};
+    }
+
+    private synchronized JedisClientConfig config() {
+        if (config == null) {
+            DefaultJedisClientConfig.Builder b = DefaultJedisClientConfig.builder()
+                    .connectionTimeoutMillis((int) wait.toMillis()).socketTimeoutMillis((int) wait.toMillis())
+                    .database(target.database()).ssl(target.tls()).clientName("saslauth");
+            if (password.isPresent()) {
+                b.password(password.get());
+            }
+            config = b.build();
+        }
+        return config;
+    }
+
+    private synchronized SetParams knownFor() {
+        if (knownFor == null) {
+            knownFor = SetParams.setParams().px(policy.knownFor().toMillis());
+        }
+        return knownFor;
     }
 
     private static String ms(Duration d) {
@@ -230,7 +250,7 @@ final class RedisStore implements PenaltyStore {
         try {
             j = idle.pollFirst();
             if (j == null) {
-                j = new Jedis(new HostAndPort(target.host(), target.port()), config);
+                j = new Jedis(new HostAndPort(target.host(), target.port()), config());
             }
             T result = call.apply(j);
             idle.offerFirst(j);
@@ -463,6 +483,7 @@ final class RedisStore implements PenaltyStore {
     private void send() {
         List<Call> batch = new ArrayList<>(MAX_BATCH);
         List<Response<?>> replies = new ArrayList<>(MAX_BATCH);
+        List<String> keys = new ArrayList<>(2 * MAX_BATCH);
         List<String> toRemember = new ArrayList<>();
         Jedis j = null;
         boolean connected = false;
@@ -500,7 +521,7 @@ final class RedisStore implements PenaltyStore {
                 }
                 if (j == null) {
                     outage = outages;
-                    j = new Jedis(new HostAndPort(target.host(), target.port()), config);
+                    j = new Jedis(new HostAndPort(target.host(), target.port()), config());
                 }
                 if (sha == null) {
                     sha = j.scriptLoad(SCRIPT);
@@ -509,26 +530,38 @@ final class RedisStore implements PenaltyStore {
                 j.getConnection().setSoTimeout((int) Math.max(5, leftMs));
                 Pipeline pl = j.pipelined();
                 for (String key : toRemember) { // right passwords' networks, from the batch before
-                    pl.set(key, "1", knownFor);
+                    pl.set(key, "1", knownFor());
                 }
                 toRemember.clear();
                 replies.clear();
+                keys.clear();
                 for (int i = done; i < batch.size(); i++) {
                     Call c = batch.get(i);
                     Attempt at = c.attempt();
-                    replies.add(c.right() // the common case, without a script: is it banned, is the user protected?
-                            ? pl.mget(NS + "ban:" + at.address(), NS + "protect:" + at.user())
-                            : pl.evalsha(sha, List.of(), args(at, false)));
+                    if (c.right()) { // the common case, without a script: is it banned, is the user protected?
+                        keys.add(NS + "ban:" + at.address());
+                        keys.add(NS + "protect:" + at.user());
+                        replies.add(null);
+                    } else {
+                        replies.add(pl.evalsha(sha, List.of(), args(at, false)));
+                    }
                 }
+                // one MGET for all the right passwords of the batch: two keys each
+                Response<List<String>> found = keys.isEmpty() ? null : pl.mget(keys.toArray(new String[0]));
                 pl.sync();
                 up();
                 connected = true;
                 int first = done;
+                int k = 0;
                 for (int i = first; i < batch.size(); i++) {
                     Call c = batch.get(i);
                     Response<?> r = replies.get(i - first);
                     Outcome o;
-                    if (c.right() && neither((List<?>) r.get())) {
+                    boolean clean = c.right() && neither(found.get(), k);
+                    if (c.right()) {
+                        k += 2;
+                    }
+                    if (clean) {
                         o = Outcome.CHECKED; // neither banned nor protected
                         noteProtection(c.attempt().user(), false);
                         if (!rememberedLately(c.attempt())) {
@@ -572,9 +605,9 @@ final class RedisStore implements PenaltyStore {
         }
     }
 
-    /** Whether neither key of an MGET is there: no ban, no protection. */
-    private static boolean neither(List<?> values) {
-        return values.size() == 2 && values.get(0) == null && values.get(1) == null;
+    /** Whether neither of the two keys from {@code at} of an MGET is there: no ban, no protection. */
+    private static boolean neither(List<?> values, int at) {
+        return values.size() >= at + 2 && values.get(at) == null && values.get(at + 1) == null;
     }
 
     /** The key that says the user logged in from the network lately, as the script names it. */
