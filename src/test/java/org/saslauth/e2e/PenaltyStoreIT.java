@@ -367,4 +367,35 @@ class PenaltyStoreIT {
         assertEquals(List.of("192.0.2.21", "192.0.2.21", "192.0.2.21"), List.of(out.strip().split("\n")),
                 "two failures and the ban: " + out + "\n" + Files.readString(log));
     }
+
+    /**
+     * Logins in flight at once go to Redis together: the right passwords of one round trip share
+     * one MGET, so Redis sees far fewer requests than logins, and every login is answered.
+     */
+    @Test
+    @Order(11)
+    void loginsInFlightShareARoundTrip() throws Exception {
+        redis.cli("CONFIG", "RESETSTAT");
+        int n = 100; // the default max-auth-rate of a connection, a second
+        AuthClient c = clients.get(1);
+        StringBuilder lines = new StringBuilder();
+        for (int i = 0; i < n; i++) { // each from its own address, as many SMTP clients would be
+            lines.append(plain("100.64." + (i / 200) + "." + (i % 200 + 1), "u" + (i % 10), "pw-u" + (i % 10)));
+            lines.append(i + 1 < n ? "\n" : "");
+        }
+        c.send(lines.toString());
+        int ok = 0;
+        for (int i = 0; i < n; i++) {
+            String reply = c.readLine();
+            assertTrue(reply != null && (reply.startsWith("OK\t") || reply.startsWith("FAIL\t")), String.valueOf(reply));
+            ok += reply.startsWith("OK\t") ? 1 : 0;
+        }
+        assertEquals(n, ok, "every right password answered OK");
+        String stats = redis.cli("INFO", "commandstats");
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("cmdstat_mget:calls=(\\d+)").matcher(stats);
+        assertTrue(m.find(), stats);
+        long calls = Long.parseLong(m.group(1));
+        assertTrue(calls >= 1 && calls <= n / 2, calls + " MGETs for " + n + " logins:\n" + stats);
+        assertFalse(stats.contains("cmdstat_evalsha"), "no script for a right password:\n" + stats);
+    }
 }
