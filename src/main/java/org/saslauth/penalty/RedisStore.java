@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.function.Consumer;
@@ -187,14 +188,11 @@ final class RedisStore implements PenaltyStore {
             return size() > MemoryStore.MAX_ENTRIES;
         }
     };
-    /** Right passwords told to Redis lately: user NUL network, to when (nanos). Guarded by this. */
-    private final Map<String, Long> remembered = new LinkedHashMap<>(16, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
-            return size() > MemoryStore.MAX_ENTRIES;
-        }
-    };
-    /** Users this process saw protected: the end of their protection is logged here. */
+    /** Right passwords told to Redis lately: user NUL network, to when (nanos); emptied when full. */
+    private final ConcurrentHashMap<String, Long> remembered = new ConcurrentHashMap<>();
+    /** Whether {@link #seenProtected} holds anyone. */
+    private volatile boolean anyProtected;
+    /** Users this process saw protected: the end of their protection is logged here. Guarded by this. */
     private final Map<String, Boolean> seenProtected = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
@@ -361,14 +359,22 @@ final class RedisStore implements PenaltyStore {
         return args;
     }
 
-    /** Whether this process told Redis of a right password of the user from the network lately. */
-    private synchronized boolean rememberedLately(Attempt at) {
-        Long when = remembered.get(at.user() + '\0' + at.network());
-        return when != null && clock.nanoTime() - when < REMEMBER_AGAIN.toNanos();
-    }
-
-    private synchronized void remember(Attempt at) {
-        remembered.put(at.user() + '\0' + at.network(), clock.nanoTime());
+    /**
+     * Notes that Redis is told of a right password of the user from the network now; whether it
+     * was told lately already ({@link #REMEMBER_AGAIN}), and need not be.
+     */
+    private boolean rememberedLately(Attempt at) {
+        String key = at.user() + '\0' + at.network();
+        long now = clock.nanoTime();
+        Long when = remembered.get(key);
+        if (when != null && now - when < REMEMBER_AGAIN.toNanos()) {
+            return true;
+        }
+        if (remembered.size() >= MemoryStore.MAX_ENTRIES) {
+            remembered.clear(); // told again, once, at worst
+        }
+        remembered.put(key, now);
+        return false;
     }
 
     /** What Redis's answer to one login's script means here. */
@@ -399,7 +405,7 @@ final class RedisStore implements PenaltyStore {
                 refuseLocally(at.user() + '\0' + at.network(), left);
                 return new Outcome(Verdict.PROTECTED, slowed);
             case "ok":
-                remember(at);
+                rememberedLately(at); // the script wrote it
                 return new Outcome(Verdict.AS_CHECKED, slowed);
             default:
                 return new Outcome(Verdict.AS_CHECKED, slowed);
@@ -566,7 +572,6 @@ final class RedisStore implements PenaltyStore {
                         noteProtection(c.attempt().user(), false);
                         if (!rememberedLately(c.attempt())) {
                             toRemember.add(knownKey(c.attempt()));
-                            remember(c.attempt());
                         }
                     } else if (c.right()) { // banned or protected: the script decides, as for a failure
                         o = outcome(c.attempt(), true, script(j, args(c.attempt(), true)));
@@ -659,11 +664,17 @@ final class RedisStore implements PenaltyStore {
         }
     }
 
-    private synchronized void noteProtection(String user, boolean protectedNow) {
-        if (protectedNow) {
-            seenProtected.put(user, Boolean.TRUE);
-        } else if (seenProtected.remove(user) != null) {
-            PenaltyLog.unprotected(user);
+    private void noteProtection(String user, boolean protectedNow) {
+        if (!protectedNow && !anyProtected) {
+            return; // the common case, without a lock
+        }
+        synchronized (this) {
+            if (protectedNow) {
+                seenProtected.put(user, Boolean.TRUE);
+            } else if (seenProtected.remove(user) != null) {
+                PenaltyLog.unprotected(user);
+            }
+            anyProtected = !seenProtected.isEmpty();
         }
     }
 
