@@ -228,7 +228,11 @@ final class AppPasswordCommand implements Callable<Integer> {
                 }
                 Files.setPosixFilePermissions(temp, mode);
                 if (from != target) {
-                    note = Optional.of("made " + target + " with the owner, group and mode of " + from);
+                    boolean othersRead = a.permissions().contains(PosixFilePermission.OTHERS_READ);
+                    note = Optional.of("made " + target + " with the owner, group and mode of " + from
+                            + (othersRead ? ", but not readable by others: the user the servers run as must be "
+                                    + owner.getName() + " or in group " + group.getName()
+                                    + " (saslauth check says whether it can read it)" : ""));
                 }
             } else {
                 Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rw-------"));

@@ -181,6 +181,13 @@ final class CheckCommand implements Callable<Integer> {
                 writable(parent, o.name(ServingOption.LOG_FILE) + ": the directory " + parent);
             }
         });
+        Path appPasswords = o.path(ServingOption.APP_PASSWORDS_FILE);
+        if (appPasswords != null && Files.exists(appPasswords)) {
+            readable(appPasswords, o.name(ServingOption.APP_PASSWORDS_FILE) + " " + appPasswords);
+        } else if (appPasswords != null) { // none added yet: no app password works, the main ones do
+            warnings.add(o.name(ServingOption.APP_PASSWORDS_FILE) + " " + appPasswords
+                    + " does not exist yet: it holds no app password until saslauth app-password add makes it");
+        }
         Passdb passdb = c.store().passdb();
         servedPassdb = passdb;
         boolean filesReadable = true;

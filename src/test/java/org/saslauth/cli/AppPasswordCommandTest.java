@@ -85,6 +85,20 @@ class AppPasswordCommandTest {
         assertFalse(password.equals(password(app("add", "alice", "laptop"))), "each one its own");
     }
 
+    /** A passwd file everyone may read: the new file is not, and add says who can read it. */
+    @Test
+    void aWorldReadablePasswdFileGivesAFileOthersCannotRead() throws Exception {
+        Path users = dir.resolve("users");
+        Files.setPosixFilePermissions(users, PosixFilePermissions.fromString("rw-r--r--"));
+        Result r = app("add", "alice", "phone");
+        assertEquals(0, r.status(), r.err());
+        assertEquals("rw-r-----", PosixFilePermissions.toString(Files.getPosixFilePermissions(apps)));
+        String owner = Files.getOwner(users).getName();
+        String group = Files.readAttributes(users, java.nio.file.attribute.PosixFileAttributes.class).group().getName();
+        assertTrue(r.err().contains("but not readable by others: the user the servers run as must be " + owner
+                + " or in group " + group), r.err());
+    }
+
     @Test
     void anAppPasswordLogsInThroughTest() throws Exception {
         String phone = password(app("add", "--networks", "192.0.2.0/24", "--services", "smtp", "alice", "phone"));

@@ -153,6 +153,39 @@ class CheckCommandTest {
         }
     }
 
+    /**
+     * An app-passwords file the serving user cannot read: the helper keeps serving main passwords
+     * and logs a warning, and every app password fails; check names it, and says when it is missing.
+     */
+    @Test
+    void anAppPasswordsFileTheServingUserCannotRead() throws Exception {
+        requireRoot();
+        String user = "sacheck" + (ProcessHandle.current().pid() % 100000) + "a";
+        assertEquals(0, CheckCommand.run(List.of("useradd", "-M", "-r", "-s", "/usr/sbin/nologin", user)).status());
+        try {
+            Path users = users();
+            Files.setPosixFilePermissions(users, PosixFilePermissions.fromString("rw-r--r--"));
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+            Path apps = dir.resolve("app-passwords");
+            Path config = dir.resolve("saslauth.properties");
+            Files.writeString(config, "passwd-file = " + users + "\napp-passwords-file = " + apps + "\n");
+            Files.setPosixFilePermissions(config, PosixFilePermissions.fromString("rw-r--r--"));
+            CliTest.Result missing = CliTest.run("", "check", "--config", config.toString(), "--user", user, "--no-postfix");
+            assertEquals(0, missing.status(), missing.out());
+            assertTrue(missing.out().contains("app-passwords-file " + apps + " does not exist yet"), missing.out());
+            Files.writeString(apps, "");
+            Files.setPosixFilePermissions(apps, PosixFilePermissions.fromString("rw-r-----"));
+            CliTest.Result r = CliTest.run("", "check", "--config", config.toString(), "--user", user, "--no-postfix");
+            assertEquals(1, r.status(), r.out());
+            assertTrue(r.out().contains("app-passwords-file " + apps + " cannot be read by user " + user), r.out());
+            Files.setPosixFilePermissions(apps, PosixFilePermissions.fromString("rw-r--r--"));
+            CliTest.Result ok = CliTest.run("", "check", "--config", config.toString(), "--user", user, "--no-postfix");
+            assertEquals(0, ok.status(), ok.out());
+        } finally {
+            CheckCommand.run(List.of("userdel", user));
+        }
+    }
+
     /** passdb shadow: a serving user outside the group shadow cannot read /etc/shadow; check says so. */
     @Test
     void passdbShadowWithoutTheGroupShadow() throws Exception {
