@@ -187,8 +187,19 @@ class PasswdFileHardeningTest {
      * time told them apart whenever the hash outlasted the failure delay. Known and unknown users
      * are timed in one run, interleaved, with the longest password a login accepts.
      */
+    /**
+     * Waits for libxcrypt's binding, which loads in the background at the first crypt hash and
+     * meanwhile leaves the hashes to the Java code: timed rounds on both sides of that moment
+     * would compare Java with C. A yescrypt hash, which only libxcrypt computes, waits for it.
+     */
+    static void libxcryptLoaded() {
+        PasswordSchemes.parse("{CRYPT}$y$j9T$abcdefghijklmnop$dypbN0V2hlxjAQqNjTZ0ONR.9BanFD/ZOOwKsAvC703")
+                .matches("alice-pw".getBytes(StandardCharsets.UTF_8));
+    }
+
     @Test
     void anUnknownUserCostsWhatAKnownUserCosts() throws Exception {
+        libxcryptLoaded();
         String hash = PasswordSchemes.hash("SHA512-CRYPT", bytes("secret"), OptionalInt.of(5000));
         PasswdFile file = load(users("alice:" + hash + "\ncarol:{PLAIN}cheap\n"));
         byte[] guess = bytes("g".repeat(org.saslauth.mech.Credentials.MAX_PASSWORD_BYTES));
@@ -214,6 +225,7 @@ class PasswdFileHardeningTest {
     /** With schemes mixed, an unknown user is checked against the costliest entry. */
     @Test
     void inAMixedFileAnUnknownUserCostsAsTheCostliestEntry() throws Exception {
+        libxcryptLoaded();
         String costly = PasswordSchemes.hash("SHA512-CRYPT", bytes("secret"), OptionalInt.of(5000));
         String cheap = PasswordSchemes.hash("SHA512-CRYPT", bytes("secret"), OptionalInt.of(1000));
         PasswdFile file = load(users("bob:" + cheap + "\nalice:" + costly + "\ncarol:{SSHA}MKHFlSvGLKpMOku7uduZK6XQ3nZ/Ip2a\n"));
