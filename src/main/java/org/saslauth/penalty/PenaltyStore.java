@@ -75,6 +75,11 @@ public interface PenaltyStore extends AutoCloseable {
         then.accept(record(attempt, right));
     }
 
+    /** Whether {@link #record(Attempt, boolean, Consumer)} may answer later, on another thread. */
+    default boolean answersLater() {
+        return false;
+    }
+
     /** The key guess fingerprints are made with: the same for every process sharing the store. */
     byte[] guessKey();
 

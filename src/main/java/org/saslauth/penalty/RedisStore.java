@@ -37,9 +37,10 @@ import redis.clients.jedis.resps.ScanResult;
  * it; its keys expire by themselves. Logins are sent by threads of its own ({@link #send}),
  * as many as have queued up in one pipelined round trip, and each answer is handed on as it
  * comes, so that no worker waits for Redis ({@link #SENDERS} threads do so, each on its own
- * connection). A right password costs one read (is its address
- * banned, is its user protected: two keys of an MGET for the whole round trip) and, once in {@link #REMEMBER_AGAIN}, the write that keeps its
- * network known; a wrong one, or a right one from a banned address or for a protected user, runs
+ * connection). A right password costs three keys of one MGET for the whole round trip (is its
+ * address banned, is its user protected, is its network known?) and, once in {@link
+ * #REMEMBER_AGAIN}, the write that keeps its network known; a wrong one, or a right one from a
+ * banned address or for a protected user, runs
  * the Lua script ({@link #SCRIPT}), which decides on what every server sent it. A ban or refusal
  * it answers is kept here for a while ({@link #LOCAL_FOR} at most), so that this process refuses
  * the next attempts unchecked without asking.
@@ -159,6 +160,10 @@ final class RedisStore implements PenaltyStore {
     private final RedisTarget target;
     private final Optional<String> password;
     private final Duration wait;
+    /** {@link #REMEMBER_AGAIN}, or half of penalty-known-for when that is shorter, in nanos. */
+    private final long rememberAgain;
+    /** When {@link #slow} last logged. Guarded by this. */
+    private long slowSaidAt;
     /** Made at the first connection, not before the handshake: the client's classes load then. Guarded by this. */
     private JedisClientConfig config;
     private final PenaltyPolicy policy;
@@ -207,6 +212,7 @@ final class RedisStore implements PenaltyStore {
         this.local = new MemoryStore(policy, clock);
         this.password = password;
         this.wait = wait;
+        this.rememberAgain = Math.min(REMEMBER_AGAIN.toNanos(), policy.knownFor().toNanos() / 2);
         this.thresholds = new String[] {ms(policy.window()), Integer.toString(policy.banUsers()),
             Integer.toString(policy.banGuesses()), ms(policy.banTime()), ms(policy.banMax()),
             Integer.toString(policy.prefixBans()), ms(policy.userWindow()), Integer.toString(policy.protectAddresses()),
@@ -250,9 +256,10 @@ final class RedisStore implements PenaltyStore {
             if (j == null) {
                 j = new Jedis(new HostAndPort(target.host(), target.port()), config());
             }
+            int outage = outages;
             T result = call.apply(j);
             idle.offerFirst(j);
-            up();
+            up(outage);
             return Optional.of(result);
         } catch (JedisException | IllegalStateException | ClassCastException e) {
             if (j != null) {
@@ -280,6 +287,11 @@ final class RedisStore implements PenaltyStore {
     @Override
     public void warm() {
         startSender();
+    }
+
+    @Override
+    public boolean answersLater() {
+        return true;
     }
 
     @Override
@@ -336,7 +348,8 @@ final class RedisStore implements PenaltyStore {
             then.accept(local.record(at, right));
             return;
         }
-        if (!calls.offer(new Call(at, right, then, clock.nanoTime()))) {
+        Call call = new Call(at, right, then, clock.nanoTime());
+        if (!calls.offer(call) || closed && calls.remove(call)) { // full, or closed meanwhile: nobody takes it
             then.accept(local.record(at, right));
             return;
         }
@@ -367,7 +380,7 @@ final class RedisStore implements PenaltyStore {
         String key = at.user() + '\0' + at.network();
         long now = clock.nanoTime();
         Long when = remembered.get(key);
-        if (when != null && now - when < REMEMBER_AGAIN.toNanos()) {
+        if (when != null && now - when < rememberAgain) {
             return true;
         }
         if (remembered.size() >= MemoryStore.MAX_ENTRIES) {
@@ -375,6 +388,11 @@ final class RedisStore implements PenaltyStore {
         }
         remembered.put(key, now);
         return false;
+    }
+
+    /** Has the user's network told to Redis again at its next right password. */
+    private void forget(Attempt at) {
+        remembered.remove(at.user() + '\0' + at.network());
     }
 
     /** What Redis's answer to one login's script means here. */
@@ -488,9 +506,7 @@ final class RedisStore implements PenaltyStore {
      */
     private void send() {
         List<Call> batch = new ArrayList<>(MAX_BATCH);
-        List<Response<?>> replies = new ArrayList<>(MAX_BATCH);
-        List<String> keys = new ArrayList<>(2 * MAX_BATCH);
-        List<String> toRemember = new ArrayList<>();
+        List<Attempt> toRemember = new ArrayList<>();
         Jedis j = null;
         boolean connected = false;
         int outage = 0;
@@ -501,24 +517,30 @@ final class RedisStore implements PenaltyStore {
                 break;
             }
             calls.drainTo(batch, MAX_BATCH - 1);
-            int done = 0;
+            int n = batch.size();
+            Outcome[] answers = new Outcome[n];
+            Verdict[] presumed = new Verdict[n]; // what the MGET alone says, should the script not answer
+            boolean[] delivered = new boolean[n];
             try {
                 if (retrying()) {
                     continue; // counted here, in finally
                 }
                 long now = clock.nanoTime();
-                long oldest = now;
-                for (int i = 0; i < batch.size(); i++) { // keeps the order: answered ones move to the front
+                int left = 0;
+                int aged = 0;
+                for (int i = 0; i < n; i++) {
                     Call c = batch.get(i);
-                    if (connected && now - c.queued() >= WAIT.toNanos()) {
-                        deliver(c, local.record(c.attempt(), c.right()));
-                        batch.set(i, batch.get(done));
-                        batch.set(done++, c);
+                    if (connected && now - c.queued() >= WAIT.toNanos()) { // behind a slow answer
+                        answers[i] = local.record(c.attempt(), c.right());
+                        aged++;
                     } else {
-                        oldest = Math.min(oldest, c.queued());
+                        left++;
                     }
                 }
-                if (done == batch.size()) {
+                if (aged > 0) {
+                    slow(aged);
+                }
+                if (left == 0) {
                     continue;
                 }
                 if (j != null && outages != outage) { // Redis failed another sender: this connection is as old
@@ -527,65 +549,104 @@ final class RedisStore implements PenaltyStore {
                 }
                 if (j == null) {
                     outage = outages;
-                    j = new Jedis(new HostAndPort(target.host(), target.port()), config());
+                    j = outage == 0 ? idle.pollFirst() : null; // the guess key's, in a helper
+                    if (j == null) {
+                        j = new Jedis(new HostAndPort(target.host(), target.port()), config());
+                    }
                 }
                 if (sha == null) {
                     sha = j.scriptLoad(SCRIPT);
                 }
-                long leftMs = connected ? WAIT.toMillis() - (now - oldest) / 1_000_000L : WAIT.toMillis();
-                j.getConnection().setSoTimeout((int) Math.max(5, leftMs));
+                // One round trip: a script for each wrong password, one MGET for all the right ones
+                // (three keys each: is the address banned, the user protected, the network known?).
                 Pipeline pl = j.pipelined();
-                for (String key : toRemember) { // right passwords' networks, from the batch before
-                    pl.set(key, "1", knownFor());
-                }
-                toRemember.clear();
-                replies.clear();
-                keys.clear();
-                for (int i = done; i < batch.size(); i++) {
+                List<Response<Object>> scripts = new ArrayList<>(n);
+                List<String> keys = new ArrayList<>();
+                for (int i = 0; i < n; i++) {
                     Call c = batch.get(i);
                     Attempt at = c.attempt();
-                    if (c.right()) { // the common case, without a script: is it banned, is the user protected?
-                        keys.add(NS + "ban:" + at.address());
-                        keys.add(NS + "protect:" + at.user());
-                        replies.add(null);
+                    if (answers[i] != null || c.right()) {
+                        scripts.add(null);
+                        if (answers[i] == null) {
+                            keys.add(NS + "ban:" + at.address());
+                            keys.add(NS + "protect:" + at.user());
+                            keys.add(knownKey(at));
+                        }
                     } else {
-                        replies.add(pl.evalsha(sha, List.of(), args(at, false)));
+                        scripts.add(pl.evalsha(sha, List.of(), args(at, false)));
                     }
                 }
-                // one MGET for all the right passwords of the batch: two keys each
                 Response<List<String>> found = keys.isEmpty() ? null : pl.mget(keys.toArray(new String[0]));
                 pl.sync();
-                up();
+                up(outage);
                 connected = true;
-                int first = done;
+                List<Integer> again = new ArrayList<>(); // scripts still to run
+                boolean noScript = false;
                 int k = 0;
-                for (int i = first; i < batch.size(); i++) {
+                for (int i = 0; i < n; i++) {
+                    if (answers[i] != null) {
+                        continue;
+                    }
                     Call c = batch.get(i);
-                    Response<?> r = replies.get(i - first);
-                    Outcome o;
-                    boolean clean = c.right() && neither(found.get(), k);
+                    Attempt at = c.attempt();
                     if (c.right()) {
-                        k += 2;
-                    }
-                    if (clean) {
-                        o = Outcome.CHECKED; // neither banned nor protected
-                        noteProtection(c.attempt().user(), false);
-                        if (!rememberedLately(c.attempt())) {
-                            toRemember.add(knownKey(c.attempt()));
+                        List<String> v = found.get();
+                        String ban = v.get(k);
+                        String protect = v.get(k + 1);
+                        String known = v.get(k + 2);
+                        k += 3;
+                        if (ban == null && protect == null) { // neither banned nor protected
+                            answers[i] = Outcome.CHECKED;
+                            noteProtection(at.user(), false);
+                            if (!rememberedLately(at)) {
+                                toRemember.add(at);
+                            }
+                        } else { // the script decides, as for a failure
+                            boolean exempt = policy.exempt().contains(at.rip());
+                            presumed[i] = exempt ? null : ban != null ? Verdict.BANNED
+                                    : known == null ? Verdict.PROTECTED : null;
+                            again.add(i);
                         }
-                    } else if (c.right()) { // banned or protected: the script decides, as for a failure
-                        o = outcome(c.attempt(), true, script(j, args(c.attempt(), true)));
                     } else {
-                        Object reply;
                         try {
-                            reply = r.get();
+                            answers[i] = outcome(at, false, scripts.get(i).get());
                         } catch (JedisNoScriptException e) { // Redis restarted or flushed its scripts
-                            reply = script(j, args(c.attempt(), false));
+                            noScript = true;
+                            again.add(i);
                         }
-                        o = outcome(c.attempt(), false, reply);
                     }
-                    deliver(c, o);
-                    done++;
+                }
+                for (int i = 0; i < n; i++) { // what is known now is answered now
+                    if (answers[i] != null) {
+                        deliver(batch.get(i), answers[i], delivered, i);
+                    }
+                }
+                if (!again.isEmpty()) { // the scripts left, in a second round trip of their own
+                    if (noScript) {
+                        sha = j.scriptLoad(SCRIPT);
+                        remembered.clear(); // its known networks are gone too
+                    }
+                    Pipeline p2 = j.pipelined();
+                    List<Response<Object>> more = new ArrayList<>(again.size());
+                    for (int i : again) {
+                        Call c = batch.get(i);
+                        more.add(p2.evalsha(sha, List.of(), args(c.attempt(), c.right())));
+                    }
+                    p2.sync();
+                    for (int x = 0; x < again.size(); x++) {
+                        int i = again.get(x);
+                        Call c = batch.get(i);
+                        answers[i] = outcome(c.attempt(), c.right(), more.get(x).get());
+                        deliver(c, answers[i], delivered, i);
+                    }
+                }
+                if (!toRemember.isEmpty()) { // the networks of the right passwords, known from now on
+                    Pipeline p3 = j.pipelined();
+                    for (Attempt at : toRemember) {
+                        p3.set(knownKey(at), "1", knownFor());
+                    }
+                    p3.sync();
+                    toRemember.clear();
                 }
             } catch (JedisException | IllegalStateException | ClassCastException e) {
                 if (j != null) {
@@ -593,10 +654,25 @@ final class RedisStore implements PenaltyStore {
                     j = null;
                 }
                 down(e);
+                for (Attempt at : toRemember) { // told again once Redis answers
+                    forget(at);
+                }
+                toRemember.clear();
+            } catch (RuntimeException e) {
+                LOG.error("penalty store {}: the logins of a round trip are counted in this process", target, e);
+                if (j != null) {
+                    close(j);
+                    j = null;
+                }
             } finally {
-                for (int i = done; i < batch.size(); i++) { // not answered by Redis: counted here
-                    Call c = batch.get(i);
-                    deliver(c, local.record(c.attempt(), c.right()));
+                for (int i = 0; i < n; i++) { // not answered by Redis: counted here, or as the MGET said
+                    if (!delivered[i]) {
+                        Call c = batch.get(i);
+                        Outcome o = answers[i] != null ? answers[i]
+                                : presumed[i] != null ? new Outcome(presumed[i], false)
+                                : local.record(c.attempt(), c.right());
+                        deliver(c, o, delivered, i);
+                    }
                 }
                 batch.clear();
             }
@@ -606,39 +682,48 @@ final class RedisStore implements PenaltyStore {
         }
         Call c;
         while ((c = calls.poll()) != null) { // closed: no login goes unanswered
-            deliver(c, local.record(c.attempt(), c.right()));
+            deliver(c, local.record(c.attempt(), c.right()), new boolean[1], 0);
         }
     }
 
-    /** Whether neither of the two keys from {@code at} of an MGET is there: no ban, no protection. */
-    private static boolean neither(List<?> values, int at) {
-        return values.size() >= at + 2 && values.get(at) == null && values.get(at + 1) == null;
+    /** Logs, once a minute at most, that logins waited too long for Redis and were counted here. */
+    private void slow(int logins) {
+        long now = clock.nanoTime();
+        synchronized (this) {
+            if (slowSaidAt != 0 && now - slowSaidAt < Duration.ofMinutes(1).toNanos()) {
+                return;
+            }
+            slowSaidAt = now;
+        }
+        LOG.warn("penalty store {} answers slower than {} ms: {} logins counted in this process alone",
+                target, WAIT.toMillis(), logins);
     }
 
     /** The key that says the user logged in from the network lately, as the script names it. */
     private static String knownKey(Attempt at) {
-        return NS + "known:" + at.network().length() + ':' + at.network() + ':' + at.user();
+        // the script counts the network's bytes (#net)
+        return NS + "known:" + at.network().getBytes(StandardCharsets.UTF_8).length + ':' + at.network() + ':'
+                + at.user();
     }
 
-    /** One login's script, on its own round trip. */
-    private Object script(Jedis j, List<String> args) {
-        try {
-            return j.evalsha(sha, List.of(), args);
-        } catch (JedisNoScriptException e) { // Redis restarted or flushed its scripts
-            sha = j.scriptLoad(SCRIPT);
-            return j.evalsha(sha, List.of(), args);
-        }
-    }
-
-    private static void deliver(Call c, Outcome o) {
+    /** Hands a login its outcome, once: marked delivered first, so that nothing it throws answers it twice. */
+    private static void deliver(Call c, Outcome o, boolean[] delivered, int i) {
+        delivered[i] = true;
         try {
             c.then().accept(o);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             LOG.error("answering a login after the penalty store failed", e);
         }
     }
 
-    private synchronized void up() {
+    /**
+     * Redis answered on a connection made after outage number {@code outage}: counting is shared
+     * again, unless Redis failed since (another sender's older connection does not undo that).
+     */
+    private synchronized void up(int outage) {
+        if (outage != outages) {
+            return;
+        }
         if (down) {
             down = false;
             LOG.warn("penalty store {} answers again: counting is shared once more", target);
@@ -656,6 +741,7 @@ final class RedisStore implements PenaltyStore {
 
     private synchronized void down(RuntimeException e) {
         outages++;
+        remembered.clear(); // Redis may have lost them: told again once it answers
         retryAt = clock.nanoTime() + RETRY.toNanos();
         if (!down) {
             down = true;

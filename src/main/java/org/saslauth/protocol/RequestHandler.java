@@ -405,7 +405,6 @@ final class RequestHandler {
         /** The step's result and what the store is told of it, while the store judges it. */
         private Step result;
         private PenaltyStore.Attempt attempt;
-        private volatile boolean judgedYet;
 
         StepTask(Pending p, long arrival, Optional<byte[]> initial, byte[] response) {
             this.p = p;
@@ -456,14 +455,12 @@ final class RequestHandler {
                 if (at != null) {
                     this.result = result;
                     this.attempt = at;
-                    service.penalties.record(at, result instanceof Step.Success, this);
-                    if (!judgedYet) { // Redis's answer is on its way: the deadline still holds
+                    if (service.penalties.answersLater()) { // Redis's answer is on its way: the deadline still holds
                         synchronized (lock) {
-                            if (pending.get(p.id) == p && p.stepRunning()) {
-                                wakeAt(p.deadline);
-                            }
+                            wakeAt(p.deadline);
                         }
                     }
+                    service.penalties.record(at, result instanceof Step.Success, this);
                     return;
                 }
             }
@@ -472,7 +469,6 @@ final class RequestHandler {
 
         @Override
         public void accept(PenaltyStore.Outcome o) {
-            judgedYet = true;
             write(judged(p, result, attempt, o), false);
         }
 
