@@ -411,4 +411,24 @@ class PenaltyStoreIT {
         assertTrue(calls >= 1 && calls <= n / 2, calls + " MGETs for " + n + " logins:\n" + stats);
         assertFalse(stats.contains("cmdstat_evalsha"), "no script for a right password:\n" + stats);
     }
+
+    /**
+     * A network known through a spawned helper, whose one login is its last: its write reaches
+     * Redis, and the owner logs in from there while her account is protected. Before, a helper
+     * kept that write for its next round trip, which never came.
+     */
+    @Test
+    @Order(12)
+    void aNetworkKnownThroughAHelperKeepsTheOwnerIn() throws Exception {
+        assertEquals("OK", spawned("10.77.0.5", "c38", "pw-c38"), "the owner, through a helper");
+        for (int i = 0; i < 25; i++) {
+            assertEquals("FAIL", login("10.88." + i + ".1", "c38", "guess-" + i));
+        }
+        assertEquals("FAIL", on(1, "10.99.0.1", "c38", "pw-c38"), "protected: a right password from a new network");
+        assertEquals("OK", on(0, "10.77.0.9", "c38", "pw-c38"), "the owner's network, known through the helper");
+        Path config = dir.resolve("owner.properties");
+        Files.writeString(config, "passwd-file = " + users + "\npenalty-store = " + redis.url()
+                + "\npenalty-store-password-file = " + redis.passwordFile() + "\n");
+        assertEquals("cleared user \"c38\"", penalty("clear", "--config", config.toString(), "--user", "c38").strip());
+    }
 }
