@@ -193,7 +193,7 @@ final class RedisStore implements PenaltyStore {
             return size() > MemoryStore.MAX_ENTRIES;
         }
     };
-    /** Right passwords told to Redis lately: user NUL network, to when (nanos); emptied when full. */
+    /** Right passwords told to Redis lately: their known key, to when (nanos); emptied when full. */
     private final ConcurrentHashMap<String, Long> remembered = new ConcurrentHashMap<>();
     /** Whether {@link #seenProtected} holds anyone. */
     private volatile boolean anyProtected;
@@ -377,7 +377,11 @@ final class RedisStore implements PenaltyStore {
      * was told lately already ({@link #REMEMBER_AGAIN}), and need not be.
      */
     private boolean rememberedLately(Attempt at) {
-        String key = at.user() + '\0' + at.network();
+        return rememberedLately(knownKey(at));
+    }
+
+    /** {@link #rememberedLately(Attempt)} of the attempt whose {@link #knownKey} is {@code key}. */
+    private boolean rememberedLately(String key) {
         long now = clock.nanoTime();
         Long when = remembered.get(key);
         if (when != null && now - when < rememberAgain) {
@@ -392,7 +396,7 @@ final class RedisStore implements PenaltyStore {
 
     /** Has the user's network told to Redis again at its next right password. */
     private void forget(Attempt at) {
-        remembered.remove(at.user() + '\0' + at.network());
+        remembered.remove(knownKey(at));
     }
 
     /** What Redis's answer to one login's script means here. */
@@ -562,6 +566,7 @@ final class RedisStore implements PenaltyStore {
                 Pipeline pl = j.pipelined();
                 List<Response<Object>> scripts = new ArrayList<>(n);
                 List<String> keys = new ArrayList<>();
+                String[] known = new String[n];
                 for (int i = 0; i < n; i++) {
                     Call c = batch.get(i);
                     Attempt at = c.attempt();
@@ -570,7 +575,8 @@ final class RedisStore implements PenaltyStore {
                         if (answers[i] == null) {
                             keys.add(NS + "ban:" + at.address());
                             keys.add(NS + "protect:" + at.user());
-                            keys.add(knownKey(at));
+                            known[i] = knownKey(at);
+                            keys.add(known[i]);
                         }
                     } else {
                         scripts.add(pl.evalsha(sha, List.of(), args(at, false)));
@@ -593,18 +599,18 @@ final class RedisStore implements PenaltyStore {
                         List<String> v = found.get();
                         String ban = v.get(k);
                         String protect = v.get(k + 1);
-                        String known = v.get(k + 2);
+                        String knownThere = v.get(k + 2);
                         k += 3;
                         if (ban == null && protect == null) { // neither banned nor protected
                             answers[i] = Outcome.CHECKED;
                             noteProtection(at.user(), false);
-                            if (!rememberedLately(at)) {
+                            if (!rememberedLately(known[i])) {
                                 toRemember.add(at);
                             }
                         } else { // the script decides, as for a failure
                             boolean exempt = policy.exempt().contains(at.rip());
                             presumed[i] = exempt ? null : ban != null ? Verdict.BANNED
-                                    : known == null ? Verdict.PROTECTED : null;
+                                    : knownThere == null ? Verdict.PROTECTED : null;
                             again.add(i);
                         }
                     } else {
