@@ -10,13 +10,17 @@ import com.sun.jna.Platform;
  * JNA's, so a JVM that never asks {@link Libc#get} for a binding loads none of them.
  *
  * <p>JNA's own native part ({@code libjnidispatch.so}) is in the jar for Linux only (pom.xml's
- * shade filters) and is unpacked at the first use. JNA would unpack it under
- * {@code ~/.cache/JNA}: a helper runs as Postfix's unprivileged user, whose home it may not
- * write, so unless {@code jna.tmpdir} is given it goes to {@code java.io.tmpdir} (/tmp), and
- * JNA deletes it at exit. {@code jna.nosys} stays JNA's default ({@code true}): a
- * {@code libjnidispatch.so} from elsewhere (Debian's libjna-jni) is another version, which JNA
- * would refuse. JNA reports through {@code java.util.logging}, whose console is
- * {@code System.err}: the log file, never smtpd's socket.
+ * shade filters). {@code saslauth cds} unpacks it once beside the start-up cache, named by
+ * JNA's native version ({@code libjnidispatch-7.0.4.so}), and the launcher names that
+ * directory ({@code saslauth.jna-dir}): JNA loads that file when it is there and can be trusted
+ * (see {@link #prepare}), which spares each helper some 25 to 35 ms of its first crypt hash.
+ * Else JNA unpacks it at the first use: it would do so under {@code ~/.cache/JNA}, but a helper
+ * runs as Postfix's unprivileged user, whose home it may not write, so unless {@code jna.tmpdir}
+ * is given it goes to {@code java.io.tmpdir} (/tmp), and JNA deletes it at exit.
+ * {@code jna.nosys} stays JNA's default ({@code true}): a {@code libjnidispatch.so} from
+ * elsewhere (Debian's libjna-jni) is another version, which JNA would refuse. JNA reports
+ * through {@code java.util.logging}, whose console is {@code System.err}: the log file, never
+ * smtpd's socket.
  */
 final class JnaLibc extends Libc {
 
@@ -71,17 +75,109 @@ final class JnaLibc extends Libc {
         return m;
     }
 
+    /** glibc's C library by its soname, as every Linux with glibc has it since 1997. */
+    private static final String C_LIBRARY = "libc.so.6";
+
+    /** The C library: by glibc's soname, else by JNA's name for it ({@code c}), as on a libc other than glibc. */
+    static NativeLibrary cLibrary() {
+        try {
+            return NativeLibrary.getInstance(C_LIBRARY);
+        } catch (UnsatisfiedLinkError e) {
+            return NativeLibrary.getInstance(Platform.C_LIBRARY_NAME);
+        }
+    }
+
+    /** JNA's native part as {@code saslauth cds} unpacks it: named by the version this jar's JNA needs. */
+    static final String DISPATCH_NAME = "jnidispatch-" + Native.VERSION_NATIVE; // a constant: Native stays unloaded
+
+    /**
+     * Where JNA finds its native part, set before JNA loads: the copy in the directory
+     * {@code saslauth.jna-dir} when it is a regular file (not a link) owned by root or by this
+     * process's user and writable by no one else, in a directory of the same kind; else JNA's
+     * unpacking into {@code jna.tmpdir}, {@code java.io.tmpdir} unless given. With
+     * {@code saslauth.jna-unpack=true} ({@code saslauth cds}) the copy is written first, and
+     * those of other versions removed. A copy that does not load is passed over by JNA, which
+     * then unpacks its own.
+     */
+    static void prepare() {
+        if (System.getProperty("jna.tmpdir") == null) {
+            System.setProperty("jna.tmpdir", System.getProperty("java.io.tmpdir"));
+        }
+        if (System.getProperty("jna.platform.library.path") == null) {
+            // Every library here is opened by its soname (library()), which the system's loader
+            // finds as it does for any program: JNA's own search path is not needed, and making
+            // it runs /sbin/ldconfig -p, a process of its own, in each helper (some 10 to 30 ms).
+            System.setProperty("jna.platform.library.path", "");
+        }
+        String dir = System.getProperty("saslauth.jna-dir", "");
+        if (dir.isEmpty() || System.getProperty("jna.boot.library.path") != null) {
+            return;
+        }
+        try {
+            java.nio.file.Path folder = java.nio.file.Path.of(dir);
+            java.nio.file.Path file = folder.resolve(System.mapLibraryName(DISPATCH_NAME));
+            if (Boolean.getBoolean("saslauth.jna-unpack")) {
+                unpack(folder, file);
+            }
+            if (trusted(file, 0100000) && trusted(folder, 0040000)) {
+                System.setProperty("jna.boot.library.path", dir);
+                System.setProperty("jna.boot.library.name", DISPATCH_NAME);
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // not there, or not to be trusted: JNA unpacks its own
+        }
+    }
+
+    /** Whether {@code path} is of {@code type} (the file-type bits of st_mode), owned by root or us, written by no other. */
+    private static boolean trusted(java.nio.file.Path path, int type) throws java.io.IOException {
+        java.util.Map<String, Object> a = java.nio.file.Files.readAttributes(path, "unix:uid,mode",
+                java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        int mode = (Integer) a.get("mode");
+        int uid = (Integer) a.get("uid");
+        if ((mode & 0170000) != type || (mode & 0022) != 0) {
+            return false;
+        }
+        return uid == 0 || uid == (Integer) java.nio.file.Files.getAttribute(java.nio.file.Path.of("/proc/self"),
+                "unix:uid");
+    }
+
+    /** Writes the jar's {@code libjnidispatch.so} to {@code file} (through a file moved into place), 0644. */
+    private static void unpack(java.nio.file.Path folder, java.nio.file.Path file) throws java.io.IOException {
+        String resource = "/com/sun/jna/" + com.sun.jna.Platform.RESOURCE_PREFIX + "/libjnidispatch.so";
+        java.nio.file.Path part = folder.resolve(file.getFileName() + ".new." + ProcessHandle.current().pid());
+        try (java.io.InputStream in = JnaLibc.class.getResourceAsStream(resource)) {
+            if (in == null) {
+                return;
+            }
+            java.nio.file.Files.deleteIfExists(part);
+            java.nio.file.Files.copy(in, part);
+            java.nio.file.Files.setPosixFilePermissions(part,
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+            java.nio.file.Files.move(part, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            java.nio.file.Files.deleteIfExists(part);
+        }
+        String mine = file.getFileName().toString();
+        try (java.nio.file.DirectoryStream<java.nio.file.Path> old = java.nio.file.Files.newDirectoryStream(folder,
+                System.mapLibraryName("jnidispatch-*"))) {
+            for (java.nio.file.Path p : old) {
+                if (!p.getFileName().toString().equals(mine)) {
+                    java.nio.file.Files.deleteIfExists(p);
+                }
+            }
+        }
+    }
+
     static JnaLibc load() throws Unavailable {
         try {
             Class.forName("com.sun.jna.Native", false, JnaLibc.class.getClassLoader());
         } catch (ClassNotFoundException e) {
             throw new Unavailable("JNA is not on the class path");
         }
-        if (System.getProperty("jna.tmpdir") == null) {
-            System.setProperty("jna.tmpdir", System.getProperty("java.io.tmpdir"));
-        }
+        prepare();
         try {
-            return new JnaLibc(NativeLibrary.getInstance(Platform.C_LIBRARY_NAME));
+            return new JnaLibc(cLibrary());
         } catch (UnsatisfiedLinkError e) {
             throw new Unavailable("JNA cannot load its native part or the C library: " + e.getMessage());
         }

@@ -5,7 +5,6 @@ import com.sun.jna.CallbackReference;
 import com.sun.jna.Function;
 import com.sun.jna.Memory;
 import com.sun.jna.NativeLibrary;
-import com.sun.jna.Platform;
 import com.sun.jna.Pointer;
 import com.sun.jna.ptr.PointerByReference;
 
@@ -95,11 +94,9 @@ public final class Pam {
         } catch (ClassNotFoundException e) {
             throw new Libc.Unavailable("JNA is not on the class path");
         }
-        if (System.getProperty("jna.tmpdir") == null) {
-            System.setProperty("jna.tmpdir", System.getProperty("java.io.tmpdir"));
-        }
+        JnaLibc.prepare();
         try {
-            return new Pam(NativeLibrary.getInstance("libpam.so.0"), NativeLibrary.getInstance(Platform.C_LIBRARY_NAME));
+            return new Pam(NativeLibrary.getInstance("libpam.so.0"), JnaLibc.cLibrary());
         } catch (UnsatisfiedLinkError e) {
             throw new Libc.Unavailable("cannot load libpam.so.0 (Linux-PAM): " + e.getMessage());
         }

@@ -108,11 +108,17 @@ final class PostfixInstance implements AutoCloseable {
     /**
      * A further spawn service and smtpd port, for a test of its own: the example's service with
      * its own properties file (written to {@code etc/NAME.properties}, where {@code {log}} and
-     * {@code {etc}} stand for this instance's directories), run by spawn(8) as {@code user}.
+     * {@code {etc}} stand for this instance's directories), run by spawn(8) as {@code user}, with
+     * {@code args} (each after a space, {@code {log}} and {@code {etc}} replaced) after the
+     * entry's argv.
      */
-    record Service(String name, String properties, String user) {
+    record Service(String name, String properties, String user, String args) {
         Service(String name, String properties) {
             this(name, properties, HELPER_USER);
+        }
+
+        Service(String name, String properties, String user) {
+            this(name, properties, user, "");
         }
     }
 
@@ -494,6 +500,7 @@ final class PostfixInstance implements AutoCloseable {
                             .replace(etc.resolve("saslauth.properties").toString(),
                                     etc.resolve(s.name() + ".properties").toString())
                             .replace("user=" + HELPER_USER, "user=" + s.user()))
+                    .append(s.args().replace("{log}", log.toString()).replace("{etc}", etc.toString()))
                     .append('\n');
         }
         for (Variant v : Variant.values()) {
@@ -643,7 +650,10 @@ final class PostfixInstance implements AutoCloseable {
         return installedLauncher == null ? opt.resolve("saslauth.jsa") : Path.of("/var/cache/saslauth/saslauth.jsa");
     }
 
-    /** Running saslauth helpers of one variant (all variants for null), found by command line. */
+    /**
+     * Running saslauth helpers of one variant, found by command line; for null, every helper of
+     * this instance, those of its further services too.
+     */
     List<ProcessHandle> helpers(Variant v) {
         String jar = installedLauncher == null ? opt.resolve("saslauth.jar").toString()
                 : System.getProperty(INSTALLED_JAR, "/usr/share/saslauth/saslauth.jar");
@@ -651,7 +661,11 @@ final class PostfixInstance implements AutoCloseable {
             return all.filter(p -> {
                 ProcessHandle.Info info = p.info();
                 String[] args = info.arguments().orElse(new String[0]);
-                if (!HELPER_USER.equals(info.user().orElse("")) || !List.of(args).contains(jar)) {
+                String user = info.user().orElse("");
+                // all of them (to stop them) includes those of services run as users of their own
+                boolean ours = HELPER_USER.equals(user)
+                        || v == null && services.stream().anyMatch(s -> user.equals(s.user().split(":")[0]));
+                if (!ours || !List.of(args).contains(jar)) {
                     return false;
                 }
                 return v == null || variantOf(args) == v;

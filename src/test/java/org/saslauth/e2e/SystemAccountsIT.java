@@ -28,7 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code saslauth test} as root, and through {@code target/saslauth.jar} serving stdin as an
  * unprivileged user in group {@code shadow}, and as one without it. passdb pam through a PAM
  * service of the test's own: {@code pam_unix} for both phases, and {@code pam_exec} writing the
- * {@code PAM_RHOST} it was given to a file.
+ * {@code PAM_RHOST} it was given to a file. Both passdbs also through the real Postfix, the
+ * helper spawned as a user in group {@code shadow}.
  */
 @Timeout(300)
 class SystemAccountsIT {
@@ -41,8 +42,14 @@ class SystemAccountsIT {
     private static final String EMPTY = PREFIX + "empty";
     private static final String HELPER = PREFIX + "helper";
     private static final String OUTSIDER = PREFIX + "out";
-    private static final List<String> USERS = List.of(YES, SHA, LOCKED, EXPIRED, EMPTY, HELPER, OUTSIDER);
+    /** Accounts for Python's smtplib, which sends only ASCII passwords: yescrypt, locked, expired. */
+    private static final String ASCII_YES = PREFIX + "ayes";
+    private static final String ASCII_LOCKED = PREFIX + "alock";
+    private static final String ASCII_EXPIRED = PREFIX + "aexp";
+    private static final List<String> USERS = List.of(YES, SHA, LOCKED, EXPIRED, EMPTY, HELPER, OUTSIDER,
+            ASCII_YES, ASCII_LOCKED, ASCII_EXPIRED);
     private static final String PASSWORD = "Shad0w-pass j\u00fcrgen";
+    private static final String ASCII_PASSWORD = "Shad0w-pass jurgen";
     private static final Path JAR = DaemonProcess.projectDir().resolve("target/saslauth.jar").toAbsolutePath();
     private static final String SERVICE = "saslauth-it-" + ProcessHandle.current().pid();
     private static final Path SERVICE_FILE = Path.of("/etc/pam.d", SERVICE);
@@ -61,13 +68,16 @@ class SystemAccountsIT {
             Assumptions.abort(why);
         }
         removeAccounts();
-        for (String user : List.of(YES, SHA, LOCKED, EXPIRED, EMPTY)) {
+        for (String user : List.of(YES, SHA, LOCKED, EXPIRED, EMPTY, ASCII_YES, ASCII_LOCKED, ASCII_EXPIRED)) {
             sh("useradd", "-M", "-N", "-s", "/usr/sbin/nologin", user);
         }
-        chpasswd("YESCRYPT", YES, LOCKED, EXPIRED, EMPTY);
-        chpasswd("SHA512", SHA);
+        chpasswd("YESCRYPT", PASSWORD, YES, LOCKED, EXPIRED, EMPTY);
+        chpasswd("SHA512", PASSWORD, SHA);
+        chpasswd("YESCRYPT", ASCII_PASSWORD, ASCII_YES, ASCII_LOCKED, ASCII_EXPIRED);
         sh("usermod", "-L", LOCKED);
+        sh("usermod", "-L", ASCII_LOCKED);
         sh("chage", "-E", "0", EXPIRED);
+        sh("chage", "-E", "0", ASCII_EXPIRED);
         sh("passwd", "-d", EMPTY);
         sh("useradd", "-r", "-M", "-N", "-G", "shadow", "-s", "/usr/sbin/nologin", HELPER);
         sh("useradd", "-r", "-M", "-N", "-s", "/usr/sbin/nologin", OUTSIDER);
@@ -100,10 +110,10 @@ class SystemAccountsIT {
         }
     }
 
-    private static void chpasswd(String method, String... users) throws Exception {
+    private static void chpasswd(String method, String password, String... users) throws Exception {
         StringBuilder lines = new StringBuilder();
         for (String user : users) {
-            lines.append(user).append(':').append(PASSWORD).append('\n');
+            lines.append(user).append(':').append(password).append('\n');
         }
         Result r = run(List.of("chpasswd", "-c", method), lines.toString());
         assertEquals(0, r.status(), "chpasswd -c " + method + ": " + r.out());
@@ -285,8 +295,77 @@ class SystemAccountsIT {
                 assertEquals(535, smtp.send("AUTH PLAIN " + SmtpClient.plain(LOCKED, PASSWORD)).code());
                 SmtpClient.Reply ok = smtp.send("AUTH PLAIN " + SmtpClient.plain(YES, PASSWORD));
                 assertEquals(235, ok.code(), ok + "\n" + Files.readString(log) + postfix.maillogTail(30));
+                assertDispatchFromTheCachesDirectory(postfix);
             }
             assertTrue(Files.readString(log).contains("refused, its password not checked: locked"), Files.readString(log));
+        }
+    }
+
+    /**
+     * smtpd asking a spawned helper run as an unprivileged user in group shadow with
+     * {@code --passdb pam --pam-service} the test's service, Python's smtplib logging in: the
+     * yescrypt account gets 235, a wrong password, the locked account and the expired one 535
+     * (each with its right, ASCII, password but the wrong one),
+     * the expired one's reason (pam_unix's account phase) in saslauth's log; the client's
+     * address, 127.0.0.2 here, reaches the modules as {@code PAM_RHOST}.
+     */
+    @Test
+    void postfixWithPassdbPam() throws Exception {
+        PostfixInstance.requirePostfix();
+        PostfixInstance.Service pam = new PostfixInstance.Service("saslauth_pam", String.join("\n",
+                "failure-delay = 0",
+                "log-file = {log}/saslauth-pam.log", ""), HELPER + ":shadow",
+                " --passdb pam --pam-service " + SERVICE);
+        try (PostfixInstance postfix = PostfixInstance.start(DaemonProcess.projectDir(), List.of(pam))) {
+            Path log = postfix.dir.resolve("log").resolve("saslauth-pam.log");
+            Files.writeString(log, "");
+            Files.setPosixFilePermissions(log, PosixFilePermissions.fromString("rw-rw-rw-"));
+            int port = postfix.port(pam);
+            // A session held open, so that its helper, having logged in, is there to be looked at.
+            try (SmtpClient smtp = new SmtpClient(port, java.time.Duration.ofSeconds(30))) {
+                assertEquals(220, smtp.greeting().code());
+                smtp.send("EHLO client.saslauth.test");
+                assertEquals(235, smtp.send("AUTH PLAIN " + SmtpClient.plain(YES, PASSWORD)).code(),
+                        Files.readString(log));
+                assertDispatchFromTheCachesDirectory(postfix);
+            }
+            MailClients.Outcome ok = MailClients.smtplib(port, ASCII_YES, ASCII_PASSWORD, "127.0.0.2");
+            assertTrue(ok.ok(), ok + "\n" + Files.readString(log) + postfix.maillogTail(30));
+            for (List<String> refused : List.of(List.of(ASCII_YES, "wrong"), List.of(ASCII_LOCKED, ASCII_PASSWORD),
+                    List.of(ASCII_EXPIRED, ASCII_PASSWORD))) {
+                MailClients.Outcome r = MailClients.smtplib(port, refused.get(0), refused.get(1));
+                assertTrue(r.status() == 1 && r.accepted() == 0 && r.refused() >= 1 && r.output().contains(
+                        "login refused: 535"), refused.get(0) + ": " + r + "\n" + Files.readString(log));
+            }
+            String text = Files.readString(log);
+            assertTrue(text.contains("passdb pam: user \"" + ASCII_EXPIRED + "\" refused in the account phase: "), text);
+            assertFalse(text.contains(ASCII_PASSWORD), "no password in the log");
+            assertTrue(Files.readAllLines(rhosts).contains(ASCII_YES + " 127.0.0.2"), "PAM_RHOST: "
+                    + Files.readAllLines(rhosts));
+        }
+    }
+
+    /**
+     * The helpers of {@code postfix} that have loaded JNA map its native part from the copy
+     * {@code saslauth cds} unpacked beside the start-up cache, none from one of their own in /tmp.
+     */
+    private static void assertDispatchFromTheCachesDirectory(PostfixInstance postfix) throws IOException {
+        Path cacheDir = postfix.startupCache().getParent();
+        List<String> mapped = new ArrayList<>();
+        for (ProcessHandle helper : postfix.helpers(null)) {
+            try {
+                for (String line : Files.readAllLines(Path.of("/proc", Long.toString(helper.pid()), "maps"))) {
+                    if (line.contains("jnidispatch") || line.matches(".*/jna[0-9]+\\.tmp.*")) {
+                        mapped.add(line.substring(line.indexOf('/')));
+                    }
+                }
+            } catch (IOException e) {
+                // ended meanwhile
+            }
+        }
+        assertFalse(mapped.isEmpty(), "a helper that checked a crypt hash or asked PAM has loaded JNA");
+        for (String file : mapped) {
+            assertTrue(file.startsWith(cacheDir + "/libjnidispatch-"), "JNA's native part from " + cacheDir + ": " + mapped);
         }
     }
 }
