@@ -1240,9 +1240,12 @@ def run(a, b, table, only):
 
     # Rows 6 and 7: the same PLAIN users in PostgreSQL and in slapd, read by saslauth's passdb sql
     # and ldap (one helper, one connection) and by Dovecot's, without and with the auth cache.
-    def passdb_rows(row, kind, saslauth_lines, dovecot_passdb):
+    # Row 7 (issue 25) also drives the daemon from one client with 64 in flight, and asks more of
+    # the daemon without the cache (daemon_budget).
+    def passdb_rows(row, kind, saslauth_lines, dovecot_passdb, daemon_budget=None, one_client=False):
         lines = lambda n, start: plain_lines(plain, n, start)
         for cached, budget in ((False, ">= 1.0"), (True, ">= 2.0")):
+            dbudget = daemon_budget if daemon_budget and not cached else budget
             label = "cache on both sides" if cached else "no cache"
             progress("%s: PLAIN logins/s, 64 in flight, %s" % (kind, label))
             name = "%s-%s" % (kind, "cache" if cached else "nocache")
@@ -1262,15 +1265,18 @@ def run(a, b, table, only):
             # connections with 8 in flight each, driven by LoadClient against both servers.
             progress("%s: PLAIN logins/s, daemon, 64 connections x 8 in flight, %s" % (kind, label))
             dp, dsock_ours = b.start_daemon(b.runtimes[0], conf, "daemon-" + name)
-            d = {"saslauth": [], "dovecot": []}
+            shapes = ([(1, 64, "1 conn x 64")] if one_client else []) + [(64, 8, "64 conns x 8")]
+            d = {shape: {"saslauth": [], "dovecot": []} for shape in shapes}
             for rnd in range(a.rounds):
                 for who in (("saslauth", "dovecot") if rnd % 2 == 0 else ("dovecot", "saslauth")):
-                    d[who].append(b.load_client(dsock_ours if who == "saslauth" else dsock, 64, 8, a.logins // 2,
-                                                a.logins * 2))
+                    for shape in shapes:
+                        d[shape][who].append(b.load_client(dsock_ours if who == "saslauth" else dsock, shape[0],
+                                                           shape[1], a.logins // 2, a.logins * 2))
             b.stop_daemon(dp)
-            table.add("%s %s PLAIN logins/s, daemon, 64 conns x 8, %s" % (row, kind, label),
-                      "Dovecot passdb " + kind, statistics.median(d["saslauth"]), statistics.median(d["dovecot"]),
-                      "/s", budget, False)
+            for shape in shapes:
+                table.add("%s %s PLAIN logins/s, daemon, %s, %s" % (row, kind, shape[2], label),
+                          "Dovecot passdb " + kind, statistics.median(d[shape]["saslauth"]),
+                          statistics.median(d[shape]["dovecot"]), "/s", dbudget, False)
 
     if "6" in only:
         progress("starting a throwaway PostgreSQL")
@@ -1293,7 +1299,7 @@ def run(a, b, table, only):
         passdb_rows("7", "ldap",
                     "passdb = ldap\nldap-url = ldap://127.0.0.1:%d\nldap-base = dc=example,dc=org\n"
                     "ldap-user-filter = (&(objectClass=inetOrgPerson)(uid=%%u))\n" % port,
-                    "  driver = ldap\n  args = %s\n" % b.path("dovecot-ldap.conf.ext"))
+                    "  driver = ldap\n  args = %s\n" % b.path("dovecot-ldap.conf.ext"), ">= 1.2", True)
 
     if "8" in only:
         # One connection, 8 exchanges in flight; the driver's own work (HMACs, and for {PLAIN}

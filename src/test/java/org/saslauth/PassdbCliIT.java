@@ -291,7 +291,7 @@ class PassdbCliIT {
         String classes = Files.readString(dir.resolve("classes.txt"));
         assertTrue(classes.contains("org.saslauth.store.PasswdFile"), "the log lists classes");
         for (String prefix : new String[] {"com.zaxxer.", "org.postgresql.", "org.mariadb.", "javax.naming.",
-            "com.sun.jndi.", "java.sql.", "org.saslauth.cli.Passdbs", "org.saslauth.cli.Passdb$Sql",
+            "com.sun.jndi.", "com.unboundid.", "java.sql.", "org.saslauth.cli.Passdbs", "org.saslauth.cli.Passdb$Sql",
             "org.saslauth.cli.Passdb$Ldap", "org.saslauth.store.SqlStore", "org.saslauth.store.LdapStore",
             "com.sun.jna.", "org.saslauth.os.", "org.saslauth.password.SystemCrypt", "java.lang.foreign.",
             // the token mechanisms: listed in no default, their issuer's classes load with them only

@@ -128,6 +128,11 @@ public final class SlapdServer implements AutoCloseable {
         return process.pid();
     }
 
+    /** The server's pid, or 0 while it is stopped. */
+    public long pidOrZero() {
+        return process == null ? 0 : process.pid();
+    }
+
     public String url() {
         return "ldap://127.0.0.1:" + port;
     }

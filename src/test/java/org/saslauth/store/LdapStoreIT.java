@@ -8,8 +8,16 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalInt;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -18,6 +26,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.saslauth.Clock;
 import org.saslauth.Deadline;
 import org.saslauth.mech.Credentials;
 import org.saslauth.password.CostlyChecks;
@@ -267,5 +276,145 @@ class LdapStoreIT {
             SqlStoreContract.signal("CONT", java.util.List.of(slapd.pid()));
         }
         assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
+    }
+
+    static LdapStore open(boolean authBind, int connections) throws InvalidStoreConfig {
+        return LdapStore.open(new LdapStore.Config(slapd.url(), false, null, SlapdServer.SERVICE_DN,
+                pw(SERVICE_PASSWORD), SlapdServer.BASE, FILTER, authBind, "userPassword", "SHA512-CRYPT", connections,
+                true));
+    }
+
+    /** Many logins at once on two connections, searches in flight side by side: each gets its own answer. */
+    @ParameterizedTest(name = "auth bind {0}")
+    @ValueSource(booleans = {false, true})
+    void manyLoginsAtOnceOnFewConnections(boolean authBind) throws Exception {
+        LdapStore store = open(authBind, 2);
+        ExecutorService pool = Executors.newFixedThreadPool(16);
+        try {
+            List<Future<?>> runs = new ArrayList<>();
+            for (int t = 0; t < 16; t++) {
+                int seed = t;
+                runs.add(pool.submit(() -> {
+                    for (int i = 0; i < 40; i++) {
+                        switch ((seed + i) % 4) {
+                            case 0 -> assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
+                            case 1 -> assertEquals(Verdict.WRONG_PASSWORD, store.verify("alice@example.org", pw("bob-password"), SLOTS, Deadline.NONE));
+                            case 2 -> assertEquals(Verdict.UNKNOWN_USER, store.verify("zed" + i + "@example.org", pw("x"), SLOTS, Deadline.NONE));
+                            default -> assertEquals(Verdict.ACCEPTED, store.verify(SPECIAL, pw("special-password"), SLOTS, Deadline.NONE));
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : runs) {
+                f.get(60, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+            store.close();
+        }
+    }
+
+    /** A request whose deadline has passed fails at once, and is not the directory's outage. */
+    @Test
+    void aDeadlineAlreadyPassedIsATemporaryFailureNotAnOutage() throws Exception {
+        for (boolean authBind : new boolean[] {false, true}) {
+            LdapStore store = open(authBind, FILTER);
+            var run = CapturedLog.capture(() -> store.verify("alice@example.org", pw("alice-password"), SLOTS,
+                    Deadline.in(Clock.SYSTEM, Duration.ZERO)));
+            assertEquals(Verdict.UNAVAILABLE, run.result());
+            assertFalse(run.log().raw().contains("unavailable, logins get"), run.log().raw());
+            store.close();
+        }
+    }
+
+    /**
+     * slapd killed while logins run on shared connections: a login answered before is OK, every
+     * one after gets a temporary failure in time, never an OK; the store comes back with slapd.
+     */
+    @ParameterizedTest(name = "auth bind {0}")
+    @ValueSource(booleans = {false, true})
+    @Order(102)
+    void aDirectoryStoppedMidRunFailsTheLoginsInFlightNeverOk(boolean authBind) throws Exception {
+        LdapStore store = open(authBind, 2);
+        record Call(long start, long end, Verdict verdict) {}
+        ConcurrentLinkedQueue<Call> calls = new ConcurrentLinkedQueue<>();
+        AtomicBoolean stop = new AtomicBoolean();
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        long stoppedAt;
+        try {
+            List<Future<?>> runs = new ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                runs.add(pool.submit(() -> {
+                    while (!stop.get()) {
+                        long t0 = System.nanoTime();
+                        Verdict v = store.verify("alice@example.org", pw("alice-password"), SLOTS,
+                                Deadline.in(Clock.SYSTEM, Duration.ofSeconds(10)));
+                        calls.add(new Call(t0, System.nanoTime(), v));
+                    }
+                    return null;
+                }));
+            }
+            Thread.sleep(300);
+            slapd.stop();
+            stoppedAt = System.nanoTime();
+            Thread.sleep(700);
+            stop.set(true);
+            for (Future<?> f : runs) {
+                f.get(30, TimeUnit.SECONDS);
+            }
+        } finally {
+            stop.set(true);
+            pool.shutdownNow();
+            if (slapd.pidOrZero() == 0) {
+                slapd.startAgain();
+            }
+        }
+        assertTrue(calls.stream().anyMatch(c -> c.end() < stoppedAt && c.verdict() == Verdict.ACCEPTED), "some before");
+        assertTrue(calls.stream().anyMatch(c -> c.start() > stoppedAt), "some after");
+        for (Call c : calls) {
+            assertTrue(c.verdict() == Verdict.ACCEPTED || c.verdict() == Verdict.UNAVAILABLE, c.toString());
+            assertTrue(c.end() - c.start() < TimeUnit.SECONDS.toNanos(5), c.toString());
+            if (c.start() > stoppedAt) {
+                assertEquals(Verdict.UNAVAILABLE, c.verdict(), "a login after slapd stopped");
+            }
+        }
+        assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
+        store.close();
+    }
+
+    /**
+     * A directory too slow for the deadline (stopped with SIGSTOP, several logins waiting on
+     * one connection): each login gets a temporary failure at its deadline, not at the driver's
+     * timeouts, and never an OK; once slapd goes on, the same store logs in again.
+     */
+    @ParameterizedTest(name = "auth bind {0}")
+    @ValueSource(booleans = {false, true})
+    @Order(103)
+    void aSlowDirectoryFailsEachLoginAtItsDeadline(boolean authBind) throws Exception {
+        LdapStore store = open(authBind, 1);
+        assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        SqlStoreContract.signal("STOP", List.of(slapd.pid()));
+        try {
+            List<Future<Long>> runs = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                runs.add(pool.submit(() -> {
+                    long t0 = System.nanoTime();
+                    assertEquals(Verdict.UNAVAILABLE, store.verify("alice@example.org", pw("alice-password"), SLOTS,
+                            Deadline.in(Clock.SYSTEM, Duration.ofMillis(400))));
+                    return (System.nanoTime() - t0) / 1_000_000;
+                }));
+            }
+            for (Future<Long> f : runs) {
+                long ms = f.get(30, TimeUnit.SECONDS);
+                assertTrue(ms >= 350 && ms < 1400, ms + " ms");
+            }
+        } finally {
+            SqlStoreContract.signal("CONT", List.of(slapd.pid()));
+            pool.shutdownNow();
+        }
+        assertEquals(Verdict.ACCEPTED, store.verify("alice@example.org", pw("alice-password"), SLOTS, Deadline.NONE));
+        store.close();
     }
 }

@@ -53,7 +53,7 @@ class StoreCloseTest {
         assertEquals(Verdict.UNKNOWN_USER, CredentialStore.NONE.verify("alice", new byte[] {'x'}, SLOTS, Deadline.NONE));
     }
 
-    /** A closed directory store starts no worker and answers a temporary failure at once. */
+    /** A closed directory store opens no connection and answers a temporary failure at once. */
     @Test
     void aClosedLdapStoreStartsNoWorkerAndIsUnavailable() throws InvalidStoreConfig {
         LdapStore store = LdapStore.open(new LdapStore.Config("ldap://127.0.0.1:1", false, null, null, null,
@@ -68,7 +68,8 @@ class StoreCloseTest {
     private static Set<String> ldapWorkers() {
         Set<String> names = new TreeSet<>();
         for (Thread t : Thread.getAllStackTraces().keySet()) {
-            if (t.getName().startsWith("saslauth-ldap-")) {
+            // the UnboundID LDAP SDK's reader of each connection
+            if (t.getName().startsWith("Connection reader for")) {
                 names.add(t.getName());
             }
         }
