@@ -394,6 +394,44 @@ final class RedisStore implements PenaltyStore {
         return false;
     }
 
+    /** Whether the known key {@code key} was told to Redis within {@link #rememberAgain}, without noting anything. */
+    private boolean toldLately(String key) {
+        Long when = remembered.get(key);
+        return when != null && clock.nanoTime() - when < rememberAgain;
+    }
+
+    /**
+     * The keys of one MGET, each once: logins of one round trip often share an address (an
+     * office behind one NAT address, a webmail host) or a user, whose keys are asked once.
+     */
+    private static final class MgetKeys {
+        private final Map<String, Integer> places;
+        private final List<String> keys;
+
+        MgetKeys(int logins) {
+            places = new java.util.HashMap<>(Math.max(16, logins * 4));
+            keys = new ArrayList<>(logins * 3);
+        }
+
+        /** The place of {@code key} in the MGET's answer, adding it the first time. */
+        int place(String key) {
+            Integer at = places.putIfAbsent(key, keys.size());
+            if (at != null) {
+                return at;
+            }
+            keys.add(key);
+            return keys.size() - 1;
+        }
+
+        boolean isEmpty() {
+            return keys.isEmpty();
+        }
+
+        String[] array() {
+            return keys.toArray(new String[0]);
+        }
+    }
+
     /** Has the user's network told to Redis again at its next right password. */
     private void forget(Attempt at) {
         remembered.remove(knownKey(at));
@@ -565,30 +603,31 @@ final class RedisStore implements PenaltyStore {
                 // (three keys each: is the address banned, the user protected, the network known?).
                 Pipeline pl = j.pipelined();
                 List<Response<Object>> scripts = new ArrayList<>(n);
-                List<String> keys = new ArrayList<>();
+                MgetKeys keys = new MgetKeys(n);
                 String[] known = new String[n];
+                int[] at3 = new int[3 * n]; // each right password's three keys' places in the MGET
                 for (int i = 0; i < n; i++) {
                     Call c = batch.get(i);
                     Attempt at = c.attempt();
                     if (answers[i] != null || c.right()) {
                         scripts.add(null);
                         if (answers[i] == null) {
-                            keys.add(NS + "ban:" + at.address());
-                            keys.add(NS + "protect:" + at.user());
+                            at3[3 * i] = keys.place(NS + "ban:" + at.address());
+                            at3[3 * i + 1] = keys.place(NS + "protect:" + at.user());
                             known[i] = knownKey(at);
-                            keys.add(known[i]);
+                            // a network told to Redis lately is known there: not asked again
+                            at3[3 * i + 2] = toldLately(known[i]) ? -1 : keys.place(known[i]);
                         }
                     } else {
                         scripts.add(pl.evalsha(sha, List.of(), args(at, false)));
                     }
                 }
-                Response<List<String>> found = keys.isEmpty() ? null : pl.mget(keys.toArray(new String[0]));
+                Response<List<String>> found = keys.isEmpty() ? null : pl.mget(keys.array());
                 pl.sync();
                 up(outage);
                 connected = true;
                 List<Integer> again = new ArrayList<>(); // scripts still to run
                 boolean noScript = false;
-                int k = 0;
                 for (int i = 0; i < n; i++) {
                     if (answers[i] != null) {
                         continue;
@@ -597,10 +636,9 @@ final class RedisStore implements PenaltyStore {
                     Attempt at = c.attempt();
                     if (c.right()) {
                         List<String> v = found.get();
-                        String ban = v.get(k);
-                        String protect = v.get(k + 1);
-                        String knownThere = v.get(k + 2);
-                        k += 3;
+                        String ban = v.get(at3[3 * i]);
+                        String protect = v.get(at3[3 * i + 1]);
+                        String knownThere = at3[3 * i + 2] < 0 ? "1" : v.get(at3[3 * i + 2]);
                         if (ban == null && protect == null) { // neither banned nor protected
                             answers[i] = Outcome.CHECKED;
                             noteProtection(at.user(), false);

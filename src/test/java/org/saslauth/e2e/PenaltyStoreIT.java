@@ -431,4 +431,50 @@ class PenaltyStoreIT {
                 + "\npenalty-store-password-file = " + redis.passwordFile() + "\n");
         assertEquals("cleared user \"c38\"", penalty("clear", "--config", config.toString(), "--user", "c38").strip());
     }
+    /**
+     * Logins in flight together that share keys: a banned address, a protected user from her
+     * known network and from a new one, and the right passwords of others from one address. Each
+     * key is asked once in the round trip, and a network told to Redis lately not at all: every
+     * login still gets its own answer.
+     */
+    @Test
+    @Order(13)
+    void loginsInFlightSharingKeysGetTheirOwnAnswers() throws Exception {
+        AuthClient c = clients.get(2);
+        assertEquals("OK", on(2, "10.60.0.5", "c30", "pw-c30"), "the owner, from her network");
+        String banned = "100.70.0.1";
+        for (int i = 0; i < 10; i++) { // banned and protected by the other two: this one asks Redis
+            assertEquals("FAIL", on(i % 2, banned, "c" + i, "stuffed-" + i));
+        }
+        for (int i = 0; i < 25; i++) {
+            assertEquals("FAIL", on(i % 2, "10.62." + i + ".1", "c30", "guess-" + i));
+        }
+        java.util.Map<String, String> expected = new java.util.LinkedHashMap<>();
+        StringBuilder lines = new StringBuilder();
+        for (int round = 0; round < 8; round++) {
+            String[][] batch = {
+                {banned, "c31", "pw-c31", "FAIL"},
+                {"10.60.0.9", "c30", "pw-c30", "OK"},
+                {banned, "c32", "pw-c32", "FAIL"},
+                {"10.61.0.1", "c30", "pw-c30", "FAIL"},
+                {"100.71.0.1", "c33", "pw-c33", "OK"},
+                {"100.71.0.1", "c34", "pw-c34", "OK"},
+                {"10.60.0.9", "c30", "pw-c30", "OK"},
+                {banned, "c33", "pw-c33", "FAIL"},
+            };
+            for (String[] b : batch) {
+                lines.append(lines.length() == 0 ? "" : "\n").append(plain(b[0], b[1], b[2]));
+                expected.put(Integer.toString(ids), b[3] + " " + b[1] + " from " + b[0]);
+            }
+        }
+        c.send(lines.toString());
+        java.util.Map<String, String> got = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < expected.size(); i++) {
+            String reply = c.readLine();
+            assertTrue(reply != null && (reply.startsWith("OK\t") || reply.startsWith("FAIL\t")), String.valueOf(reply));
+            String id = reply.split("\t")[1];
+            got.put(id, (reply.startsWith("OK") ? "OK" : "FAIL") + expected.get(id).substring(expected.get(id).indexOf(' ')));
+        }
+        assertEquals(expected, got);
+    }
 }
