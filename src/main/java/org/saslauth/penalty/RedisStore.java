@@ -642,7 +642,7 @@ final class RedisStore implements PenaltyStore {
                         if (ban == null && protect == null) { // neither banned nor protected
                             answers[i] = Outcome.CHECKED;
                             noteProtection(at.user(), false);
-                            if (!rememberedLately(known[i])) {
+                            if (at3[3 * i + 2] >= 0 && !rememberedLately(known[i])) { // not told lately
                                 toRemember.add(at);
                             }
                         } else { // the script decides, as for a failure
