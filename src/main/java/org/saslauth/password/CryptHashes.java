@@ -57,6 +57,7 @@ final class CryptHashes implements Scheme {
             return LOCKED;
         }
         if (BCRYPT.matcher(hash).matches()) {
+            SystemCrypt.loadInTheBackground(); // by the first login
             int cost = Integer.parseInt(hash.substring(4, 6));
             Costs.require(cost <= Costs.MAX_BCRYPT_COST, name, "bcrypt cost " + cost,
                     Integer.toString(Costs.MAX_BCRYPT_COST));
@@ -82,6 +83,7 @@ final class CryptHashes implements Scheme {
                 cost = Costs.shaCrypt(sha2.group(1).equals("6"), rounds);
             }
             byte[] stored = hash.getBytes(StandardCharsets.US_ASCII);
+            SystemCrypt.loadInTheBackground(); // by the first login
             return Scheme.Check.costing(cost, password -> {
                 if (des && desKeyIsEmpty(password)) {
                     return false;
@@ -111,8 +113,9 @@ final class CryptHashes implements Scheme {
                 throw new IllegalArgumentException(needs + ", which cannot be used here: " + SystemCrypt.whyNot());
             }
             byte[] stored = hash.getBytes(StandardCharsets.US_ASCII);
+            SystemCrypt.loadInTheBackground(); // by the first login
             return Scheme.Check.costing(systemCost.getAsLong(), password -> {
-                Optional<byte[]> made = SystemCrypt.hashNow(password, stored);
+                Optional<byte[]> made = SystemCrypt.hash(password, stored);
                 if (made.isEmpty()) {
                     SystemCrypt.cannotCheck(needs);
                     return false;

@@ -11,15 +11,14 @@ import org.saslauth.os.Libc;
  * every hash libxcrypt knows, yescrypt ({@code $y$}, the default of Debian's {@code /etc/shadow}
  * since Debian 11), gost-yescrypt ({@code $gy$}) and scrypt ({@code $7$}) included, which no
  * Java code here computes. Reached through {@link Libc#forCrypt} (JNA, which loads faster than
- * FFM reached by reflection; FFM where JNA cannot load),
- * loaded at the first crypt hash checked, never at start: a helper that checks none loads no
- * native code. Loading it takes a JVM some 50 to 300 ms (JNA's classes and native part, or FFM's
- * downcall stubs), longer than the Java code takes for one SHA-512 or bcrypt hash: so it loads
- * on a thread of its own at the first crypt hash checked (never at start: a helper serves many
- * an SMTP session without a login, and one whose users log in with {@code {PLAIN}} never needs
- * it), and the hashes the Java code knows are computed in Java until it is there; yescrypt and
- * scrypt wait for it. Where it cannot be used the Java code computes what it
- * knows, and the log says once which one runs.
+ * FFM reached by reflection; FFM where JNA cannot load). Loading it takes a JVM some 15 to 60 ms
+ * (JNA's classes and native part, or FFM's downcall stubs), as long as the cold Java code takes
+ * for one SHA-512 hash or longer: so it starts loading, on a thread of its own, as soon as a crypt
+ * hash is read (a passwd file's line, {@code /etc/shadow}, a database's answer; {@link
+ * #loadInTheBackground}), which in a helper is before its handshake is out, and a login that
+ * comes before it is there waits for it rather than hashing in cold Java. A helper whose users
+ * are {@code {PLAIN}} or Argon2 never loads it. Where it cannot be used the Java code computes
+ * what it knows, and the log says once which one runs.
  */
 final class SystemCrypt {
 
@@ -32,7 +31,10 @@ final class SystemCrypt {
     private static volatile boolean looked;
     private static final java.util.concurrent.atomic.AtomicBoolean LOADING = new java.util.concurrent.atomic.AtomicBoolean();
 
-    /** Starts looking for libxcrypt on a thread of its own, once. */
+    /**
+     * Starts looking for libxcrypt on a thread of its own, once: when a crypt hash is read, so
+     * that the binding is there by the first login.
+     */
     static void loadInTheBackground() {
         if (!looked && !javaOnly && LOADING.compareAndSet(false, true)) {
             Thread t = new Thread(SystemCrypt::available, "saslauth-libxcrypt");
@@ -95,19 +97,10 @@ final class SystemCrypt {
     /**
      * The hash libxcrypt makes of {@code password} with {@code setting} (a stored hash), an
      * empty array when it refuses the setting (no password matches then, as in Dovecot), or
-     * empty when the caller computes in Java: libxcrypt cannot be used here, or is still
-     * loading (this call starts that).
+     * empty when the caller computes in Java: libxcrypt cannot be used here. Waits for it to
+     * load the first time (a thread that is loading it already holds its class's initialisation).
      */
     static Optional<byte[]> hash(byte[] password, byte[] setting) {
-        if (!looked) {
-            loadInTheBackground();
-            return Optional.empty();
-        }
-        return hashNow(password, setting);
-    }
-
-    /** {@link #hash}, waiting for libxcrypt to load: for the hashes only it computes. */
-    static Optional<byte[]> hashNow(byte[] password, byte[] setting) {
         if (!available()) {
             return Optional.empty();
         }
