@@ -1201,12 +1201,15 @@ def run(a, b, table, only):
                 line = lambda i, user=user, pw=pw: auth_line(i, "PLAIN", b"\0" + user + b"\0" + pw)
                 lat = b.latency([("saslauth", helper(b.saslauth_cmd(rt, conf))), ("dovecot", dovecot)], line,
                                 max(a.rounds // 2, 3), 3)
+                # Issue 23: the crypt hashes through libxcrypt, as Dovecot's; Argon2 (libsodium on
+                # Java 22+, Java below) and PBKDF2 keep the budget of issue 15.
+                crypt = scheme.endswith("CRYPT")
                 table.add("4 latency of one {%s} login" % scheme, "Dovecot auth", lat["saslauth"], lat["dovecot"],
-                          "ms", "<= 1.0", True, rt.label)
+                          "ms", "<= 1.2" if crypt else "<= 1.0", True, rt.label)
                 if lat["saslauth"] is not None:
                     first = {k: statistics.median(v) for k, v in b.first_login.items()}
                     table.add("4   first login on a new connection", "Dovecot auth", first["saslauth"],
-                              first["dovecot"], "ms", "none", True, rt.label)
+                              first["dovecot"], "ms", "<= 2.0" if crypt else "none", True, rt.label)
 
     if "12" in only:
         # Issue 23: a yescrypt account of this host ($y$j9T$, Debian's default), made with useradd

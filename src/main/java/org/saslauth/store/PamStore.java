@@ -25,7 +25,10 @@ public final class PamStore implements CredentialStore {
 
     private final String service;
     private final Outage outage;
-    /** Linux-PAM through JNA, loaded at the first login (not before the handshake); null until then. */
+    /**
+     * Linux-PAM through JNA, loaded on a thread of its own as the store opens (the handshake does
+     * not wait for it; the first login does, if it comes first); null until then.
+     */
     private volatile Pam pam;
     private String pamWhyNot;
 
@@ -75,6 +78,11 @@ public final class PamStore implements CredentialStore {
         PamStore store = new PamStore(service);
         if (failFast && store.pam() == null) { // saslauth test: say it now
             throw new InvalidStoreConfig("passdb pam: " + store.pamWhyNot);
+        }
+        if (!failFast) {
+            Thread t = new Thread(store::pam, "saslauth-pam");
+            t.setDaemon(true);
+            t.start();
         }
         return store;
     }
