@@ -97,9 +97,10 @@ final class JnaLibc extends Libc {
      * unpacking into {@code jna.tmpdir}, {@code java.io.tmpdir} unless given. With
      * {@code saslauth.jna-unpack=true} ({@code saslauth cds}) the copy is written first, and
      * those of other versions removed. A copy that does not load is passed over by JNA, which
-     * then unpacks its own.
+     * then unpacks its own. Synchronized: the threads that may load JNA first (libxcrypt's, PAM's,
+     * syslog's) start at once in a helper, and none may load it before the copy is named.
      */
-    static void prepare() {
+    static synchronized void prepare() {
         if (System.getProperty("jna.tmpdir") == null) {
             System.setProperty("jna.tmpdir", System.getProperty("java.io.tmpdir"));
         }
@@ -120,8 +121,10 @@ final class JnaLibc extends Libc {
                 unpack(folder, file);
             }
             if (trusted(file, 0100000) && trusted(folder, 0040000)) {
-                System.setProperty("jna.boot.library.path", dir);
+                // The name first: a thread that finds the path set loads JNA at once, and without
+                // the name JNA would look for libjnidispatch.so there, then unpack its own.
                 System.setProperty("jna.boot.library.name", DISPATCH_NAME);
+                System.setProperty("jna.boot.library.path", dir);
             }
         } catch (java.io.IOException | RuntimeException e) {
             // not there, or not to be trusted: JNA unpacks its own

@@ -295,6 +295,7 @@ class SystemAccountsIT {
                 assertEquals(535, smtp.send("AUTH PLAIN " + SmtpClient.plain(LOCKED, PASSWORD)).code());
                 SmtpClient.Reply ok = smtp.send("AUTH PLAIN " + SmtpClient.plain(YES, PASSWORD));
                 assertEquals(235, ok.code(), ok + "\n" + Files.readString(log) + postfix.maillogTail(30));
+                assertDispatchFromTheCachesDirectory(postfix);
             }
             assertTrue(Files.readString(log).contains("refused, its password not checked: locked"), Files.readString(log));
         }
@@ -326,6 +327,7 @@ class SystemAccountsIT {
                 smtp.send("EHLO client.saslauth.test");
                 assertEquals(235, smtp.send("AUTH PLAIN " + SmtpClient.plain(YES, PASSWORD)).code(),
                         Files.readString(log));
+                assertDispatchFromTheCachesDirectory(postfix);
             }
             MailClients.Outcome ok = MailClients.smtplib(port, ASCII_YES, ASCII_PASSWORD, "127.0.0.2");
             assertTrue(ok.ok(), ok + "\n" + Files.readString(log) + postfix.maillogTail(30));
@@ -340,6 +342,30 @@ class SystemAccountsIT {
             assertFalse(text.contains(ASCII_PASSWORD), "no password in the log");
             assertTrue(Files.readAllLines(rhosts).contains(ASCII_YES + " 127.0.0.2"), "PAM_RHOST: "
                     + Files.readAllLines(rhosts));
+        }
+    }
+
+    /**
+     * The helpers of {@code postfix} that have loaded JNA map its native part from the copy
+     * {@code saslauth cds} unpacked beside the start-up cache, none from one of their own in /tmp.
+     */
+    private static void assertDispatchFromTheCachesDirectory(PostfixInstance postfix) throws IOException {
+        Path cacheDir = postfix.startupCache().getParent();
+        List<String> mapped = new ArrayList<>();
+        for (ProcessHandle helper : postfix.helpers(null)) {
+            try {
+                for (String line : Files.readAllLines(Path.of("/proc", Long.toString(helper.pid()), "maps"))) {
+                    if (line.contains("jnidispatch") || line.matches(".*/jna[0-9]+\\.tmp.*")) {
+                        mapped.add(line.substring(line.indexOf('/')));
+                    }
+                }
+            } catch (IOException e) {
+                // ended meanwhile
+            }
+        }
+        assertFalse(mapped.isEmpty(), "a helper that checked a crypt hash or asked PAM has loaded JNA");
+        for (String file : mapped) {
+            assertTrue(file.startsWith(cacheDir + "/libjnidispatch-"), "JNA's native part from " + cacheDir + ": " + mapped);
         }
     }
 }
