@@ -240,9 +240,7 @@ class AccountDefenceTest {
             @Override
             public void close() {}
         };
-        PenaltyStore.Opener bansOnceChecked = clock -> new PenaltyStore() { // as Redis, at a server that saw no ban
-            final PenaltyStore memory = PenaltyStore.memory(policy, clock);
-
+        PenaltyStore.Opener bansOnceChecked = clock -> new ForwardingStore(policy, clock) { // as Redis, at a server that saw no ban
             @Override
             public boolean banned(String address) {
                 return false;
@@ -252,44 +250,6 @@ class AccountDefenceTest {
             public boolean refusesUnchecked(String rip, String user, String network) {
                 return false;
             }
-
-            @Override
-            public Outcome record(Attempt attempt, boolean right) {
-                return memory.record(attempt, right);
-            }
-
-            @Override
-            public byte[] guessKey() {
-                return memory.guessKey();
-            }
-
-            @Override
-            public List<Ban> bans() {
-                return memory.bans();
-            }
-
-            @Override
-            public List<Protection> protections() {
-                return memory.protections();
-            }
-
-            @Override
-            public boolean clearAddress(String address) {
-                return false;
-            }
-
-            @Override
-            public boolean clearUser(String user) {
-                return false;
-            }
-
-            @Override
-            public String describe() {
-                return "test";
-            }
-
-            @Override
-            public void close() {}
         };
         service = new AuthService(new Settings(Mechanisms.parse("PLAIN"), new Credentials(renaming, UserNameFormat.AS_IS),
                 Duration.ofSeconds(2), 32, true, 0, Settings.IPV6_PREFIX, bansOnceChecked), clock, Runnable::run);

@@ -32,9 +32,7 @@ class AnswersLaterTest {
         Credentials credentials = new Credentials((user, password, slots, deadline) ->
                 new String(password, StandardCharsets.UTF_8).equals("pw-" + user) ? Verdict.ACCEPTED
                         : Verdict.WRONG_PASSWORD, UserNameFormat.AS_IS);
-        PenaltyStore.Opener later = c -> new PenaltyStore() {
-            final PenaltyStore memory = PenaltyStore.memory(PenaltyPolicy.DEFAULTS, c);
-
+        PenaltyStore.Opener later = c -> new ForwardingStore(PenaltyPolicy.DEFAULTS, c) {
             @Override
             public boolean banned(String address) {
                 return false;
@@ -43,11 +41,6 @@ class AnswersLaterTest {
             @Override
             public boolean refusesUnchecked(String rip, String user, String network) {
                 return false;
-            }
-
-            @Override
-            public Outcome record(Attempt attempt, boolean right) {
-                return memory.record(attempt, right);
             }
 
             @Override
@@ -60,39 +53,6 @@ class AnswersLaterTest {
             public boolean answersLater() {
                 return true;
             }
-
-            @Override
-            public byte[] guessKey() {
-                return memory.guessKey();
-            }
-
-            @Override
-            public List<Ban> bans() {
-                return List.of();
-            }
-
-            @Override
-            public List<Protection> protections() {
-                return List.of();
-            }
-
-            @Override
-            public boolean clearAddress(String address) {
-                return false;
-            }
-
-            @Override
-            public boolean clearUser(String user) {
-                return false;
-            }
-
-            @Override
-            public String describe() {
-                return "later";
-            }
-
-            @Override
-            public void close() {}
         };
         return new AuthService(new Settings(Mechanisms.parse("PLAIN"), credentials, Duration.ofSeconds(2), 32, true, 0,
                 Settings.IPV6_PREFIX, later), clock, Runnable::run);
