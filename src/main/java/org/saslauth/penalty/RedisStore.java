@@ -540,15 +540,13 @@ final class RedisStore implements PenaltyStore {
     }
 
     /**
-     * The sender's loop: takes what has queued up (up to {@link #MAX_BATCH} logins), sends one
-     * EVALSHA per login in one pipelined write, and hands each answer on. A login that has waited
-     * {@link #WAIT} already (behind a slow answer) is counted here, as are all of a batch Redis
-     * did not answer in time; before the first connection is made (the client's classes are
-     * loading), logins wait for it.
+     * The sender's loop: takes what has queued up (up to {@link #MAX_BATCH} logins) and sends it
+     * as one {@link Trip}. A login that has waited {@link #WAIT} already (behind a slow answer)
+     * is counted here, as are all of a batch Redis did not answer in time; before the first
+     * connection is made (the client's classes are loading), logins wait for it.
      */
     private void send() {
         List<Call> batch = new ArrayList<>(MAX_BATCH);
-        List<Attempt> toRemember = new ArrayList<>();
         Jedis j = null;
         boolean connected = false;
         int outage = 0;
@@ -559,31 +557,10 @@ final class RedisStore implements PenaltyStore {
                 break;
             }
             calls.drainTo(batch, MAX_BATCH - 1);
-            int n = batch.size();
-            Outcome[] answers = new Outcome[n];
-            Verdict[] presumed = new Verdict[n]; // what the MGET alone says, should the script not answer
-            boolean[] delivered = new boolean[n];
+            Trip trip = new Trip(batch);
             try {
-                if (retrying()) {
+                if (retrying() || trip.ageOut(connected) == 0) {
                     continue; // counted here, in finally
-                }
-                long now = clock.nanoTime();
-                int left = 0;
-                int aged = 0;
-                for (int i = 0; i < n; i++) {
-                    Call c = batch.get(i);
-                    if (connected && now - c.queued() >= WAIT.toNanos()) { // behind a slow answer
-                        answers[i] = local.record(c.attempt(), c.right());
-                        aged++;
-                    } else {
-                        left++;
-                    }
-                }
-                if (aged > 0) {
-                    slow(aged);
-                }
-                if (left == 0) {
-                    continue;
                 }
                 if (j != null && outages != outage) { // Redis failed another sender: this connection is as old
                     close(j);
@@ -599,125 +576,28 @@ final class RedisStore implements PenaltyStore {
                 if (sha == null) {
                     sha = j.scriptLoad(SCRIPT);
                 }
-                // One round trip: a script for each wrong password, one MGET for all the right ones
-                // (three keys each: is the address banned, the user protected, the network known?).
-                Pipeline pl = j.pipelined();
-                List<Response<Object>> scripts = new ArrayList<>(n);
-                MgetKeys keys = new MgetKeys(n);
-                String[] known = new String[n];
-                int[] at3 = new int[3 * n]; // each right password's three keys' places in the MGET
-                for (int i = 0; i < n; i++) {
-                    Call c = batch.get(i);
-                    Attempt at = c.attempt();
-                    if (answers[i] != null || c.right()) {
-                        scripts.add(null);
-                        if (answers[i] == null) {
-                            at3[3 * i] = keys.place(NS + "ban:" + at.address());
-                            at3[3 * i + 1] = keys.place(NS + "protect:" + at.user());
-                            known[i] = knownKey(at);
-                            // a network told to Redis lately is known there: not asked again
-                            at3[3 * i + 2] = toldLately(known[i]) ? -1 : keys.place(known[i]);
-                        }
-                    } else {
-                        scripts.add(pl.evalsha(sha, List.of(), args(at, false)));
-                    }
-                }
-                Response<List<String>> found = keys.isEmpty() ? null : pl.mget(keys.array());
-                pl.sync();
+                trip.first(j);
                 up(outage);
                 connected = true;
-                List<Integer> again = new ArrayList<>(); // scripts still to run
-                boolean noScript = false;
-                for (int i = 0; i < n; i++) {
-                    if (answers[i] != null) {
-                        continue;
-                    }
-                    Call c = batch.get(i);
-                    Attempt at = c.attempt();
-                    if (c.right()) {
-                        List<String> v = found.get();
-                        String ban = v.get(at3[3 * i]);
-                        String protect = v.get(at3[3 * i + 1]);
-                        String knownThere = at3[3 * i + 2] < 0 ? "1" : v.get(at3[3 * i + 2]);
-                        if (ban == null && protect == null) { // neither banned nor protected
-                            answers[i] = Outcome.CHECKED;
-                            noteProtection(at.user(), false);
-                            if (at3[3 * i + 2] >= 0 && !rememberedLately(known[i])) { // not told lately
-                                toRemember.add(at);
-                            }
-                        } else { // the script decides, as for a failure
-                            boolean exempt = policy.exempt().contains(at.rip());
-                            presumed[i] = exempt ? null : ban != null ? Verdict.BANNED
-                                    : knownThere == null ? Verdict.PROTECTED : null;
-                            again.add(i);
-                        }
-                    } else {
-                        try {
-                            answers[i] = outcome(at, false, scripts.get(i).get());
-                        } catch (JedisNoScriptException e) { // Redis restarted or flushed its scripts
-                            noScript = true;
-                            again.add(i);
-                        }
-                    }
-                }
-                for (int i = 0; i < n; i++) { // what is known now is answered now
-                    if (answers[i] != null) {
-                        deliver(batch.get(i), answers[i], delivered, i);
-                    }
-                }
-                if (!again.isEmpty()) { // the scripts left, in a second round trip of their own
-                    if (noScript) {
-                        sha = j.scriptLoad(SCRIPT);
-                        remembered.clear(); // its known networks are gone too
-                    }
-                    Pipeline p2 = j.pipelined();
-                    List<Response<Object>> more = new ArrayList<>(again.size());
-                    for (int i : again) {
-                        Call c = batch.get(i);
-                        more.add(p2.evalsha(sha, List.of(), args(c.attempt(), c.right())));
-                    }
-                    p2.sync();
-                    for (int x = 0; x < again.size(); x++) {
-                        int i = again.get(x);
-                        Call c = batch.get(i);
-                        answers[i] = outcome(c.attempt(), c.right(), more.get(x).get());
-                        deliver(c, answers[i], delivered, i);
-                    }
-                }
-                if (!toRemember.isEmpty()) { // the networks of the right passwords, known from now on
-                    Pipeline p3 = j.pipelined();
-                    for (Attempt at : toRemember) {
-                        p3.set(knownKey(at), "1", knownFor());
-                    }
-                    p3.sync();
-                    toRemember.clear();
-                }
+                trip.answerSettled();
+                trip.scripts(j);
+                trip.remember(j);
             } catch (JedisException | IllegalStateException | ClassCastException e) {
                 if (j != null) {
                     close(j);
                     j = null;
                 }
                 down(e);
-                for (Attempt at : toRemember) { // told again once Redis answers
-                    forget(at);
-                }
-                toRemember.clear();
+                trip.forgetNetworks();
             } catch (RuntimeException e) {
                 LOG.error("penalty store {}: the logins of a round trip are counted in this process", target, e);
                 if (j != null) {
                     close(j);
                     j = null;
                 }
+                trip.forgetNetworks();
             } finally {
-                for (int i = 0; i < n; i++) { // not answered by Redis: counted here, or as the MGET said
-                    if (!delivered[i]) {
-                        Call c = batch.get(i);
-                        Outcome o = answers[i] != null ? answers[i]
-                                : presumed[i] != null ? new Outcome(presumed[i], false)
-                                : local.record(c.attempt(), c.right());
-                        deliver(c, o, delivered, i);
-                    }
-                }
+                trip.settle();
                 batch.clear();
             }
         }
@@ -727,6 +607,185 @@ final class RedisStore implements PenaltyStore {
         Call c;
         while ((c = calls.poll()) != null) { // closed: no login goes unanswered
             deliver(c, local.record(c.attempt(), c.right()), new boolean[1], 0);
+        }
+    }
+
+    /**
+     * One batch of logins and what Redis answered for each. The first round trip sends a script
+     * for each wrong password and one MGET for all the right ones (three keys each, each key
+     * once: is the address banned, the user protected, the network known?); a right password
+     * with a ban or protection key present, and a script Redis did not know, go out in a second
+     * round trip of scripts; the networks of the right passwords not told lately go out last,
+     * after every login is answered.
+     */
+    private final class Trip {
+        private final List<Call> batch;
+        private final int n;
+        private final Outcome[] answers;
+        /** What the MGET alone says, should the script not answer. */
+        private final Verdict[] presumed;
+        private final boolean[] delivered;
+        /** Each right password's three keys' places in the MGET's answer (-1: known here, not asked). */
+        private final int[] places;
+        private final String[] known;
+        /** The logins whose scripts are still to run. */
+        private final List<Integer> again = new ArrayList<>();
+        private final List<Attempt> toRemember = new ArrayList<>();
+        private boolean noScript;
+
+        Trip(List<Call> batch) {
+            this.batch = batch;
+            this.n = batch.size();
+            this.answers = new Outcome[n];
+            this.presumed = new Verdict[n];
+            this.delivered = new boolean[n];
+            this.places = new int[3 * n];
+            this.known = new String[n];
+        }
+
+        /** Counts here the logins that have waited {@link #WAIT} already; how many are left. */
+        int ageOut(boolean connected) {
+            long now = clock.nanoTime();
+            int aged = 0;
+            for (int i = 0; i < n; i++) {
+                Call c = batch.get(i);
+                if (connected && now - c.queued() >= WAIT.toNanos()) { // behind a slow answer
+                    answers[i] = local.record(c.attempt(), c.right());
+                    aged++;
+                }
+            }
+            if (aged > 0) {
+                slow(aged);
+            }
+            return n - aged;
+        }
+
+        /** The first round trip, and what its answers settle. */
+        void first(Jedis j) {
+            Pipeline pl = j.pipelined();
+            List<Response<Object>> scripts = new ArrayList<>(n);
+            MgetKeys keys = new MgetKeys(n);
+            for (int i = 0; i < n; i++) {
+                Call c = batch.get(i);
+                Attempt at = c.attempt();
+                if (answers[i] != null || c.right()) {
+                    scripts.add(null);
+                    if (answers[i] == null) {
+                        places[3 * i] = keys.place(NS + "ban:" + at.address());
+                        places[3 * i + 1] = keys.place(NS + "protect:" + at.user());
+                        known[i] = knownKey(at);
+                        // a network told to Redis lately is known there: not asked again
+                        places[3 * i + 2] = toldLately(known[i]) ? -1 : keys.place(known[i]);
+                    }
+                } else {
+                    scripts.add(pl.evalsha(sha, List.of(), args(at, false)));
+                }
+            }
+            Response<List<String>> found = keys.isEmpty() ? null : pl.mget(keys.array());
+            pl.sync();
+            for (int i = 0; i < n; i++) {
+                if (answers[i] != null) {
+                    continue;
+                }
+                Call c = batch.get(i);
+                if (c.right()) {
+                    judgeRight(i, c.attempt(), found.get());
+                } else {
+                    try {
+                        answers[i] = outcome(c.attempt(), false, scripts.get(i).get());
+                    } catch (JedisNoScriptException e) { // Redis restarted or flushed its scripts
+                        noScript = true;
+                        again.add(i);
+                    }
+                }
+            }
+        }
+
+        /** Answers what the first round trip settled, at once. */
+        void answerSettled() {
+            for (int i = 0; i < n; i++) {
+                if (answers[i] != null) {
+                    deliver(batch.get(i), answers[i], delivered, i);
+                }
+            }
+        }
+
+        /** A right password, by what the MGET found: answered, or left to its script. */
+        private void judgeRight(int i, Attempt at, List<String> found) {
+            String ban = found.get(places[3 * i]);
+            String protect = found.get(places[3 * i + 1]);
+            boolean toldLately = places[3 * i + 2] < 0;
+            String knownThere = toldLately ? "1" : found.get(places[3 * i + 2]);
+            if (ban == null && protect == null) { // neither banned nor protected
+                answers[i] = Outcome.CHECKED;
+                noteProtection(at.user(), false);
+                if (!toldLately && !rememberedLately(known[i])) {
+                    toRemember.add(at);
+                }
+            } else { // the script decides, as for a failure
+                boolean exempt = policy.exempt().contains(at.rip());
+                presumed[i] = exempt ? null : ban != null ? Verdict.BANNED
+                        : knownThere == null ? Verdict.PROTECTED : null;
+                again.add(i);
+            }
+        }
+
+        /** The scripts left, in a second round trip of their own. */
+        void scripts(Jedis j) {
+            if (again.isEmpty()) {
+                return;
+            }
+            if (noScript) {
+                sha = j.scriptLoad(SCRIPT);
+                remembered.clear(); // its known networks are gone too
+            }
+            Pipeline p2 = j.pipelined();
+            List<Response<Object>> more = new ArrayList<>(again.size());
+            for (int i : again) {
+                Call c = batch.get(i);
+                more.add(p2.evalsha(sha, List.of(), args(c.attempt(), c.right())));
+            }
+            p2.sync();
+            for (int x = 0; x < again.size(); x++) {
+                int i = again.get(x);
+                Call c = batch.get(i);
+                answers[i] = outcome(c.attempt(), c.right(), more.get(x).get());
+                deliver(c, answers[i], delivered, i);
+            }
+        }
+
+        /** The networks of the right passwords, known from now on. */
+        void remember(Jedis j) {
+            if (toRemember.isEmpty()) {
+                return;
+            }
+            Pipeline p3 = j.pipelined();
+            for (Attempt at : toRemember) {
+                p3.set(knownKey(at), "1", knownFor());
+            }
+            p3.sync();
+            toRemember.clear();
+        }
+
+        /** Redis failed: the networks not told yet are told once it answers. */
+        void forgetNetworks() {
+            for (Attempt at : toRemember) {
+                forget(at);
+            }
+            toRemember.clear();
+        }
+
+        /** Answers every login not answered yet: counted here, or as the MGET said. */
+        void settle() {
+            for (int i = 0; i < n; i++) {
+                if (!delivered[i]) {
+                    Call c = batch.get(i);
+                    Outcome o = answers[i] != null ? answers[i]
+                            : presumed[i] != null ? new Outcome(presumed[i], false)
+                            : local.record(c.attempt(), c.right());
+                    deliver(c, o, delivered, i);
+                }
+            }
         }
     }
 
