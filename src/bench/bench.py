@@ -754,6 +754,32 @@ def free_port():
     return port
 
 
+def start_redis():
+    """A throwaway redis-server on a free loopback port, nothing saved; returns (process, port)
+    once it listens."""
+    port = free_port()
+    redis = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                              "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return redis, port
+        except OSError:
+            time.sleep(0.05)
+    stop_redis(redis)
+    raise SystemExit("redis-server did not listen on %d" % port)
+
+
+def stop_redis(redis):
+    """Stops a redis-server of start_redis, by its pid."""
+    redis.terminate()
+    try:
+        redis.wait(10)
+    except subprocess.TimeoutExpired:
+        redis.kill()
+        redis.wait()
+
+
 class Runtime:
     """A java command and the feature version it reports."""
 
@@ -1023,16 +1049,8 @@ def run(a, b, table, only):
     if "13" in only:
         # Issue 22: the penalty store in a throwaway redis-server against this process's memory:
         # the daemon's PLAIN logins/s, and a spawned helper's cold start to DONE.
-        rport = free_port()
-        redis = subprocess.Popen(["redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--save", "",
-                                  "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        redis, rport = start_redis()
         try:
-            for _ in range(100):
-                try:
-                    socket.create_connection(("127.0.0.1", rport), timeout=1).close()
-                    break
-                except OSError:
-                    time.sleep(0.05)
             rt = b.runtimes[0]
             mem_conf = config("penalty-memory", b.path("all.passwd"), "PLAIN,LOGIN")
             redis_conf = b.write("penalty-redis.properties", open(mem_conf).read()
@@ -1081,8 +1099,7 @@ def run(a, b, table, only):
                 table.add("13 cold start to DONE, penalty-store redis (median of %d)" % a.starts, "penalty-store memory",
                           t["redis"], t["memory"], "ms", "<= 1.1", True, hrt.label)
         finally:
-            redis.terminate()
-            redis.wait(10)
+            stop_redis(redis)
 
     if "14" in only:
         # Issue 24: OAUTHBEARER logins/s through the daemon, the issuer's key cached, against PLAIN
@@ -1752,7 +1769,6 @@ def attack_rows(b, table):
     users = attack_users()
     passwd = b.write("attack.passwd", "".join("%s:{PLAIN}%s\n" % u for u in users.items()))
     rt = b.runtimes[0]
-    rport = free_port()
     redis, procs, dovecot_conf = None, [], None
 
     def daemon(name, extra=""):
@@ -1765,16 +1781,7 @@ def attack_rows(b, table):
 
     try:
         progress("row 15: a redis-server, 4 saslauth daemons with their defaults and Dovecot with its defaults")
-        redis = subprocess.Popen(["redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--save", "",
-                                  "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", rport), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            raise SystemExit("redis-server did not listen on %d" % rport)
+        redis, rport = start_redis()
         sock, log = daemon("attack-memory")
         memory = Target("saslauth, memory", [sock], [log])
         shared = [daemon("attack-redis-" + n, "penalty-store = redis://127.0.0.1:%d\n" % rport) for n in "ABC"]
@@ -1935,12 +1942,7 @@ def attack_rows(b, table):
         if dovecot_conf in b.dovecots:
             stop_dovecot_by_pid(b, dovecot_conf)
         if redis is not None:
-            redis.terminate()
-            try:
-                redis.wait(10)
-            except subprocess.TimeoutExpired:
-                redis.kill()
-                redis.wait()
+            stop_redis(redis)
 
 
 def stop_dovecot_by_pid(b, conf):
