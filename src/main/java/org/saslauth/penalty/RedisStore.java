@@ -193,7 +193,7 @@ final class RedisStore implements PenaltyStore {
             return size() > MemoryStore.MAX_ENTRIES;
         }
     };
-    /** Right passwords told to Redis lately: their known key, to when (nanos); emptied when full. */
+    /** Right passwords told to Redis lately: user NUL network ({@link #rememberKey}), to when (nanos); emptied when full. */
     private final ConcurrentHashMap<String, Long> remembered = new ConcurrentHashMap<>();
     /** Whether {@link #seenProtected} holds anyone. */
     private volatile boolean anyProtected;
@@ -377,10 +377,10 @@ final class RedisStore implements PenaltyStore {
      * was told lately already ({@link #REMEMBER_AGAIN}), and need not be.
      */
     private boolean rememberedLately(Attempt at) {
-        return rememberedLately(knownKey(at));
+        return rememberedLately(rememberKey(at));
     }
 
-    /** {@link #rememberedLately(Attempt)} of the attempt whose {@link #knownKey} is {@code key}. */
+    /** {@link #rememberedLately(Attempt)} of the attempt whose {@link #rememberKey} is {@code key}. */
     private boolean rememberedLately(String key) {
         long now = clock.nanoTime();
         Long when = remembered.get(key);
@@ -394,7 +394,7 @@ final class RedisStore implements PenaltyStore {
         return false;
     }
 
-    /** Whether the known key {@code key} was told to Redis within {@link #rememberAgain}, without noting anything. */
+    /** Whether the network of {@code key} ({@link #rememberKey}) was told to Redis within {@link #rememberAgain}, noting nothing. */
     private boolean toldLately(String key) {
         Long when = remembered.get(key);
         return when != null && clock.nanoTime() - when < rememberAgain;
@@ -434,7 +434,7 @@ final class RedisStore implements PenaltyStore {
 
     /** Has the user's network told to Redis again at its next right password. */
     private void forget(Attempt at) {
-        remembered.remove(knownKey(at));
+        remembered.remove(rememberKey(at));
     }
 
     /** What Redis's answer to one login's script means here. */
@@ -627,7 +627,8 @@ final class RedisStore implements PenaltyStore {
         private final boolean[] delivered;
         /** Each right password's three keys' places in the MGET's answer (-1: known here, not asked). */
         private final int[] places;
-        private final String[] known;
+        /** Each right password's {@link #rememberKey}. */
+        private final String[] remember;
         /** The logins whose scripts are still to run. */
         private final List<Integer> again = new ArrayList<>();
         private final List<Attempt> toRemember = new ArrayList<>();
@@ -640,7 +641,7 @@ final class RedisStore implements PenaltyStore {
             this.presumed = new Verdict[n];
             this.delivered = new boolean[n];
             this.places = new int[3 * n];
-            this.known = new String[n];
+            this.remember = new String[n];
         }
 
         /** Counts here the logins that have waited {@link #WAIT} already; how many are left. */
@@ -673,9 +674,9 @@ final class RedisStore implements PenaltyStore {
                     if (answers[i] == null) {
                         places[3 * i] = keys.place(NS + "ban:" + at.address());
                         places[3 * i + 1] = keys.place(NS + "protect:" + at.user());
-                        known[i] = knownKey(at);
+                        remember[i] = rememberKey(at);
                         // a network told to Redis lately is known there: not asked again
-                        places[3 * i + 2] = toldLately(known[i]) ? -1 : keys.place(known[i]);
+                        places[3 * i + 2] = toldLately(remember[i]) ? -1 : keys.place(knownKey(at));
                     }
                 } else {
                     scripts.add(pl.evalsha(sha, List.of(), args(at, false)));
@@ -719,7 +720,7 @@ final class RedisStore implements PenaltyStore {
             if (ban == null && protect == null) { // neither banned nor protected
                 answers[i] = Outcome.CHECKED;
                 noteProtection(at.user(), false);
-                if (!toldLately && !rememberedLately(known[i])) {
+                if (!toldLately && !rememberedLately(remember[i])) {
                     toRemember.add(at);
                 }
             } else { // the script decides, as for a failure
@@ -800,6 +801,11 @@ final class RedisStore implements PenaltyStore {
         }
         LOG.warn("penalty store {} answers slower than {} ms: {} logins counted in this process alone",
                 target, WAIT.toMillis(), logins);
+    }
+
+    /** What {@link #remembered} knows a right password of the user from the network by. */
+    private static String rememberKey(Attempt at) {
+        return at.user() + '\0' + at.network();
     }
 
     /** The key that says the user logged in from the network lately, as the script names it. */
