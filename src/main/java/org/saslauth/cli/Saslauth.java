@@ -346,7 +346,8 @@ public final class Saslauth implements Callable<Integer> {
             }
             InputStream in = new FileInputStream(FileDescriptor.in);
             try (CredentialStore store = served.store()) {
-                return new AuthServer(served.settings(CostlyChecks.perProcessor())).serve(in, protocolOut);
+                return new AuthServer(served.settings(CostlyChecks.perProcessor())).serve(in, protocolOut,
+                        Logging.WARM_CLOCK);
             } catch (IOException e) {
                 log.error("reading from the client failed: {}", e.toString());
                 return ExitCodes.SOFTWARE;

@@ -51,10 +51,21 @@ public final class AuthServer {
      *     peer went away)
      */
     public int serve(InputStream in, OutputStream out) throws IOException {
+        return serve(in, out, NOTHING);
+    }
+
+    private static final Runnable NOTHING = new Runnable() {
+        @Override
+        public void run() {}
+    };
+
+    /** {@link #serve(InputStream, OutputStream)}, running {@code afterHandshake} once the handshake is out. */
+    public int serve(InputStream in, OutputStream out, Runnable afterHandshake) throws IOException {
         AuthConnection connection = service.connect(new StreamReplies(out));
         connection.start();
         connection.flush(); // the handshake first: nothing may delay smtpd's DONE
         service.warm();
+        afterHandshake.run();
         LineFramer framer = new LineFramer(limits, connection::receive);
         byte[] buf = new byte[limits.readBuffer()];
         try {
