@@ -463,6 +463,7 @@ final class RedisStore implements PenaltyStore {
         switch (verdict) {
             case "protected":
                 refuseLocally(at.user() + '\0' + at.network(), left);
+                forget(at); // Redis does not know the network for the user (any more)
                 return new Outcome(Verdict.PROTECTED, slowed);
             case "ok":
                 rememberedLately(at); // the script wrote it
@@ -731,40 +732,72 @@ final class RedisStore implements PenaltyStore {
             }
         }
 
-        /** The scripts left, in a second round trip of their own. */
+        /**
+         * The scripts left, in a second round trip of their own; those Redis no longer knows the
+         * script for (restarted, or SCRIPT FLUSH) once more after loading it. What is still
+         * unanswered then is left to {@link #settle}.
+         */
         void scripts(Jedis j) {
-            if (again.isEmpty()) {
-                return;
-            }
             if (noScript) {
-                sha = j.scriptLoad(SCRIPT);
-                remembered.clear(); // its known networks are gone too
+                reload(j);
             }
-            Pipeline p2 = j.pipelined();
-            List<Response<Object>> more = new ArrayList<>(again.size());
-            for (int i : again) {
-                Call c = batch.get(i);
-                more.add(p2.evalsha(sha, List.of(), args(c.attempt(), c.right())));
-            }
-            p2.sync();
-            for (int x = 0; x < again.size(); x++) {
-                int i = again.get(x);
-                Call c = batch.get(i);
-                answers[i] = outcome(c.attempt(), c.right(), more.get(x).get());
-                deliver(c, answers[i], delivered, i);
+            List<Integer> left = again;
+            for (int round = 0; round < 2 && !left.isEmpty(); round++) {
+                Pipeline p2 = j.pipelined();
+                List<Response<Object>> more = new ArrayList<>(left.size());
+                for (int i : left) {
+                    Call c = batch.get(i);
+                    more.add(p2.evalsha(sha, List.of(), args(c.attempt(), c.right())));
+                }
+                p2.sync();
+                List<Integer> unknown = new ArrayList<>();
+                for (int x = 0; x < left.size(); x++) {
+                    int i = left.get(x);
+                    Call c = batch.get(i);
+                    Object reply;
+                    try {
+                        reply = more.get(x).get();
+                    } catch (JedisNoScriptException e) {
+                        unknown.add(i);
+                        continue;
+                    }
+                    answers[i] = outcome(c.attempt(), c.right(), reply);
+                    deliver(c, answers[i], delivered, i);
+                }
+                if (!unknown.isEmpty()) {
+                    reload(j);
+                }
+                left = unknown;
             }
         }
 
-        /** The networks of the right passwords, known from now on. */
+        /** Loads the script again: Redis lost it, and with it, maybe, its known networks. */
+        private void reload(Jedis j) {
+            sha = j.scriptLoad(SCRIPT);
+            remembered.clear();
+        }
+
+        /**
+         * The networks of the right passwords, known from now on. A write Redis refuses (out of
+         * memory, a read-only replica) is tried again at the next right password.
+         */
         void remember(Jedis j) {
             if (toRemember.isEmpty()) {
                 return;
             }
             Pipeline p3 = j.pipelined();
+            List<Response<String>> sets = new ArrayList<>(toRemember.size());
             for (Attempt at : toRemember) {
-                p3.set(knownKey(at), "1", knownFor());
+                sets.add(p3.set(knownKey(at), "1", knownFor()));
             }
             p3.sync();
+            for (int x = 0; x < sets.size(); x++) {
+                try {
+                    sets.get(x).get();
+                } catch (redis.clients.jedis.exceptions.JedisDataException e) {
+                    forget(toRemember.get(x));
+                }
+            }
             toRemember.clear();
         }
 
