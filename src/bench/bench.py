@@ -1219,7 +1219,7 @@ def run(a, b, table, only):
                 lat = b.latency([("saslauth", helper(b.saslauth_cmd(rt, conf))), ("dovecot", dovecot)], line,
                                 max(a.rounds // 2, 3), 3)
                 # Issue 23: the crypt hashes through libxcrypt, as Dovecot's; Argon2 (libsodium on
-                # Java 22+, Java below) and PBKDF2 keep the budget of issue 15.
+                # Java 22+, Java below) keeps the budget of issue 15.
                 crypt = scheme.endswith("CRYPT")
                 table.add("4 latency of one {%s} login" % scheme, "Dovecot auth", lat["saslauth"], lat["dovecot"],
                           "ms", "<= 1.2" if crypt else "<= 1.0", True, rt.label)

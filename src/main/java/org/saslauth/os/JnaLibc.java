@@ -183,6 +183,8 @@ final class JnaLibc extends Libc {
             return new JnaLibc(cLibrary());
         } catch (UnsatisfiedLinkError e) {
             throw new Unavailable("JNA cannot load its native part or the C library: " + e.getMessage());
+        } catch (LinkageError e) { // JNA's native part failed to load on another thread first
+            throw new Unavailable("JNA cannot load its native part: " + e);
         }
     }
 

@@ -99,6 +99,8 @@ public final class Pam {
             return new Pam(NativeLibrary.getInstance("libpam.so.0"), JnaLibc.cLibrary());
         } catch (UnsatisfiedLinkError e) {
             throw new Libc.Unavailable("cannot load libpam.so.0 (Linux-PAM): " + e.getMessage());
+        } catch (LinkageError e) { // JNA's native part failed to load on another thread first
+            throw new Libc.Unavailable("JNA cannot load its native part: " + e);
         }
     }
 

@@ -12,7 +12,8 @@ import org.saslauth.os.Libc;
  * since Debian 11), gost-yescrypt ({@code $gy$}) and scrypt ({@code $7$}) included, which no
  * Java code here computes. Reached through {@link Libc#forCrypt} (JNA, which loads faster than
  * FFM reached by reflection; FFM where JNA cannot load). Loading it takes a JVM some 15 to 60 ms
- * (JNA's classes and native part, or FFM's downcall stubs), as long as the cold Java code takes
+ * with the start-up cache, more without (JNA's classes and native part, or FFM's downcall
+ * stubs), as long as the cold Java code takes
  * for one SHA-512 hash or longer: so it starts loading, on a thread of its own, as soon as a crypt
  * hash is read (a passwd file's line, {@code /etc/shadow}, a database's answer; {@link
  * #loadInTheBackground}), which in a helper is before its handshake is out, and a login that
