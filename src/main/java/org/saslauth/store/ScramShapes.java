@@ -19,8 +19,23 @@ final class ScramShapes {
     /** How an entry serves SCRAM. */
     sealed interface Kind {}
 
-    /** It holds the keys for {@code hash}, with this many iterations and salt bytes. */
-    record Keys(ScramHash hash, int iterations, int saltBytes) implements Kind {}
+    /**
+     * It holds the keys for {@code hash}, with this many iterations and salt bytes. A map's key
+     * as a helper reads its passwd file: its own equals and hashCode, since a record's are
+     * bootstrapped through method handles at their first call (some 40 ms of a helper's start
+     * on Java 17, before the handshake).
+     */
+    record Keys(ScramHash hash, int iterations, int saltBytes) implements Kind {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Keys k && k.hash == hash && k.iterations == iterations && k.saltBytes == saltBytes;
+        }
+
+        @Override
+        public int hashCode() {
+            return (hash.ordinal() * 31 + iterations) * 31 + saltBytes;
+        }
+    }
 
     /** It holds the password, from which the keys of every hash are derived at the proof. */
     record Password() implements Kind {
