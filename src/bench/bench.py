@@ -408,7 +408,8 @@ class Bench:
     def start_dovecot(self, passwd, name="dovecot", passdb=None, cache="", failure_delay="0"):
         """A throwaway Dovecot auth server; passdb is the body of its passdb block (default: the
         passwd file), cache extra auth_cache_* lines; failure_delay None keeps Dovecot's default
-        auth_failure_delay (2 s)."""
+        auth_failure_delay (2 s). The seconds from its start to the first connection its auth
+        process accepted are left in started_in."""
         if passdb is None:
             passdb = "  driver = passwd-file\n  args = %s\n" % passwd
         base = self.path(name + "-run")
@@ -441,21 +442,22 @@ service anvil {{
 }}
 """)
         os.mkdir(self.path(name + "-state"), 0o755)
+        t0 = time.perf_counter()
         subprocess.run(["dovecot", "-c", conf], check=True)
         self.dovecots.append(conf)
         self.dovecot_conf = conf
         sock = os.path.join(base, "auth-client")
-        for _ in range(100):
+        end = t0 + 5
+        while time.perf_counter() < end:
             if os.path.exists(sock):
                 try:
                     Conn.of_socket(sock).close()
-                    break
+                    self.started_in = time.perf_counter() - t0
+                    return sock
                 except OSError:
                     pass
-            time.sleep(0.05)
-        else:
-            raise SystemExit("dovecot did not start; see " + self.path(name + ".log"))
-        return sock
+            time.sleep(0.005)
+        raise SystemExit("dovecot did not start; see " + self.path(name + ".log"))
 
     def stop_one_dovecot(self, conf):
         subprocess.run(["dovecot", "-c", conf, "stop"], stderr=subprocess.DEVNULL)
@@ -537,22 +539,26 @@ service anvil {{
 
     def start_daemon(self, rt, config, name="daemon"):
         """saslauth daemon as the launcher runs it (its long-lived JVM flags), on a UNIX socket
-        anyone may connect to; returns (process, socket path). Its output goes to a file."""
+        anyone may connect to; returns (process, socket path). Its output goes to a file; the
+        seconds from the fork to the first connection it accepted are left in started_in."""
         sock = self.path(name + ".sock")
+        t0 = time.perf_counter()
         with open(self.path(name + ".out"), "ab") as out:
             p = subprocess.Popen([self.a.launcher, "daemon", "--config", config, "--listen", "unix:" + sock,
                                   "--socket-mode", "0666", "--max-connections", "1100"],
                                  stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                  env=dict(self.env, SASLAUTH_JAVA=rt.java))
         self.daemons.append(p)
-        for _ in range(400):
+        end = t0 + 20
+        while time.perf_counter() < end:
             if p.poll() is not None:
                 raise SystemExit("saslauth daemon exited with %d; see %s" % (p.returncode, self.path(name + ".out")))
             try:
                 Conn.of_socket(sock).close()
+                self.started_in = time.perf_counter() - t0
                 return p, sock
             except OSError:
-                time.sleep(0.05)
+                time.sleep(0.005)
         raise SystemExit("saslauth daemon did not listen on " + sock)
 
     def stop_daemon(self, p):
@@ -892,6 +898,8 @@ def main():
                     help="timed logins per round of the CRAM-MD5 and SCRAM rows (8)")
     ap.add_argument("--banners", type=int, default=100,
                     help="SMTP sessions per server timed in row 9's connect-to-banner")
+    ap.add_argument("--fresh-banners", type=int, default=30,
+                    help="SMTP sessions per freshly started server in row 9's connect-to-banner")
     ap.add_argument("--only", default="1,2,3,4,5,6,7,8,9,10,11,12,13,14,15", help="rows to run, e.g. 1,3")
     a = ap.parse_args()
     a.java = a.java or ["java"]
@@ -1424,15 +1432,22 @@ def daemon_rows(a, b, table, plain, hashed, dovecot_sock, dovecot, login, spawn_
     p, sock = b.start_daemon(rt, conf)
 
     progress("connect to the 220 banner through Postfix (a new smtpd per session)")
-    ports = b.start_postfix({"saslauth": sock, "dovecot": dovecot_sock})
+    # Two more services for the servers started fresh below, through a symbolic link each: a new
+    # server per round behind the same smtpd_sasl_path. They point at the warm servers until then
+    # (an smtpd that finds no auth server dies, and master throttles its service).
+    fresh_links = {"fresh saslauth": b.path("fresh-saslauth.link"), "fresh dovecot": b.path("fresh-dovecot.link")}
+    os.symlink(sock, fresh_links["fresh saslauth"])
+    os.symlink(dovecot_sock, fresh_links["fresh dovecot"])
+    ports = b.start_postfix(dict({"saslauth": sock, "dovecot": dovecot_sock}, **fresh_links))
     times = {"saslauth": [], "dovecot": []}
-    for label in times:  # the first sessions start Postfix's own services
+    for label in ports:  # the first sessions start Postfix's own services
         b.banner(ports[label])
     for r in range(a.banners):
         for label in (("saslauth", "dovecot") if r % 2 == 0 else ("dovecot", "saslauth")):
             times[label].append(b.banner(ports[label]))
     table.add("9 connect to 220 banner through Postfix (median of %d)" % a.banners, "Dovecot auth",
               statistics.median(times["saslauth"]), statistics.median(times["dovecot"]), "ms", "<= 1.2", True, rt.label)
+    fresh_banners(a, b, table, rt, conf, ports, fresh_links)
 
     progress("PLAIN logins/s, 64 connections with 8 in flight each")
     rates = {"saslauth": [], "dovecot": []}
@@ -1497,6 +1512,54 @@ def daemon_rows(a, b, table, plain, hashed, dovecot_sock, dovecot, login, spawn_
     table.add("9 p99 PLAIN login while ARGON2ID runs on %d connections" % os.cpu_count(), "Dovecot auth",
               p99["saslauth"], p99["dovecot"], "ms", "none", True, rt.label)
     b.stop_daemon(p)
+
+
+def fresh_banners(a, b, table, rt, conf, ports, links):
+    """Row 9, the first sessions on a freshly started server: each round, for saslauth and
+    Dovecot in turn (the first of them alternating), one session on each warm server's service,
+    so that Postfix's own processes (anvil, postlogd, ...) are running and no first-use cost of
+    Postfix falls on either; then a new server, its fresh service's link pointed at it, and
+    --fresh-banners sessions on it one at a time from the moment it accepts its first connection,
+    as the smtpd processes of a busy host connect to a server that has just been started."""
+    progress("connect to the 220 banner through Postfix, first %d sessions on fresh servers" % a.fresh_banners)
+    times = {"saslauth": [], "dovecot": []}
+    first = {"saslauth": [], "dovecot": []}
+    started = {"saslauth": [], "dovecot": []}
+    warm = {label: os.readlink(link) for label, link in links.items()}
+    for r in range(a.rounds):
+        for label in (("saslauth", "dovecot") if r % 2 == 0 else ("dovecot", "saslauth")):
+            b.banner(ports["saslauth"])
+            b.banner(ports["dovecot"])
+            link = links["fresh " + label]
+            os.unlink(link)
+            if label == "saslauth":
+                p, target = b.start_daemon(rt, conf, "fresh-daemon-%d" % r)
+            else:
+                target = b.start_dovecot(b.path("all.passwd"), "dovecot-fresh-%d" % r)
+            os.symlink(target, link)
+            started[label].append(b.started_in)
+            for i in range(a.fresh_banners):
+                dt = b.banner(ports["fresh " + label])
+                times[label].append(dt)
+                if i == 0:
+                    first[label].append(dt)
+            if label == "saslauth":
+                b.stop_daemon(p)
+            else:
+                b.stop_one_dovecot(b.dovecot_conf)
+            os.unlink(link)
+            os.symlink(warm["fresh " + label], link)  # the warm server again until the next round
+    n = a.rounds * a.fresh_banners
+    table.add("9 connect to 220 banner, first %d sessions on a fresh daemon (median of %d)" % (a.fresh_banners, n),
+              "fresh Dovecot auth", statistics.median(times["saslauth"]), statistics.median(times["dovecot"]), "ms",
+              "<= 1.2", True, rt.label)
+    table.add("9 connect to 220 banner, first session on a fresh daemon (median of %d)" % a.rounds,
+              "fresh Dovecot auth", statistics.median(first["saslauth"]), statistics.median(first["dovecot"]), "ms",
+              "none", True, rt.label)
+    table.add("9 daemon start to listening (median of %d)" % a.rounds, "Dovecot start",
+              statistics.median(started["saslauth"]), statistics.median(started["dovecot"]), "ms", "none", True,
+              rt.label)
+    return times
 
 
 def plain_under_load(sock, plain, hashed_line, hashers, logins, limit):

@@ -3,7 +3,8 @@
 # own auth server. Prints the machine and one table; see docs/benchmark.md.
 # Not part of the build or of CI. Run as root (it starts a throwaway Dovecot):
 #   src/bench/run.sh [--starts 31] [--rounds 5] [--logins 20000] [--challenge-logins 3000]
-#                    [--banners 100] [--only 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15] [--java PATH]...
+#                    [--banners 100] [--fresh-banners 30]
+#                    [--only 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15] [--java PATH]...
 # The Java helpers run on each --java runtime given; by default on `java` and on the newest
 # JDK 25 or later under /usr/lib/jvm, if there is one (rows 1, 2, 4 and row 9's hashed logins
 # show each, the others run on the first).

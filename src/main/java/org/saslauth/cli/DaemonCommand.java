@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.TimeZone;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -14,11 +15,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.saslauth.Log;
 import org.saslauth.daemon.AuthHandler;
 import org.saslauth.daemon.Daemon;
+import org.saslauth.daemon.HandshakeRehearsal;
 import org.saslauth.daemon.Signals;
 import org.saslauth.daemon.SocketFile;
 import org.saslauth.daemon.UserdbHandler;
 import org.saslauth.password.CostlyChecks;
 import org.saslauth.protocol.AuthService;
+import org.saslauth.protocol.Limits;
 import org.saslauth.protocol.Scheduler;
 import org.saslauth.protocol.Settings;
 import org.saslauth.store.CredentialStore;
@@ -124,9 +127,15 @@ final class DaemonCommand implements Callable<Integer> {
             AuthService service = new AuthService(settings, clock, checks);
             CountDownLatch stop = new CountDownLatch(1);
             Signals.onStop(stop::countDown, settings.credentials()::reload);
+            AuthHandler auth = new AuthHandler(service);
+            // Before the bind, so that the first clients are greeted as fast as later ones: the
+            // handshake rehearsed, and the log's time zone read (its first line, "listening on",
+            // comes right after the bind and would read it then).
+            HandshakeRehearsal.run(auth, Limits.DEFAULT, clock);
+            TimeZone.getDefault();
             Daemon daemon;
             try {
-                daemon = Daemon.bind(daemonConfig.sockets(), new AuthHandler(service),
+                daemon = Daemon.bind(daemonConfig.sockets(), auth,
                         new UserdbHandler(settings.credentials(), checks, clock), AuthHandler.FINISH.plusSeconds(1), stop,
                         clock);
             } catch (SocketFile.Unusable e) {

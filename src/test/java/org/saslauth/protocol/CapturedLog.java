@@ -31,13 +31,18 @@ public final class CapturedLog {
     private CapturedLog() {}
 
     public static <T> Run<T> capture(Callable<T> action) throws Exception {
+        return capture(org.slf4j.event.Level.TRACE, action);
+    }
+
+    /** As {@link #capture(Callable)}, with the logger at {@code at} (slf4j-simple's levels are slf4j's). */
+    public static <T> Run<T> capture(org.slf4j.event.Level at, Callable<T> action) throws Exception {
         synchronized (LOCK) {
             Field level = Class.forName("org.slf4j.simple.SimpleLogger").getDeclaredField("currentLogLevel");
             level.setAccessible(true);
             int before = level.getInt(Log.LOG);
             Recorder recorder = new Recorder();
             PrintStream err = System.err;
-            level.setInt(Log.LOG, 0); // LOG_LEVEL_TRACE
+            level.setInt(Log.LOG, at.toInt());
             System.setErr(recorder);
             try {
                 T result = action.call();
