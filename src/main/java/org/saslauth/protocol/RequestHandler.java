@@ -444,7 +444,7 @@ final class RequestHandler {
                 org.saslauth.store.Client.SERVICE.set(p.service); // for app passwords limited to services
                 try {
                     result = response == null ? p.exchange.start(initial, due) : p.exchange.next(response, due);
-                } catch (RuntimeException | OutOfMemoryError | StackOverflowError e) {
+                } catch (RuntimeException | Error e) { // an Error too (a class that cannot load): answered, never lost
                     LOG.error("mechanism {} failed on id {}", p.mechanism.name(), p.id, e);
                     result = Step.Failure.of(Step.Reason.INTERNAL_ERROR);
                 } finally {

@@ -165,7 +165,7 @@ public final class UserdbConnection {
                 }
                 reply = "FAIL\t" + id + "\treason=User lookups not supported\n";
             }
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) { // an Error too: answered, never lost
             LOG.error("userdb lookup id={} failed", id, e);
             reply = "FAIL\t" + id + "\treason=Internal error\n";
         }

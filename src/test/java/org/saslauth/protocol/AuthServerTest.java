@@ -110,6 +110,31 @@ class AuthServerTest {
         }
     }
 
+    /**
+     * A check that throws an Error other than running out of memory or stack (a class that
+     * cannot be loaded from a jar replaced underneath, a native library's initialisation that
+     * failed) gets a temporary failure, and the connection goes on. Before, the worker died
+     * with it and the login was never answered: the helper hung.
+     */
+    @Test
+    void anErrorInACheckIsATemporaryFailureNotALostReply() throws Exception {
+        Credentials broken = new Credentials((user, password, slots, deadline) -> {
+            if (user.equals("alice")) {
+                throw new NoClassDefFoundError("org/bouncycastle/crypto/generators/Argon2BytesGenerator");
+            }
+            return Verdict.ACCEPTED;
+        }, UserNameFormat.AS_IS);
+        var settings = new Settings(Mechanisms.parse("PLAIN"), broken, Duration.ZERO, 32);
+        try (Connection c = new Connection(settings, new ManualScheduler())) {
+            c.send(auth(1, "192.0.2.1", "secret"));
+            String reply = c.read();
+            assertTrue(reply.startsWith("FAIL\t1\t") && reply.contains("code=temp_fail"), reply);
+            c.send("AUTH\t2\tPLAIN\tservice=smtp\tresp="
+                    + Base64.getEncoder().encodeToString("\0bob\0pw".getBytes(StandardCharsets.UTF_8)) + "\n");
+            assertEquals("OK\t2\tuser=bob", c.read());
+        }
+    }
+
     @Test
     void failureDelayHoldsOnlyTheFailedExchange() throws Exception {
         var settings = new Settings(Mechanisms.parse("PLAIN"), ALICE, Duration.ofMillis(400), 32);
