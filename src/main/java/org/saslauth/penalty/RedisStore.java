@@ -75,6 +75,8 @@ final class RedisStore implements PenaltyStore {
     static final int MAX_QUEUED = 8192;
     /** How long {@link #record(Attempt, boolean)} waits for the sender at most (the first connection included). */
     static final Duration SYNC_WAIT = Duration.ofSeconds(2);
+    /** How long {@link #close} waits for the senders' round trips under way, at most. */
+    static final Duration CLOSE_WAIT = Duration.ofMillis(300);
     /**
      * How often a right password from a network is told to Redis again, to keep its network
      * known for {@code penalty-known-for}: once is enough for a while, and spares Redis a write
@@ -1000,11 +1002,27 @@ final class RedisStore implements PenaltyStore {
 
     @Override
     public void close() {
+        Thread[] running;
         synchronized (this) {
             closed = true;
             for (Thread t : senders) {
                 if (t != null) {
                     t.interrupt();
+                }
+            }
+            running = senders.clone();
+        }
+        // A round trip under way ends first (each wait is bounded by WAIT): the last login's
+        // known-network write, sent after its answer, reaches Redis before a helper exits.
+        long until = System.nanoTime() + CLOSE_WAIT.toNanos();
+        for (Thread t : running) {
+            long left = until - System.nanoTime();
+            if (t != null && left > 0 && t != Thread.currentThread()) {
+                try {
+                    t.join(Math.max(1, left / 1_000_000L));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
                 }
             }
         }

@@ -30,7 +30,7 @@ public final class AuthServer {
     private final Limits limits;
 
     public AuthServer(Settings settings) {
-        this(AuthService.forOneConnection(settings));
+        this(AuthService.forOneConnection(settings), Limits.DEFAULT, true);
     }
 
     public AuthServer(AuthService service) {
@@ -38,9 +38,17 @@ public final class AuthServer {
     }
 
     public AuthServer(AuthService service, Limits limits) {
+        this(service, limits, false);
+    }
+
+    private AuthServer(AuthService service, Limits limits, boolean ownsService) {
         this.service = service;
         this.limits = limits;
+        this.ownsService = ownsService;
     }
+
+    /** Whether the service was made for this one connection, and is closed with it. */
+    private final boolean ownsService;
 
     /**
      * Sends the handshake, then answers lines until end of input, then waits for the replies
@@ -80,6 +88,9 @@ public final class AuthServer {
             }
         } finally {
             connection.finish(Penalty.CAP.plus(DRAIN));
+            if (ownsService) {
+                service.close(); // the penalty store's last writes out, its connections let go
+            }
         }
         return connection.status();
     }
