@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.TimeZone;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -132,7 +131,7 @@ final class DaemonCommand implements Callable<Integer> {
             // handshake rehearsed, and the log's time zone read (its first line, "listening on",
             // comes right after the bind and would read it then).
             HandshakeRehearsal.run(auth, Limits.DEFAULT, clock);
-            TimeZone.getDefault();
+            Logging.lookUpZone();
             Daemon daemon;
             try {
                 daemon = Daemon.bind(daemonConfig.sockets(), auth,

@@ -105,11 +105,16 @@ final class Logging {
     private static final Runnable ZONE_LOOKUP = new Runnable() {
         @Override
         public void run() {
-            long now = System.currentTimeMillis();
-            int offset = TimeZone.getDefault().getOffset(now) / 1000;
-            LocalDateTime.ofEpochSecond(Math.floorDiv(now, 1000), 0, ZoneOffset.ofTotalSeconds(offset));
+            lookUpZone();
         }
     };
+
+    /** What a line's time needs, looked up now: the time zone, and the classes that write the time. */
+    static void lookUpZone() {
+        long now = System.currentTimeMillis();
+        int offset = TimeZone.getDefault().getOffset(now) / 1000;
+        LocalDateTime.ofEpochSecond(Math.floorDiv(now, 1000), 0, ZoneOffset.ofTotalSeconds(offset));
+    }
 
     /** Whether {@link #toFile} sends lines anywhere (a log file, syslog). */
     private static boolean linesLogged;
