@@ -3,9 +3,9 @@ package org.saslauth.os;
 /**
  * The C library's system calls that saslauth makes itself, where Java 17 has no API for them
  * (a datagram socket of the UNIX domain, for syslog). Two ways in, picked at the first use
- * ({@link #get}) and never loaded before: the Foreign Function &amp; Memory API on Java 22 and
- * later, reached by reflection since saslauth compiles for Java 17 ({@link FfmLibc}), else JNA
- * ({@link JnaLibc}). Each call returns what the C function returns, or {@code -errno} when it
+ * ({@link #get}) and never loaded before: JNA ({@link JnaLibc}), else the Foreign Function &amp;
+ * Memory API on Java 22 and later, reached by reflection since saslauth compiles for Java 17
+ * ({@link FfmLibc}). Each call returns what the C function returns, or {@code -errno} when it
  * fails, as the kernel itself does: no exception for an error a caller must expect.
  *
  * <p>libxcrypt's {@code crypt_rn} comes from {@code libcrypt.so.1}, opened with the binding: a
@@ -25,7 +25,14 @@ public abstract class Libc {
     /** {@code MSG_NOSIGNAL}: EPIPE rather than SIGPIPE */
     public static final int MSG_NOSIGNAL = 0x4000;
 
-    /** The binding of this JVM, or why there is none: made at the first {@link #get}. */
+    /**
+     * The binding of this JVM, or why there is none: made at the first {@link #get}. JNA first,
+     * on every Java version: on JDK 25 a helper that sends to syslog and checks crypt hashes
+     * held 22 MiB of PSS through JNA against 32 MiB through FFM (whose downcalls spin classes
+     * of their own), started sooner, and its start-up cache was 3 MB smaller; FFM (Java 22 and
+     * later) where JNA cannot load, such as a temporary directory mounted noexec without the
+     * start-up cache's copy of JNA's native part.
+     */
     private static final class Binding {
         static final Libc LIBC;
         static final String WHY_NOT;
@@ -34,16 +41,16 @@ public abstract class Libc {
             Libc libc = null;
             StringBuilder whyNot = new StringBuilder();
             String forced = System.getProperty("saslauth.native", "");
-            if (!forced.equals("jna")) {
+            if (!forced.equals("ffm")) {
                 try {
-                    libc = FfmLibc.load();
+                    libc = JnaLibc.load();
                 } catch (Throwable e) {
                     whyNot.append(reason(e));
                 }
             }
-            if (libc == null && !forced.equals("ffm")) {
+            if (libc == null && !forced.equals("jna")) {
                 try {
-                    libc = JnaLibc.load();
+                    libc = FfmLibc.load();
                 } catch (Throwable e) {
                     whyNot.append(whyNot.length() == 0 ? "" : "; ").append(reason(e));
                 }
@@ -71,8 +78,8 @@ public abstract class Libc {
     }
 
     /**
-     * The C library of this JVM, through FFM on Java 22 and later when native access is enabled
-     * (the jar's manifest enables it), else through JNA. The system property
+     * The C library of this JVM, through JNA, else through FFM on Java 22 and later when native
+     * access is enabled (the jar's manifest enables it). The system property
      * {@code saslauth.native} ({@code ffm} or {@code jna}) picks one, for tests.
      *
      * @throws Unavailable saying why neither can be used
@@ -82,47 +89,6 @@ public abstract class Libc {
             throw new Unavailable(Binding.WHY_NOT);
         }
         return Binding.LIBC;
-    }
-
-    /** JNA's binding for libxcrypt, or why there is none: made at the first {@link #forCrypt}. */
-    private static final class CryptBinding {
-        static final Libc LIBC;
-        static final String WHY_NOT;
-
-        static {
-            Libc libc = null;
-            String whyNot = "";
-            if (System.getProperty("saslauth.native", "").equals("ffm")) {
-                whyNot = "saslauth.native=ffm";
-            } else {
-                try {
-                    libc = JnaLibc.load();
-                } catch (Throwable e) {
-                    whyNot = Binding.reason(e);
-                }
-            }
-            LIBC = libc;
-            WHY_NOT = whyNot;
-        }
-    }
-
-    /**
-     * The binding for {@link #crypt}: JNA on every Java version where it loads, since a JVM
-     * loads it in about 160 ms on JDK 25 where FFM, reached by reflection, takes about 390 ms
-     * (measured on a 2-core machine without the start-up cache), and a crypt call is the hash's
-     * time whichever makes it; else {@link #get}'s.
-     *
-     * @throws Unavailable saying why neither can be used
-     */
-    public static Libc forCrypt() throws Unavailable {
-        if (CryptBinding.LIBC != null) {
-            return CryptBinding.LIBC;
-        }
-        try {
-            return get();
-        } catch (Unavailable e) {
-            throw new Unavailable(CryptBinding.WHY_NOT + "; " + e.getMessage());
-        }
     }
 
     /** Which binding this is, for a debug line: {@code FFM} or {@code JNA 5.19.1}. */

@@ -10,7 +10,7 @@ import org.saslauth.os.Libc;
  * {@code libcrypt.so.1}), as Dovecot's {@code CRYPT} schemes compute them: at C speed, and for
  * every hash libxcrypt knows, yescrypt ({@code $y$}, the default of Debian's {@code /etc/shadow}
  * since Debian 11), gost-yescrypt ({@code $gy$}) and scrypt ({@code $7$}) included, which no
- * Java code here computes. Reached through {@link Libc#forCrypt} (JNA, which loads faster than
+ * Java code here computes. Reached through {@link Libc#get} (JNA, which loads faster than
  * FFM reached by reflection; FFM where JNA cannot load). Loading it takes a JVM some 15 to 60 ms
  * with the start-up cache, more without (JNA's classes and native part, or FFM's downcall
  * stubs), as long as the cold Java code takes
@@ -67,7 +67,7 @@ final class SystemCrypt {
             Libc libc = null;
             String whyNot = "";
             try {
-                libc = Libc.forCrypt();
+                libc = Libc.get();
                 libc.crypt(new byte[] {'x'}, new byte[] {'$', '1', '$'}); // crypt_rn is there
                 LOG.debug("crypt hashes through the system's libxcrypt ({})", libc.kind());
             } catch (Libc.Unavailable e) {

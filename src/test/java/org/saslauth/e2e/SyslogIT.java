@@ -86,9 +86,15 @@ class SyslogIT {
 
     /** The jar as a helper on {@code java}, its input {@code session}, classes loaded logged. */
     private Run helper(Path java, String session, String... args) throws Exception {
+        return helper(java, List.of(), session, args);
+    }
+
+    /** The same, with JVM options before {@code -jar}. */
+    private Run helper(Path java, List<String> jvm, String session, String... args) throws Exception {
         Path classes = dir.resolve("classes-" + System.nanoTime() + ".txt");
-        List<String> cmd = new ArrayList<>(List.of(java.toString(), "-Xlog:class+load:file=" + classes, "-jar",
-                JAR.toString()));
+        List<String> cmd = new ArrayList<>(List.of(java.toString(), "-Xlog:class+load:file=" + classes));
+        cmd.addAll(jvm);
+        cmd.addAll(List.of("-jar", JAR.toString()));
         cmd.addAll(List.of(args));
         if (!Files.isReadable(JAR)) {
             fail(JAR + " is missing: run the integration tests through `mvn verify`");
@@ -129,19 +135,31 @@ class SyslogIT {
         assertTrue(run.classes().stream().anyMatch(l -> l.contains("com.sun.jna.Native ")), "JNA sends on Java 17");
     }
 
+    /** JNA on JDK 22 and later too: FFM is loaded only where JNA cannot be. */
     @Test
-    void aHelperOnJdk22OrLaterSendsEveryLineToSyslogThroughFfm() throws Exception {
+    void aHelperOnJdk22OrLaterSendsEveryLineToSyslogThroughJnaWithoutLoadingFfm() throws Exception {
+        Run run = loginsWithSyslog(jdk22OrLater());
+        assertTrue(run.classes().stream().anyMatch(l -> l.contains("com.sun.jna.Native ")), "JNA sends");
+        assertFalse(run.classes().stream().anyMatch(l -> l.contains("java.lang.foreign.Linker ")), "no FFM");
+    }
+
+    @Test
+    void aHelperOnJdk22OrLaterSendsEveryLineToSyslogThroughFfmWhereJnaIsNotUsed() throws Exception {
+        Run run = loginsWithSyslog(jdk22OrLater(), "-Dsaslauth.native=ffm");
+        assertFalse(run.classes().stream().anyMatch(l -> l.contains("com.sun.jna")), "no JNA where FFM is");
+        assertTrue(run.classes().stream().anyMatch(l -> l.contains("java.lang.foreign.Linker ")), "FFM sends");
+    }
+
+    private static Path jdk22OrLater() {
         Optional<Path> java = newJdk();
         if (java.isEmpty()) {
-            String why = "no JDK 22 or later under /usr/lib/jvm: syslog through FFM is not tested";
+            String why = "no JDK 22 or later under /usr/lib/jvm: syslog on it is not tested";
             if ("true".equalsIgnoreCase(System.getenv("CI"))) {
                 fail(why + " (CI=true: this test must run)");
             }
             Assumptions.abort(why);
         }
-        Run run = loginsWithSyslog(java.get());
-        assertFalse(run.classes().stream().anyMatch(l -> l.contains("com.sun.jna")), "no JNA where FFM is");
-        assertTrue(run.classes().stream().anyMatch(l -> l.contains("java.lang.foreign.Linker ")), "FFM sends");
+        return java.get();
     }
 
     /**
@@ -150,13 +168,13 @@ class SyslogIT {
      * order, with the mail facility and the level's severity, tagged with the helper's pid; no
      * password in any; stderr empty, stdout protocol lines only.
      */
-    private Run loginsWithSyslog(Path java) throws Exception {
+    private Run loginsWithSyslog(Path java, String... jvm) throws Exception {
         Path socket = dir.resolve("log");
         Path received = dir.resolve("received.txt");
         bind(socket, received);
         Path users = Files.writeString(dir.resolve("users.passwd"), "alice:{PLAIN}" + PASSWORD + "\nbob:{PLAIN}" + PASSWORD + "\n");
         Path log = dir.resolve("saslauth.log");
-        Run run = helper(java, session(), "--passwd-file", users.toString(), "--failure-delay", "0",
+        Run run = helper(java, List.of(jvm), session(), "--passwd-file", users.toString(), "--failure-delay", "0",
                 "--mechanisms", "PLAIN,LOGIN,OREORE,NOPE", "--log-file", log.toString(), "--log-level", "debug",
                 "--syslog-facility", "mail", "--syslog-socket", socket.toString());
         assertEquals("", run.err(), "nothing on stderr");
