@@ -12,17 +12,20 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Argon2 through libsodium's {@code crypto_pwhash}, as Dovecot computes it, on Java 22 and later:
- * its optimized C is two to three times as fast as Bouncy Castle's Java, and its memory is
+ * Argon2 through libsodium's {@code crypto_pwhash}, as Dovecot computes it: its optimized C is
+ * two to six times as fast as Bouncy Castle's Java in a helper (C1-compiled), and its memory is
  * native (allocated and freed by libsodium within the call), not heap.
  *
- * <p>saslauth compiles for Java 17, which has no Foreign Function &amp; Memory API: the API is
- * reached by reflection and method handles, once, at the first Argon2 check. Wherever that
- * cannot be done (Java 21 or older, no libsodium, a missing symbol, native access not enabled,
- * a security manager saying no) {@link #hash} returns empty and Bouncy Castle computes, without
- * a word on stderr: only a debug line in the log says which one runs. Native access is enabled
- * by the jar's manifest ({@code Enable-Native-Access: ALL-UNNAMED}, read under {@code java
- * -jar}); without it the JDK would print a warning at the first restricted call, so the check
+ * <p>libsodium is reached through JNA on every Java version ({@code os/Sodium}, as libxcrypt
+ * and syslog are), else through the Foreign Function &amp; Memory API on Java 22 and later,
+ * reached by reflection and method handles since saslauth compiles for Java 17. Either is set up
+ * once, at the first Argon2 check. Wherever neither can be used (no libsodium, a missing symbol,
+ * JNA's native part refused and no FFM API, native access not enabled) {@link #hash} returns
+ * empty and Bouncy Castle computes, without a word on stderr: only a debug line in the log says
+ * which one runs. The system property {@code saslauth.native} ({@code jna} or {@code ffm})
+ * picks one, for tests. For FFM, native access is enabled by the jar's manifest
+ * ({@code Enable-Native-Access: ALL-UNNAMED}, read under {@code java -jar}); without it the JDK
+ * would print a warning at the first restricted call, so the check
  * {@code Module.isNativeAccessEnabled()} comes before any.
  *
  * <p>libsodium computes what Dovecot's hashes use and nothing else: one lane ({@code p=1}),
@@ -68,22 +71,22 @@ final class SodiumArgon2 {
 
     private final Variant argon2i;
     private final Variant argon2id;
-    /** {@code int crypto_pwhash(out, outlen, passwd, passwdlen, salt, opslimit, memlimit, alg)} */
-    private final MethodHandle pwhash;
-    /** {@code Arena.ofConfined()} */
-    private final MethodHandle ofConfined;
-    /** {@code arena.allocate(long)}: zeroed native memory, freed when the arena closes */
-    private final MethodHandle allocate;
-    /** {@code arena.close()} */
-    private final MethodHandle close;
-    /** {@code MemorySegment.ofArray(byte[])}: a view of the array, no copy */
-    private final MethodHandle ofArray;
-    /** {@code segment.copyFrom(segment)} */
-    private final MethodHandle copyFrom;
-    /** {@code segment.fill(byte)} */
-    private final MethodHandle fill;
-    /** {@code segment.toArray(ValueLayout.JAVA_BYTE)} */
-    private final MethodHandle toArray;
+    private final Natives natives;
+
+    /** One way to libsodium's functions: JNA, or the FFM API. */
+    private interface Natives {
+        /** {@code JNA} or {@code FFM}, for the debug line */
+        String kind();
+
+        /** A function without arguments returning an {@code int}. */
+        int callInt(String name) throws Throwable;
+
+        /** A function without arguments returning a {@code size_t}. */
+        long callSize(String name) throws Throwable;
+
+        /** {@code crypto_pwhash} into {@code out}: 0 when it holds the hash; native copies wiped. */
+        int pwhash(byte[] out, byte[] password, byte[] salt, long passes, long memoryBytes, int alg) throws Throwable;
+    }
 
     /** libsodium, or why not: made at the first Argon2 check. */
     private static final class Binding {
@@ -92,23 +95,39 @@ final class SodiumArgon2 {
 
         static {
             SodiumArgon2 sodium = null;
-            String whyNot;
-            try {
-                sodium = load();
-                whyNot = "";
-            } catch (Unavailable e) {
-                whyNot = e.getMessage();
-            } catch (Throwable e) {
-                // a SecurityException or IllegalCallerException, wrapped or not, or anything
-                // else: Bouncy Castle still computes, as it would on Java 17
-                whyNot = "the FFM API failed: " + (e.getCause() != null ? e.getCause() : e);
+            StringBuilder whyNot = new StringBuilder();
+            String forced = System.getProperty("saslauth.native", "");
+            if (!forced.equals("ffm")) {
+                try {
+                    sodium = new SodiumArgon2(JnaNatives.load());
+                } catch (Unavailable | org.saslauth.os.Libc.Unavailable e) {
+                    whyNot.append("JNA: ").append(e.getMessage());
+                } catch (Throwable e) {
+                    whyNot.append("JNA failed: ").append(e.getCause() != null ? e.getCause() : e);
+                }
+            }
+            if (sodium == null && !forced.equals("jna")) {
+                String ffm;
+                try {
+                    sodium = new SodiumArgon2(FfmNatives.load());
+                    ffm = "";
+                } catch (Unavailable e) {
+                    ffm = e.getMessage();
+                } catch (Throwable e) {
+                    // a SecurityException or IllegalCallerException, wrapped or not, or anything
+                    // else: Bouncy Castle still computes
+                    ffm = "the FFM API failed: " + (e.getCause() != null ? e.getCause() : e);
+                }
+                if (sodium == null) {
+                    whyNot.append(whyNot.length() == 0 ? "" : "; ").append(ffm);
+                }
             }
             SODIUM = sodium;
-            WHY_NOT = whyNot;
+            WHY_NOT = sodium == null ? whyNot.toString() : "";
             if (sodium != null) {
-                LOG.debug("Argon2 through libsodium's crypto_pwhash");
+                LOG.debug("Argon2 through libsodium's crypto_pwhash ({})", sodium.natives.kind());
             } else {
-                LOG.debug("Argon2 through Bouncy Castle: {}", whyNot);
+                LOG.debug("Argon2 through Bouncy Castle: {}", WHY_NOT);
             }
         }
     }
@@ -122,17 +141,10 @@ final class SodiumArgon2 {
         }
     }
 
-    private SodiumArgon2(Variant argon2i, Variant argon2id, Map<String, MethodHandle> handles) {
-        this.argon2i = argon2i;
-        this.argon2id = argon2id;
-        this.pwhash = handles.get("pwhash");
-        this.ofConfined = handles.get("ofConfined");
-        this.allocate = handles.get("allocate");
-        this.close = handles.get("close");
-        this.ofArray = handles.get("ofArray");
-        this.copyFrom = handles.get("copyFrom");
-        this.fill = handles.get("fill");
-        this.toArray = handles.get("toArray");
+    private SodiumArgon2(Natives natives) throws Throwable {
+        this.natives = natives;
+        this.argon2i = variant(natives, "argon2i");
+        this.argon2id = variant(natives, "argon2id");
     }
 
     /** Whether Argon2 goes through libsodium in this JVM (sets it up on the first call). */
@@ -191,120 +203,237 @@ final class SodiumArgon2 {
 
     private Optional<byte[]> call(int alg, int passes, long memoryBytes, byte[] salt, byte[] password,
             int length) throws Throwable {
-        Object arena = ofConfined.invoke();
-        Object out = null;
-        Object passwd = null;
-        try {
-            out = allocate.invoke(arena, (long) length);
-            // at least one byte: a zero-length allocation need not have an address of its own
-            passwd = allocate.invoke(arena, (long) Math.max(1, password.length));
-            Object saltCopy = allocate.invoke(arena, (long) salt.length);
-            copyFrom.invoke(passwd, ofArray.invoke(password));
-            copyFrom.invoke(saltCopy, ofArray.invoke(salt));
-            int status = (int) pwhash.invoke(out, (long) length, passwd, (long) password.length, saltCopy,
-                    (long) passes, memoryBytes, alg);
-            if (status != 0) {
-                failed("libsodium's crypto_pwhash returned " + status
-                        + " (out of memory?); Argon2 computed by Bouncy Castle");
-                return Optional.empty();
-            }
-            return Optional.of((byte[]) toArray.invoke(out));
-        } finally {
-            try {
-                if (passwd != null) {
-                    fill.invoke(passwd, (byte) 0);
-                }
-                if (out != null) {
-                    fill.invoke(out, (byte) 0);
-                }
-            } finally {
-                close.invoke(arena);
-            }
+        byte[] out = new byte[length];
+        int status = natives.pwhash(out, password, salt, passes, memoryBytes, alg);
+        if (status != 0) {
+            failed("libsodium's crypto_pwhash returned " + status
+                    + " (out of memory?); Argon2 computed by Bouncy Castle");
+            return Optional.empty();
+        }
+        return Optional.of(out);
+    }
+
+    /** The algorithm number and limits libsodium reports for {@code argon2i} or {@code argon2id}. */
+    private static Variant variant(Natives natives, String name) throws Throwable {
+        String prefix = "crypto_pwhash_" + name + "_";
+        int alg = natives.callInt("crypto_pwhash_alg_" + name + "13");
+        long[] limits = new long[8];
+        String[] names = {"opslimit_min", "opslimit_max", "memlimit_min", "memlimit_max",
+            "bytes_min", "bytes_max", "saltbytes", "passwd_max"};
+        for (int i = 0; i < names.length; i++) {
+            limits[i] = natives.callSize(prefix + names[i]);
+        }
+        return new Variant(alg, limits[0], limits[1], limits[2], limits[3], limits[4], limits[5],
+                limits[6], limits[7]);
+    }
+
+    /** libsodium through JNA ({@code os/Sodium}): its classes load only here. */
+    private static final class JnaNatives implements Natives {
+        private final org.saslauth.os.Sodium sodium;
+
+        private JnaNatives(org.saslauth.os.Sodium sodium) {
+            this.sodium = sodium;
+        }
+
+        static Natives load() throws org.saslauth.os.Libc.Unavailable {
+            return new JnaNatives(org.saslauth.os.Sodium.load(LIBRARIES));
+        }
+
+        @Override
+        public String kind() {
+            return "JNA";
+        }
+
+        @Override
+        public int callInt(String name) throws Throwable {
+            return sodium.callInt(name);
+        }
+
+        @Override
+        public long callSize(String name) throws Throwable {
+            return sodium.callSize(name);
+        }
+
+        @Override
+        public int pwhash(byte[] out, byte[] password, byte[] salt, long passes, long memoryBytes, int alg) {
+            return sodium.pwhash(out, password, salt, passes, memoryBytes, alg);
         }
     }
 
-    // --- set-up, by reflection ------------------------------------------------------------------
+    // --- the FFM API, by reflection -------------------------------------------------------------
 
-    private static SodiumArgon2 load() throws Unavailable, ReflectiveOperationException {
-        if (Runtime.version().feature() < 22) {
-            throw new Unavailable("Java " + Runtime.version().feature() + " has no FFM API (Java 22 and later)");
-        }
-        if (!nativeAccessEnabled()) {
-            throw new Unavailable("native access is not enabled for saslauth (run it with java -jar,"
-                    + " whose manifest enables it, or with --enable-native-access=ALL-UNNAMED)");
-        }
-        Class<?> linkerClass = Class.forName("java.lang.foreign.Linker");
-        Class<?> optionClass = Class.forName("java.lang.foreign.Linker$Option");
-        Class<?> lookupClass = Class.forName("java.lang.foreign.SymbolLookup");
-        Class<?> arenaClass = Class.forName("java.lang.foreign.Arena");
-        Class<?> allocatorClass = Class.forName("java.lang.foreign.SegmentAllocator");
-        Class<?> segmentClass = Class.forName("java.lang.foreign.MemorySegment");
-        Class<?> layoutClass = Class.forName("java.lang.foreign.MemoryLayout");
-        Class<?> valueLayoutClass = Class.forName("java.lang.foreign.ValueLayout");
-        Class<?> descriptorClass = Class.forName("java.lang.foreign.FunctionDescriptor");
+    /** libsodium through the FFM API (Java 22 and later), where JNA cannot load. */
+    private static final class FfmNatives implements Natives {
+        private final Downcalls downcalls;
+        private final Object javaInt;
+        private final Object javaLong;
+        /** {@code int crypto_pwhash(out, outlen, passwd, passwdlen, salt, opslimit, memlimit, alg)} */
+        private final MethodHandle pwhash;
+        /** {@code Arena.ofConfined()} */
+        private final MethodHandle ofConfined;
+        /** {@code arena.allocate(long)}: zeroed native memory, freed when the arena closes */
+        private final MethodHandle allocate;
+        /** {@code arena.close()} */
+        private final MethodHandle close;
+        /** {@code MemorySegment.ofArray(byte[])}: a view of the array, no copy */
+        private final MethodHandle ofArray;
+        /** {@code segment.copyFrom(segment)} */
+        private final MethodHandle copyFrom;
+        /** {@code segment.fill(byte)} */
+        private final MethodHandle fill;
 
-        Object linker = linkerClass.getMethod("nativeLinker").invoke(null);
-        Object layouts = linkerClass.getMethod("canonicalLayouts").invoke(linker);
-        Object sizeT = ((Map<?, ?>) layouts).get("size_t");
-        long sizeTBytes = (long) layoutClass.getMethod("byteSize").invoke(sizeT);
-        if (sizeTBytes != 8) {
-            throw new Unavailable("size_t is " + sizeTBytes + " bytes here (8 expected)");
+        private FfmNatives(Downcalls downcalls, Object javaInt, Object javaLong, Map<String, MethodHandle> h) {
+            this.downcalls = downcalls;
+            this.javaInt = javaInt;
+            this.javaLong = javaLong;
+            this.pwhash = h.get("pwhash");
+            this.ofConfined = h.get("ofConfined");
+            this.allocate = h.get("allocate");
+            this.close = h.get("close");
+            this.ofArray = h.get("ofArray");
+            this.copyFrom = h.get("copyFrom");
+            this.fill = h.get("fill");
         }
-        Object javaInt = valueLayoutClass.getField("JAVA_INT").get(null);
-        Object javaLong = valueLayoutClass.getField("JAVA_LONG").get(null);
-        Object javaByte = valueLayoutClass.getField("JAVA_BYTE").get(null);
-        Object address = valueLayoutClass.getField("ADDRESS").get(null);
 
-        Object library = library(lookupClass, arenaClass);
-        Method find = lookupClass.getMethod("find", String.class);
-        Method of = descriptorClass.getMethod("of", layoutClass, layoutClass.arrayType());
-        Method downcall = linkerClass.getMethod("downcallHandle", segmentClass, descriptorClass,
-                optionClass.arrayType());
-        Object noOptions = Array.newInstance(optionClass, 0);
-        Downcalls downcalls = (name, result, arguments) -> {
-            Optional<?> symbol = (Optional<?>) find.invoke(library, name);
-            if (symbol.isEmpty()) {
-                throw new Unavailable("libsodium has no " + name);
+        @Override
+        public String kind() {
+            return "FFM";
+        }
+
+        @Override
+        public int callInt(String name) throws Throwable {
+            return (int) downcalls.handle(name, javaInt).invoke();
+        }
+
+        @Override
+        public long callSize(String name) throws Throwable {
+            return (long) downcalls.handle(name, javaLong).invoke();
+        }
+
+        @Override
+        public int pwhash(byte[] out, byte[] password, byte[] salt, long passes, long memoryBytes, int alg)
+                throws Throwable {
+            Object arena = ofConfined.invoke();
+            Object made = null;
+            Object passwd = null;
+            try {
+                made = allocate.invoke(arena, (long) out.length);
+                // at least one byte: a zero-length allocation need not have an address of its own
+                passwd = allocate.invoke(arena, (long) Math.max(1, password.length));
+                Object saltCopy = allocate.invoke(arena, (long) salt.length);
+                copyFrom.invoke(passwd, ofArray.invoke(password));
+                copyFrom.invoke(saltCopy, ofArray.invoke(salt));
+                int status = (int) pwhash.invoke(made, (long) out.length, passwd, (long) password.length, saltCopy,
+                        passes, memoryBytes, alg);
+                if (status == 0) {
+                    copyFrom.invoke(ofArray.invoke(out), made);
+                }
+                return status;
+            } finally {
+                try {
+                    if (passwd != null) {
+                        fill.invoke(passwd, (byte) 0);
+                    }
+                    if (made != null) {
+                        fill.invoke(made, (byte) 0);
+                    }
+                } finally {
+                    close.invoke(arena);
+                }
             }
-            Object parameters = Array.newInstance(layoutClass, arguments.length);
-            for (int i = 0; i < arguments.length; i++) {
-                Array.set(parameters, i, arguments[i]);
+        }
+
+        static Natives load() throws Throwable {
+            if (Runtime.version().feature() < 22) {
+                throw new Unavailable("Java " + Runtime.version().feature() + " has no FFM API (Java 22 and later)");
             }
-            Object descriptor = of.invoke(null, result, parameters);
-            return (MethodHandle) downcall.invoke(linker, symbol.get(), descriptor, noOptions);
-        };
+            if (!nativeAccessEnabled()) {
+                throw new Unavailable("native access is not enabled for saslauth (run it with java -jar,"
+                        + " whose manifest enables it, or with --enable-native-access=ALL-UNNAMED)");
+            }
+            Class<?> linkerClass = Class.forName("java.lang.foreign.Linker");
+            Class<?> optionClass = Class.forName("java.lang.foreign.Linker$Option");
+            Class<?> lookupClass = Class.forName("java.lang.foreign.SymbolLookup");
+            Class<?> arenaClass = Class.forName("java.lang.foreign.Arena");
+            Class<?> allocatorClass = Class.forName("java.lang.foreign.SegmentAllocator");
+            Class<?> segmentClass = Class.forName("java.lang.foreign.MemorySegment");
+            Class<?> layoutClass = Class.forName("java.lang.foreign.MemoryLayout");
+            Class<?> valueLayoutClass = Class.forName("java.lang.foreign.ValueLayout");
+            Class<?> descriptorClass = Class.forName("java.lang.foreign.FunctionDescriptor");
 
-        int init;
-        try {
-            init = (int) downcalls.handle("sodium_init", javaInt).invoke();
-        } catch (Unavailable | ReflectiveOperationException e) {
-            throw e;
-        } catch (Throwable e) {
-            throw new Unavailable("sodium_init failed: " + e);
-        }
-        if (init != 0 && init != 1) {
-            throw new Unavailable("sodium_init() returned " + init);
-        }
-        Variant argon2i = variant(downcalls, "argon2i", javaInt, javaLong);
-        Variant argon2id = variant(downcalls, "argon2id", javaInt, javaLong);
+            Object linker = linkerClass.getMethod("nativeLinker").invoke(null);
+            Object layouts = linkerClass.getMethod("canonicalLayouts").invoke(linker);
+            Object sizeT = ((Map<?, ?>) layouts).get("size_t");
+            long sizeTBytes = (long) layoutClass.getMethod("byteSize").invoke(sizeT);
+            if (sizeTBytes != 8) {
+                throw new Unavailable("size_t is " + sizeTBytes + " bytes here (8 expected)");
+            }
+            Object javaInt = valueLayoutClass.getField("JAVA_INT").get(null);
+            Object javaLong = valueLayoutClass.getField("JAVA_LONG").get(null);
+            Object address = valueLayoutClass.getField("ADDRESS").get(null);
 
-        MethodHandles.Lookup lookup = MethodHandles.publicLookup();
-        Map<String, MethodHandle> handles = Map.of(
-                "pwhash", downcalls.handle("crypto_pwhash", javaInt,
-                        address, javaLong, address, javaLong, address, javaLong, sizeT, javaInt),
-                "ofConfined", lookup.findStatic(arenaClass, "ofConfined", MethodType.methodType(arenaClass)),
-                "allocate", lookup.findVirtual(allocatorClass, "allocate",
-                        MethodType.methodType(segmentClass, long.class)),
-                "close", lookup.findVirtual(arenaClass, "close", MethodType.methodType(void.class)),
-                "ofArray", lookup.findStatic(segmentClass, "ofArray",
-                        MethodType.methodType(segmentClass, byte[].class)),
-                "copyFrom", lookup.findVirtual(segmentClass, "copyFrom",
-                        MethodType.methodType(segmentClass, segmentClass)),
-                "fill", lookup.findVirtual(segmentClass, "fill", MethodType.methodType(segmentClass, byte.class)),
-                "toArray", MethodHandles.insertArguments(lookup.findVirtual(segmentClass, "toArray",
-                        MethodType.methodType(byte[].class, Class.forName("java.lang.foreign.ValueLayout$OfByte"))),
-                        1, javaByte));
-        return new SodiumArgon2(argon2i, argon2id, handles);
+            Object library = library(lookupClass, arenaClass);
+            Method find = lookupClass.getMethod("find", String.class);
+            Method of = descriptorClass.getMethod("of", layoutClass, layoutClass.arrayType());
+            Method downcall = linkerClass.getMethod("downcallHandle", segmentClass, descriptorClass,
+                    optionClass.arrayType());
+            Object noOptions = Array.newInstance(optionClass, 0);
+            Downcalls downcalls = (name, result, arguments) -> {
+                Optional<?> symbol = (Optional<?>) find.invoke(library, name);
+                if (symbol.isEmpty()) {
+                    throw new Unavailable("libsodium has no " + name);
+                }
+                Object parameters = Array.newInstance(layoutClass, arguments.length);
+                for (int i = 0; i < arguments.length; i++) {
+                    Array.set(parameters, i, arguments[i]);
+                }
+                Object descriptor = of.invoke(null, result, parameters);
+                return (MethodHandle) downcall.invoke(linker, symbol.get(), descriptor, noOptions);
+            };
+
+            int init = (int) downcalls.handle("sodium_init", javaInt).invoke();
+            if (init != 0 && init != 1) {
+                throw new Unavailable("sodium_init() returned " + init);
+            }
+            MethodHandles.Lookup lookup = MethodHandles.publicLookup();
+            Map<String, MethodHandle> handles = Map.of(
+                    "pwhash", downcalls.handle("crypto_pwhash", javaInt,
+                            address, javaLong, address, javaLong, address, javaLong, sizeT, javaInt),
+                    "ofConfined", lookup.findStatic(arenaClass, "ofConfined", MethodType.methodType(arenaClass)),
+                    "allocate", lookup.findVirtual(allocatorClass, "allocate",
+                            MethodType.methodType(segmentClass, long.class)),
+                    "close", lookup.findVirtual(arenaClass, "close", MethodType.methodType(void.class)),
+                    "ofArray", lookup.findStatic(segmentClass, "ofArray",
+                            MethodType.methodType(segmentClass, byte[].class)),
+                    "copyFrom", lookup.findVirtual(segmentClass, "copyFrom",
+                            MethodType.methodType(segmentClass, segmentClass)),
+                    "fill", lookup.findVirtual(segmentClass, "fill", MethodType.methodType(segmentClass, byte.class)));
+            return new FfmNatives(downcalls, javaInt, javaLong, handles);
+        }
+
+        /** libsodium, loaded for the life of the JVM. */
+        private static Object library(Class<?> lookupClass, Class<?> arenaClass)
+                throws Unavailable, ReflectiveOperationException {
+            Object global = arenaClass.getMethod("global").invoke(null);
+            Method libraryLookup = lookupClass.getMethod("libraryLookup", String.class, arenaClass);
+            for (String name : LIBRARIES) {
+                try {
+                    return libraryLookup.invoke(null, name, global);
+                } catch (InvocationTargetException e) {
+                    if (!(e.getCause() instanceof IllegalArgumentException)) {
+                        throw e;
+                    }
+                    // not found: the next name
+                }
+            }
+            throw new Unavailable("no libsodium (" + String.join(", ", LIBRARIES) + "; Debian's package libsodium23)");
+        }
+
+        /** {@code Module.isNativeAccessEnabled()} (Java 22) for saslauth's module. */
+        private static boolean nativeAccessEnabled() throws ReflectiveOperationException {
+            Module module = SodiumArgon2.class.getModule();
+            return (boolean) Module.class.getMethod("isNativeAccessEnabled").invoke(module);
+        }
     }
 
     /** Makes a downcall handle to one of libsodium's functions. */
@@ -312,50 +441,5 @@ final class SodiumArgon2 {
     private interface Downcalls {
         MethodHandle handle(String name, Object result, Object... arguments)
                 throws Unavailable, ReflectiveOperationException;
-    }
-
-    /** The algorithm number and limits libsodium reports for {@code argon2i} or {@code argon2id}. */
-    private static Variant variant(Downcalls downcalls, String name, Object javaInt, Object javaLong)
-            throws Unavailable, ReflectiveOperationException {
-        String prefix = "crypto_pwhash_" + name + "_";
-        try {
-            int alg = (int) downcalls.handle("crypto_pwhash_alg_" + name + "13", javaInt).invoke();
-            long[] limits = new long[8];
-            String[] names = {"opslimit_min", "opslimit_max", "memlimit_min", "memlimit_max",
-                "bytes_min", "bytes_max", "saltbytes", "passwd_max"};
-            for (int i = 0; i < names.length; i++) {
-                limits[i] = (long) downcalls.handle(prefix + names[i], javaLong).invoke();
-            }
-            return new Variant(alg, limits[0], limits[1], limits[2], limits[3], limits[4], limits[5],
-                    limits[6], limits[7]);
-        } catch (Unavailable | ReflectiveOperationException e) {
-            throw e;
-        } catch (Throwable e) {
-            throw new Unavailable("libsodium's " + name + " limits: " + e);
-        }
-    }
-
-    /** libsodium, loaded for the life of the JVM. */
-    private static Object library(Class<?> lookupClass, Class<?> arenaClass)
-            throws Unavailable, ReflectiveOperationException {
-        Object global = arenaClass.getMethod("global").invoke(null);
-        Method libraryLookup = lookupClass.getMethod("libraryLookup", String.class, arenaClass);
-        for (String name : LIBRARIES) {
-            try {
-                return libraryLookup.invoke(null, name, global);
-            } catch (InvocationTargetException e) {
-                if (!(e.getCause() instanceof IllegalArgumentException)) {
-                    throw e;
-                }
-                // not found: the next name
-            }
-        }
-        throw new Unavailable("no libsodium (" + String.join(", ", LIBRARIES) + "; Debian's package libsodium23)");
-    }
-
-    /** {@code Module.isNativeAccessEnabled()} (Java 22) for saslauth's module. */
-    private static boolean nativeAccessEnabled() throws ReflectiveOperationException {
-        Module module = SodiumArgon2.class.getModule();
-        return (boolean) Module.class.getMethod("isNativeAccessEnabled").invoke(module);
     }
 }

@@ -40,9 +40,10 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code {ARGON2I}} entries through libsodium and the strings libsodium does not take ({@code p=2},
  * an 8-byte salt, a 12-byte hash, argon2i with one pass) through Bouncy Castle, as its debug log
  * says; good passwords pass, wrong ones fail, and stderr stays empty (no "restricted method"
- * warning: the jar's manifest enables native access). The same session on this test's own Java
- * (17) goes through Bouncy Castle with the same answers. Without a JDK 22+ the test is skipped,
- * saying so, except under {@code CI=true}, where it fails.
+ * warning: the jar's manifest enables native access), through JNA and through the FFM API. The
+ * same session on this test's own Java (17) goes through libsodium by JNA, and through Bouncy
+ * Castle where JNA is not used, with the same answers. Without a JDK 22+ those tests are
+ * skipped, saying so, except under {@code CI=true}, where they fail.
  */
 @Timeout(value = 300, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class SodiumArgon2IT {
@@ -96,17 +97,43 @@ class SodiumArgon2IT {
 
     @Test
     void aHelperOnJava22OrLaterVerifiesThroughLibsodiumAndSaysNothingOnStderr() throws Exception {
-        Path java = newJdk().orElse(null);
-        if (java == null) {
-            String why = "no JDK 22 or later under /usr/lib/jvm (saslauth.e2e.java2="
-                    + System.getProperty("saslauth.e2e.java2", "") + "): Argon2 through libsodium is not tested";
-            if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-                fail(why + " (CI=true: this test must run)");
-            }
-            Assumptions.abort(why);
+        String log = serve(jdk22OrLater(), "java22");
+        assertTrue(log.contains("DEBUG saslauth[") && log.contains(THROUGH_SODIUM + " (JNA)"), log);
+        assertThroughLibsodiumButTheFourItDoesNotTake(log);
+    }
+
+    /** The FFM API, where JNA is not used ({@code saslauth.native=ffm}), gives the same answers. */
+    @Test
+    void aHelperOnJava22OrLaterVerifiesThroughLibsodiumByTheFfmApiToo() throws Exception {
+        String log = serve(jdk22OrLater(), "java22-ffm", "-Dsaslauth.native=ffm");
+        assertTrue(log.contains(THROUGH_SODIUM + " (FFM)"), log);
+        assertThroughLibsodiumButTheFourItDoesNotTake(log);
+    }
+
+    /** Java 17 (the tests' own), through JNA, as the JDK 22+ does. */
+    @Test
+    void aHelperOnThisJavaGivesTheSameAnswersThroughLibsodium() throws Exception {
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        String log = serve(java, "this");
+        assertTrue(log.contains(THROUGH_SODIUM + " (JNA)"), log);
+        assertThroughLibsodiumButTheFourItDoesNotTake(log);
+    }
+
+    /** Where neither binding is used, Bouncy Castle gives the same answers, every one of them. */
+    @Test
+    void aHelperWithoutJnaOnJava17GivesTheSameAnswersThroughBouncyCastle() throws Exception {
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        String log = serve(java, "this-ffm", "-Dsaslauth.native=ffm");
+        if (Runtime.version().feature() < 22) {
+            assertTrue(log.contains("Argon2 through Bouncy Castle: Java " + Runtime.version().feature()
+                    + " has no FFM API"), log);
+            assertEquals(0, count(log, ": computed by Bouncy Castle"), log);
+        } else {
+            assertTrue(log.contains(THROUGH_SODIUM + " (FFM)"), log);
         }
-        String log = serve(java, "java22");
-        assertTrue(log.contains("DEBUG saslauth[") && log.contains(THROUGH_SODIUM), log);
+    }
+
+    private static void assertThroughLibsodiumButTheFourItDoesNotTake(String log) {
         assertTrue(log.contains("argon2id p=2 (libsodium computes p=1 only): computed by Bouncy Castle"), log);
         assertTrue(log.contains("argon2id a 8-byte salt (libsodium takes 16 bytes): computed by Bouncy Castle"), log);
         assertTrue(log.contains("argon2id a 12-byte hash (libsodium makes 16 bytes or more): computed by Bouncy Castle"), log);
@@ -116,17 +143,17 @@ class SodiumArgon2IT {
         assertEquals(0, count(log, "libsodium's crypto_pwhash failed") + count(log, "libsodium's crypto_pwhash returned"), log);
     }
 
-    @Test
-    void aHelperOnThisJavaGivesTheSameAnswers() throws Exception {
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        String log = serve(java, "this");
-        if (Runtime.version().feature() >= 22) {
-            assertTrue(log.contains(THROUGH_SODIUM), log);
-        } else {
-            assertTrue(log.contains("Argon2 through Bouncy Castle: Java " + Runtime.version().feature()
-                    + " has no FFM API"), log);
-            assertEquals(0, count(log, ": computed by Bouncy Castle"), log);
+    private static Path jdk22OrLater() {
+        Path java = newJdk().orElse(null);
+        if (java == null) {
+            String why = "no JDK 22 or later under /usr/lib/jvm (saslauth.e2e.java2="
+                    + System.getProperty("saslauth.e2e.java2", "") + "): Argon2 on it is not tested";
+            if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+                fail(why + " (CI=true: this test must run)");
+            }
+            Assumptions.abort(why);
         }
+        return java;
     }
 
     /**
@@ -135,15 +162,25 @@ class SodiumArgon2IT {
      * enough for a temporary failure on a busy machine). Checks the answers and the empty stderr;
      * returns the debug log.
      */
-    private static String serve(Path java, String name) throws Exception {
+    private static String serve(Path java, String name, String... jvm) throws Exception {
         Path passwd = dir.resolve(name + ".passwd");
         StringBuilder file = new StringBuilder();
         USERS.forEach((u, f) -> file.append(u).append(':').append(f).append('\n'));
         Files.writeString(passwd, file);
         Path log = dir.resolve(name + ".log");
-        ProcessBuilder pb = new ProcessBuilder(LAUNCHER.toString(), "--passwd-file", passwd.toString(),
+        // through the launcher, as a helper runs; with JVM options, the jar on java itself
+        List<String> command = new ArrayList<>();
+        if (jvm.length == 0) {
+            command.add(LAUNCHER.toString());
+        } else {
+            command.add(java.toString());
+            command.addAll(List.of(jvm));
+            command.addAll(List.of("-jar", JAR.toString()));
+        }
+        command.addAll(List.of("--passwd-file", passwd.toString(),
                 "--mechanisms", "PLAIN", "--failure-delay", "0", "--auth-penalty", "false", "--max-auth-rate", "0",
-                "--log-file", log.toString(), "--log-level", "debug");
+                "--log-file", log.toString(), "--log-level", "debug"));
+        ProcessBuilder pb = new ProcessBuilder(command);
         pb.environment().put("SASLAUTH_JAVA", java.toString());
         pb.environment().put("SASLAUTH_JAR", JAR.toString());
         pb.environment().put("SASLAUTH_CDS", dir.resolve("none.jsa").toString());
