@@ -221,8 +221,29 @@ final class ConfigFile {
         for (String key : props.stringPropertyNames()) {
             raw.put(key, props.getProperty(key).strip());
         }
-        lines.addAll(List.of(text.split("\r?\n|\r", -1)));
+        lines.addAll(lines(text));
         return new Raw(raw, duplicates, lines);
+    }
+
+    /**
+     * The lines of {@code text}, ended by CR LF, LF or CR, the last one too when it is empty (as
+     * {@code split("\\r?\\n|\\r", -1)}, without compiling a regex before the handshake).
+     */
+    static List<String> lines(String text) {
+        List<String> out = new ArrayList<>();
+        int start = 0;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '\n' || c == '\r') {
+                out.add(text.substring(start, i));
+                if (c == '\r' && i + 1 < text.length() && text.charAt(i + 1) == '\n') {
+                    i++;
+                }
+                start = i + 1;
+            }
+        }
+        out.add(text.substring(start));
+        return out;
     }
 
     /** A key as it may appear in a message: printable ASCII, at most 64 characters. */

@@ -94,6 +94,27 @@ final class Logging {
         t.start();
     }
 
+    /**
+     * Makes the logger on a thread of its own, once {@link #toFile} has set slf4j up, while the
+     * serving thread goes on to read the passwd file: slf4j's start formats a message with
+     * {@code String.format} even when it says nothing, and the JDK's {@code Formatter} compiles a
+     * regex there, whose lambdas spin method handles, some 4 ms of a helper's start on Java 17.
+     * The serving thread's first line waits for it (the class's initialisation), as it would have
+     * made it itself.
+     */
+    static void makeLoggerBeside() {
+        Thread t = new Thread(MAKE_LOGGER, "saslauth-log-start");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private static final Runnable MAKE_LOGGER = new Runnable() {
+        @Override
+        public void run() {
+            org.saslauth.Log.LOG.getName();
+        }
+    };
+
     /** A class rather than a lambda: a lambda spins method handles where it is made, before the handshake. */
     static final Runnable WARM_CLOCK = new Runnable() {
         @Override

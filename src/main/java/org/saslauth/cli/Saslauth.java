@@ -334,13 +334,13 @@ public final class Saslauth implements Callable<Integer> {
             problems = new ArrayList<>(problems);
             problems.add(problem);
         }
-        var log = Log.LOG;
+        Logging.makeLoggerBeside();
         try {
             Served served;
             try {
                 served = startServing(options, configWarnings, problems, 1, degrade);
             } catch (StartupError e) {
-                log.error("cannot start: {}", e.getMessage());
+                Log.LOG.error("cannot start: {}", e.getMessage());
                 terminal.println("saslauth: " + e.getMessage());
                 return ExitCodes.CONFIG;
             }
@@ -349,11 +349,11 @@ public final class Saslauth implements Callable<Integer> {
                 return new AuthServer(served.settings(CostlyChecks.perProcessor())).serve(in, protocolOut,
                         Logging.WARM_CLOCK);
             } catch (IOException e) {
-                log.error("reading from the client failed: {}", e.toString());
+                Log.LOG.error("reading from the client failed: {}", e.toString());
                 return ExitCodes.SOFTWARE;
             }
         } catch (RuntimeException e) {
-            log.error("internal error", e);
+            Log.LOG.error("internal error", e);
             return ExitCodes.SOFTWARE;
         } finally {
             Logging.flush();

@@ -76,4 +76,12 @@ class ConfigFileTest {
         assertTrue(assertThrows(ConfigFile.Invalid.class, () -> ConfigFile.read(notUtf8)).getMessage()
                 .contains("not UTF-8"));
     }
+
+    /** The file's lines as {@code split("\\r?\\n|\\r", -1)} gave them, each kind of line end. */
+    @Test
+    void linesEndWithCrLfLfOrCr() {
+        for (String text : List.of("", "a", "a\n", "a\r\nb", "a\rb\r", "\n\n", "a\r\r\nb\n\rc", "k = v\r\n# x\r\n\r\n")) {
+            assertEquals(List.of(text.split("\r?\n|\r", -1)), ConfigFile.lines(text), "'" + text + "'");
+        }
+    }
 }
