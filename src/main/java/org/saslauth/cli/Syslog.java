@@ -20,7 +20,7 @@ import org.saslauth.os.Libc;
  *
  * <p>Nothing here may slow a login or the start: {@link #write} hands each line to a bounded
  * queue and returns; a thread of its own, started at the first line, loads the native binding
- * ({@link Libc}: FFM or JNA, some 50 ms of class loading that the handshake never waits for),
+ * ({@link Libc}: JNA, else FFM, some 50 ms of class loading that the handshake never waits for),
  * opens the socket and sends without waiting in the kernel ({@code MSG_DONTWAIT}). A full queue
  * drops the line and counts it, and so does a syslog still busy ({@code EAGAIN}, {@code ENOBUFS})
  * after a few short retries ({@link #sendBusy}); a syslog that is down

@@ -6,8 +6,9 @@ import com.sun.jna.NativeLibrary;
 import com.sun.jna.Platform;
 
 /**
- * The C library through JNA, on Java 17 to 21, which have no FFM API. Only this class names
- * JNA's, so a JVM that never asks {@link Libc#get} for a binding loads none of them.
+ * The C library through JNA, on every Java version ({@link Libc#get}). Only this class, Pam and
+ * Sodium name JNA's, so a JVM that never asks for a binding loads none of them. 64-bit only:
+ * {@code size_t} and {@code ssize_t} are Java {@code long}s here.
  *
  * <p>JNA's own native part ({@code libjnidispatch.so}) is in the jar for Linux only (pom.xml's
  * shade filters). {@code saslauth cds} unpacks it once beside the start-up cache, named by
@@ -180,6 +181,9 @@ final class JnaLibc extends Libc {
         }
         prepare();
         try {
+            if (Native.SIZE_T_SIZE != 8) {
+                throw new Unavailable("size_t is " + Native.SIZE_T_SIZE + " bytes here (8 expected)");
+            }
             return new JnaLibc(cLibrary());
         } catch (UnsatisfiedLinkError e) {
             throw new Unavailable("JNA cannot load its native part or the C library: " + e.getMessage());

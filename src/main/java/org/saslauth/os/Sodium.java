@@ -31,6 +31,13 @@ public final class Sodium {
             throw new Libc.Unavailable("JNA is not on the class path");
         }
         JnaLibc.prepare();
+        try {
+            if (com.sun.jna.Native.SIZE_T_SIZE != 8) { // memlimit and the limits are size_t: Java longs here
+                throw new Libc.Unavailable("size_t is " + com.sun.jna.Native.SIZE_T_SIZE + " bytes here (8 expected)");
+            }
+        } catch (LinkageError e) { // JNA's native part did not load
+            throw new Libc.Unavailable("JNA cannot load its native part: " + e);
+        }
         UnsatisfiedLinkError last = null;
         for (String name : sonames) {
             try {

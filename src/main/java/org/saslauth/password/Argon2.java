@@ -13,8 +13,8 @@ import org.bouncycastle.crypto.params.Argon2Parameters;
 /**
  * {@code ARGON2I} and {@code ARGON2ID}, which Dovecot hands to libsodium: the PHC string
  * {@code $argon2id$v=19$m=KiB,t=passes,p=lanes$salt$hash}, salt and hash in unpadded base64.
- * Computed by libsodium on Java 22 and later where it is installed ({@link SodiumArgon2}), else
- * by Bouncy Castle's Argon2.
+ * Computed by libsodium where it is installed ({@link SodiumArgon2}), else by Bouncy Castle's
+ * Argon2.
  */
 final class Argon2 implements Scheme {
 

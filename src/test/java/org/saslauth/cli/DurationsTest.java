@@ -59,6 +59,14 @@ class DurationsTest {
                     boolean took = m.matches() && !(m.group(2) != null && "ms".equals(m.group(3)));
                     String got = outcome(() -> Durations.parse(text));
                     assertEquals(took, !got.equals("syntax"), "duration '" + text + "': " + got);
+                    if (got.equals("ok")) { // the value the regex's groups gave
+                        Duration expected = "ms".equals(m.group(3)) ? Duration.ofMillis(Long.parseLong(m.group(1)))
+                                : Duration.ofSeconds(Long.parseLong(m.group(1)));
+                        if (m.group(2) != null) {
+                            expected = expected.plusNanos(Long.parseLong((m.group(2).substring(1) + "000000000").substring(0, 9)));
+                        }
+                        assertEquals(expected, Durations.parse(text), "duration '" + text + "'");
+                    }
                     String gotPeriod = outcome(() -> Durations.period(text));
                     assertEquals(period.matcher(v).matches(), !gotPeriod.equals("syntax"), "period '" + text + "': " + gotPeriod);
                     read += got.equals("ok") ? 1 : 0;

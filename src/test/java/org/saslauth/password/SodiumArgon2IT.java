@@ -133,6 +133,26 @@ class SodiumArgon2IT {
         }
     }
 
+    /**
+     * JNA's native part refused (not unpacked, nowhere to load it from): libsodium through the
+     * FFM API on a JDK 22+, Bouncy Castle on Java 17, the same answers and nothing on stderr.
+     */
+    @Test
+    void whereJnaCannotLoadTheAnswersAreTheSameAndStderrStaysEmpty() throws Exception {
+        String[] noJna = {"-Djna.nounpack=true", "-Djna.nosys=true"};
+        String log = serve(Path.of(System.getProperty("java.home"), "bin", "java"), "nojna-this", noJna);
+        if (Runtime.version().feature() < 22) {
+            assertTrue(log.contains("Argon2 through Bouncy Castle: JNA: JNA cannot load its native part"), log);
+            assertEquals(0, count(log, ": computed by Bouncy Castle"), log);
+        }
+        Optional<Path> jdk22 = newJdk();
+        if (jdk22.isPresent()) {
+            String log22 = serve(jdk22.get(), "nojna-java22", noJna);
+            assertTrue(log22.contains(THROUGH_SODIUM + " (FFM)"), log22);
+            assertThroughLibsodiumButTheFourItDoesNotTake(log22);
+        }
+    }
+
     private static void assertThroughLibsodiumButTheFourItDoesNotTake(String log) {
         assertTrue(log.contains("argon2id p=2 (libsodium computes p=1 only): computed by Bouncy Castle"), log);
         assertTrue(log.contains("argon2id a 8-byte salt (libsodium takes 16 bytes): computed by Bouncy Castle"), log);
