@@ -15,6 +15,16 @@ public final class Log {
     private Log() {}
 
     /**
+     * Waits until the logger is made. A helper makes it on a thread of its own as it starts
+     * (cli's Logging), while it reads its passwd file; a library's slf4j logger made meanwhile
+     * would be a stand-in whose lines slf4j replays later with a warning of its own. A store
+     * that brings such a library (HikariCP, Jedis) calls this before it.
+     */
+    public static void ready() {
+        LOG.isDebugEnabled();
+    }
+
+    /**
      * A client-supplied value as it may appear in a log line: in double quotes, with quotes,
      * backslashes and every non-printable character escaped, so that no user name can forge a
      * field or a line that a fail2ban filter would match, and cut to {@code max} characters.

@@ -173,17 +173,34 @@ final class JnaLibc extends Libc {
         }
     }
 
-    static JnaLibc load() throws Unavailable {
+    /** JNA on the class path, and {@link #prepare}d: what every binding through it does first. */
+    static void prepareJna() throws Unavailable {
         try {
             Class.forName("com.sun.jna.Native", false, JnaLibc.class.getClassLoader());
         } catch (ClassNotFoundException e) {
             throw new Unavailable("JNA is not on the class path");
         }
         prepare();
+    }
+
+    /**
+     * JNA's native part loaded, on a 64-bit JVM: {@code size_t} and {@code ssize_t} are passed
+     * as Java {@code long}s, which on 32 bits would shift the arguments after them.
+     */
+    static void require64Bit() throws Unavailable {
         try {
             if (Native.SIZE_T_SIZE != 8) {
                 throw new Unavailable("size_t is " + Native.SIZE_T_SIZE + " bytes here (8 expected)");
             }
+        } catch (LinkageError e) { // JNA's native part did not load
+            throw new Unavailable("JNA cannot load its native part: " + e);
+        }
+    }
+
+    static JnaLibc load() throws Unavailable {
+        prepareJna();
+        require64Bit();
+        try {
             return new JnaLibc(cLibrary());
         } catch (UnsatisfiedLinkError e) {
             throw new Unavailable("JNA cannot load its native part or the C library: " + e.getMessage());

@@ -89,12 +89,7 @@ public final class Pam {
      * @throws Libc.Unavailable when JNA or {@code libpam.so.0} cannot be loaded
      */
     public static Pam load() throws Libc.Unavailable {
-        try {
-            Class.forName("com.sun.jna.Native", false, Pam.class.getClassLoader());
-        } catch (ClassNotFoundException e) {
-            throw new Libc.Unavailable("JNA is not on the class path");
-        }
-        JnaLibc.prepare();
+        JnaLibc.prepareJna();
         try {
             return new Pam(NativeLibrary.getInstance("libpam.so.0"), JnaLibc.cLibrary());
         } catch (UnsatisfiedLinkError e) {

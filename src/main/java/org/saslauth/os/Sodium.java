@@ -25,19 +25,8 @@ public final class Sodium {
      * @throws Libc.Unavailable when JNA, libsodium or one of its functions cannot be loaded
      */
     public static Sodium load(String... sonames) throws Libc.Unavailable {
-        try {
-            Class.forName("com.sun.jna.Native", false, Sodium.class.getClassLoader());
-        } catch (ClassNotFoundException e) {
-            throw new Libc.Unavailable("JNA is not on the class path");
-        }
-        JnaLibc.prepare();
-        try {
-            if (com.sun.jna.Native.SIZE_T_SIZE != 8) { // memlimit and the limits are size_t: Java longs here
-                throw new Libc.Unavailable("size_t is " + com.sun.jna.Native.SIZE_T_SIZE + " bytes here (8 expected)");
-            }
-        } catch (LinkageError e) { // JNA's native part did not load
-            throw new Libc.Unavailable("JNA cannot load its native part: " + e);
-        }
+        JnaLibc.prepareJna();
+        JnaLibc.require64Bit(); // memlimit and the limits are size_t
         UnsatisfiedLinkError last = null;
         for (String name : sonames) {
             try {

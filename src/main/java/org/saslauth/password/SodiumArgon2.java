@@ -10,6 +10,7 @@ import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.util.Map;
 import java.util.Optional;
+import org.saslauth.os.Libc.Unavailable;
 
 /**
  * Argon2 through libsodium's {@code crypto_pwhash}, as Dovecot computes it: its optimized C is
@@ -100,7 +101,7 @@ final class SodiumArgon2 {
             if (!forced.equals("ffm")) {
                 try {
                     sodium = new SodiumArgon2(JnaNatives.load());
-                } catch (Unavailable | org.saslauth.os.Libc.Unavailable e) {
+                } catch (Unavailable e) {
                     whyNot.append("JNA: ").append(e.getMessage());
                 } catch (Throwable e) {
                     whyNot.append("JNA failed: ").append(e.getCause() != null ? e.getCause() : e);
@@ -129,15 +130,6 @@ final class SodiumArgon2 {
             } else {
                 LOG.debug("Argon2 through Bouncy Castle: {}", WHY_NOT);
             }
-        }
-    }
-
-    /** Why libsodium cannot be used here. */
-    private static final class Unavailable extends Exception {
-        private static final long serialVersionUID = 1L;
-
-        Unavailable(String message) {
-            super(message, null, false, false);
         }
     }
 
@@ -235,7 +227,7 @@ final class SodiumArgon2 {
             this.sodium = sodium;
         }
 
-        static Natives load() throws org.saslauth.os.Libc.Unavailable {
+        static Natives load() throws Unavailable {
             return new JnaNatives(org.saslauth.os.Sodium.load(LIBRARIES));
         }
 

@@ -23,8 +23,7 @@ public record RedisOpener(RedisTarget target, Optional<String> password, Penalty
 
     @Override
     public PenaltyStore open(Clock clock) {
-        // saslauth's logger before Jedis makes its own (see SqlStore.open)
-        org.saslauth.Log.LOG.isDebugEnabled();
+        org.saslauth.Log.ready(); // before Jedis's logger
         return new RedisStore(target, password, policy, clock, each);
     }
 

@@ -100,10 +100,7 @@ public final class SqlStore implements CredentialStore {
             throw new InvalidStoreConfig("sql-url must not hold the password (it would show in ps and in the"
                     + " config file): put it in the file named by sql-password-file");
         }
-        // saslauth's logger first: a helper makes it on a thread of its own as it starts, and a
-        // library's logger made while slf4j is still starting would be a stand-in whose lines
-        // slf4j replays later with a warning of its own
-        org.saslauth.Log.LOG.isDebugEnabled();
+        org.saslauth.Log.ready(); // before HikariCP's logger
         quietDriverLogs();
         HikariConfig hc = new HikariConfig();
         hc.setPoolName("saslauth-sql");
